@@ -1,0 +1,46 @@
+//! # chatkit-agents
+//!
+//! Serve [OpenAI ChatKit](https://openai.github.io/chatkit-js/) from Rust: every wire type
+//! of the protocol, byte-compatible with the Python reference server (`openai-chatkit`
+//! 1.6.5), and widgets as typed builders over a lossless JSON tree.
+//!
+//! ```
+//! use chatkit_agents::types::{ChatKitRequest, ThreadStreamEvent, WidgetItem, Timestamp};
+//! use chatkit_agents::widgets::{self as w, WidgetRoot};
+//!
+//! // Parse what the ChatKit client sends...
+//! let request = ChatKitRequest::parse(
+//!     br#"{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"hi"}],"attachments":[],"inference_options":{}}}}"#,
+//! ).unwrap();
+//! assert!(request.is_streaming());
+//!
+//! // ...and answer with a widget, written as one SSE frame.
+//! let widget: WidgetRoot = w::Card::new()
+//!     .child(w::Title::new("Hello"))
+//!     .child(w::Markdown::new("Streaming **soon**").id("body").streaming(true))
+//!     .into();
+//! let event = ThreadStreamEvent::item_done(WidgetItem {
+//!     id: "msg_1".into(),
+//!     thread_id: "thr_1".into(),
+//!     created_at: Timestamp::now(),
+//!     widget,
+//!     copy_text: Some("Hello".into()),
+//! });
+//! let frame = format!("data: {}\n\n", serde_json::to_string(&event).unwrap());
+//! assert!(frame.starts_with(r#"data: {"type":"thread.item.done","item":{"id":"msg_1""#));
+//! ```
+//!
+//! ## Modules
+//!
+//! - [`types`]: the protocol's wire types (requests, items, events, updates).
+//! - [`widgets`]: the widget tree and typed component builders.
+//!
+//! The server pipeline, stores, templates, widget diffing and the agent runtime are
+//! being built on top of these (see the repository's issues).
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+#[macro_use]
+mod macros;
+
+pub mod types;
+pub mod widgets;

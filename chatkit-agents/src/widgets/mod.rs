@@ -1,0 +1,23 @@
+//! Widgets: the tree ([`WidgetRoot`], [`WidgetComponent`]) and typed builders for every
+//! strict component ([`Card`], [`Text`], [`Button`], ...).
+//!
+//! The tree is an insertion-ordered JSON object per component, so widgets from templates
+//! and component types this crate does not know round-trip untouched. The builders sit
+//! on top and convert into the tree with `.into()`. Unlike the reference's deprecated
+//! typed classes, the conversion loses nothing, and parsing JSON into the tree never
+//! drops or adds props (the reference's strict parse adds action defaults; this crate
+//! keeps actions exactly as written).
+//!
+//! `Box` shadows `std::boxed::Box` if glob-imported; prefer `use chatkit_agents::widgets as w;`.
+
+mod components;
+mod tree;
+mod values;
+
+pub use components::{
+    Badge, Basic, Box, Button, Caption, Card, Chart, Checkbox, Col, DatePicker, Divider, Form,
+    Icon, Image, Input, Label, ListView, ListViewItem, Markdown, RadioGroup, Row, Select, Spacer,
+    Text, Textarea, Title, Transition,
+};
+pub use tree::{WidgetComponent, WidgetError, WidgetRoot, ROOT_TYPES};
+pub use values::*;

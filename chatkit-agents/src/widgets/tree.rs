@@ -1,0 +1,382 @@
+//! The widget tree: an insertion-ordered JSON object per component.
+//!
+//! Templates produce arbitrary components (including types this crate has never heard
+//! of), so the stored form keeps every prop exactly as given. The only normalization is
+//! the reference's null rule: every `null` is removed, at any depth of the tree, from
+//! objects and from lists alike. It is applied once, when a tree is built, so writing a
+//! tree is a plain map serialization.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// The root types a widget may have.
+pub const ROOT_TYPES: &[&str] = &["Card", "ListView", "Basic"];
+
+/// A widget tree that is not well formed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WidgetError {
+    /// A component is not a JSON object.
+    #[error("widget component at {path} must be an object, got {found}")]
+    NotAnObject {
+        /// Where (`root`, `root.children[2]`, ...).
+        path: String,
+        /// What it was.
+        found: &'static str,
+    },
+    /// A component has no string `type`.
+    #[error("widget component at {path} has no string \"type\"")]
+    MissingType {
+        /// Where.
+        path: String,
+    },
+    /// `children` is neither a component nor a list of components.
+    #[error("\"children\" at {path} must be a component or a list of components, got {found}")]
+    InvalidChildren {
+        /// Where.
+        path: String,
+        /// What it was.
+        found: &'static str,
+    },
+    /// The root is not a Card, ListView or Basic.
+    #[error("widget root must be a Card, ListView or Basic, got {found:?}")]
+    InvalidRootType {
+        /// The type found.
+        found: String,
+    },
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Removes every `null` below `value` (object entries and list elements).
+pub(crate) fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => drop_nulls_in_map(map),
+        Value::Array(list) => {
+            list.retain(|v| !v.is_null());
+            list.iter_mut().for_each(drop_nulls);
+        }
+        _ => {}
+    }
+}
+
+fn drop_nulls_in_map(map: &mut Map<String, Value>) {
+    map.retain(|_, v| !v.is_null());
+    map.values_mut().for_each(drop_nulls);
+}
+
+/// Checks that `map` is a component: a string `type`, and `children` (if any) one
+/// component or a list of components, recursively. Nulls must already be gone.
+fn validate_component(map: &Map<String, Value>, path: &mut String) -> Result<(), WidgetError> {
+    if !matches!(map.get("type"), Some(Value::String(_))) {
+        return Err(WidgetError::MissingType { path: path.clone() });
+    }
+    let Some(children) = map.get("children") else { return Ok(()) };
+    let base = path.len();
+    match children {
+        Value::Object(child) => {
+            path.push_str(".children");
+            validate_component(child, path)?;
+        }
+        Value::Array(list) => {
+            for (i, child) in list.iter().enumerate() {
+                path.truncate(base);
+                use fmt::Write;
+                let _ = write!(path, ".children[{i}]");
+                match child {
+                    Value::Object(child) => validate_component(child, path)?,
+                    other => {
+                        return Err(WidgetError::NotAnObject {
+                            path: path.clone(),
+                            found: json_kind(other),
+                        })
+                    }
+                }
+            }
+        }
+        other => {
+            return Err(WidgetError::InvalidChildren { path: path.clone(), found: json_kind(other) })
+        }
+    }
+    path.truncate(base);
+    Ok(())
+}
+
+/// One widget component: its `type` and every prop, in insertion order, with no nulls.
+///
+/// Build one from JSON ([`WidgetComponent::from_value`]), from a typed builder
+/// ([`crate::widgets::Text`] and friends convert with `.into()`), or by hand for a
+/// component type this crate does not model:
+///
+/// ```
+/// use chatkit_agents::widgets::WidgetComponent;
+/// use serde_json::json;
+/// let fancy = WidgetComponent::new("FancyThing").with("color", "red").unwrap();
+/// assert_eq!(serde_json::to_value(&fancy).unwrap(), json!({"type": "FancyThing", "color": "red"}));
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct WidgetComponent {
+    props: Map<String, Value>,
+}
+
+impl WidgetComponent {
+    /// A component of the given type with no props.
+    pub fn new(component_type: impl Into<String>) -> Self {
+        let mut props = Map::new();
+        props.insert("type".to_owned(), Value::String(component_type.into()));
+        WidgetComponent { props }
+    }
+
+    /// Builds a component from JSON, dropping nulls and checking the structure.
+    pub fn from_value(mut value: Value) -> Result<Self, WidgetError> {
+        drop_nulls(&mut value);
+        match value {
+            Value::Object(props) => {
+                validate_component(&props, &mut "root".to_owned())?;
+                Ok(WidgetComponent { props })
+            }
+            other => Err(WidgetError::NotAnObject { path: "root".to_owned(), found: json_kind(&other) }),
+        }
+    }
+
+    /// The component type (`"Text"`, `"Card"`, ...).
+    pub fn component_type(&self) -> &str {
+        self.props.get("type").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The `id` prop, used to address streaming text nodes.
+    pub fn id(&self) -> Option<&str> {
+        self.props.get("id").and_then(Value::as_str)
+    }
+
+    /// The `key` prop (a React-style list key).
+    pub fn key(&self) -> Option<&str> {
+        self.props.get("key").and_then(Value::as_str)
+    }
+
+    /// One prop.
+    pub fn get(&self, prop: &str) -> Option<&Value> {
+        self.props.get(prop)
+    }
+
+    /// Every prop, `type` included, in order.
+    pub fn props(&self) -> &Map<String, Value> {
+        &self.props
+    }
+
+    /// Consumes the component into its props.
+    pub fn into_props(self) -> Map<String, Value> {
+        self.props
+    }
+
+    /// Sets a prop. A `null` removes it; nulls inside the value are dropped. Setting
+    /// `type` or `children` checks that the result is still a well-formed component
+    /// and leaves the component unchanged if not.
+    pub fn set(&mut self, prop: impl Into<String>, value: impl Into<Value>) -> Result<&mut Self, WidgetError> {
+        let prop = prop.into();
+        let mut value = value.into();
+        drop_nulls(&mut value);
+        let structural = prop == "type" || prop == "children";
+        let previous = if value.is_null() {
+            self.props.shift_remove(&prop)
+        } else {
+            self.props.insert(prop.clone(), value)
+        };
+        if structural {
+            if let Err(e) = validate_component(&self.props, &mut "root".to_owned()) {
+                match previous {
+                    Some(old) => self.props.insert(prop, old),
+                    None => self.props.shift_remove(&prop),
+                };
+                return Err(e);
+            }
+        }
+        Ok(self)
+    }
+
+    /// [`WidgetComponent::set`], by value, for chaining.
+    pub fn with(mut self, prop: impl Into<String>, value: impl Into<Value>) -> Result<Self, WidgetError> {
+        self.set(prop, value)?;
+        Ok(self)
+    }
+
+    /// The component as a JSON value.
+    pub fn to_value(&self) -> Value {
+        Value::Object(self.props.clone())
+    }
+}
+
+impl fmt::Debug for WidgetComponent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WidgetComponent({})", Value::Object(self.props.clone()))
+    }
+}
+
+impl Serialize for WidgetComponent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.props.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for WidgetComponent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        WidgetComponent::from_value(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<WidgetComponent> for Value {
+    fn from(c: WidgetComponent) -> Value {
+        Value::Object(c.props)
+    }
+}
+
+/// The root of a widget: a component whose type is `Card`, `ListView` or `Basic`.
+///
+/// ```
+/// use chatkit_agents::widgets::{Card, Text, WidgetRoot};
+/// let root: WidgetRoot = Card::new().child(Text::new("Hello").id("t").streaming(true)).into();
+/// assert_eq!(
+///     serde_json::to_string(&root).unwrap(),
+///     r#"{"type":"Card","children":[{"id":"t","type":"Text","value":"Hello","streaming":true}]}"#
+/// );
+/// let parsed: WidgetRoot = serde_json::from_str(&serde_json::to_string(&root).unwrap()).unwrap();
+/// assert_eq!(parsed, root);
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct WidgetRoot(WidgetComponent);
+
+impl WidgetRoot {
+    /// Checks that `component` can be a root.
+    pub fn new(component: WidgetComponent) -> Result<Self, WidgetError> {
+        if ROOT_TYPES.contains(&component.component_type()) {
+            Ok(WidgetRoot(component))
+        } else {
+            Err(WidgetError::InvalidRootType { found: component.component_type().to_owned() })
+        }
+    }
+
+    /// Builds a root from JSON.
+    pub fn from_value(value: Value) -> Result<Self, WidgetError> {
+        Self::new(WidgetComponent::from_value(value)?)
+    }
+
+    /// The root as a component.
+    pub fn component(&self) -> &WidgetComponent {
+        &self.0
+    }
+
+    /// Consumes the root into its component.
+    pub fn into_component(self) -> WidgetComponent {
+        self.0
+    }
+
+    /// The root type (`Card`, `ListView` or `Basic`).
+    pub fn root_type(&self) -> &str {
+        self.0.component_type()
+    }
+
+    /// The root as a JSON value.
+    pub fn to_value(&self) -> Value {
+        self.0.to_value()
+    }
+}
+
+impl std::ops::Deref for WidgetRoot {
+    type Target = WidgetComponent;
+    fn deref(&self) -> &WidgetComponent {
+        &self.0
+    }
+}
+
+impl fmt::Debug for WidgetRoot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WidgetRoot({})", Value::Object(self.0.props.clone()))
+    }
+}
+
+impl Serialize for WidgetRoot {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for WidgetRoot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        WidgetRoot::from_value(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<WidgetComponent> for WidgetRoot {
+    type Error = WidgetError;
+    fn try_from(c: WidgetComponent) -> Result<Self, WidgetError> {
+        WidgetRoot::new(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nulls_are_dropped_everywhere_but_order_is_kept() {
+        let c = WidgetComponent::from_value(json!({
+            "z": 1, "type": "X", "a": null,
+            "children": [null, {"type": "Y", "payload": {"k": null, "l": [1, null]}}],
+        }))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"z":1,"type":"X","children":[{"type":"Y","payload":{"l":[1]}}]}"#
+        );
+    }
+
+    #[test]
+    fn children_may_be_one_component() {
+        let c = WidgetComponent::from_value(json!({"type": "Transition", "children": {"type": "Text", "value": "x"}}));
+        assert!(c.is_ok());
+        let null_child = WidgetComponent::from_value(json!({"type": "Transition", "children": null})).unwrap();
+        assert_eq!(null_child.get("children"), None);
+    }
+
+    #[test]
+    fn structure_errors_say_where() {
+        let err = WidgetComponent::from_value(json!({"type": "Card", "children": [{"type": "Row", "children": [{"value": 1}]}]}))
+            .unwrap_err();
+        assert_eq!(err, WidgetError::MissingType { path: "root.children[0].children[0]".into() });
+        let err = WidgetComponent::from_value(json!({"type": "Card", "children": "x"})).unwrap_err();
+        assert!(err.to_string().contains("\"children\" at root must be"), "{err}");
+        let err = WidgetComponent::from_value(json!({"type": "Card", "children": [5]})).unwrap_err();
+        assert!(matches!(err, WidgetError::NotAnObject { .. }));
+        let err = WidgetComponent::from_value(json!([])).unwrap_err();
+        assert!(matches!(err, WidgetError::NotAnObject { .. }));
+    }
+
+    #[test]
+    fn roots_must_be_card_listview_or_basic() {
+        assert!(WidgetRoot::from_value(json!({"type": "Basic"})).is_ok());
+        let err = WidgetRoot::from_value(json!({"type": "Text", "value": "x"})).unwrap_err();
+        assert_eq!(err.to_string(), "widget root must be a Card, ListView or Basic, got \"Text\"");
+    }
+
+    #[test]
+    fn set_keeps_the_tree_well_formed() {
+        let mut c = WidgetComponent::new("Box");
+        assert!(c.set("children", json!([1])).is_err());
+        assert_eq!(c.get("children"), None);
+        c.set("gap", 2).unwrap().set("gap", Value::Null).unwrap();
+        assert_eq!(c.get("gap"), None);
+        assert!(c.set("type", 5).is_err());
+        assert_eq!(c.component_type(), "Box");
+    }
+}

@@ -1,0 +1,1 @@
+//! Test and example host for the workspace (not published).

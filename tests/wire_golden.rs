@@ -21,14 +21,24 @@ fn every_wire_record_round_trips_to_the_same_bytes() {
             Ok(ours) => {
                 let ours_value: Value = serde_json::from_str(&ours).unwrap();
                 if ours_value != record["json"] {
-                    failures.push(format!("{kind} {name}: value differs\n  want {golden}\n  got  {ours}"));
+                    failures.push(format!(
+                        "{kind} {name}: value differs\n  want {golden}\n  got  {ours}"
+                    ));
                 } else if ours != golden && !reference_key_order_quirk(kind, name) {
-                    failures.push(format!("{kind} {name}: key order differs\n  want {golden}\n  got  {ours}"));
+                    failures.push(format!(
+                        "{kind} {name}: key order differs\n  want {golden}\n  got  {ours}"
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} records failed:\n{}", failures.len(), records.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} records failed:\n{}",
+        failures.len(),
+        records.len(),
+        failures.join("\n")
+    );
 }
 
 /// Records where the reference's key order comes from a Python class-hierarchy quirk

@@ -118,7 +118,7 @@ impl ActionConfig {
 ///
 /// ```
 /// use chatkit_agents::types::Action;
-/// #[derive(serde::Deserialize)]
+/// #[derive(Debug, serde::Deserialize)]
 /// struct Select { id: u32 }
 /// let action: Action = serde_json::from_str(r#"{"type":"select","payload":{"id":3}}"#).unwrap();
 /// assert_eq!(action.parse_payload::<Select>().unwrap().id, 3);
@@ -150,7 +150,10 @@ pub struct ActionPayloadError {
 impl Action {
     /// An action of the given type with the given payload.
     pub fn new(action_type: impl Into<String>, payload: impl Into<Value>) -> Self {
-        Action { action_type: action_type.into(), payload: payload.into() }
+        Action {
+            action_type: action_type.into(),
+            payload: payload.into(),
+        }
     }
 
     /// Parses the payload into `T`, naming the failing path on error.
@@ -181,7 +184,10 @@ mod tests {
     fn action_config_rejects_unknown_tokens() {
         let err = serde_json::from_value::<ActionConfig>(json!({"type":"x","handler":"browser"}))
             .unwrap_err();
-        assert!(err.to_string().contains("unknown variant `browser`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown variant `browser`"),
+            "{err}"
+        );
     }
 
     #[test]

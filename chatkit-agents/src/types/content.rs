@@ -76,12 +76,20 @@ pub struct AssistantMessageContent {
 impl AssistantMessageContent {
     /// A text part without annotations.
     pub fn new(text: impl Into<String>) -> Self {
-        AssistantMessageContent { annotations: Vec::new(), text: text.into(), content_type: OutputTextTag }
+        AssistantMessageContent {
+            annotations: Vec::new(),
+            text: text.into(),
+            content_type: OutputTextTag,
+        }
     }
 
     /// A text part with annotations.
     pub fn with_annotations(text: impl Into<String>, annotations: Vec<Annotation>) -> Self {
-        AssistantMessageContent { annotations, text: text.into(), content_type: OutputTextTag }
+        AssistantMessageContent {
+            annotations,
+            text: text.into(),
+            content_type: OutputTextTag,
+        }
     }
 }
 
@@ -101,7 +109,11 @@ pub struct Annotation {
 impl Annotation {
     /// An annotation citing `source`, with an optional marker position.
     pub fn new(source: impl Into<Source>, index: Option<u64>) -> Self {
-        Annotation { annotation_type: AnnotationTag, source: source.into(), index }
+        Annotation {
+            annotation_type: AnnotationTag,
+            source: source.into(),
+            index,
+        }
     }
 }
 

@@ -105,7 +105,10 @@ impl ThreadStreamEvent {
 
     /// `thread.item.updated` for the item `item_id`.
     pub fn item_updated(item_id: impl Into<String>, update: ThreadItemUpdate) -> Self {
-        ThreadStreamEvent::ThreadItemUpdated { item_id: item_id.into(), update }
+        ThreadStreamEvent::ThreadItemUpdated {
+            item_id: item_id.into(),
+            update,
+        }
     }
 
     /// `thread.item.replaced` for `item`.
@@ -115,17 +118,25 @@ impl ThreadStreamEvent {
 
     /// `thread.item.removed` for the item `item_id`.
     pub fn item_removed(item_id: impl Into<String>) -> Self {
-        ThreadStreamEvent::ThreadItemRemoved { item_id: item_id.into() }
+        ThreadStreamEvent::ThreadItemRemoved {
+            item_id: item_id.into(),
+        }
     }
 
     /// A `progress_update` without icon.
     pub fn progress(text: impl Into<String>) -> Self {
-        ThreadStreamEvent::ProgressUpdate { icon: None, text: text.into() }
+        ThreadStreamEvent::ProgressUpdate {
+            icon: None,
+            text: text.into(),
+        }
     }
 
     /// A `client_effect` with data.
     pub fn client_effect(name: impl Into<String>, data: Map<String, Value>) -> Self {
-        ThreadStreamEvent::ClientEffect { name: name.into(), data }
+        ThreadStreamEvent::ClientEffect {
+            name: name.into(),
+            data,
+        }
     }
 
     /// The `type` discriminator of this event.
@@ -319,12 +330,20 @@ pub struct ErrorEvent {
 impl ErrorEvent {
     /// A `custom` error with a message.
     pub fn custom(message: impl Into<String>, allow_retry: bool) -> Self {
-        ErrorEvent { code: ErrorCode::Custom, message: Some(message.into()), allow_retry }
+        ErrorEvent {
+            code: ErrorCode::Custom,
+            message: Some(message.into()),
+            allow_retry,
+        }
     }
 
     /// A `stream.error` without message.
     pub fn stream_error(allow_retry: bool) -> Self {
-        ErrorEvent { code: ErrorCode::StreamError, message: None, allow_retry }
+        ErrorEvent {
+            code: ErrorCode::StreamError,
+            message: None,
+            allow_retry,
+        }
     }
 }
 

@@ -158,7 +158,10 @@ mod tests {
         assert_eq!(BuiltinIcon::ALL.len(), 64);
         for name in BuiltinIcon::NAMES {
             let icon: IconName = serde_json::from_value(serde_json::json!(name)).unwrap();
-            assert_eq!(serde_json::to_value(&icon).unwrap(), serde_json::json!(name));
+            assert_eq!(
+                serde_json::to_value(&icon).unwrap(),
+                serde_json::json!(name)
+            );
         }
     }
 

@@ -233,6 +233,9 @@ impl ThreadItem {
 
     /// Whether the item is hidden context, which clients never see.
     pub fn is_hidden(&self) -> bool {
-        matches!(self, ThreadItem::HiddenContext(_) | ThreadItem::SdkHiddenContext(_))
+        matches!(
+            self,
+            ThreadItem::HiddenContext(_) | ThreadItem::SdkHiddenContext(_)
+        )
     }
 }

@@ -42,13 +42,17 @@ impl Visitor<'_> for LaxU64 {
         if v.fract() == 0.0 && v >= 0.0 && v <= u64::MAX as f64 {
             Ok(v as u64)
         } else {
-            Err(E::custom(format!("expected a non-negative integer, got {v}")))
+            Err(E::custom(format!(
+                "expected a non-negative integer, got {v}"
+            )))
         }
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-        v.trim()
-            .parse()
-            .map_err(|_| E::custom(format!("expected a non-negative integer, got the string {v:?}")))
+        v.trim().parse().map_err(|_| {
+            E::custom(format!(
+                "expected a non-negative integer, got the string {v:?}"
+            ))
+        })
     }
 }
 
@@ -85,7 +89,9 @@ impl Visitor<'_> for LaxBool {
         match v.to_ascii_lowercase().as_str() {
             "true" | "t" | "yes" | "y" | "on" | "1" => Ok(true),
             "false" | "f" | "no" | "n" | "off" | "0" => Ok(false),
-            _ => Err(E::custom(format!("expected a boolean, got the string {v:?}"))),
+            _ => Err(E::custom(format!(
+                "expected a boolean, got the string {v:?}"
+            ))),
         }
     }
 }
@@ -128,7 +134,12 @@ mod tests {
 
     #[test]
     fn integers_accept_what_pydantic_accepts() {
-        for (input, want) in [(json!(10), 10), (json!("10"), 10), (json!(10.0), 10), (json!(0), 0)] {
+        for (input, want) in [
+            (json!(10), 10),
+            (json!("10"), 10),
+            (json!(10.0), 10),
+            (json!(0), 0),
+        ] {
             assert_eq!(probe(json!({ "limit": input })).unwrap().limit, Some(want));
         }
         assert_eq!(probe(json!({ "limit": null })).unwrap().limit, None);

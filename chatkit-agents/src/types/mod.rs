@@ -41,9 +41,10 @@ pub use attachments::{
     ImageAttachment, UploadMethod,
 };
 pub use content::{
-    Annotation, AnnotationTag, AssistantMessageContent, EntityPreview, EntitySource, EntitySourceTag, FileSource, FileSourceTag,
-    InferenceOptions, OutputTextTag, Source, ToolChoice, UrlSource, UrlSourceTag, UserMessageContent,
-    UserMessageTagContent, UserMessageTextContent,
+    Annotation, AnnotationTag, AssistantMessageContent, EntityPreview, EntitySource,
+    EntitySourceTag, FileSource, FileSourceTag, InferenceOptions, OutputTextTag, Source,
+    ToolChoice, UrlSource, UrlSourceTag, UserMessageContent, UserMessageTagContent,
+    UserMessageTextContent,
 };
 pub use events::{
     ErrorCode, ErrorEvent, NoticeEvent, NoticeLevel, StreamOptions, ThreadItemUpdate,
@@ -51,9 +52,9 @@ pub use events::{
 };
 pub use icons::{BuiltinIcon, IconName, IconNameError};
 pub use items::{
-    AssistantMessageItem, ClientToolCallItem, ClientToolCallStatus, EndOfTurnItem,
-    GeneratedImage, GeneratedImageItem, HiddenContextItem, SdkHiddenContextItem,
-    StructuredInputItem, TaskItem, ThreadItem, UserMessageItem, WidgetItem, WorkflowItem,
+    AssistantMessageItem, ClientToolCallItem, ClientToolCallStatus, EndOfTurnItem, GeneratedImage,
+    GeneratedImageItem, HiddenContextItem, SdkHiddenContextItem, StructuredInputItem, TaskItem,
+    ThreadItem, UserMessageItem, WidgetItem, WorkflowItem,
 };
 pub use misc::{AudioInput, FeedbackKind, SyncCustomActionResponse, TranscriptionResult};
 pub use requests::{
@@ -86,6 +87,10 @@ pub struct UnknownValueError {
 
 impl UnknownValueError {
     pub(crate) fn new(kind: &'static str, found: &str, expected: &'static [&'static str]) -> Self {
-        UnknownValueError { kind, found: found.to_owned(), expected }
+        UnknownValueError {
+            kind,
+            found: found.to_owned(),
+            expected,
+        }
     }
 }

@@ -158,7 +158,11 @@ impl RequestOp {
                 let path = e.path().to_string();
                 RequestParseError::InvalidParams {
                     op: op.to_owned(),
-                    path: if path == "." { "params".to_owned() } else { format!("params.{path}") },
+                    path: if path == "." {
+                        "params".to_owned()
+                    } else {
+                        format!("params.{path}")
+                    },
                     message: e.into_inner().to_string(),
                 }
             })
@@ -183,7 +187,9 @@ impl RequestOp {
             "input.transcribe" => RequestOp::InputTranscribe(p(op, params)?),
             "threads.sync_custom_action" => RequestOp::ThreadsSyncCustomAction(p(op, params)?),
             other => {
-                return Err(RequestParseError::UnknownType { found: other.to_owned() });
+                return Err(RequestParseError::UnknownType {
+                    found: other.to_owned(),
+                });
             }
         })
     }
@@ -252,37 +258,56 @@ fn json_kind(v: &Value) -> &'static str {
 impl ChatKitRequest {
     /// Parses a request body.
     pub fn parse(body: &[u8]) -> Result<Self, RequestParseError> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| RequestParseError::InvalidJson(e.to_string()))?;
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| RequestParseError::InvalidJson(e.to_string()))?;
         Self::from_value(value)
     }
 
     /// Builds a request from an already parsed JSON value.
     pub fn from_value(value: Value) -> Result<Self, RequestParseError> {
         let Value::Object(mut body) = value else {
-            return Err(RequestParseError::NotAnObject { found: json_kind(&value) });
+            return Err(RequestParseError::NotAnObject {
+                found: json_kind(&value),
+            });
         };
         let op = match body.get("type") {
             None => return Err(RequestParseError::MissingType),
             Some(Value::String(s)) => s.clone(),
-            Some(other) => return Err(RequestParseError::UnknownType { found: other.to_string() }),
+            Some(other) => {
+                return Err(RequestParseError::UnknownType {
+                    found: other.to_string(),
+                })
+            }
         };
         if !RequestOp::TYPE_NAMES.contains(&op.as_str()) {
-            return Err(RequestParseError::UnknownType { found: format!("{op:?}") });
+            return Err(RequestParseError::UnknownType {
+                found: format!("{op:?}"),
+            });
         }
         let metadata = match body.remove("metadata") {
             None => Map::new(),
             Some(Value::Object(m)) => m,
             Some(other) => {
-                return Err(RequestParseError::InvalidMetadata { op, found: json_kind(&other) })
+                return Err(RequestParseError::InvalidMetadata {
+                    op,
+                    found: json_kind(&other),
+                })
             }
         };
         let params = match body.get("params") {
             Some(params @ Value::Object(_)) => params,
             Some(other) => {
-                return Err(RequestParseError::InvalidParamsObject { op, found: json_kind(other) })
+                return Err(RequestParseError::InvalidParamsObject {
+                    op,
+                    found: json_kind(other),
+                })
             }
-            None => return Err(RequestParseError::InvalidParamsObject { op, found: "missing" }),
+            None => {
+                return Err(RequestParseError::InvalidParamsObject {
+                    op,
+                    found: "missing",
+                })
+            }
         };
         let op = RequestOp::from_params(&op, params)?;
         Ok(ChatKitRequest { metadata, op })
@@ -301,7 +326,10 @@ impl ChatKitRequest {
 
 impl From<RequestOp> for ChatKitRequest {
     fn from(op: RequestOp) -> Self {
-        ChatKitRequest { metadata: Map::new(), op }
+        ChatKitRequest {
+            metadata: Map::new(),
+            op,
+        }
     }
 }
 
@@ -417,7 +445,11 @@ string_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ThreadListParams {
     /// Page size (`0` or absent: 20).
-    #[serde(default, deserialize_with = "lax::opt_u64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lax::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub limit: Option<u64>,
     /// Sort order.
     #[serde(default)]
@@ -433,7 +465,11 @@ pub struct ItemsListParams {
     /// The thread.
     pub thread_id: String,
     /// Page size (`0` or absent: 20).
-    #[serde(default, deserialize_with = "lax::opt_u64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lax::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub limit: Option<u64>,
     /// Sort order.
     #[serde(default)]

@@ -171,7 +171,7 @@ impl<S: Serializer> Serializer for TagAfter<S> {
 mod tests {
     use super::*;
 
-    #[derive(Serialize)]
+    #[derive(serde::Serialize)]
     struct Item {
         id: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,17 +180,28 @@ mod tests {
     }
 
     fn render(after: &'static str, group: Option<u8>) -> String {
-        let item = Item { id: "a", group, text: "t" };
+        let item = Item {
+            id: "a",
+            group,
+            text: "t",
+        };
         let mut out = Vec::new();
-        item.serialize(TagAfter::new(&mut serde_json::Serializer::new(&mut out), "x", after))
-            .unwrap();
+        item.serialize(TagAfter::new(
+            &mut serde_json::Serializer::new(&mut out),
+            "x",
+            after,
+        ))
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn tag_goes_after_the_named_field() {
         assert_eq!(render("id", None), r#"{"id":"a","type":"x","text":"t"}"#);
-        assert_eq!(render("text", Some(1)), r#"{"id":"a","group":1,"text":"t","type":"x"}"#);
+        assert_eq!(
+            render("text", Some(1)),
+            r#"{"id":"a","group":1,"text":"t","type":"x"}"#
+        );
     }
 
     #[test]
@@ -207,7 +218,11 @@ mod tests {
     fn non_structs_are_rejected() {
         let mut out = Vec::new();
         let err = 5u8
-            .serialize(TagAfter::new(&mut serde_json::Serializer::new(&mut out), "x", "id"))
+            .serialize(TagAfter::new(
+                &mut serde_json::Serializer::new(&mut out),
+                "x",
+                "id",
+            ))
             .unwrap_err();
         assert!(err.to_string().contains("must serialize as a struct"));
     }

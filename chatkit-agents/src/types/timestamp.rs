@@ -59,12 +59,18 @@ impl Timestamp {
 
     /// A UTC timestamp (written with `Z`), truncated to microseconds.
     pub fn from_utc(instant: DateTime<Utc>) -> Self {
-        Timestamp { instant: instant.trunc_subsecs(6), zone: Zone::Utc }
+        Timestamp {
+            instant: instant.trunc_subsecs(6),
+            zone: Zone::Utc,
+        }
     }
 
     /// A naive timestamp (written without a zone, as the Python SDK writes its own).
     pub fn from_naive(wall: NaiveDateTime) -> Self {
-        Timestamp { instant: wall.and_utc().trunc_subsecs(6), zone: Zone::Naive }
+        Timestamp {
+            instant: wall.and_utc().trunc_subsecs(6),
+            zone: Zone::Naive,
+        }
     }
 
     /// Unix time in seconds (fractions allowed); `None` when out of range.
@@ -86,7 +92,10 @@ impl Timestamp {
 
     /// This instant plus `seconds` (used by test clocks and durations).
     pub fn plus_seconds(&self, seconds: i64) -> Self {
-        Timestamp { instant: self.instant + chrono::Duration::seconds(seconds), zone: self.zone }
+        Timestamp {
+            instant: self.instant + chrono::Duration::seconds(seconds),
+            zone: self.zone,
+        }
     }
 
     fn offset_seconds(&self) -> i32 {
@@ -99,7 +108,8 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let wall = self.instant.naive_utc() + chrono::Duration::seconds(self.offset_seconds().into());
+        let wall =
+            self.instant.naive_utc() + chrono::Duration::seconds(self.offset_seconds().into());
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
@@ -134,7 +144,9 @@ impl FromStr for Timestamp {
     type Err = TimestampParseError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let err = || TimestampParseError { input: input.to_owned() };
+        let err = || TimestampParseError {
+            input: input.to_owned(),
+        };
         let s = input.trim();
         if s.len() == 10 {
             let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| err())?;
@@ -156,7 +168,10 @@ impl FromStr for Timestamp {
             } else {
                 Zone::Offset(offset)
             };
-            return Ok(Timestamp { instant: aware.with_timezone(&Utc).trunc_subsecs(6), zone });
+            return Ok(Timestamp {
+                instant: aware.with_timezone(&Utc).trunc_subsecs(6),
+                zone,
+            });
         }
         for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
             if let Ok(naive) = NaiveDateTime::parse_from_str(&normalized, format) {
@@ -224,11 +239,20 @@ mod tests {
 
     #[test]
     fn normalizes_like_pydantic() {
-        assert_eq!(round_trip("2025-01-02T03:04:05.500"), "2025-01-02T03:04:05.500000");
-        assert_eq!(round_trip("2025-01-02T03:04:05+00:00"), "2025-01-02T03:04:05Z");
+        assert_eq!(
+            round_trip("2025-01-02T03:04:05.500"),
+            "2025-01-02T03:04:05.500000"
+        );
+        assert_eq!(
+            round_trip("2025-01-02T03:04:05+00:00"),
+            "2025-01-02T03:04:05Z"
+        );
         assert_eq!(round_trip("2025-01-02 03:04:05"), "2025-01-02T03:04:05");
         assert_eq!(round_trip("2025-01-02"), "2025-01-02T00:00:00");
-        assert_eq!(round_trip("2025-01-02T03:04:05.1234567"), "2025-01-02T03:04:05.123456");
+        assert_eq!(
+            round_trip("2025-01-02T03:04:05.1234567"),
+            "2025-01-02T03:04:05.123456"
+        );
     }
 
     #[test]

@@ -34,14 +34,22 @@ pub struct Workflow {
 impl Workflow {
     /// An empty, collapsed workflow.
     pub fn new(workflow_type: WorkflowType) -> Self {
-        Workflow { workflow_type, tasks: Vec::new(), summary: None, expanded: false }
+        Workflow {
+            workflow_type,
+            tasks: Vec::new(),
+            summary: None,
+            expanded: false,
+        }
     }
 }
 
 /// The collapsed view of a workflow. It has no `type`: an object with `title` is a
 /// [`WorkflowSummary::Custom`], one with only `duration` a [`WorkflowSummary::Duration`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged, expecting = "a workflow summary: {\"title\": ...} or {\"duration\": <seconds>}")]
+#[serde(
+    untagged,
+    expecting = "a workflow summary: {\"title\": ...} or {\"duration\": <seconds>}"
+)]
 pub enum WorkflowSummary {
     /// A title with an optional icon.
     Custom {

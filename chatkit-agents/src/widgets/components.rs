@@ -37,7 +37,8 @@ fn from_typed<T: Serialize>(typed: &T) -> WidgetComponent {
     let mut value = serde_json::to_value(typed).unwrap_or(Value::Null);
     drop_nulls(&mut value);
     #[allow(clippy::expect_used)]
-    WidgetComponent::from_value(value).expect("typed widget builders serialize to well-formed components")
+    WidgetComponent::from_value(value)
+        .expect("typed widget builders serialize to well-formed components")
 }
 
 macro_rules! component {

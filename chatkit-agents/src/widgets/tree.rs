@@ -81,7 +81,9 @@ fn validate_component(map: &Map<String, Value>, path: &mut String) -> Result<(),
     if !matches!(map.get("type"), Some(Value::String(_))) {
         return Err(WidgetError::MissingType { path: path.clone() });
     }
-    let Some(children) = map.get("children") else { return Ok(()) };
+    let Some(children) = map.get("children") else {
+        return Ok(());
+    };
     let base = path.len();
     match children {
         Value::Object(child) => {
@@ -105,7 +107,10 @@ fn validate_component(map: &Map<String, Value>, path: &mut String) -> Result<(),
             }
         }
         other => {
-            return Err(WidgetError::InvalidChildren { path: path.clone(), found: json_kind(other) })
+            return Err(WidgetError::InvalidChildren {
+                path: path.clone(),
+                found: json_kind(other),
+            })
         }
     }
     path.truncate(base);
@@ -145,13 +150,19 @@ impl WidgetComponent {
                 validate_component(&props, &mut "root".to_owned())?;
                 Ok(WidgetComponent { props })
             }
-            other => Err(WidgetError::NotAnObject { path: "root".to_owned(), found: json_kind(&other) }),
+            other => Err(WidgetError::NotAnObject {
+                path: "root".to_owned(),
+                found: json_kind(&other),
+            }),
         }
     }
 
     /// The component type (`"Text"`, `"Card"`, ...).
     pub fn component_type(&self) -> &str {
-        self.props.get("type").and_then(Value::as_str).unwrap_or_default()
+        self.props
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     /// The `id` prop, used to address streaming text nodes.
@@ -182,7 +193,11 @@ impl WidgetComponent {
     /// Sets a prop. A `null` removes it; nulls inside the value are dropped. Setting
     /// `type` or `children` checks that the result is still a well-formed component
     /// and leaves the component unchanged if not.
-    pub fn set(&mut self, prop: impl Into<String>, value: impl Into<Value>) -> Result<&mut Self, WidgetError> {
+    pub fn set(
+        &mut self,
+        prop: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Result<&mut Self, WidgetError> {
         let prop = prop.into();
         let mut value = value.into();
         drop_nulls(&mut value);
@@ -205,7 +220,11 @@ impl WidgetComponent {
     }
 
     /// [`WidgetComponent::set`], by value, for chaining.
-    pub fn with(mut self, prop: impl Into<String>, value: impl Into<Value>) -> Result<Self, WidgetError> {
+    pub fn with(
+        mut self,
+        prop: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Result<Self, WidgetError> {
         self.set(prop, value)?;
         Ok(self)
     }
@@ -261,7 +280,9 @@ impl WidgetRoot {
         if ROOT_TYPES.contains(&component.component_type()) {
             Ok(WidgetRoot(component))
         } else {
-            Err(WidgetError::InvalidRootType { found: component.component_type().to_owned() })
+            Err(WidgetError::InvalidRootType {
+                found: component.component_type().to_owned(),
+            })
         }
     }
 
@@ -343,20 +364,35 @@ mod tests {
 
     #[test]
     fn children_may_be_one_component() {
-        let c = WidgetComponent::from_value(json!({"type": "Transition", "children": {"type": "Text", "value": "x"}}));
+        let c = WidgetComponent::from_value(
+            json!({"type": "Transition", "children": {"type": "Text", "value": "x"}}),
+        );
         assert!(c.is_ok());
-        let null_child = WidgetComponent::from_value(json!({"type": "Transition", "children": null})).unwrap();
+        let null_child =
+            WidgetComponent::from_value(json!({"type": "Transition", "children": null})).unwrap();
         assert_eq!(null_child.get("children"), None);
     }
 
     #[test]
     fn structure_errors_say_where() {
-        let err = WidgetComponent::from_value(json!({"type": "Card", "children": [{"type": "Row", "children": [{"value": 1}]}]}))
-            .unwrap_err();
-        assert_eq!(err, WidgetError::MissingType { path: "root.children[0].children[0]".into() });
-        let err = WidgetComponent::from_value(json!({"type": "Card", "children": "x"})).unwrap_err();
-        assert!(err.to_string().contains("\"children\" at root must be"), "{err}");
-        let err = WidgetComponent::from_value(json!({"type": "Card", "children": [5]})).unwrap_err();
+        let err = WidgetComponent::from_value(
+            json!({"type": "Card", "children": [{"type": "Row", "children": [{"value": 1}]}]}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            WidgetError::MissingType {
+                path: "root.children[0].children[0]".into()
+            }
+        );
+        let err =
+            WidgetComponent::from_value(json!({"type": "Card", "children": "x"})).unwrap_err();
+        assert!(
+            err.to_string().contains("\"children\" at root must be"),
+            "{err}"
+        );
+        let err =
+            WidgetComponent::from_value(json!({"type": "Card", "children": [5]})).unwrap_err();
         assert!(matches!(err, WidgetError::NotAnObject { .. }));
         let err = WidgetComponent::from_value(json!([])).unwrap_err();
         assert!(matches!(err, WidgetError::NotAnObject { .. }));
@@ -366,7 +402,10 @@ mod tests {
     fn roots_must_be_card_listview_or_basic() {
         assert!(WidgetRoot::from_value(json!({"type": "Basic"})).is_ok());
         let err = WidgetRoot::from_value(json!({"type": "Text", "value": "x"})).unwrap_err();
-        assert_eq!(err.to_string(), "widget root must be a Card, ListView or Basic, got \"Text\"");
+        assert_eq!(
+            err.to_string(),
+            "widget root must be a Card, ListView or Basic, got \"Text\""
+        );
     }
 
     #[test]

@@ -296,7 +296,11 @@ pub struct Border {
 impl Border {
     /// A border of the given width.
     pub fn new(size: u32) -> Self {
-        Border { size, color: None, style: None }
+        Border {
+            size,
+            color: None,
+            style: None,
+        }
     }
     /// Sets the colour.
     pub fn color(mut self, color: impl Into<Color>) -> Self {
@@ -352,7 +356,7 @@ pub enum BorderValue {
     /// One border on every side.
     Border(Border),
     /// Per side.
-    Sides(Borders),
+    Sides(Box<Borders>),
 }
 
 impl From<u32> for BorderValue {
@@ -367,7 +371,7 @@ impl From<Border> for BorderValue {
 }
 impl From<Borders> for BorderValue {
     fn from(v: Borders) -> Self {
-        BorderValue::Sides(v)
+        BorderValue::Sides(Box::new(v))
     }
 }
 
@@ -399,11 +403,18 @@ pub enum WidgetStatus {
 impl WidgetStatus {
     /// Text with an icon.
     pub fn icon(text: impl Into<String>, icon: impl Into<IconName>) -> Self {
-        WidgetStatus::WithIcon { text: text.into(), icon: Some(icon.into()) }
+        WidgetStatus::WithIcon {
+            text: text.into(),
+            icon: Some(icon.into()),
+        }
     }
     /// Text with a favicon.
     pub fn favicon(text: impl Into<String>, favicon: impl Into<String>) -> Self {
-        WidgetStatus::WithFavicon { text: text.into(), favicon: Some(favicon.into()), frame: None }
+        WidgetStatus::WithFavicon {
+            text: text.into(),
+            favicon: Some(favicon.into()),
+            frame: None,
+        }
     }
 }
 
@@ -419,7 +430,10 @@ pub struct CardAction {
 impl CardAction {
     /// A card button.
     pub fn new(label: impl Into<String>, action: ActionConfig) -> Self {
-        CardAction { label: label.into(), action }
+        CardAction {
+            label: label.into(),
+            action,
+        }
     }
 }
 
@@ -486,7 +500,12 @@ pub struct SelectOption {
 impl SelectOption {
     /// An option.
     pub fn new(value: impl Into<String>, label: impl Into<String>) -> Self {
-        SelectOption { value: value.into(), label: label.into(), disabled: None, description: None }
+        SelectOption {
+            value: value.into(),
+            label: label.into(),
+            disabled: None,
+            description: None,
+        }
     }
 }
 
@@ -505,7 +524,11 @@ pub struct RadioOption {
 impl RadioOption {
     /// An option.
     pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
-        RadioOption { label: label.into(), value: value.into(), disabled: None }
+        RadioOption {
+            label: label.into(),
+            value: value.into(),
+            disabled: None,
+        }
     }
 }
 
@@ -625,15 +648,31 @@ pub enum Series {
 impl Series {
     /// A bar series for `data_key`.
     pub fn bar(data_key: impl Into<String>) -> Self {
-        Series::Bar { label: None, data_key: data_key.into(), stack: None, color: None }
+        Series::Bar {
+            label: None,
+            data_key: data_key.into(),
+            stack: None,
+            color: None,
+        }
     }
     /// An area series for `data_key`.
     pub fn area(data_key: impl Into<String>) -> Self {
-        Series::Area { label: None, data_key: data_key.into(), stack: None, color: None, curve_type: None }
+        Series::Area {
+            label: None,
+            data_key: data_key.into(),
+            stack: None,
+            color: None,
+            curve_type: None,
+        }
     }
     /// A line series for `data_key`.
     pub fn line(data_key: impl Into<String>) -> Self {
-        Series::Line { label: None, data_key: data_key.into(), color: None, curve_type: None }
+        Series::Line {
+            label: None,
+            data_key: data_key.into(),
+            color: None,
+            curve_type: None,
+        }
     }
     /// Sets the legend label.
     pub fn label(mut self, text: impl Into<String>) -> Self {

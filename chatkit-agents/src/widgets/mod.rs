@@ -11,6 +11,8 @@
 //! `Box` shadows `std::boxed::Box` if glob-imported; prefer `use chatkit_agents::widgets as w;`.
 
 mod components;
+mod jinja;
+mod template;
 mod tree;
 mod values;
 
@@ -19,5 +21,6 @@ pub use components::{
     Icon, Image, Input, Label, ListView, ListViewItem, Markdown, RadioGroup, Row, Select, Spacer,
     Text, Textarea, Title, Transition,
 };
+pub use template::{TemplateError, WidgetTemplate};
 pub use tree::{WidgetComponent, WidgetError, WidgetRoot, ROOT_TYPES};
 pub use values::*;

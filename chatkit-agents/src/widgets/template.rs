@@ -1,0 +1,421 @@
+//! [`WidgetTemplate`]: `.widget` files (Jinja2 templates that render widget JSON).
+
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::jinja;
+use super::tree::{WidgetError, WidgetRoot};
+
+/// What went wrong loading or building a widget template. Every variant names the
+/// template.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The file could not be read.
+    #[error("cannot read widget template {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The definition is not a JSON object with string `name` and `template`.
+    #[error("invalid widget definition {template}: {message}")]
+    InvalidDefinition {
+        /// The template (its name, or the file path when the name is unknown).
+        template: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// `version` is not `"1.0"`.
+    #[error(
+        "widget template {template}: unsupported widget spec version {version}; expected \"1.0\""
+    )]
+    UnsupportedVersion {
+        /// The template.
+        template: String,
+        /// The version found (JSON).
+        version: String,
+    },
+    /// The Jinja source does not compile.
+    #[error("widget template {template}: syntax error on line {line}: {message}")]
+    Syntax {
+        /// The template.
+        template: String,
+        /// Line in the template source.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The template used a variable the data does not have.
+    #[error("widget template {template}: `{variable}` is undefined (line {line})")]
+    UndefinedVariable {
+        /// The template.
+        template: String,
+        /// The variable (or attribute path, e.g. `user.name`).
+        variable: String,
+        /// Line in the template source.
+        line: usize,
+    },
+    /// Rendering failed for another reason (a bad filter argument, a type error, ...).
+    #[error("widget template {template}: rendering failed on line {line}: {message}")]
+    Render {
+        /// The template.
+        template: String,
+        /// Line in the template source (0 when unknown).
+        line: usize,
+        /// What failed.
+        message: String,
+    },
+    /// The data is not an object (or `None`).
+    #[error("widget template {template}: data must be an object with one key per template variable, got {found}")]
+    InvalidData {
+        /// The template.
+        template: String,
+        /// What it was.
+        found: String,
+    },
+    /// The template rendered something that is not JSON.
+    #[error("widget template {template}: output is not JSON ({message}) near: {snippet}")]
+    NotJson {
+        /// The template.
+        template: String,
+        /// The JSON error.
+        message: String,
+        /// The rendered text around the error.
+        snippet: String,
+    },
+    /// The rendered JSON is not a widget (e.g. the root is not a Card, ListView or Basic).
+    #[error("widget template {template}: {source}")]
+    InvalidWidget {
+        /// The template.
+        template: String,
+        /// The structural problem.
+        source: WidgetError,
+    },
+    /// The data does not match the template's `jsonSchema` ([`WidgetTemplate::build_validated`]).
+    #[error("widget template {template}: data does not match its jsonSchema at {path}: {message}")]
+    SchemaMismatch {
+        /// The template.
+        template: String,
+        /// JSON pointer to the failing value (empty for the root).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The template has no `jsonSchema`, or it is not a valid JSON Schema.
+    #[error("widget template {template}: cannot validate data: {message}")]
+    InvalidSchema {
+        /// The template.
+        template: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A compiled `.widget` template.
+///
+/// The Jinja2 source is compiled once, when the template is created; [`build`](Self::build)
+/// only renders, parses and checks. Rendering follows Jinja2 with `StrictUndefined`, as
+/// the reference does, so every one of the reference widgets renders to the same JSON.
+///
+/// ```
+/// use chatkit_agents::widgets::WidgetTemplate;
+/// use serde_json::json;
+///
+/// let template = WidgetTemplate::new(json!({
+///     "version": "1.0",
+///     "name": "greeting",
+///     "template": r#"{"type":"Card","children":[{"type":"Text","value":{{ name | tojson }}}]}"#,
+/// }))
+/// .unwrap();
+/// let widget = template.build(json!({"name": "Ada"})).unwrap();
+/// assert_eq!(
+///     serde_json::to_string(&widget).unwrap(),
+///     r#"{"type":"Card","children":[{"type":"Text","value":"Ada"}]}"#
+/// );
+/// let err = template.build(json!({})).unwrap_err();
+/// assert_eq!(err.to_string(), "widget template greeting: `name` is undefined (line 1)");
+/// ```
+pub struct WidgetTemplate {
+    name: String,
+    version: String,
+    source: String,
+    data_schema: Option<Value>,
+    env: minijinja::Environment<'static>,
+    #[cfg(feature = "json-schema")]
+    validator: std::sync::OnceLock<Result<jsonschema::Validator, String>>,
+}
+
+impl std::fmt::Debug for WidgetTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WidgetTemplate")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WidgetTemplate {
+    /// Compiles a widget definition (the parsed `.widget` JSON).
+    pub fn new(definition: Value) -> Result<Self, TemplateError> {
+        Self::from_definition(definition, None)
+    }
+
+    /// Reads and compiles a `.widget` file. A relative path is resolved against the
+    /// current directory (Rust has no "calling file"; use `concat!(env!("CARGO_MANIFEST_DIR"), ...)`
+    /// for a path relative to your crate).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, TemplateError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        let definition =
+            serde_json::from_str(&text).map_err(|e| TemplateError::InvalidDefinition {
+                template: shown.clone(),
+                message: format!("not JSON: {e}"),
+            })?;
+        Self::from_definition(definition, Some(&shown))
+    }
+
+    fn from_definition(definition: Value, origin: Option<&str>) -> Result<Self, TemplateError> {
+        let invalid = |template: &str, message: &str| TemplateError::InvalidDefinition {
+            template: template.to_owned(),
+            message: message.to_owned(),
+        };
+        let origin = origin.unwrap_or("<definition>");
+        let Value::Object(mut definition) = definition else {
+            return Err(invalid(origin, "must be a JSON object"));
+        };
+        let name = match definition.get("name") {
+            Some(Value::String(name)) => name.clone(),
+            Some(_) => return Err(invalid(origin, "\"name\" must be a string")),
+            None => return Err(invalid(origin, "missing \"name\"")),
+        };
+        let version = match definition.get("version") {
+            Some(Value::String(v)) if v == "1.0" => v.clone(),
+            Some(other) => {
+                return Err(TemplateError::UnsupportedVersion {
+                    template: name,
+                    version: other.to_string(),
+                })
+            }
+            None => {
+                return Err(TemplateError::UnsupportedVersion {
+                    template: name,
+                    version: "(missing)".into(),
+                })
+            }
+        };
+        let source = match definition.remove("template") {
+            Some(Value::String(source)) => source,
+            Some(_) => {
+                return Err(invalid(
+                    &name,
+                    "\"template\" must be a string of Jinja source",
+                ))
+            }
+            None => return Err(invalid(&name, "missing \"template\"")),
+        };
+        let data_schema = definition.remove("jsonSchema").filter(|s| !s.is_null());
+        let mut env = jinja::environment();
+        env.add_template_owned(name.clone(), source.clone())
+            .map_err(|e| TemplateError::Syntax {
+                template: name.clone(),
+                line: e.line().unwrap_or(0),
+                message: e.detail().unwrap_or("invalid syntax").to_owned(),
+            })?;
+        Ok(WidgetTemplate {
+            name,
+            version,
+            source,
+            data_schema,
+            env,
+            #[cfg(feature = "json-schema")]
+            validator: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The template's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The spec version (always `"1.0"`).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The Jinja source.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The `jsonSchema` of the definition, if any.
+    pub fn data_schema(&self) -> Option<&Value> {
+        self.data_schema.as_ref()
+    }
+
+    /// Renders the template with `data` and returns the widget.
+    ///
+    /// `data` is anything serializable to an object (a `serde_json::Value`, a struct, a
+    /// map) whose keys become template variables; `()` or `None` means no variables.
+    pub fn build(&self, data: impl Serialize) -> Result<WidgetRoot, TemplateError> {
+        let rendered = self.render(data)?;
+        self.parse(&rendered)
+    }
+
+    /// Like [`build`](Self::build), but the root must be a `Basic` (entity previews).
+    pub fn build_basic(&self, data: impl Serialize) -> Result<WidgetRoot, TemplateError> {
+        let root = self.build(data)?;
+        if root.root_type() == "Basic" {
+            Ok(root)
+        } else {
+            Err(TemplateError::InvalidWidget {
+                template: self.name.clone(),
+                source: WidgetError::InvalidRootType {
+                    found: root.root_type().to_owned(),
+                },
+            })
+        }
+    }
+
+    /// Renders the template to text without parsing it (for debugging and benchmarks).
+    pub fn render(&self, data: impl Serialize) -> Result<String, TemplateError> {
+        let context = minijinja::Value::from(minijinja::value::Serde(&data));
+        match context.kind() {
+            minijinja::value::ValueKind::Map => {}
+            minijinja::value::ValueKind::None | minijinja::value::ValueKind::Undefined => {
+                return self.render_context(minijinja::context! {})
+            }
+            other => {
+                return Err(TemplateError::InvalidData {
+                    template: self.name.clone(),
+                    found: other.to_string(),
+                })
+            }
+        }
+        self.render_context(context)
+    }
+
+    fn render_context(&self, context: minijinja::Value) -> Result<String, TemplateError> {
+        let template = self
+            .env
+            .get_template(&self.name)
+            .map_err(|e| self.render_error(&e))?;
+        template.render(context).map_err(|e| self.render_error(&e))
+    }
+
+    fn render_error(&self, e: &minijinja::Error) -> TemplateError {
+        let line = e.line().unwrap_or(0);
+        let detail = e.detail().unwrap_or_default();
+        // minijinja names the undefined expression in the detail ("`user.name` is
+        // undefined"), also when an operation on it failed ("tried to use + ... (`index`
+        // is undefined)"): either way the cause is the undefined variable.
+        if let Some(variable) = undefined_expression(detail) {
+            return TemplateError::UndefinedVariable {
+                template: self.name.clone(),
+                variable: variable.to_owned(),
+                line,
+            };
+        }
+        TemplateError::Render {
+            template: self.name.clone(),
+            line,
+            message: if detail.is_empty() {
+                e.kind().to_string()
+            } else {
+                detail.to_owned()
+            },
+        }
+    }
+
+    /// Parses rendered text into a widget.
+    fn parse(&self, rendered: &str) -> Result<WidgetRoot, TemplateError> {
+        let value: Value = serde_json::from_str(rendered).map_err(|e| TemplateError::NotJson {
+            template: self.name.clone(),
+            message: e.to_string(),
+            snippet: snippet(rendered, e.line(), e.column()),
+        })?;
+        WidgetRoot::from_value(value).map_err(|source| TemplateError::InvalidWidget {
+            template: self.name.clone(),
+            source,
+        })
+    }
+
+    /// Checks `data` against the template's `jsonSchema`, then builds the widget.
+    ///
+    /// The reference stores the schema but never uses it; this is the opt-in check it
+    /// lacks. The error points at the first failing value with a JSON pointer.
+    #[cfg(feature = "json-schema")]
+    pub fn build_validated(&self, data: impl Serialize) -> Result<WidgetRoot, TemplateError> {
+        let data = serde_json::to_value(&data).map_err(|e| TemplateError::InvalidData {
+            template: self.name.clone(),
+            found: e.to_string(),
+        })?;
+        self.validate(&data)?;
+        self.build(data)
+    }
+
+    /// Checks `data` against the template's `jsonSchema`.
+    #[cfg(feature = "json-schema")]
+    pub fn validate(&self, data: &Value) -> Result<(), TemplateError> {
+        let validator = self.validator.get_or_init(|| match &self.data_schema {
+            None => Err("the definition has no jsonSchema".to_owned()),
+            Some(schema) => {
+                jsonschema::validator_for(schema).map_err(|e| format!("invalid jsonSchema: {e}"))
+            }
+        });
+        let validator = validator
+            .as_ref()
+            .map_err(|message| TemplateError::InvalidSchema {
+                template: self.name.clone(),
+                message: message.clone(),
+            })?;
+        match validator.iter_errors(data).next() {
+            None => Ok(()),
+            Some(error) => Err(TemplateError::SchemaMismatch {
+                template: self.name.clone(),
+                path: error.instance_path().to_string(),
+                message: error.to_string(),
+            }),
+        }
+    }
+}
+
+impl FromStr for WidgetTemplate {
+    type Err = TemplateError;
+
+    /// Compiles a `.widget` file's JSON text.
+    fn from_str(json: &str) -> Result<Self, TemplateError> {
+        let definition =
+            serde_json::from_str(json).map_err(|e| TemplateError::InvalidDefinition {
+                template: "<definition>".to_owned(),
+                message: format!("not JSON: {e}"),
+            })?;
+        Self::new(definition)
+    }
+}
+
+/// The expression in minijinja's "`expr` is undefined" detail.
+fn undefined_expression(detail: &str) -> Option<&str> {
+    let start = detail.find('`')? + 1;
+    let len = detail[start..].find("` is undefined")?;
+    Some(&detail[start..start + len])
+}
+
+/// Up to 80 characters of `text` around a 1-based line and column.
+fn snippet(text: &str, line: usize, column: usize) -> String {
+    let Some(line_text) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
+    let chars: Vec<char> = line_text.chars().collect();
+    let at = column.saturating_sub(1).min(chars.len());
+    let start = at.saturating_sub(40);
+    let end = (at + 40).min(chars.len());
+    chars[start..end].iter().collect()
+}

@@ -26,6 +26,7 @@ mod attachments;
 mod content;
 mod events;
 mod icons;
+mod ids;
 mod items;
 mod lax;
 mod misc;
@@ -51,6 +52,7 @@ pub use events::{
     ThreadStreamEvent,
 };
 pub use icons::{BuiltinIcon, IconName, IconNameError};
+pub use ids::{default_generate_id, StoreItemType};
 pub use items::{
     AssistantMessageItem, ClientToolCallItem, ClientToolCallStatus, EndOfTurnItem, GeneratedImage,
     GeneratedImageItem, HiddenContextItem, SdkHiddenContextItem, StructuredInputItem, TaskItem,

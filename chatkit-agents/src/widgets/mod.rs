@@ -11,7 +11,9 @@
 //! `Box` shadows `std::boxed::Box` if glob-imported; prefer `use chatkit_agents::widgets as w;`.
 
 mod components;
+mod diff;
 mod jinja;
+mod stream;
 mod template;
 mod tree;
 mod values;
@@ -20,6 +22,10 @@ pub use components::{
     Badge, Basic, Box, Button, Caption, Card, Chart, Checkbox, Col, DatePicker, Divider, Form,
     Icon, Image, Input, Label, ListView, ListViewItem, Markdown, RadioGroup, Row, Select, Spacer,
     Text, Textarea, Title, Transition,
+};
+pub use diff::{diff_widget, DiffError};
+pub use stream::{
+    accumulate_text, stream_widget, StreamingTextBase, WidgetSource, WidgetStreamError,
 };
 pub use template::{TemplateError, WidgetTemplate};
 pub use tree::{WidgetComponent, WidgetError, WidgetRoot, ROOT_TYPES};

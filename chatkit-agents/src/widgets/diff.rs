@@ -1,0 +1,227 @@
+//! [`diff_widget`]: the updates that turn one widget state into the next.
+
+use serde_json::{Map, Value};
+
+use super::tree::WidgetRoot;
+use crate::types::ThreadItemUpdate;
+
+/// Why two widget states cannot be diffed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiffError {
+    /// A streaming text node whose value grew shares its `id` with another node, so a
+    /// client could not tell which one the delta is for. (The reference silently streams
+    /// to the last node with that id and drops the others' text.)
+    #[error("widget id {id:?} is used by more than one Text/Markdown node; streaming text needs unique ids")]
+    DuplicateId {
+        /// The id.
+        id: String,
+    },
+}
+
+/// The updates from `before` to `after`, as the reference computes them:
+///
+/// - `Text`/`Markdown` nodes with an `id` whose `value` only grew by appending give one
+///   `widget.streaming_text.value_delta` each (`done` is the opposite of the node's
+///   `streaming` flag), in the `after` tree's pre-order;
+/// - any other difference (a prop, a non-append edit, a new, removed or renamed node, a
+///   changed `streaming` flag) gives a single `widget.root.updated` with `after`;
+/// - no difference gives no updates.
+///
+/// Where the reference misbehaves this function does the sensible thing: a prop present
+/// on one side only (an `AttributeError` in the reference for template-built widgets) is
+/// a root replacement; text under a `Transition` streams like any other; and a delta for
+/// an id that several text nodes share is a [`DiffError::DuplicateId`] instead of a
+/// silently lost update. As in the reference, appending to a text node *without* an id
+/// gives no update (the final `thread.item.done` carries the text).
+///
+/// The walk visits each node once and compares strings by prefix only, so diffing a
+/// growing text costs one `memcmp` of the previous value per state.
+///
+/// ```
+/// use chatkit_agents::types::ThreadItemUpdate;
+/// use chatkit_agents::widgets::{self as w, diff_widget, WidgetRoot};
+///
+/// let before: WidgetRoot = w::Card::new().child(w::Markdown::new("Hel").id("m").streaming(true)).into();
+/// let after: WidgetRoot = w::Card::new().child(w::Markdown::new("Hello").id("m").streaming(true)).into();
+/// assert_eq!(
+///     diff_widget(&before, &after).unwrap(),
+///     vec![ThreadItemUpdate::WidgetStreamingTextValueDelta {
+///         component_id: "m".into(),
+///         delta: "lo".into(),
+///         done: false,
+///     }]
+/// );
+/// ```
+pub fn diff_widget(
+    before: &WidgetRoot,
+    after: &WidgetRoot,
+) -> Result<Vec<ThreadItemUpdate>, DiffError> {
+    let mut walk = Walk::default();
+    if walk.node(before.props(), after.props()) == Verdict::Replace {
+        return Ok(vec![ThreadItemUpdate::WidgetRootUpdated {
+            widget: after.clone(),
+        }]);
+    }
+    if let Some(id) = walk.ambiguous_delta() {
+        return Err(DiffError::DuplicateId { id: id.to_owned() });
+    }
+    Ok(walk
+        .deltas
+        .into_iter()
+        .map(|d| ThreadItemUpdate::WidgetStreamingTextValueDelta {
+            component_id: d.id.to_owned(),
+            delta: d.delta.to_owned(),
+            done: d.done,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Same,
+    Replace,
+}
+
+struct Delta<'a> {
+    id: &'a str,
+    delta: &'a str,
+    done: bool,
+}
+
+#[derive(Default)]
+struct Walk<'a> {
+    deltas: Vec<Delta<'a>>,
+    /// Ids of every streaming text node of `after`, to detect ambiguous deltas.
+    text_ids: Vec<&'a str>,
+}
+
+fn is_streaming_text(node: &Map<String, Value>) -> bool {
+    matches!(
+        node.get("type").and_then(Value::as_str),
+        Some("Text" | "Markdown")
+    ) && matches!(node.get("value"), Some(Value::String(_)))
+}
+
+/// Python truthiness, for the `streaming` flag of dynamic components.
+fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
+/// Equality as Python compares decoded JSON: `2 == 2.0`.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x == y || (x.as_f64().is_some() && x.as_f64() == y.as_f64())
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+impl<'a> Walk<'a> {
+    /// Compares one node and its subtree, recording deltas; `Replace` as soon as any
+    /// difference cannot be streamed.
+    fn node(&mut self, before: &'a Map<String, Value>, after: &'a Map<String, Value>) -> Verdict {
+        for key in ["type", "id", "key"] {
+            if before.get(key) != after.get(key) {
+                return Verdict::Replace;
+            }
+        }
+        let text = is_streaming_text(before) && is_streaming_text(after);
+        if before.len() != after.len() {
+            return Verdict::Replace;
+        }
+        for (key, after_value) in after {
+            let Some(before_value) = before.get(key) else {
+                return Verdict::Replace;
+            };
+            let verdict = match key.as_str() {
+                "value" if text => self.text_value(before_value, after_value, after),
+                "children" => self.children(before_value, after_value),
+                _ if same_value(before_value, after_value) => Verdict::Same,
+                _ => Verdict::Replace,
+            };
+            if verdict == Verdict::Replace {
+                return Verdict::Replace;
+            }
+        }
+        Verdict::Same
+    }
+
+    fn text_value(
+        &mut self,
+        before: &'a Value,
+        after: &'a Value,
+        node: &'a Map<String, Value>,
+    ) -> Verdict {
+        let (Value::String(old), Value::String(new)) = (before, after) else {
+            return Verdict::Replace;
+        };
+        let Some(appended) = new.strip_prefix(old.as_str()) else {
+            return Verdict::Replace;
+        };
+        if let Some(id) = node.get("id").and_then(Value::as_str) {
+            self.text_ids.push(id);
+            if !appended.is_empty() {
+                self.deltas.push(Delta {
+                    id,
+                    delta: appended,
+                    done: !truthy(node.get("streaming")),
+                });
+            }
+        }
+        Verdict::Same
+    }
+
+    fn children(&mut self, before: &'a Value, after: &'a Value) -> Verdict {
+        match (before, after) {
+            (Value::Array(old), Value::Array(new)) => {
+                if old.len() != new.len() {
+                    return Verdict::Replace;
+                }
+                for (old, new) in old.iter().zip(new) {
+                    let verdict = match (old, new) {
+                        (Value::Object(old), Value::Object(new)) => self.node(old, new),
+                        _ if same_value(old, new) => Verdict::Same,
+                        _ => Verdict::Replace,
+                    };
+                    if verdict == Verdict::Replace {
+                        return Verdict::Replace;
+                    }
+                }
+                Verdict::Same
+            }
+            // A single child (Transition) is walked like a list of one.
+            (Value::Object(old), Value::Object(new)) => self.node(old, new),
+            _ if same_value(before, after) => Verdict::Same,
+            _ => Verdict::Replace,
+        }
+    }
+
+    /// The first delta whose id belongs to more than one streaming text node.
+    fn ambiguous_delta(&mut self) -> Option<&'a str> {
+        if self.deltas.is_empty() {
+            return None;
+        }
+        self.text_ids.sort_unstable();
+        let duplicated = |id: &str| {
+            let first = self.text_ids.partition_point(|x| *x < id);
+            self.text_ids.get(first + 1) == Some(&id)
+        };
+        self.deltas.iter().map(|d| d.id).find(|id| duplicated(id))
+    }
+}

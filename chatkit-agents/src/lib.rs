@@ -42,5 +42,7 @@
 #[macro_use]
 mod macros;
 
+pub mod store;
+pub mod testing;
 pub mod types;
 pub mod widgets;

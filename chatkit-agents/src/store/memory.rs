@@ -1,0 +1,210 @@
+//! [`MemoryStore`]: everything in process memory.
+
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
+use async_trait::async_trait;
+use indexmap::IndexMap;
+
+use super::{paginate, RecordKind, Store, StoreContext, StoreError};
+use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
+
+#[derive(Default)]
+struct Scope {
+    threads: IndexMap<String, ThreadMetadata>,
+    /// Items per thread, in insertion order.
+    items: HashMap<String, IndexMap<String, ThreadItem>>,
+    attachments: HashMap<String, Attachment>,
+}
+
+/// A store that keeps everything in memory, scoped per user. For tests, demos and
+/// single-process servers that need no persistence.
+///
+/// ```
+/// use chatkit_agents::store::{MemoryStore, Store};
+/// use chatkit_agents::types::{ThreadMetadata, Timestamp};
+/// # futures::executor::block_on(async {
+/// let store = MemoryStore::new();
+/// let thread = ThreadMetadata::new("thr_1", Timestamp::now());
+/// store.save_thread(&thread, &()).await.unwrap();
+/// assert_eq!(store.load_thread("thr_1", &()).await.unwrap(), thread);
+/// # });
+/// ```
+#[derive(Default)]
+pub struct MemoryStore {
+    scopes: RwLock<HashMap<Option<String>, Scope>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read<R>(&self, ctx: &impl StoreContext, f: impl FnOnce(Option<&Scope>) -> R) -> R {
+        // No code path panics while holding the lock, but stay usable if one ever did.
+        let scopes = self.scopes.read().unwrap_or_else(PoisonError::into_inner);
+        f(scopes.get(&ctx.user_id().map(str::to_owned)))
+    }
+
+    fn write<R>(&self, ctx: &impl StoreContext, f: impl FnOnce(&mut Scope) -> R) -> R {
+        let mut scopes = self.scopes.write().unwrap_or_else(PoisonError::into_inner);
+        f(scopes.entry(ctx.user_id().map(str::to_owned)).or_default())
+    }
+}
+
+fn sorted_items(items: &IndexMap<String, ThreadItem>) -> Vec<ThreadItem> {
+    let mut sorted: Vec<ThreadItem> = items.values().cloned().collect();
+    sorted.sort_by_key(ThreadItem::created_at); // stable: ties keep insertion order
+    sorted
+}
+
+#[async_trait]
+impl<C: StoreContext> Store<C> for MemoryStore {
+    async fn load_thread(&self, thread_id: &str, ctx: &C) -> Result<ThreadMetadata, StoreError> {
+        self.read(ctx, |s| s.and_then(|s| s.threads.get(thread_id)).cloned())
+            .ok_or_else(|| StoreError::not_found(RecordKind::Thread, thread_id))
+    }
+
+    async fn save_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError> {
+        self.write(ctx, |s| {
+            s.threads.insert(thread.id.clone(), thread.clone());
+        });
+        Ok(())
+    }
+
+    async fn load_thread_items(
+        &self,
+        thread_id: &str,
+        after: Option<&str>,
+        limit: usize,
+        order: SortOrder,
+        ctx: &C,
+    ) -> Result<Page<ThreadItem>, StoreError> {
+        let sorted = self.read(ctx, |s| {
+            s.and_then(|s| s.items.get(thread_id))
+                .map(sorted_items)
+                .unwrap_or_default()
+        });
+        paginate(
+            sorted,
+            ThreadItem::id,
+            after,
+            limit,
+            order,
+            RecordKind::Item,
+        )
+    }
+
+    async fn save_attachment(&self, attachment: &Attachment, ctx: &C) -> Result<(), StoreError> {
+        self.write(ctx, |s| {
+            s.attachments
+                .insert(attachment.id().to_owned(), attachment.clone());
+        });
+        Ok(())
+    }
+
+    async fn load_attachment(
+        &self,
+        attachment_id: &str,
+        ctx: &C,
+    ) -> Result<Attachment, StoreError> {
+        self.read(ctx, |s| {
+            s.and_then(|s| s.attachments.get(attachment_id)).cloned()
+        })
+        .ok_or_else(|| StoreError::not_found(RecordKind::Attachment, attachment_id))
+    }
+
+    async fn delete_attachment(&self, attachment_id: &str, ctx: &C) -> Result<(), StoreError> {
+        self.write(ctx, |s| s.attachments.remove(attachment_id));
+        Ok(())
+    }
+
+    async fn load_threads(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+        order: SortOrder,
+        ctx: &C,
+    ) -> Result<Page<ThreadMetadata>, StoreError> {
+        let mut sorted = self.read(ctx, |s| {
+            s.map(|s| s.threads.values().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        });
+        sorted.sort_by_key(|t| t.created_at);
+        paginate(
+            sorted,
+            |t| t.id.as_str(),
+            after,
+            limit,
+            order,
+            RecordKind::Thread,
+        )
+    }
+
+    async fn add_thread_item(
+        &self,
+        thread_id: &str,
+        item: &ThreadItem,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        self.save_item(thread_id, item, ctx).await
+    }
+
+    async fn save_item(
+        &self,
+        thread_id: &str,
+        item: &ThreadItem,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        self.write(ctx, |s| {
+            s.items
+                .entry(thread_id.to_owned())
+                .or_default()
+                .insert(item.id().to_owned(), item.clone());
+        });
+        Ok(())
+    }
+
+    async fn load_item(
+        &self,
+        thread_id: &str,
+        item_id: &str,
+        ctx: &C,
+    ) -> Result<ThreadItem, StoreError> {
+        self.read(ctx, |s| {
+            s.and_then(|s| s.items.get(thread_id))
+                .and_then(|items| items.get(item_id))
+                .cloned()
+        })
+        .ok_or_else(|| StoreError::not_found(RecordKind::Item, item_id))
+    }
+
+    async fn delete_thread(&self, thread_id: &str, ctx: &C) -> Result<(), StoreError> {
+        self.write(ctx, |s| {
+            s.threads.shift_remove(thread_id);
+            s.items.remove(thread_id);
+        });
+        Ok(())
+    }
+
+    async fn delete_thread_item(
+        &self,
+        thread_id: &str,
+        item_id: &str,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        self.write(ctx, |s| {
+            if let Some(items) = s.items.get_mut(thread_id) {
+                items.shift_remove(item_id);
+            }
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,250 @@
+//! Persistence: the [`Store`] and [`AttachmentStore`] traits, [`MemoryStore`], and
+//! [`SqliteStore`] (the embedded default, feature `sqlite`).
+//!
+//! Stores are generic over the request context `C`, which the server passes through
+//! untouched. A context that implements [`StoreContext`] and returns a user id scopes
+//! everything a store keeps to that user; `()` is the unscoped context.
+//!
+//! Rules every store follows (checked by [`crate::testing::store_conformance`]):
+//! - items and threads are listed by `created_at` (ties keep insertion order), `asc` or
+//!   `desc`; `after` is an exclusive id cursor; `has_more` says whether more follow and
+//!   then `after` is the last returned id;
+//! - `add_thread_item` and `save_item` are upserts (the agents module may add the same
+//!   item twice), `delete_thread_item` tolerates unknown ids;
+//! - a missing thread, item or attachment is [`StoreError::NotFound`].
+
+use async_trait::async_trait;
+
+use crate::types::{
+    default_generate_id, Attachment, AttachmentCreateParams, Page, SortOrder, StoreItemType,
+    ThreadItem, ThreadMetadata,
+};
+
+mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// What a store needs to know about the request context.
+pub trait StoreContext: Send + Sync {
+    /// The user whose data this request may see; `None` means unscoped.
+    fn user_id(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl StoreContext for () {}
+
+/// The kind of record a [`StoreError::NotFound`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A thread.
+    Thread,
+    /// A thread item.
+    Item,
+    /// An attachment.
+    Attachment,
+}
+
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecordKind::Thread => "Thread",
+            RecordKind::Item => "Item",
+            RecordKind::Attachment => "Attachment",
+        })
+    }
+}
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist (for this user).
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// What was looked up.
+        kind: RecordKind,
+        /// Its id.
+        id: String,
+    },
+    /// A stored record could not be decoded (it was written by an incompatible version,
+    /// or edited by hand).
+    #[error("stored {kind} {id} is corrupt: {message}")]
+    Corrupt {
+        /// What was read.
+        kind: RecordKind,
+        /// Its id.
+        id: String,
+        /// The decoding error.
+        message: String,
+    },
+    /// The backend failed (I/O, database).
+    #[error("store backend error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// A [`StoreError::NotFound`].
+    pub fn not_found(kind: RecordKind, id: impl Into<String>) -> Self {
+        StoreError::NotFound {
+            kind,
+            id: id.into(),
+        }
+    }
+}
+
+/// Where threads, items and attachment metadata live.
+///
+/// Usable as a trait object (`Arc<dyn Store<C>>`).
+#[async_trait]
+pub trait Store<C: Send + Sync>: Send + Sync {
+    /// A new thread id (`thr_<8 hex>` by default).
+    fn generate_thread_id(&self, _ctx: &C) -> String {
+        default_generate_id(StoreItemType::Thread)
+    }
+
+    /// A new item id for `item_type` in `thread` (`msg_<8 hex>` and so on by default).
+    fn generate_item_id(
+        &self,
+        item_type: StoreItemType,
+        _thread: &ThreadMetadata,
+        _ctx: &C,
+    ) -> String {
+        default_generate_id(item_type)
+    }
+
+    /// Loads a thread.
+    async fn load_thread(&self, thread_id: &str, ctx: &C) -> Result<ThreadMetadata, StoreError>;
+
+    /// Inserts or replaces a thread.
+    async fn save_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError>;
+
+    /// A page of a thread's items.
+    async fn load_thread_items(
+        &self,
+        thread_id: &str,
+        after: Option<&str>,
+        limit: usize,
+        order: SortOrder,
+        ctx: &C,
+    ) -> Result<Page<ThreadItem>, StoreError>;
+
+    /// Inserts or replaces an attachment's metadata.
+    async fn save_attachment(&self, attachment: &Attachment, ctx: &C) -> Result<(), StoreError>;
+
+    /// Loads an attachment's metadata.
+    async fn load_attachment(&self, attachment_id: &str, ctx: &C)
+        -> Result<Attachment, StoreError>;
+
+    /// Deletes an attachment's metadata.
+    async fn delete_attachment(&self, attachment_id: &str, ctx: &C) -> Result<(), StoreError>;
+
+    /// A page of threads.
+    async fn load_threads(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+        order: SortOrder,
+        ctx: &C,
+    ) -> Result<Page<ThreadMetadata>, StoreError>;
+
+    /// Adds a new item to a thread (an upsert, so adding the same id twice is safe).
+    async fn add_thread_item(
+        &self,
+        thread_id: &str,
+        item: &ThreadItem,
+        ctx: &C,
+    ) -> Result<(), StoreError>;
+
+    /// Inserts or replaces an item.
+    async fn save_item(
+        &self,
+        thread_id: &str,
+        item: &ThreadItem,
+        ctx: &C,
+    ) -> Result<(), StoreError>;
+
+    /// Loads one item.
+    async fn load_item(
+        &self,
+        thread_id: &str,
+        item_id: &str,
+        ctx: &C,
+    ) -> Result<ThreadItem, StoreError>;
+
+    /// Deletes a thread and its items.
+    async fn delete_thread(&self, thread_id: &str, ctx: &C) -> Result<(), StoreError>;
+
+    /// Deletes an item; unknown ids are not an error.
+    async fn delete_thread_item(
+        &self,
+        thread_id: &str,
+        item_id: &str,
+        ctx: &C,
+    ) -> Result<(), StoreError>;
+}
+
+/// Where attachment bytes live (for two-phase uploads: `attachments.create` returns an
+/// upload URL, the client uploads there).
+#[async_trait]
+pub trait AttachmentStore<C: Send + Sync>: Send + Sync {
+    /// Creates an attachment and its upload descriptor. The server then saves its
+    /// metadata with [`Store::save_attachment`].
+    async fn create_attachment(
+        &self,
+        input: &AttachmentCreateParams,
+        ctx: &C,
+    ) -> Result<Attachment, StoreError>;
+
+    /// Deletes the attachment's bytes.
+    async fn delete_attachment(&self, attachment_id: &str, ctx: &C) -> Result<(), StoreError>;
+
+    /// A new attachment id (`atc_<8 hex>`).
+    fn generate_attachment_id(&self, _mime_type: &str, _ctx: &C) -> String {
+        default_generate_id(StoreItemType::Attachment)
+    }
+}
+
+/// Slices `sorted` (ascending, ties in insertion order) into a page, given the order, the
+/// exclusive `after` cursor and the page size. Shared by the in-process stores.
+pub(crate) fn paginate<T: Clone>(
+    mut sorted: Vec<T>,
+    id_of: impl Fn(&T) -> &str,
+    after: Option<&str>,
+    limit: usize,
+    order: SortOrder,
+    kind: RecordKind,
+) -> Result<Page<T>, StoreError> {
+    if order == SortOrder::Desc {
+        sorted.reverse();
+    }
+    let start = match after {
+        None => 0,
+        Some(cursor) => {
+            sorted
+                .iter()
+                .position(|x| id_of(x) == cursor)
+                .ok_or_else(|| StoreError::not_found(kind, cursor))?
+                + 1
+        }
+    };
+    let end = start.saturating_add(limit).min(sorted.len());
+    let has_more = end < sorted.len();
+    let data: Vec<T> = sorted
+        .get(start..end)
+        .map(<[T]>::to_vec)
+        .unwrap_or_default();
+    let after = if has_more {
+        data.last().map(|x| id_of(x).to_owned())
+    } else {
+        None
+    };
+    Ok(Page {
+        data,
+        has_more,
+        after,
+    })
+}

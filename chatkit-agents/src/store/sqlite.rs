@@ -1,0 +1,453 @@
+//! [`SqliteStore`]: the embedded default store, on sqlx and a bundled SQLite.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
+use sqlx::Row;
+
+use super::{RecordKind, Store, StoreContext, StoreError};
+use crate::types::{to_storage_json, Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
+
+/// Created on open; `IF NOT EXISTS` makes opening an existing database a no-op.
+/// `created_at` is unix microseconds (sortable whatever zone a timestamp was written
+/// in); `rowid` breaks ties in insertion order and survives upserts.
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS chatkit_threads (
+        user_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (user_id, id)
+    )",
+    "CREATE INDEX IF NOT EXISTS chatkit_threads_by_time ON chatkit_threads (user_id, created_at)",
+    "CREATE TABLE IF NOT EXISTS chatkit_items (
+        user_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (user_id, thread_id, id)
+    )",
+    "CREATE INDEX IF NOT EXISTS chatkit_items_by_time ON chatkit_items (user_id, thread_id, created_at)",
+    "CREATE TABLE IF NOT EXISTS chatkit_attachments (
+        user_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (user_id, id)
+    )",
+];
+
+// Page queries as `[ascending, descending]`. Literal strings, so no SQL is ever built
+// from input.
+const ITEMS_PAGE: [&str; 2] = [
+    "SELECT id, data FROM chatkit_items WHERE user_id = ? AND thread_id = ? ORDER BY created_at ASC, rowid ASC LIMIT ?",
+    "SELECT id, data FROM chatkit_items WHERE user_id = ? AND thread_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+];
+const ITEMS_PAGE_AFTER: [&str; 2] = [
+    "SELECT id, data FROM chatkit_items WHERE user_id = ? AND thread_id = ? AND (created_at, rowid) > (?, ?) \
+     ORDER BY created_at ASC, rowid ASC LIMIT ?",
+    "SELECT id, data FROM chatkit_items WHERE user_id = ? AND thread_id = ? AND (created_at, rowid) < (?, ?) \
+     ORDER BY created_at DESC, rowid DESC LIMIT ?",
+];
+const THREADS_PAGE: [&str; 2] = [
+    "SELECT id, data FROM chatkit_threads WHERE user_id = ? ORDER BY created_at ASC, rowid ASC LIMIT ?",
+    "SELECT id, data FROM chatkit_threads WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+];
+const THREADS_PAGE_AFTER: [&str; 2] = [
+    "SELECT id, data FROM chatkit_threads WHERE user_id = ? AND (created_at, rowid) > (?, ?) \
+     ORDER BY created_at ASC, rowid ASC LIMIT ?",
+    "SELECT id, data FROM chatkit_threads WHERE user_id = ? AND (created_at, rowid) < (?, ?) \
+     ORDER BY created_at DESC, rowid DESC LIMIT ?",
+];
+
+/// A store in a SQLite database file (or in memory), scoped per user.
+///
+/// Records are kept as JSON (attachment `metadata` included) next to the columns used
+/// for lookups and ordering. The schema is created when the store is opened.
+///
+/// ```
+/// use chatkit_agents::store::{SqliteStore, Store};
+/// use chatkit_agents::types::{ThreadMetadata, Timestamp};
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = SqliteStore::open_in_memory().await.unwrap();
+/// let thread = ThreadMetadata::new("thr_1", Timestamp::now());
+/// store.save_thread(&thread, &()).await.unwrap();
+/// assert_eq!(store.load_thread("thr_1", &()).await.unwrap(), thread);
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn scope<C: StoreContext>(ctx: &C) -> &str {
+    ctx.user_id().unwrap_or("")
+}
+
+fn pick(queries: [&'static str; 2], order: SortOrder) -> &'static str {
+    match order {
+        SortOrder::Asc => queries[0],
+        SortOrder::Desc => queries[1],
+    }
+}
+
+fn limit_param(limit: usize) -> i64 {
+    // One extra row tells whether more follow.
+    i64::try_from(limit)
+        .unwrap_or(i64::MAX - 1)
+        .saturating_add(1)
+}
+
+fn decode<T: DeserializeOwned>(row: &SqliteRow, kind: RecordKind) -> Result<T, StoreError> {
+    let data: String = row.try_get("data").map_err(backend)?;
+    serde_json::from_str(&data).map_err(|e| {
+        let id: String = row.try_get("id").unwrap_or_default();
+        StoreError::Corrupt {
+            kind,
+            id,
+            message: e.to_string(),
+        }
+    })
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    to_storage_json(value).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub async fn open(path: impl AsRef<std::path::Path>) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        Self::with_pool(pool).await
+    }
+
+    /// A private database in memory (one connection that never closes, so the data
+    /// lives as long as the store).
+    pub async fn open_in_memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(backend)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        Self::with_pool(pool).await
+    }
+
+    /// Uses an existing pool, creating the tables if needed.
+    pub async fn with_pool(pool: SqlitePool) -> Result<Self, StoreError> {
+        for statement in SCHEMA {
+            sqlx::query(*statement)
+                .execute(&pool)
+                .await
+                .map_err(backend)?;
+        }
+        Ok(SqliteStore { pool })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn upsert_item(
+        &self,
+        user: &str,
+        thread_id: &str,
+        item: &ThreadItem,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chatkit_items (user_id, thread_id, id, created_at, data) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (user_id, thread_id, id) DO UPDATE SET created_at = excluded.created_at, data = excluded.data",
+        )
+        .bind(user)
+        .bind(thread_id)
+        .bind(item.id())
+        .bind(item.created_at().to_utc().timestamp_micros())
+        .bind(encode(item)?)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// Builds a page from `limit + 1` fetched rows.
+fn page_from_rows<T>(
+    rows: Vec<SqliteRow>,
+    limit: usize,
+    kind: RecordKind,
+    id_of: impl Fn(&T) -> String,
+) -> Result<Page<T>, StoreError>
+where
+    T: DeserializeOwned,
+{
+    let has_more = rows.len() > limit;
+    let data = rows
+        .iter()
+        .take(limit)
+        .map(|row| decode(row, kind))
+        .collect::<Result<Vec<T>, _>>()?;
+    let after = if has_more {
+        data.last().map(id_of)
+    } else {
+        None
+    };
+    Ok(Page {
+        data,
+        has_more,
+        after,
+    })
+}
+
+#[async_trait]
+impl<C: StoreContext> Store<C> for SqliteStore {
+    async fn load_thread(&self, thread_id: &str, ctx: &C) -> Result<ThreadMetadata, StoreError> {
+        let row = sqlx::query("SELECT id, data FROM chatkit_threads WHERE user_id = ? AND id = ?")
+            .bind(scope(ctx))
+            .bind(thread_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::not_found(RecordKind::Thread, thread_id))?;
+        decode(&row, RecordKind::Thread)
+    }
+
+    async fn save_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chatkit_threads (user_id, id, created_at, data) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id, id) DO UPDATE SET created_at = excluded.created_at, data = excluded.data",
+        )
+        .bind(scope(ctx))
+        .bind(&thread.id)
+        .bind(thread.created_at.to_utc().timestamp_micros())
+        .bind(encode(thread)?)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load_thread_items(
+        &self,
+        thread_id: &str,
+        after: Option<&str>,
+        limit: usize,
+        order: SortOrder,
+        ctx: &C,
+    ) -> Result<Page<ThreadItem>, StoreError> {
+        let user = scope(ctx);
+        let cursor = match after {
+            None => None,
+            Some(after) => Some(
+                sqlx::query("SELECT created_at, rowid FROM chatkit_items WHERE user_id = ? AND thread_id = ? AND id = ?")
+                    .bind(user)
+                    .bind(thread_id)
+                    .bind(after)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?
+                    .ok_or_else(|| StoreError::not_found(RecordKind::Item, after))?,
+            ),
+        };
+        let rows = match cursor {
+            None => {
+                sqlx::query(pick(ITEMS_PAGE, order))
+                    .bind(user)
+                    .bind(thread_id)
+                    .bind(limit_param(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(cursor) => {
+                sqlx::query(pick(ITEMS_PAGE_AFTER, order))
+                    .bind(user)
+                    .bind(thread_id)
+                    .bind(cursor.try_get::<i64, _>(0).map_err(backend)?)
+                    .bind(cursor.try_get::<i64, _>(1).map_err(backend)?)
+                    .bind(limit_param(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(backend)?;
+        page_from_rows(rows, limit, RecordKind::Item, |item: &ThreadItem| {
+            item.id().to_owned()
+        })
+    }
+
+    async fn save_attachment(&self, attachment: &Attachment, ctx: &C) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chatkit_attachments (user_id, id, data) VALUES (?, ?, ?)
+             ON CONFLICT (user_id, id) DO UPDATE SET data = excluded.data",
+        )
+        .bind(scope(ctx))
+        .bind(attachment.id())
+        .bind(encode(attachment)?)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load_attachment(
+        &self,
+        attachment_id: &str,
+        ctx: &C,
+    ) -> Result<Attachment, StoreError> {
+        let row =
+            sqlx::query("SELECT id, data FROM chatkit_attachments WHERE user_id = ? AND id = ?")
+                .bind(scope(ctx))
+                .bind(attachment_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::not_found(RecordKind::Attachment, attachment_id))?;
+        decode(&row, RecordKind::Attachment)
+    }
+
+    async fn delete_attachment(&self, attachment_id: &str, ctx: &C) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM chatkit_attachments WHERE user_id = ? AND id = ?")
+            .bind(scope(ctx))
+            .bind(attachment_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load_threads(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+        order: SortOrder,
+        ctx: &C,
+    ) -> Result<Page<ThreadMetadata>, StoreError> {
+        let user = scope(ctx);
+        let cursor = match after {
+            None => None,
+            Some(after) => Some(
+                sqlx::query(
+                    "SELECT created_at, rowid FROM chatkit_threads WHERE user_id = ? AND id = ?",
+                )
+                .bind(user)
+                .bind(after)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::not_found(RecordKind::Thread, after))?,
+            ),
+        };
+        let rows = match cursor {
+            None => {
+                sqlx::query(pick(THREADS_PAGE, order))
+                    .bind(user)
+                    .bind(limit_param(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(cursor) => {
+                sqlx::query(pick(THREADS_PAGE_AFTER, order))
+                    .bind(user)
+                    .bind(cursor.try_get::<i64, _>(0).map_err(backend)?)
+                    .bind(cursor.try_get::<i64, _>(1).map_err(backend)?)
+                    .bind(limit_param(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(backend)?;
+        page_from_rows(rows, limit, RecordKind::Thread, |t: &ThreadMetadata| {
+            t.id.clone()
+        })
+    }
+
+    async fn add_thread_item(
+        &self,
+        thread_id: &str,
+        item: &ThreadItem,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        self.upsert_item(scope(ctx), thread_id, item).await
+    }
+
+    async fn save_item(
+        &self,
+        thread_id: &str,
+        item: &ThreadItem,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        self.upsert_item(scope(ctx), thread_id, item).await
+    }
+
+    async fn load_item(
+        &self,
+        thread_id: &str,
+        item_id: &str,
+        ctx: &C,
+    ) -> Result<ThreadItem, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, data FROM chatkit_items WHERE user_id = ? AND thread_id = ? AND id = ?",
+        )
+        .bind(scope(ctx))
+        .bind(thread_id)
+        .bind(item_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::not_found(RecordKind::Item, item_id))?;
+        decode(&row, RecordKind::Item)
+    }
+
+    async fn delete_thread(&self, thread_id: &str, ctx: &C) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("DELETE FROM chatkit_items WHERE user_id = ? AND thread_id = ?")
+            .bind(scope(ctx))
+            .bind(thread_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query("DELETE FROM chatkit_threads WHERE user_id = ? AND id = ?")
+            .bind(scope(ctx))
+            .bind(thread_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_thread_item(
+        &self,
+        thread_id: &str,
+        item_id: &str,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM chatkit_items WHERE user_id = ? AND thread_id = ? AND id = ?")
+            .bind(scope(ctx))
+            .bind(thread_id)
+            .bind(item_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

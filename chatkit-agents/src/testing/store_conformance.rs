@@ -1,0 +1,367 @@
+//! The store contract, as one async function that panics with a precise message on the
+//! first violation. Run it against a fresh store.
+
+use serde_json::json;
+
+use crate::store::{Store, StoreContext, StoreError};
+use crate::types::{
+    AssistantMessageContent, AssistantMessageItem, Attachment, FileAttachment, ImageAttachment,
+    SortOrder, StoreItemType, ThreadItem, ThreadMetadata, ThreadStatus, Timestamp,
+};
+
+/// The request context the conformance suite uses: a user id for scoping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestUser(pub String);
+
+impl StoreContext for TestUser {
+    fn user_id(&self) -> Option<&str> {
+        Some(&self.0)
+    }
+}
+
+fn at(second: i64) -> Timestamp {
+    Timestamp::from_unix_seconds(1_735_689_600.0)
+        .map(|t| t.plus_seconds(second))
+        .unwrap_or_else(Timestamp::now)
+}
+
+fn message(id: &str, thread_id: &str, second: i64) -> ThreadItem {
+    AssistantMessageItem {
+        id: id.to_owned(),
+        thread_id: thread_id.to_owned(),
+        created_at: at(second),
+        content: vec![AssistantMessageContent::new(id)],
+    }
+    .into()
+}
+
+fn ids<T>(data: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    data.iter().map(|x| id(x).to_owned()).collect()
+}
+
+/// Runs the store contract against `store` (which must start empty):
+///
+/// - threads: save, load, overwrite, a missing title, status and metadata round-trip,
+///   listing in both orders with `after`/`has_more`, delete (items go too);
+/// - items: ordering by `created_at` in both orders, ties in insertion order, cursors,
+///   `has_more` and `after`, upserts (`add_thread_item` twice, `save_item`), load,
+///   missing items, deleting unknown ids;
+/// - attachments: file and image round-trip with private `metadata` kept, delete;
+/// - isolation: another user sees none of it;
+/// - ids: default prefixes `thr_`, `msg_`, `tc_`, `tsk_`, `wf_`.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// chatkit_agents::testing::store_conformance(&chatkit_agents::store::MemoryStore::new()).await;
+/// # });
+/// ```
+pub async fn store_conformance<S: Store<TestUser>>(store: &S) {
+    let ada = TestUser("ada".into());
+    let bob = TestUser("bob".into());
+    threads(store, &ada).await;
+    items(store, &ada).await;
+    attachments(store, &ada).await;
+    isolation(store, &ada, &bob).await;
+    id_prefixes(store, &ada);
+}
+
+async fn threads<S: Store<TestUser>>(store: &S, ctx: &TestUser) {
+    let mut thread = ThreadMetadata::new("thr_a", at(1));
+    store.save_thread(&thread, ctx).await.expect("save_thread");
+    let loaded = store.load_thread("thr_a", ctx).await.expect("load_thread");
+    assert_eq!(
+        loaded, thread,
+        "a saved thread loads back unchanged (no title)"
+    );
+    assert!(loaded.title.is_none(), "a missing title stays missing");
+
+    thread.title = Some("Renamed".into());
+    thread.status = ThreadStatus::Locked {
+        reason: Some("quota".into()),
+    };
+    thread.allowed_image_domains = Some(vec!["img.example.com".into()]);
+    thread
+        .metadata
+        .insert("plan".into(), json!({"tier": "free", "n": null}));
+    store
+        .save_thread(&thread, ctx)
+        .await
+        .expect("save_thread overwrite");
+    assert_eq!(
+        store.load_thread("thr_a", ctx).await.expect("load_thread"),
+        thread,
+        "save_thread overwrites every field"
+    );
+
+    for (id, second) in [("thr_b", 2), ("thr_c", 3)] {
+        store
+            .save_thread(&ThreadMetadata::new(id, at(second)), ctx)
+            .await
+            .expect("save_thread");
+    }
+    let page = store
+        .load_threads(2, None, SortOrder::Desc, ctx)
+        .await
+        .expect("load_threads");
+    assert_eq!(
+        ids(&page.data, |t| &t.id),
+        ["thr_c", "thr_b"],
+        "threads newest first"
+    );
+    assert!(page.has_more, "a third thread follows");
+    assert_eq!(
+        page.after.as_deref(),
+        Some("thr_b"),
+        "after is the last returned id"
+    );
+    let page = store
+        .load_threads(2, Some("thr_b"), SortOrder::Desc, ctx)
+        .await
+        .expect("load_threads after");
+    assert_eq!(
+        ids(&page.data, |t| &t.id),
+        ["thr_a"],
+        "the page after the cursor"
+    );
+    assert!(
+        !page.has_more && page.after.is_none(),
+        "the last page has no more and no cursor"
+    );
+    let page = store
+        .load_threads(10, None, SortOrder::Asc, ctx)
+        .await
+        .expect("load_threads asc");
+    assert_eq!(
+        ids(&page.data, |t| &t.id),
+        ["thr_a", "thr_b", "thr_c"],
+        "threads oldest first"
+    );
+    assert!(
+        matches!(
+            store
+                .load_threads(10, Some("thr_nope"), SortOrder::Asc, ctx)
+                .await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "an unknown thread cursor is NotFound"
+    );
+
+    store
+        .add_thread_item("thr_c", &message("msg_c1", "thr_c", 10), ctx)
+        .await
+        .expect("add_thread_item");
+    store
+        .delete_thread("thr_c", ctx)
+        .await
+        .expect("delete_thread");
+    let err = store
+        .load_thread("thr_c", ctx)
+        .await
+        .expect_err("a deleted thread is gone");
+    assert_eq!(err.to_string(), "Thread thr_c not found");
+    let items = store
+        .load_thread_items("thr_c", None, 10, SortOrder::Asc, ctx)
+        .await
+        .expect("items of a deleted thread");
+    assert!(items.data.is_empty(), "deleting a thread deletes its items");
+}
+
+async fn items<S: Store<TestUser>>(store: &S, ctx: &TestUser) {
+    let thread = "thr_items";
+    store
+        .save_thread(&ThreadMetadata::new(thread, at(0)), ctx)
+        .await
+        .expect("save_thread");
+    // Inserted out of time order; m3 and m4 share a timestamp (insertion order breaks the tie).
+    for (id, second) in [("m2", 2), ("m1", 1), ("m3", 3), ("m4", 3), ("m5", 5)] {
+        store
+            .add_thread_item(thread, &message(id, thread, second), ctx)
+            .await
+            .expect("add_thread_item");
+    }
+    let page = store
+        .load_thread_items(thread, None, 10, SortOrder::Asc, ctx)
+        .await
+        .expect("load_thread_items");
+    assert_eq!(
+        ids(&page.data, ThreadItem::id),
+        ["m1", "m2", "m3", "m4", "m5"],
+        "items by created_at, ties in insertion order"
+    );
+    assert!(!page.has_more && page.after.is_none());
+    let page = store
+        .load_thread_items(thread, None, 2, SortOrder::Desc, ctx)
+        .await
+        .expect("desc page");
+    assert_eq!(
+        ids(&page.data, ThreadItem::id),
+        ["m5", "m4"],
+        "newest first"
+    );
+    assert!(page.has_more);
+    assert_eq!(page.after.as_deref(), Some("m4"));
+    let page = store
+        .load_thread_items(thread, Some("m4"), 2, SortOrder::Desc, ctx)
+        .await
+        .expect("desc after");
+    assert_eq!(
+        ids(&page.data, ThreadItem::id),
+        ["m3", "m2"],
+        "the cursor is exclusive"
+    );
+    let page = store
+        .load_thread_items(thread, Some("m2"), 2, SortOrder::Asc, ctx)
+        .await
+        .expect("asc after");
+    assert_eq!(ids(&page.data, ThreadItem::id), ["m3", "m4"]);
+    assert!(page.has_more);
+    assert!(
+        matches!(
+            store
+                .load_thread_items(thread, Some("nope"), 2, SortOrder::Asc, ctx)
+                .await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "an unknown item cursor is NotFound"
+    );
+
+    // Upserts: adding an existing id again, and save_item, replace in place.
+    let mut replaced = message("m2", thread, 2);
+    if let ThreadItem::AssistantMessage(m) = &mut replaced {
+        m.content = vec![AssistantMessageContent::new("edited")];
+    }
+    store
+        .add_thread_item(thread, &replaced, ctx)
+        .await
+        .expect("add_thread_item twice is an upsert");
+    store
+        .save_item(thread, &replaced, ctx)
+        .await
+        .expect("save_item");
+    assert_eq!(
+        store.load_item(thread, "m2", ctx).await.expect("load_item"),
+        replaced
+    );
+    let page = store
+        .load_thread_items(thread, None, 10, SortOrder::Asc, ctx)
+        .await
+        .expect("after upsert");
+    assert_eq!(
+        ids(&page.data, ThreadItem::id),
+        ["m1", "m2", "m3", "m4", "m5"],
+        "an upsert neither duplicates nor moves"
+    );
+
+    let err = store
+        .load_item(thread, "missing", ctx)
+        .await
+        .expect_err("missing item");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    store
+        .delete_thread_item(thread, "m3", ctx)
+        .await
+        .expect("delete_thread_item");
+    store
+        .delete_thread_item(thread, "never-stored", ctx)
+        .await
+        .expect("deleting an unknown item is fine");
+    let page = store
+        .load_thread_items(thread, None, 10, SortOrder::Asc, ctx)
+        .await
+        .expect("after delete");
+    assert_eq!(ids(&page.data, ThreadItem::id), ["m1", "m2", "m4", "m5"]);
+}
+
+async fn attachments<S: Store<TestUser>>(store: &S, ctx: &TestUser) {
+    let metadata = json!({"bucket": "b1"}).as_object().cloned();
+    let file = Attachment::File(FileAttachment {
+        id: "atc_file".into(),
+        name: "notes.txt".into(),
+        mime_type: "text/plain".into(),
+        upload_descriptor: None,
+        thread_id: Some("thr_a".into()),
+        metadata: metadata.clone(),
+    });
+    let image = Attachment::Image(ImageAttachment {
+        id: "atc_img".into(),
+        name: "cat.png".into(),
+        mime_type: "image/png".into(),
+        upload_descriptor: None,
+        thread_id: None,
+        metadata,
+        preview_url: "https://img.example.com/cat.png".into(),
+    });
+    for attachment in [&file, &image] {
+        store
+            .save_attachment(attachment, ctx)
+            .await
+            .expect("save_attachment");
+        let loaded = store
+            .load_attachment(attachment.id(), ctx)
+            .await
+            .expect("load_attachment");
+        assert_eq!(
+            &loaded, attachment,
+            "attachments round-trip, private metadata included"
+        );
+    }
+    store
+        .delete_attachment("atc_file", ctx)
+        .await
+        .expect("delete_attachment");
+    assert!(matches!(
+        store.load_attachment("atc_file", ctx).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn isolation<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {
+    assert!(
+        matches!(
+            store.load_thread("thr_a", bob).await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "threads are per user"
+    );
+    let page = store
+        .load_threads(10, None, SortOrder::Asc, bob)
+        .await
+        .expect("load_threads for another user");
+    assert!(page.data.is_empty(), "another user lists no threads");
+    assert!(
+        matches!(
+            store.load_item("thr_items", "m1", bob).await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "items are per user"
+    );
+    assert!(
+        matches!(
+            store.load_attachment("atc_img", bob).await,
+            Err(StoreError::NotFound { .. })
+        ),
+        "attachments are per user"
+    );
+    store
+        .delete_thread("thr_a", bob)
+        .await
+        .expect("deleting as another user is a no-op");
+    assert!(
+        store.load_thread("thr_a", ada).await.is_ok(),
+        "another user cannot delete ada's thread"
+    );
+}
+
+fn id_prefixes<S: Store<TestUser>>(store: &S, ctx: &TestUser) {
+    let thread = ThreadMetadata::new("thr_x", at(0));
+    assert!(store.generate_thread_id(ctx).starts_with("thr_"));
+    for (kind, prefix) in [
+        (StoreItemType::Message, "msg_"),
+        (StoreItemType::ToolCall, "tc_"),
+        (StoreItemType::Task, "tsk_"),
+        (StoreItemType::Workflow, "wf_"),
+    ] {
+        let id = store.generate_item_id(kind, &thread, ctx);
+        assert!(id.starts_with(prefix), "{id} should start with {prefix}");
+    }
+}

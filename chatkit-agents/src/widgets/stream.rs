@@ -83,7 +83,7 @@ pub fn stream_widget(
     widget: impl Into<WidgetSource>,
     copy_text: Option<String>,
     generate_id: impl FnOnce(StoreItemType) -> String,
-) -> impl Stream<Item = Result<ThreadStreamEvent, WidgetStreamError>> + Send + 'static {
+) -> BoxStream<'static, Result<ThreadStreamEvent, WidgetStreamError>> {
     let id = generate_id(StoreItemType::Message);
     let thread_id = thread.id.clone();
     let source = widget.into();
@@ -132,6 +132,7 @@ pub fn stream_widget(
         }
         yield Ok(ThreadStreamEvent::item_done(added));
     }
+    .boxed()
 }
 
 /// The `Text` or `Markdown` a streamed text starts from (see [`accumulate_text`]).
@@ -167,12 +168,9 @@ impl From<Markdown> for StreamingTextBase {
 /// assert_eq!(states[3].get("streaming"), Some(&serde_json::json!(false)));
 /// # });
 /// ```
-pub fn accumulate_text<S>(
-    deltas: S,
-    base: impl Into<StreamingTextBase>,
-) -> impl Stream<Item = WidgetComponent> + Send
+pub fn accumulate_text<'a, S>(deltas: S, base: impl Into<StreamingTextBase>) -> BoxStream<'a, WidgetComponent>
 where
-    S: Stream + Send,
+    S: Stream + Send + 'a,
     S::Item: AsRef<str> + Send,
 {
     let StreamingTextBase(base) = base.into();
@@ -191,4 +189,5 @@ where
         let _ = current.set("streaming", false);
         yield current;
     }
+    .boxed()
 }

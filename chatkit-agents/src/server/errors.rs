@@ -1,0 +1,171 @@
+//! The two kinds of failure: [`StreamError`] inside a stream (it becomes an `error`
+//! event) and [`ProcessError`] before any stream starts (the HTTP layer maps it to a
+//! status code).
+
+use std::fmt;
+
+use crate::store::{RecordKind, StoreError};
+use crate::types::{ErrorCode, ErrorEvent, RequestParseError};
+
+/// A failure inside `respond` or `action`: the pipeline turns it into the stream's
+/// final `error` event, exactly as the reference does.
+///
+/// - [`StreamError::custom`]: `{"code":"custom","message":...,"allow_retry":...}`, a
+///   message of your own for the user;
+/// - [`StreamError::code`]: `{"code":...,"allow_retry":...}` without a message;
+/// - any other error (`?` on anything that implements `std::error::Error`):
+///   `{"code":"stream.error","allow_retry":true}`, and the error is logged.
+///
+/// Like `anyhow::Error`, it does not implement `std::error::Error` itself, so that `?`
+/// converts every error into it.
+pub struct StreamError(Repr);
+
+enum Repr {
+    Custom { message: String, allow_retry: bool },
+    Code { code: ErrorCode, allow_retry: Option<bool> },
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StreamError {
+    /// A message for the user (`code: "custom"`).
+    pub fn custom(message: impl Into<String>, allow_retry: bool) -> Self {
+        StreamError(Repr::Custom { message: message.into(), allow_retry })
+    }
+
+    /// An error code without message. `allow_retry: None` uses the code's default
+    /// (`true` for `stream.error`, `false` otherwise).
+    pub fn code(code: ErrorCode, allow_retry: Option<bool>) -> Self {
+        StreamError(Repr::Code { code, allow_retry })
+    }
+
+    /// An internal failure described by `message` (shown only in logs).
+    pub fn internal(message: impl Into<String>) -> Self {
+        StreamError(Repr::Internal(message.into().into()))
+    }
+
+    /// The `error` event this failure becomes.
+    pub fn to_event(&self) -> ErrorEvent {
+        match &self.0 {
+            Repr::Custom { message, allow_retry } => ErrorEvent::custom(message.clone(), *allow_retry),
+            Repr::Code { code, allow_retry } => ErrorEvent {
+                allow_retry: allow_retry.unwrap_or(*code == ErrorCode::StreamError),
+                code: code.clone(),
+                message: None,
+            },
+            Repr::Internal(_) => ErrorEvent::stream_error(true),
+        }
+    }
+
+    /// Whether this is an internal failure (logged as an error by the pipeline).
+    pub fn is_internal(&self) -> bool {
+        matches!(self.0, Repr::Internal(_))
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for StreamError {
+    fn from(e: E) -> Self {
+        StreamError(Repr::Internal(Box::new(e)))
+    }
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Custom { message, .. } => write!(f, "custom stream error: {message}"),
+            Repr::Code { code, .. } => write!(f, "stream error {code}"),
+            Repr::Internal(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl fmt::Debug for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StreamError({self})")
+    }
+}
+
+/// A request that failed before any response was started. [`ProcessError::status`]
+/// gives the HTTP status to answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The body is not a valid request (400).
+    #[error(transparent)]
+    InvalidRequest(#[from] RequestParseError),
+    /// A thread, item or attachment named by the request does not exist (404).
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// What was looked up.
+        kind: RecordKind,
+        /// Its id.
+        id: String,
+    },
+    /// The request is well formed but cannot apply to the thread's current state (400),
+    /// e.g. tool output when no client tool call is pending.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The server does not implement this operation (501), e.g. `transcribe`.
+    #[error("{0}")]
+    NotImplemented(String),
+    /// The store failed (500).
+    #[error(transparent)]
+    Store(StoreError),
+    /// Something else failed on the server (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ProcessError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { kind, id } => ProcessError::NotFound { kind, id },
+            other => ProcessError::Store(other),
+        }
+    }
+}
+
+impl ProcessError {
+    /// The HTTP status code for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            ProcessError::InvalidRequest(_) | ProcessError::BadRequest(_) => 400,
+            ProcessError::NotFound { .. } => 404,
+            ProcessError::NotImplemented(_) => 501,
+            ProcessError::Store(_) | ProcessError::Internal(_) => 500,
+        }
+    }
+
+    /// A short machine-readable name for the error body (`invalid_request`, `not_found`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProcessError::InvalidRequest(_) => "invalid_request",
+            ProcessError::BadRequest(_) => "bad_request",
+            ProcessError::NotFound { .. } => "not_found",
+            ProcessError::NotImplemented(_) => "not_implemented",
+            ProcessError::Store(_) | ProcessError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_errors_become_the_reference_events() {
+        let event = |e: StreamError| serde_json::to_string(&e.to_event()).unwrap();
+        assert_eq!(event(StreamError::custom("Nope", true)), r#"{"code":"custom","message":"Nope","allow_retry":true}"#);
+        assert_eq!(event(StreamError::code(ErrorCode::StreamError, None)), r#"{"code":"stream.error","allow_retry":true}"#);
+        assert_eq!(event(StreamError::code(ErrorCode::StreamError, Some(false))), r#"{"code":"stream.error","allow_retry":false}"#);
+        assert_eq!(event(StreamError::code(ErrorCode::Other("x".into()), None)), r#"{"code":"x","allow_retry":false}"#);
+        let io = std::io::Error::other("disk");
+        assert_eq!(event(io.into()), r#"{"code":"stream.error","allow_retry":true}"#);
+    }
+
+    #[test]
+    fn process_errors_map_to_statuses() {
+        assert_eq!(ProcessError::from(StoreError::not_found(RecordKind::Thread, "t")).status(), 404);
+        assert_eq!(ProcessError::from(StoreError::Backend("x".into())).status(), 500);
+        assert_eq!(ProcessError::BadRequest("x".into()).status(), 400);
+        assert_eq!(ProcessError::NotImplemented("x".into()).status(), 501);
+    }
+}

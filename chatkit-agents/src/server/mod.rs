@@ -1,0 +1,187 @@
+//! The ChatKit server: [`ChatKitServer`] (what you implement), [`process`] (what your
+//! HTTP handler calls), and the event pipeline between them.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use chatkit_agents::server::{process, ChatKitServer, EventStream, ProcessResult, ThreadHandle};
+//! use chatkit_agents::store::{MemoryStore, Store};
+//! use chatkit_agents::types::{AssistantMessageContent, AssistantMessageItem, ThreadStreamEvent, Timestamp, UserMessageItem};
+//! use futures::StreamExt;
+//!
+//! struct Echo {
+//!     store: Arc<MemoryStore>,
+//! }
+//!
+//! impl ChatKitServer for Echo {
+//!     type Context = ();
+//!
+//!     fn store(&self) -> Arc<dyn Store<()>> {
+//!         self.store.clone()
+//!     }
+//!
+//!     fn respond(self: Arc<Self>, thread: ThreadHandle, input: Option<UserMessageItem>, _ctx: ()) -> EventStream {
+//!         Box::pin(async_stream::try_stream! {
+//!             thread.set_title("Echo");
+//!             let text = input.map(|m| format!("{:?}", m.content.len())).unwrap_or_default();
+//!             yield ThreadStreamEvent::item_done(AssistantMessageItem {
+//!                 id: "msg_reply".into(),
+//!                 thread_id: thread.id().to_owned(),
+//!                 created_at: Timestamp::now(),
+//!                 content: vec![AssistantMessageContent::new(format!("parts: {text}"))],
+//!             });
+//!         })
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let server = Arc::new(Echo { store: Arc::new(MemoryStore::new()) });
+//! let body = br#"{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"hi"}],"attachments":[],"inference_options":{}}}}"#;
+//! let ProcessResult::Streaming(stream) = process(&server, body, ()).await.unwrap() else { unreachable!() };
+//! let frames: Vec<_> = stream.collect().await;
+//! // thread.created, the user message, stream_options, the reply, thread.updated (title)
+//! assert_eq!(frames.len(), 5);
+//! assert!(frames[0].starts_with(b"data: {\"type\":\"thread.created\""));
+//! # });
+//! ```
+
+mod errors;
+mod handlers;
+mod pipeline;
+mod result;
+mod thread_handle;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+pub use errors::{ProcessError, StreamError};
+pub use pipeline::{default_handle_stream_cancelled, CANCELLED_NOTE};
+pub use result::{sse_frame, ProcessResult, StreamingResult};
+pub use thread_handle::ThreadHandle;
+
+use crate::store::{AttachmentStore, Store, StoreError};
+use crate::types::{
+    Action, AudioInput, ChatKitRequest, FeedbackKind, StreamOptions, SyncCustomActionResponse, ThreadItem,
+    ThreadMetadata, ThreadStreamEvent, TranscriptionResult, UserMessageItem, WidgetItem,
+};
+
+/// What `respond` and `action` return: events as they happen, or a [`StreamError`]
+/// that ends the stream with an `error` event. `async_stream::try_stream!` writes these
+/// naturally (`yield` events, `?` errors).
+pub type EventStream = BoxStream<'static, Result<ThreadStreamEvent, StreamError>>;
+
+/// Your ChatKit server: the reference's `ChatKitServer` overridable surface.
+///
+/// Only [`store`](Self::store) and [`respond`](Self::respond) are required. `respond` and
+/// `action` receive the thread as a [`ThreadHandle`]: change its title, status or
+/// metadata while streaming and the pipeline persists it and tells the client.
+#[async_trait]
+pub trait ChatKitServer: Send + Sync + 'static {
+    /// Per-request data from your HTTP layer (user, locale, ...), passed to every store
+    /// call and hook. Stores scope data by it (see [`crate::store::StoreContext`]).
+    type Context: Clone + Send + Sync + 'static;
+
+    /// The store for threads, items and attachment metadata.
+    fn store(&self) -> Arc<dyn Store<Self::Context>>;
+
+    /// The store for attachment bytes; without one, `attachments.*` requests fail with
+    /// [`ProcessError::NotImplemented`].
+    fn attachment_store(&self) -> Option<Arc<dyn AttachmentStore<Self::Context>>> {
+        None
+    }
+
+    /// Answers a user message (`input`), or continues after client tool output or
+    /// structured input (`input` is `None`).
+    fn respond(
+        self: Arc<Self>,
+        thread: ThreadHandle,
+        input: Option<UserMessageItem>,
+        context: Self::Context,
+    ) -> EventStream;
+
+    /// Handles a widget action sent with `threads.custom_action`. `sender` is the widget
+    /// item whose control fired it (if the client named one). The default fails the
+    /// stream with a retryable `stream.error`, as the reference's does.
+    fn action(
+        self: Arc<Self>,
+        _thread: ThreadHandle,
+        action: Action,
+        _sender: Option<WidgetItem>,
+        _context: Self::Context,
+    ) -> EventStream {
+        let message = format!("action() is not implemented; cannot handle action {:?}", action.action_type);
+        Box::pin(futures::stream::once(async move { Err(StreamError::internal(message)) }))
+    }
+
+    /// Handles an action of a widget whose action config has `streaming: false`
+    /// (`threads.sync_custom_action`). Nothing is persisted for you: save the updated
+    /// item yourself if it should last.
+    async fn sync_action(
+        &self,
+        _thread: ThreadMetadata,
+        action: Action,
+        _sender: Option<WidgetItem>,
+        _context: &Self::Context,
+    ) -> Result<SyncCustomActionResponse, ProcessError> {
+        Err(ProcessError::NotImplemented(format!(
+            "sync_action() is not implemented; cannot handle action {:?}",
+            action.action_type
+        )))
+    }
+
+    /// Records thumbs up/down on items. The default does nothing.
+    async fn add_feedback(
+        &self,
+        _thread_id: &str,
+        _item_ids: &[String],
+        _feedback: FeedbackKind,
+        _context: &Self::Context,
+    ) -> Result<(), ProcessError> {
+        Ok(())
+    }
+
+    /// Transcribes dictated audio (`input.transcribe`).
+    async fn transcribe(&self, _audio: AudioInput, _context: &Self::Context) -> Result<TranscriptionResult, ProcessError> {
+        Err(ProcessError::NotImplemented("transcribe() is not implemented".into()))
+    }
+
+    /// Options sent first in every stream. Default: cancellation allowed.
+    fn get_stream_options(&self, _thread: &ThreadMetadata, _context: &Self::Context) -> StreamOptions {
+        StreamOptions { allow_cancel: true }
+    }
+
+    /// Runs when the client goes away mid-stream, with the items that were added but
+    /// not done. The default saves non-empty assistant messages and a hidden note
+    /// ([`CANCELLED_NOTE`]) for the model.
+    async fn handle_stream_cancelled(
+        &self,
+        thread: ThreadMetadata,
+        pending: Vec<ThreadItem>,
+        context: &Self::Context,
+    ) -> Result<(), StoreError> {
+        default_handle_stream_cancelled(&*self.store(), &thread, &pending, context).await
+    }
+}
+
+/// Handles one request body: parses it, runs the operation, and returns either a JSON
+/// body or an SSE stream. Errors found before a stream starts are [`ProcessError`]s
+/// (map them with [`ProcessError::status`]); errors inside a stream are `error` events.
+pub async fn process<S: ChatKitServer>(
+    server: &Arc<S>,
+    body: &[u8],
+    context: S::Context,
+) -> Result<ProcessResult, ProcessError> {
+    let request = ChatKitRequest::parse(body)?;
+    process_request(server, request, context).await
+}
+
+/// [`process`] for an already parsed request.
+pub async fn process_request<S: ChatKitServer>(
+    server: &Arc<S>,
+    request: ChatKitRequest,
+    context: S::Context,
+) -> Result<ProcessResult, ProcessError> {
+    tracing::info!(op = request.type_name(), "Received request op: {}", request.type_name());
+    handlers::handle(server, request, context).await
+}

@@ -1,0 +1,252 @@
+//! The event pipeline: persists what `respond`/`action` stream, announces thread
+//! changes, maps errors to `error` events, and saves pending work when the client goes
+//! away.
+
+use std::sync::Arc;
+
+use futures::stream::{BoxStream, StreamExt};
+use indexmap::IndexMap;
+
+use super::{ChatKitServer, EventStream, ThreadHandle};
+use crate::store::{Store, StoreError};
+use crate::types::{
+    AssistantMessageContent, SdkHiddenContextItem, StoreItemType, Thread, ThreadItem, ThreadItemUpdate,
+    ThreadMetadata, ThreadStreamEvent, Timestamp,
+};
+
+/// The note saved when a client cancels a stream, for the model's next turn.
+pub const CANCELLED_NOTE: &str = "The user cancelled the stream. Stop responding to the prior request.";
+
+/// The thread as clients see it: server-side metadata replaced by `{}` and hidden items
+/// removed.
+pub(crate) fn thread_response(thread: &ThreadMetadata, mut items: crate::types::Page<ThreadItem>) -> Thread {
+    items.data.retain(|item| !item.is_hidden());
+    let mut meta = thread.clone();
+    meta.metadata.clear();
+    Thread { meta, items }
+}
+
+/// Runs the reference's `_process_events` over `events`.
+pub(crate) fn process_events<S: ChatKitServer>(
+    server: Arc<S>,
+    thread: ThreadHandle,
+    ctx: S::Context,
+    events: EventStream,
+) -> BoxStream<'static, ThreadStreamEvent> {
+    async_stream::stream! {
+        let store = server.store();
+        let mut last = thread.snapshot();
+        let mut last_version = thread.version();
+        yield ThreadStreamEvent::StreamOptions { stream_options: server.get_stream_options(&last, &ctx) };
+
+        // From here until the events end, dropping this stream (a client disconnect)
+        // makes the guard hand the pending items to `handle_stream_cancelled`.
+        let mut guard = CancelGuard::<S> {
+            server: Some(server.clone()),
+            thread: thread.clone(),
+            ctx: ctx.clone(),
+            pending: IndexMap::new(),
+        };
+        let mut events = events;
+        while let Some(next) = events.next().await {
+            let event = match next {
+                Ok(event) => event,
+                Err(error) => {
+                    if error.is_internal() {
+                        tracing::error!(thread_id = thread.id(), %error, "error while generating streamed response");
+                    }
+                    yield ThreadStreamEvent::Error(error.to_event());
+                    break;
+                }
+            };
+            if let Err(error) = persist(&*store, &thread, &ctx, &event, &mut guard.pending).await {
+                tracing::error!(thread_id = thread.id(), %error, "store failed while streaming");
+                yield ThreadStreamEvent::Error(crate::types::ErrorEvent::stream_error(true));
+                break;
+            }
+            let hidden = matches!(&event, ThreadStreamEvent::ThreadItemDone { item } if item.is_hidden());
+            if !hidden {
+                yield event;
+            }
+            match thread_changed(&thread, &mut last, &mut last_version) {
+                None => {}
+                Some(changed) => match store.save_thread(&changed, &ctx).await {
+                    Ok(()) => yield ThreadStreamEvent::ThreadUpdated { thread: thread_response(&changed, Default::default()) },
+                    Err(error) => {
+                        tracing::error!(thread_id = thread.id(), %error, "saving the thread failed");
+                        yield ThreadStreamEvent::Error(crate::types::ErrorEvent::stream_error(true));
+                        break;
+                    }
+                },
+            }
+        }
+        drop(events);
+        guard.disarm();
+        if let Some(changed) = thread_changed(&thread, &mut last, &mut last_version) {
+            match store.save_thread(&changed, &ctx).await {
+                Ok(()) => yield ThreadStreamEvent::ThreadUpdated { thread: thread_response(&changed, Default::default()) },
+                Err(error) => tracing::error!(thread_id = thread.id(), %error, "saving the thread failed"),
+            }
+        }
+    }
+    .boxed()
+}
+
+/// The thread, if it differs from the last snapshot (which it then replaces).
+fn thread_changed(thread: &ThreadHandle, last: &mut ThreadMetadata, last_version: &mut u64) -> Option<ThreadMetadata> {
+    let version = thread.version();
+    if version == *last_version {
+        return None;
+    }
+    *last_version = version;
+    let now = thread.snapshot();
+    if now == *last {
+        return None;
+    }
+    *last = now.clone();
+    Some(now)
+}
+
+/// Persists what `event` means for the store and tracks pending items.
+async fn persist<C: Send + Sync>(
+    store: &dyn Store<C>,
+    thread: &ThreadHandle,
+    ctx: &C,
+    event: &ThreadStreamEvent,
+    pending: &mut IndexMap<String, ThreadItem>,
+) -> Result<(), StoreError> {
+    match event {
+        ThreadStreamEvent::ThreadItemAdded { item } => {
+            pending.insert(item.id().to_owned(), item.clone());
+        }
+        ThreadStreamEvent::ThreadItemDone { item } => {
+            store.add_thread_item(thread.id(), item, ctx).await?;
+            pending.shift_remove(item.id());
+        }
+        ThreadStreamEvent::ThreadItemRemoved { item_id } => {
+            store.delete_thread_item(thread.id(), item_id, ctx).await?;
+            pending.shift_remove(item_id);
+        }
+        ThreadStreamEvent::ThreadItemReplaced { item } => {
+            store.save_item(thread.id(), item, ctx).await?;
+            pending.shift_remove(item.id());
+        }
+        ThreadStreamEvent::ThreadItemUpdated { item_id, update } => {
+            if let Some(item) = pending.get_mut(item_id) {
+                apply_update(item, update);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Applies an update to the pipeline's copy of a pending item, so that cancellation
+/// saves what the client has seen.
+pub(crate) fn apply_update(item: &mut ThreadItem, update: &ThreadItemUpdate) {
+    match (item, update) {
+        (ThreadItem::AssistantMessage(message), update) => {
+            let parts = &mut message.content;
+            match update {
+                ThreadItemUpdate::AssistantMessageContentPartAdded { content_index, content }
+                | ThreadItemUpdate::AssistantMessageContentPartDone { content_index, content } => {
+                    *part(parts, *content_index) = content.clone();
+                }
+                ThreadItemUpdate::AssistantMessageContentPartTextDelta { content_index, delta } => {
+                    part(parts, *content_index).text.push_str(delta);
+                }
+                ThreadItemUpdate::AssistantMessageContentPartAnnotationAdded { content_index, annotation_index, annotation } => {
+                    let annotations = &mut part(parts, *content_index).annotations;
+                    let at = (*annotation_index).min(annotations.len());
+                    annotations.insert(at, annotation.clone());
+                }
+                _ => {}
+            }
+        }
+        (ThreadItem::Workflow(workflow), ThreadItemUpdate::WorkflowTaskAdded { task, .. }) => {
+            workflow.workflow.tasks.push(task.clone());
+        }
+        (ThreadItem::Workflow(workflow), ThreadItemUpdate::WorkflowTaskUpdated { task_index, task }) => {
+            let tasks = &mut workflow.workflow.tasks;
+            if let Some(slot) = tasks.get_mut(*task_index) {
+                *slot = task.clone();
+            } else if *task_index == tasks.len() {
+                tasks.push(task.clone());
+            } else {
+                tracing::warn!(task_index, "workflow.task.updated for a task that does not exist; ignored");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The content part at `index`, padding with empty parts as the reference does.
+fn part(parts: &mut Vec<AssistantMessageContent>, index: usize) -> &mut AssistantMessageContent {
+    if parts.len() <= index {
+        parts.resize_with(index + 1, AssistantMessageContent::default);
+    }
+    &mut parts[index]
+}
+
+/// Hands pending items to `handle_stream_cancelled` when the pipeline is dropped before
+/// its events end. Dropping cannot await, so the handler runs on the current Tokio
+/// runtime.
+struct CancelGuard<S: ChatKitServer> {
+    server: Option<Arc<S>>,
+    thread: ThreadHandle,
+    ctx: S::Context,
+    pending: IndexMap<String, ThreadItem>,
+}
+
+impl<S: ChatKitServer> CancelGuard<S> {
+    fn disarm(&mut self) {
+        self.server = None;
+    }
+}
+
+impl<S: ChatKitServer> Drop for CancelGuard<S> {
+    fn drop(&mut self) {
+        let Some(server) = self.server.take() else { return };
+        let thread = self.thread.snapshot();
+        let pending: Vec<ThreadItem> = std::mem::take(&mut self.pending).into_values().collect();
+        let ctx = self.ctx.clone();
+        tracing::info!(thread_id = %thread.id, pending = pending.len(), "stream cancelled by the client");
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(error) = server.handle_stream_cancelled(thread, pending, &ctx).await {
+                        tracing::error!(%error, "handle_stream_cancelled failed");
+                    }
+                });
+            }
+            Err(_) => tracing::error!(
+                thread_id = %thread.id,
+                "stream cancelled outside a Tokio runtime; pending items were not saved"
+            ),
+        }
+    }
+}
+
+/// The reference's default `handle_stream_cancelled`: saves every pending assistant
+/// message that has text, then a hidden note telling the model the user cancelled.
+pub async fn default_handle_stream_cancelled<C: Send + Sync>(
+    store: &dyn Store<C>,
+    thread: &ThreadMetadata,
+    pending: &[ThreadItem],
+    ctx: &C,
+) -> Result<(), StoreError> {
+    for item in pending {
+        if let ThreadItem::AssistantMessage(message) = item {
+            if message.content.iter().any(|part| !part.text.trim().is_empty()) {
+                store.add_thread_item(&thread.id, item, ctx).await?;
+            }
+        }
+    }
+    let note = SdkHiddenContextItem {
+        id: store.generate_item_id(StoreItemType::SdkHiddenContext, thread, ctx),
+        thread_id: thread.id.clone(),
+        created_at: Timestamp::now(),
+        content: CANCELLED_NOTE.to_owned(),
+    };
+    store.add_thread_item(&thread.id, &note.into(), ctx).await
+}

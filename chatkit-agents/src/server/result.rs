@@ -1,0 +1,67 @@
+//! What [`super::process`] returns.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::stream::{BoxStream, Stream};
+
+use crate::types::ThreadStreamEvent;
+
+/// The outcome of a request: a JSON body, or a stream of SSE frames.
+#[derive(Debug)]
+pub enum ProcessResult {
+    /// An SSE stream (`text/event-stream`).
+    Streaming(StreamingResult),
+    /// One JSON document (`application/json`).
+    Json(Bytes),
+}
+
+/// A stream of SSE frames, `data: <compact json>\n\n` per event, with nothing else (no
+/// `event:` or `id:` lines, no keep-alives). Dropping it before the end cancels the
+/// response (see [`super::ChatKitServer::handle_stream_cancelled`]).
+pub struct StreamingResult {
+    events: BoxStream<'static, ThreadStreamEvent>,
+}
+
+impl std::fmt::Debug for StreamingResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamingResult(..)")
+    }
+}
+
+impl StreamingResult {
+    pub(crate) fn new(events: BoxStream<'static, ThreadStreamEvent>) -> Self {
+        StreamingResult { events }
+    }
+
+    /// The events themselves, before SSE framing.
+    pub fn into_events(self) -> BoxStream<'static, ThreadStreamEvent> {
+        self.events
+    }
+}
+
+/// One SSE frame for `event`.
+pub fn sse_frame(event: &ThreadStreamEvent) -> Bytes {
+    let mut frame = Vec::with_capacity(160);
+    frame.extend_from_slice(b"data: ");
+    // Writing protocol types into a Vec cannot fail: every map key is a string.
+    if let Err(error) = serde_json::to_writer(&mut frame, event) {
+        tracing::error!(%error, "could not serialize a stream event");
+        return Bytes::new();
+    }
+    frame.extend_from_slice(b"\n\n");
+    Bytes::from(frame)
+}
+
+impl Stream for StreamingResult {
+    type Item = Bytes;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        self.events.as_mut().poll_next(cx).map(|event| event.map(|e| sse_frame(&e)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.events.size_hint()
+    }
+}

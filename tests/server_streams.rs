@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chatkit_agents::server::{process, ChatKitServer, EventStream, ProcessError, ProcessResult, StreamError, ThreadHandle};
+use chatkit_agents::server::{
+    process, ChatKitServer, EventStream, ProcessError, ProcessResult, StreamError, ThreadHandle,
+};
 use chatkit_agents::store::{MemoryStore, Store, StoreError};
 use chatkit_agents::types::*;
 use chatkit_agents::widgets::{self as w, stream_widget, WidgetRoot, WidgetSource};
@@ -34,7 +36,10 @@ impl TestStore {
         }
     }
     fn next_id(&self, prefix: &str) -> String {
-        format!("{prefix}_{:08}", self.counter.fetch_add(1, Ordering::SeqCst) + 1)
+        format!(
+            "{prefix}_{:08}",
+            self.counter.fetch_add(1, Ordering::SeqCst) + 1
+        )
     }
 }
 
@@ -54,9 +59,21 @@ impl Store<()> for TestStore {
         self.record(format!("save_thread {}", t.id));
         self.inner.save_thread(t, ctx).await
     }
-    async fn load_thread_items(&self, id: &str, after: Option<&str>, limit: usize, order: SortOrder, ctx: &()) -> Result<Page<ThreadItem>, StoreError> {
-        self.record(format!("load_thread_items {id} after={} limit={limit} order={order}", after.unwrap_or("None")));
-        self.inner.load_thread_items(id, after, limit, order, ctx).await
+    async fn load_thread_items(
+        &self,
+        id: &str,
+        after: Option<&str>,
+        limit: usize,
+        order: SortOrder,
+        ctx: &(),
+    ) -> Result<Page<ThreadItem>, StoreError> {
+        self.record(format!(
+            "load_thread_items {id} after={} limit={limit} order={order}",
+            after.unwrap_or("None")
+        ));
+        self.inner
+            .load_thread_items(id, after, limit, order, ctx)
+            .await
     }
     async fn save_attachment(&self, a: &Attachment, ctx: &()) -> Result<(), StoreError> {
         self.record(format!("save_attachment {}", a.id()));
@@ -70,19 +87,48 @@ impl Store<()> for TestStore {
         self.record(format!("delete_attachment {id}"));
         self.inner.delete_attachment(id, ctx).await
     }
-    async fn load_threads(&self, limit: usize, after: Option<&str>, order: SortOrder, ctx: &()) -> Result<Page<ThreadMetadata>, StoreError> {
+    async fn load_threads(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+        order: SortOrder,
+        ctx: &(),
+    ) -> Result<Page<ThreadMetadata>, StoreError> {
         self.record(format!("load_threads limit={limit}"));
         self.inner.load_threads(limit, after, order, ctx).await
     }
-    async fn add_thread_item(&self, thread_id: &str, item: &ThreadItem, ctx: &()) -> Result<(), StoreError> {
-        self.record(format!("add_thread_item {thread_id} {} {}", item.type_name(), item.id()));
+    async fn add_thread_item(
+        &self,
+        thread_id: &str,
+        item: &ThreadItem,
+        ctx: &(),
+    ) -> Result<(), StoreError> {
+        self.record(format!(
+            "add_thread_item {thread_id} {} {}",
+            item.type_name(),
+            item.id()
+        ));
         self.inner.add_thread_item(thread_id, item, ctx).await
     }
-    async fn save_item(&self, thread_id: &str, item: &ThreadItem, ctx: &()) -> Result<(), StoreError> {
-        self.record(format!("save_item {thread_id} {} {}", item.type_name(), item.id()));
+    async fn save_item(
+        &self,
+        thread_id: &str,
+        item: &ThreadItem,
+        ctx: &(),
+    ) -> Result<(), StoreError> {
+        self.record(format!(
+            "save_item {thread_id} {} {}",
+            item.type_name(),
+            item.id()
+        ));
         self.inner.save_item(thread_id, item, ctx).await
     }
-    async fn load_item(&self, thread_id: &str, id: &str, ctx: &()) -> Result<ThreadItem, StoreError> {
+    async fn load_item(
+        &self,
+        thread_id: &str,
+        id: &str,
+        ctx: &(),
+    ) -> Result<ThreadItem, StoreError> {
         self.record(format!("load_item {thread_id} {id}"));
         self.inner.load_item(thread_id, id, ctx).await
     }
@@ -90,7 +136,12 @@ impl Store<()> for TestStore {
         self.record(format!("delete_thread {id}"));
         self.inner.delete_thread(id, ctx).await
     }
-    async fn delete_thread_item(&self, thread_id: &str, id: &str, ctx: &()) -> Result<(), StoreError> {
+    async fn delete_thread_item(
+        &self,
+        thread_id: &str,
+        id: &str,
+        ctx: &(),
+    ) -> Result<(), StoreError> {
         self.record(format!("delete_thread_item {thread_id} {id}"));
         self.inner.delete_thread_item(thread_id, id, ctx).await
     }
@@ -106,26 +157,45 @@ struct Scenario {
 }
 
 fn assistant(id: String, thread: &ThreadHandle, text: &str) -> ThreadItem {
-    AssistantMessageItem { id, thread_id: thread.id().to_owned(), created_at: Timestamp::now(), content: vec![AssistantMessageContent::new(text)] }.into()
+    AssistantMessageItem {
+        id,
+        thread_id: thread.id().to_owned(),
+        created_at: Timestamp::now(),
+        content: vec![AssistantMessageContent::new(text)],
+    }
+    .into()
 }
 
 fn counter_card(count: u32) -> WidgetRoot {
     w::Card::new()
         .child(w::Text::new(format!("Count: {count}")).id("count"))
-        .child(w::Button::new().label("Increment").on_click_action(ActionConfig::new("increment").payload(json!({"by": 1}))))
+        .child(
+            w::Button::new()
+                .label("Increment")
+                .on_click_action(ActionConfig::new("increment").payload(json!({"by": 1}))),
+        )
         .into()
 }
 
 fn part(index: usize, text: &str) -> ThreadItemUpdate {
-    ThreadItemUpdate::AssistantMessageContentPartAdded { content_index: index, content: AssistantMessageContent::new(text) }
+    ThreadItemUpdate::AssistantMessageContentPartAdded {
+        content_index: index,
+        content: AssistantMessageContent::new(text),
+    }
 }
 
 fn delta(text: &str) -> ThreadItemUpdate {
-    ThreadItemUpdate::AssistantMessageContentPartTextDelta { content_index: 0, delta: text.into() }
+    ThreadItemUpdate::AssistantMessageContentPartTextDelta {
+        content_index: 0,
+        delta: text.into(),
+    }
 }
 
 fn part_done(text: &str) -> ThreadItemUpdate {
-    ThreadItemUpdate::AssistantMessageContentPartDone { content_index: 0, content: AssistantMessageContent::new(text) }
+    ThreadItemUpdate::AssistantMessageContentPartDone {
+        content_index: 0,
+        content: AssistantMessageContent::new(text),
+    }
 }
 
 impl Scenario {
@@ -137,11 +207,21 @@ impl Scenario {
     fn streamed_message(&self, thread: &ThreadHandle, deltas: &[&str]) -> Vec<ThreadStreamEvent> {
         let id = self.id(StoreItemType::Message, thread);
         let text: String = deltas.concat();
-        let mut events = vec![ThreadStreamEvent::item_added(assistant(id.clone(), thread, "")), ThreadStreamEvent::item_updated(&id, part(0, ""))];
-        if let ThreadStreamEvent::ThreadItemAdded { item: ThreadItem::AssistantMessage(m) } = &mut events[0] {
+        let mut events = vec![
+            ThreadStreamEvent::item_added(assistant(id.clone(), thread, "")),
+            ThreadStreamEvent::item_updated(&id, part(0, "")),
+        ];
+        if let ThreadStreamEvent::ThreadItemAdded {
+            item: ThreadItem::AssistantMessage(m),
+        } = &mut events[0]
+        {
             m.content.clear();
         }
-        events.extend(deltas.iter().map(|d| ThreadStreamEvent::item_updated(&id, delta(d))));
+        events.extend(
+            deltas
+                .iter()
+                .map(|d| ThreadStreamEvent::item_updated(&id, delta(d))),
+        );
         events.push(ThreadStreamEvent::item_updated(&id, part_done(&text)));
         events.push(ThreadStreamEvent::item_done(assistant(id, thread, &text)));
         events
@@ -156,7 +236,12 @@ impl ChatKitServer for Scenario {
         self.store.clone()
     }
 
-    fn respond(self: Arc<Self>, thread: ThreadHandle, input: Option<UserMessageItem>, _: ()) -> EventStream {
+    fn respond(
+        self: Arc<Self>,
+        thread: ThreadHandle,
+        input: Option<UserMessageItem>,
+        _: (),
+    ) -> EventStream {
         let call = self.responds.fetch_add(1, Ordering::SeqCst);
         let s = self.clone();
         Box::pin(async_stream::try_stream! {
@@ -280,7 +365,13 @@ impl ChatKitServer for Scenario {
         })
     }
 
-    fn action(self: Arc<Self>, thread: ThreadHandle, action: Action, sender: Option<WidgetItem>, _: ()) -> EventStream {
+    fn action(
+        self: Arc<Self>,
+        thread: ThreadHandle,
+        action: Action,
+        sender: Option<WidgetItem>,
+        _: (),
+    ) -> EventStream {
         let s = self.clone();
         Box::pin(async_stream::try_stream! {
             match s.name {
@@ -301,14 +392,22 @@ impl ChatKitServer for Scenario {
         })
     }
 
-    async fn sync_action(&self, _: ThreadMetadata, action: Action, sender: Option<WidgetItem>, _: &()) -> Result<SyncCustomActionResponse, ProcessError> {
+    async fn sync_action(
+        &self,
+        _: ThreadMetadata,
+        action: Action,
+        sender: Option<WidgetItem>,
+        _: &(),
+    ) -> Result<SyncCustomActionResponse, ProcessError> {
         let mut sender = sender.ok_or_else(|| ProcessError::BadRequest("no sender".into()))?;
         let by = action.payload["by"].as_u64().unwrap_or(0) as u32;
         let mut widget = counter_card(0).to_value();
         widget["children"][0]["value"] = json!(format!("Count: {by}"));
         sender.widget = WidgetRoot::from_value(widget).unwrap();
         sender.copy_text = Some(format!("Count: {by}"));
-        Ok(SyncCustomActionResponse { updated_item: Some(sender.into()) })
+        Ok(SyncCustomActionResponse {
+            updated_item: Some(sender.into()),
+        })
     }
 }
 
@@ -316,7 +415,11 @@ impl ChatKitServer for Scenario {
 // Running a scenario and comparing.
 
 fn golden(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/golden/streams/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read_to_string(format!(
+        "{}/tests/golden/streams/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 /// Masks every `"created_at":"..."` value in JSON text.
@@ -345,7 +448,11 @@ fn frames(sse: &str) -> Vec<String> {
 
 async fn run(name: &'static str) {
     let store = Arc::new(TestStore::default());
-    let server = Arc::new(Scenario { name, store: store.clone(), responds: AtomicUsize::new(0) });
+    let server = Arc::new(Scenario {
+        name,
+        store: store.clone(),
+        responds: AtomicUsize::new(0),
+    });
     if name == "attachments" {
         let file: Attachment = serde_json::from_value(json!({"id": "atc_file", "name": "notes.txt", "mime_type": "text/plain", "type": "file"})).unwrap();
         let image: Attachment = serde_json::from_value(json!({"id": "atc_img", "name": "cat.png", "mime_type": "image/png", "type": "image", "preview_url": "https://img.example.com/cat.png"})).unwrap();
@@ -363,24 +470,43 @@ async fn run(name: &'static str) {
         let main = step["step"] == "main";
         store.recording.store(main, Ordering::SeqCst);
         let body = serde_json::to_vec(&step["body"]).unwrap();
-        let result = process(&server, &body, ()).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let result = process(&server, &body, ())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         match result {
             ProcessResult::Streaming(stream) => {
-                let expected = if main { golden(&format!("{name}.sse")) } else { setup += 1; golden(&format!("{name}.setup-{setup}.sse")) };
+                let expected = if main {
+                    golden(&format!("{name}.sse"))
+                } else {
+                    setup += 1;
+                    golden(&format!("{name}.setup-{setup}.sse"))
+                };
                 let expected = frames(&expected);
                 let ours: Vec<String> = if name == "cancelled_stream" && main {
                     // Read what the reference client saw, then disconnect.
-                    let got: Vec<String> = stream.take(expected.len()).map(|b| mask(std::str::from_utf8(&b).unwrap())).collect().await;
+                    let got: Vec<String> = stream
+                        .take(expected.len())
+                        .map(|b| mask(std::str::from_utf8(&b).unwrap()))
+                        .collect()
+                        .await;
                     wait_for_cancellation(&store).await;
                     got
                 } else {
-                    stream.map(|b| mask(std::str::from_utf8(&b).unwrap())).collect().await
+                    stream
+                        .map(|b| mask(std::str::from_utf8(&b).unwrap()))
+                        .collect()
+                        .await
                 };
                 assert_eq!(ours, expected, "{name}: {} stream", step["step"]);
             }
             ProcessResult::Json(body) => {
-                let expected: Value = serde_json::from_str(&golden(&format!("{name}.response.json"))).unwrap();
-                assert_eq!(mask(std::str::from_utf8(&body).unwrap()), mask(&expected.to_string()), "{name}: response");
+                let expected: Value =
+                    serde_json::from_str(&golden(&format!("{name}.response.json"))).unwrap();
+                assert_eq!(
+                    mask(std::str::from_utf8(&body).unwrap()),
+                    mask(&expected.to_string()),
+                    "{name}: response"
+                );
             }
         }
     }
@@ -390,7 +516,13 @@ async fn run(name: &'static str) {
 
 async fn wait_for_cancellation(store: &TestStore) {
     for _ in 0..2000 {
-        if store.calls.lock().unwrap().iter().any(|c| c.contains("sdk_hidden_context")) {
+        if store
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.contains("sdk_hidden_context"))
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -402,31 +534,72 @@ async fn check_after(name: &str, server: &Arc<Scenario>, store: &Arc<TestStore>)
     let after: Value = serde_json::from_str(&golden(&format!("{name}.after.json"))).unwrap();
     for key in ["items.list", "threads.get_by_id"] {
         let body = serde_json::to_vec(&after[key]["request"]).unwrap();
-        let ProcessResult::Json(response) = process(server, &body, ()).await.unwrap() else { panic!("{key} streamed") };
+        let ProcessResult::Json(response) = process(server, &body, ()).await.unwrap() else {
+            panic!("{key} streamed")
+        };
         let response: Value = serde_json::from_slice(&response).unwrap();
-        assert_eq!(mask_value(&response), mask_value(&after[key]["response"]), "{name}: {key} afterwards");
+        assert_eq!(
+            mask_value(&response),
+            mask_value(&after[key]["response"]),
+            "{name}: {key} afterwards"
+        );
     }
 
     // Raw store contents: threads with server-side metadata, items including hidden ones.
-    let threads = store.inner.load_threads(100, None, SortOrder::Asc, &()).await.unwrap();
-    assert_eq!(mask_value(&serde_json::to_value(&threads.data).unwrap()), mask_value(&after["store"]["threads"]), "{name}: stored threads");
+    let threads = store
+        .inner
+        .load_threads(100, None, SortOrder::Asc, &())
+        .await
+        .unwrap();
+    assert_eq!(
+        mask_value(&serde_json::to_value(&threads.data).unwrap()),
+        mask_value(&after["store"]["threads"]),
+        "{name}: stored threads"
+    );
     for thread in &threads.data {
-        let items = store.inner.load_thread_items(&thread.id, None, 100, SortOrder::Asc, &()).await.unwrap();
-        assert_eq!(mask_value(&serde_json::to_value(&items.data).unwrap()), mask_value(&after["store"]["items"][&thread.id]), "{name}: stored items");
+        let items = store
+            .inner
+            .load_thread_items(&thread.id, None, 100, SortOrder::Asc, &())
+            .await
+            .unwrap();
+        assert_eq!(
+            mask_value(&serde_json::to_value(&items.data).unwrap()),
+            mask_value(&after["store"]["items"][&thread.id]),
+            "{name}: stored items"
+        );
     }
     for attachment in after["store"]["attachments"].as_array().unwrap() {
-        let stored = store.inner.load_attachment(attachment["id"].as_str().unwrap(), &()).await.unwrap();
-        assert_eq!(to_storage_value(&stored).unwrap(), *attachment, "{name}: stored attachment");
+        let stored = store
+            .inner
+            .load_attachment(attachment["id"].as_str().unwrap(), &())
+            .await
+            .unwrap();
+        assert_eq!(
+            to_storage_value(&stored).unwrap(),
+            *attachment,
+            "{name}: stored attachment"
+        );
     }
 
     // Store calls during the main step. Reads that we do before starting a stream (to
     // answer 404 instead of aborting it) come first; writes keep the reference's order.
-    let mut expected: Vec<String> = after["store_calls_during_main_step"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let mut expected: Vec<String> = after["store_calls_during_main_step"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
     if name == "attachments" {
-        let (loads, rest): (Vec<_>, Vec<_>) = expected.into_iter().partition(|c| c.starts_with("load_attachment"));
+        let (loads, rest): (Vec<_>, Vec<_>) = expected
+            .into_iter()
+            .partition(|c| c.starts_with("load_attachment"));
         expected = loads.into_iter().chain(rest).collect();
     }
-    assert_eq!(*store.calls.lock().unwrap(), expected, "{name}: store calls");
+    assert_eq!(
+        *store.calls.lock().unwrap(),
+        expected,
+        "{name}: store calls"
+    );
 }
 
 macro_rules! scenarios {

@@ -42,10 +42,10 @@
 #[macro_use]
 mod macros;
 
-/// Re-exported for implementing [`server::ChatKitServer`] (its async hooks use it).
-pub use async_trait::async_trait;
 /// Re-exported: `async_stream::try_stream!` is the natural way to write `respond`.
 pub use async_stream;
+/// Re-exported for implementing [`server::ChatKitServer`] (its async hooks use it).
+pub use async_trait::async_trait;
 /// Re-exported: streams and stream combinators.
 pub use futures;
 

@@ -46,3 +46,4 @@ pub fn round_trip(kind: &str, json: &str) -> Result<String, String> {
         other => panic!("unknown kind {other}"),
     }
 }
+pub mod server;

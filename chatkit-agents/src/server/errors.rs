@@ -21,15 +21,24 @@ use crate::types::{ErrorCode, ErrorEvent, RequestParseError};
 pub struct StreamError(Repr);
 
 enum Repr {
-    Custom { message: String, allow_retry: bool },
-    Code { code: ErrorCode, allow_retry: Option<bool> },
+    Custom {
+        message: String,
+        allow_retry: bool,
+    },
+    Code {
+        code: ErrorCode,
+        allow_retry: Option<bool>,
+    },
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StreamError {
     /// A message for the user (`code: "custom"`).
     pub fn custom(message: impl Into<String>, allow_retry: bool) -> Self {
-        StreamError(Repr::Custom { message: message.into(), allow_retry })
+        StreamError(Repr::Custom {
+            message: message.into(),
+            allow_retry,
+        })
     }
 
     /// An error code without message. `allow_retry: None` uses the code's default
@@ -46,7 +55,10 @@ impl StreamError {
     /// The `error` event this failure becomes.
     pub fn to_event(&self) -> ErrorEvent {
         match &self.0 {
-            Repr::Custom { message, allow_retry } => ErrorEvent::custom(message.clone(), *allow_retry),
+            Repr::Custom {
+                message,
+                allow_retry,
+            } => ErrorEvent::custom(message.clone(), *allow_retry),
             Repr::Code { code, allow_retry } => ErrorEvent {
                 allow_retry: allow_retry.unwrap_or(*code == ErrorCode::StreamError),
                 code: code.clone(),
@@ -153,18 +165,39 @@ mod tests {
     #[test]
     fn stream_errors_become_the_reference_events() {
         let event = |e: StreamError| serde_json::to_string(&e.to_event()).unwrap();
-        assert_eq!(event(StreamError::custom("Nope", true)), r#"{"code":"custom","message":"Nope","allow_retry":true}"#);
-        assert_eq!(event(StreamError::code(ErrorCode::StreamError, None)), r#"{"code":"stream.error","allow_retry":true}"#);
-        assert_eq!(event(StreamError::code(ErrorCode::StreamError, Some(false))), r#"{"code":"stream.error","allow_retry":false}"#);
-        assert_eq!(event(StreamError::code(ErrorCode::Other("x".into()), None)), r#"{"code":"x","allow_retry":false}"#);
+        assert_eq!(
+            event(StreamError::custom("Nope", true)),
+            r#"{"code":"custom","message":"Nope","allow_retry":true}"#
+        );
+        assert_eq!(
+            event(StreamError::code(ErrorCode::StreamError, None)),
+            r#"{"code":"stream.error","allow_retry":true}"#
+        );
+        assert_eq!(
+            event(StreamError::code(ErrorCode::StreamError, Some(false))),
+            r#"{"code":"stream.error","allow_retry":false}"#
+        );
+        assert_eq!(
+            event(StreamError::code(ErrorCode::Other("x".into()), None)),
+            r#"{"code":"x","allow_retry":false}"#
+        );
         let io = std::io::Error::other("disk");
-        assert_eq!(event(io.into()), r#"{"code":"stream.error","allow_retry":true}"#);
+        assert_eq!(
+            event(io.into()),
+            r#"{"code":"stream.error","allow_retry":true}"#
+        );
     }
 
     #[test]
     fn process_errors_map_to_statuses() {
-        assert_eq!(ProcessError::from(StoreError::not_found(RecordKind::Thread, "t")).status(), 404);
-        assert_eq!(ProcessError::from(StoreError::Backend("x".into())).status(), 500);
+        assert_eq!(
+            ProcessError::from(StoreError::not_found(RecordKind::Thread, "t")).status(),
+            404
+        );
+        assert_eq!(
+            ProcessError::from(StoreError::Backend("x".into())).status(),
+            500
+        );
         assert_eq!(ProcessError::BadRequest("x".into()).status(), 400);
         assert_eq!(ProcessError::NotImplemented("x".into()).status(), 501);
     }

@@ -13,7 +13,9 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde::Serialize;
 
 use super::pipeline::{process_events, thread_response};
-use super::{ChatKitServer, EventStream, ProcessError, ProcessResult, StreamingResult, ThreadHandle};
+use super::{
+    ChatKitServer, EventStream, ProcessError, ProcessResult, StreamingResult, ThreadHandle,
+};
 use crate::store::Store;
 use crate::types::*;
 
@@ -50,24 +52,42 @@ pub(crate) async fn handle<S: ChatKitServer>(
     match request.op {
         RequestOp::ThreadsGetById(p) => {
             let thread = store.load_thread(&p.thread_id, &ctx).await?;
-            let items = store.load_thread_items(&p.thread_id, None, DEFAULT_PAGE_SIZE, SortOrder::Asc, &ctx).await?;
+            let items = store
+                .load_thread_items(&p.thread_id, None, DEFAULT_PAGE_SIZE, SortOrder::Asc, &ctx)
+                .await?;
             json(&thread_response(&thread, items))
         }
         RequestOp::ThreadsList(p) => {
-            let page = store.load_threads(page_size(p.limit), p.after.as_deref(), p.order, &ctx).await?;
+            let page = store
+                .load_threads(page_size(p.limit), p.after.as_deref(), p.order, &ctx)
+                .await?;
             json(&Page {
-                data: page.data.iter().map(|t| thread_response(t, Page::default())).collect::<Vec<_>>(),
+                data: page
+                    .data
+                    .iter()
+                    .map(|t| thread_response(t, Page::default()))
+                    .collect::<Vec<_>>(),
                 has_more: page.has_more,
                 after: page.after,
             })
         }
         RequestOp::ItemsList(p) => {
-            let mut page = store.load_thread_items(&p.thread_id, p.after.as_deref(), page_size(p.limit), p.order, &ctx).await?;
+            let mut page = store
+                .load_thread_items(
+                    &p.thread_id,
+                    p.after.as_deref(),
+                    page_size(p.limit),
+                    p.order,
+                    &ctx,
+                )
+                .await?;
             page.data.retain(|item| !item.is_hidden());
             json(&page)
         }
         RequestOp::ItemsFeedback(p) => {
-            server.add_feedback(&p.thread_id, &p.item_ids, p.kind, &ctx).await?;
+            server
+                .add_feedback(&p.thread_id, &p.item_ids, p.kind, &ctx)
+                .await?;
             empty_object()
         }
         RequestOp::AttachmentsCreate(p) => {
@@ -78,12 +98,17 @@ pub(crate) async fn handle<S: ChatKitServer>(
         }
         RequestOp::AttachmentsDelete(p) => {
             let attachments = attachment_store(server)?;
-            attachments.delete_attachment(&p.attachment_id, &ctx).await?;
+            attachments
+                .delete_attachment(&p.attachment_id, &ctx)
+                .await?;
             store.delete_attachment(&p.attachment_id, &ctx).await?;
             empty_object()
         }
         RequestOp::InputTranscribe(p) => {
-            let audio = AudioInput { data: decode_base64(&p.audio_base64)?, mime_type: p.mime_type };
+            let audio = AudioInput {
+                data: decode_base64(&p.audio_base64)?,
+                mime_type: p.mime_type,
+            };
             json(&server.transcribe(audio, &ctx).await?)
         }
         RequestOp::ThreadsUpdate(p) => {
@@ -124,17 +149,23 @@ fn attachment_store<S: ChatKitServer>(
     server: &Arc<S>,
 ) -> Result<Arc<dyn crate::store::AttachmentStore<S::Context>>, ProcessError> {
     server.attachment_store().ok_or_else(|| {
-        ProcessError::NotImplemented("AttachmentStore is not configured; attachments cannot be created or deleted".into())
+        ProcessError::NotImplemented(
+            "AttachmentStore is not configured; attachments cannot be created or deleted".into(),
+        )
     })
 }
 
 /// Python's non-strict `b64decode`: characters outside the alphabet are skipped;
 /// missing padding is tolerated.
 fn decode_base64(text: &str) -> Result<Vec<u8>, ProcessError> {
-    let cleaned: String = text.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')).collect();
+    let cleaned: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+        .collect();
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     );
     engine
         .decode(cleaned.trim_end_matches('='))
@@ -181,7 +212,11 @@ fn store_failure(error: crate::store::StoreError) -> ThreadStreamEvent {
     ThreadStreamEvent::Error(ErrorEvent::stream_error(true))
 }
 
-async fn create<S: ChatKitServer>(server: &Arc<S>, p: ThreadCreateParams, ctx: S::Context) -> Result<ProcessResult, ProcessError> {
+async fn create<S: ChatKitServer>(
+    server: &Arc<S>,
+    p: ThreadCreateParams,
+    ctx: S::Context,
+) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
     let thread = ThreadMetadata::new(store.generate_thread_id(&ctx), Timestamp::now());
     // Attachments are checked before anything is saved: a bad id is a 404, not an
@@ -214,7 +249,13 @@ async fn add_user_message<S: ChatKitServer>(
     let thread = store.load_thread(&p.thread_id, &ctx).await?;
     let attachments = load_attachments(&*store, &p.input.attachments, &thread.id, &ctx).await?;
     let message = user_message(&*store, &thread, p.input, attachments, &ctx);
-    streaming(new_user_message(server.clone(), store, ThreadHandle::new(thread), message, ctx))
+    streaming(new_user_message(
+        server.clone(),
+        store,
+        ThreadHandle::new(thread),
+        message,
+        ctx,
+    ))
 }
 
 /// The shared "new user message" path: save attachments and the message, announce it,
@@ -255,9 +296,13 @@ async fn add_client_tool_output<S: ChatKitServer>(
 ) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
     let thread = store.load_thread(&p.thread_id, &ctx).await?;
-    let newest = store.load_thread_items(&thread.id, None, 1, SortOrder::Desc, &ctx).await?;
+    let newest = store
+        .load_thread_items(&thread.id, None, 1, SortOrder::Desc, &ctx)
+        .await?;
     let mut call = match newest.data.into_iter().next() {
-        Some(ThreadItem::ClientToolCall(call)) if call.status == ClientToolCallStatus::Pending => call,
+        Some(ThreadItem::ClientToolCall(call)) if call.status == ClientToolCallStatus::Pending => {
+            call
+        }
         _ => {
             return Err(ProcessError::BadRequest(format!(
                 "Last thread item in {} was not a pending ClientToolCallItem",
@@ -308,7 +353,10 @@ async fn add_client_tool_output<S: ChatKitServer>(
 /// Applies a submission to a structured-input item, as the reference does: skipped or
 /// empty answers become `{values: [], skipped: true}`, single-choice answers keep their
 /// first value, unknown question ids are ignored (with a warning).
-fn answer_structured_input(mut item: StructuredInputItem, submission: StructuredInputSubmission) -> StructuredInputItem {
+fn answer_structured_input(
+    mut item: StructuredInputItem,
+    submission: StructuredInputSubmission,
+) -> StructuredInputItem {
     for id in submission.answers.keys() {
         let known = item.inputs.iter().any(|input| match input {
             StructuredInput::MultipleChoice(q) => &q.id == id,
@@ -324,12 +372,25 @@ fn answer_structured_input(mut item: StructuredInputItem, submission: Structured
             StructuredInput::MultipleChoice(q) => (q.id.clone(), &mut q.answer, !q.multiple),
             StructuredInput::Freeform(q) => (q.id.clone(), &mut q.answer, false),
         };
-        let given = submission.answers.get(&id).filter(|a| !skipped_all && !a.skipped && !a.values.is_empty());
+        let given = submission
+            .answers
+            .get(&id)
+            .filter(|a| !skipped_all && !a.skipped && !a.values.is_empty());
         *answer = Some(match given {
-            None => StructuredInputAnswer { values: Vec::new(), skipped: true },
+            None => StructuredInputAnswer {
+                values: Vec::new(),
+                skipped: true,
+            },
             Some(a) => {
-                let values = if single { a.values.iter().take(1).cloned().collect() } else { a.values.clone() };
-                StructuredInputAnswer { values, skipped: false }
+                let values = if single {
+                    a.values.iter().take(1).cloned().collect()
+                } else {
+                    a.values.clone()
+                };
+                StructuredInputAnswer {
+                    values,
+                    skipped: false,
+                }
             }
         });
     }
@@ -349,16 +410,26 @@ async fn add_structured_input<S: ChatKitServer>(
     let thread = store.load_thread(&p.thread_id, &ctx).await?;
     let item = match store.load_item(&thread.id, &p.item_id, &ctx).await? {
         ThreadItem::StructuredInput(item) => item,
-        _ => return Err(ProcessError::BadRequest(format!("Item {} is not a StructuredInputItem", p.item_id))),
+        _ => {
+            return Err(ProcessError::BadRequest(format!(
+                "Item {} is not a StructuredInputItem",
+                p.item_id
+            )))
+        }
     };
     if item.status != StructuredInputStatus::Pending {
-        return Err(ProcessError::BadRequest(format!("Structured input item {} is not pending", p.item_id)));
+        return Err(ProcessError::BadRequest(format!(
+            "Structured input item {} is not pending",
+            p.item_id
+        )));
     }
     let updated = answer_structured_input(item, p.input);
     let handle = ThreadHandle::new(thread);
     let responder = server.clone().respond(handle.clone(), None, ctx.clone());
     let events: EventStream =
-        stream::once(async move { Ok(ThreadStreamEvent::item_replaced(updated)) }).chain(responder).boxed();
+        stream::once(async move { Ok(ThreadStreamEvent::item_replaced(updated)) })
+            .chain(responder)
+            .boxed();
     streaming(process_events(server.clone(), handle, ctx, events))
 }
 
@@ -373,7 +444,15 @@ async fn retry_after_item<S: ChatKitServer>(
     let mut newer = Vec::new();
     let mut after: Option<String> = None;
     let message = loop {
-        let page = store.load_thread_items(&thread.id, after.as_deref(), DEFAULT_PAGE_SIZE, SortOrder::Desc, &ctx).await?;
+        let page = store
+            .load_thread_items(
+                &thread.id,
+                after.as_deref(),
+                DEFAULT_PAGE_SIZE,
+                SortOrder::Desc,
+                &ctx,
+            )
+            .await?;
         let mut found = None;
         for item in page.data {
             if item.id() == p.item_id {
@@ -384,11 +463,19 @@ async fn retry_after_item<S: ChatKitServer>(
         }
         match found {
             Some(ThreadItem::UserMessage(message)) => break message,
-            Some(_) => return Err(ProcessError::BadRequest(format!("Item {} is not a user message", p.item_id))),
+            Some(_) => {
+                return Err(ProcessError::BadRequest(format!(
+                    "Item {} is not a user message",
+                    p.item_id
+                )))
+            }
             None if page.has_more && page.after.is_some() => after = page.after,
             // The reference streams nothing at all here; a 404 says why.
             None => {
-                return Err(ProcessError::NotFound { kind: crate::store::RecordKind::Item, id: p.item_id });
+                return Err(ProcessError::NotFound {
+                    kind: crate::store::RecordKind::Item,
+                    id: p.item_id,
+                });
             }
         }
     };
@@ -433,7 +520,9 @@ async fn custom_action<S: ChatKitServer>(
         },
     };
     let handle = ThreadHandle::new(thread);
-    let events = server.clone().action(handle.clone(), p.action, sender, ctx.clone());
+    let events = server
+        .clone()
+        .action(handle.clone(), p.action, sender, ctx.clone());
     streaming(process_events(server.clone(), handle, ctx, events))
 }
 

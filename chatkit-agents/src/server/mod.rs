@@ -62,8 +62,9 @@ pub use thread_handle::ThreadHandle;
 
 use crate::store::{AttachmentStore, Store, StoreError};
 use crate::types::{
-    Action, AudioInput, ChatKitRequest, FeedbackKind, StreamOptions, SyncCustomActionResponse, ThreadItem,
-    ThreadMetadata, ThreadStreamEvent, TranscriptionResult, UserMessageItem, WidgetItem,
+    Action, AudioInput, ChatKitRequest, FeedbackKind, StreamOptions, SyncCustomActionResponse,
+    ThreadItem, ThreadMetadata, ThreadStreamEvent, TranscriptionResult, UserMessageItem,
+    WidgetItem,
 };
 
 /// What `respond` and `action` return: events as they happen, or a [`StreamError`]
@@ -110,8 +111,13 @@ pub trait ChatKitServer: Send + Sync + 'static {
         _sender: Option<WidgetItem>,
         _context: Self::Context,
     ) -> EventStream {
-        let message = format!("action() is not implemented; cannot handle action {:?}", action.action_type);
-        Box::pin(futures::stream::once(async move { Err(StreamError::internal(message)) }))
+        let message = format!(
+            "action() is not implemented; cannot handle action {:?}",
+            action.action_type
+        );
+        Box::pin(futures::stream::once(async move {
+            Err(StreamError::internal(message))
+        }))
     }
 
     /// Handles an action of a widget whose action config has `streaming: false`
@@ -142,12 +148,22 @@ pub trait ChatKitServer: Send + Sync + 'static {
     }
 
     /// Transcribes dictated audio (`input.transcribe`).
-    async fn transcribe(&self, _audio: AudioInput, _context: &Self::Context) -> Result<TranscriptionResult, ProcessError> {
-        Err(ProcessError::NotImplemented("transcribe() is not implemented".into()))
+    async fn transcribe(
+        &self,
+        _audio: AudioInput,
+        _context: &Self::Context,
+    ) -> Result<TranscriptionResult, ProcessError> {
+        Err(ProcessError::NotImplemented(
+            "transcribe() is not implemented".into(),
+        ))
     }
 
     /// Options sent first in every stream. Default: cancellation allowed.
-    fn get_stream_options(&self, _thread: &ThreadMetadata, _context: &Self::Context) -> StreamOptions {
+    fn get_stream_options(
+        &self,
+        _thread: &ThreadMetadata,
+        _context: &Self::Context,
+    ) -> StreamOptions {
         StreamOptions { allow_cancel: true }
     }
 
@@ -182,6 +198,10 @@ pub async fn process_request<S: ChatKitServer>(
     request: ChatKitRequest,
     context: S::Context,
 ) -> Result<ProcessResult, ProcessError> {
-    tracing::info!(op = request.type_name(), "Received request op: {}", request.type_name());
+    tracing::info!(
+        op = request.type_name(),
+        "Received request op: {}",
+        request.type_name()
+    );
     handlers::handle(server, request, context).await
 }

@@ -10,16 +10,20 @@ use indexmap::IndexMap;
 use super::{ChatKitServer, EventStream, ThreadHandle};
 use crate::store::{Store, StoreError};
 use crate::types::{
-    AssistantMessageContent, SdkHiddenContextItem, StoreItemType, Thread, ThreadItem, ThreadItemUpdate,
-    ThreadMetadata, ThreadStreamEvent, Timestamp,
+    AssistantMessageContent, SdkHiddenContextItem, StoreItemType, Thread, ThreadItem,
+    ThreadItemUpdate, ThreadMetadata, ThreadStreamEvent, Timestamp,
 };
 
 /// The note saved when a client cancels a stream, for the model's next turn.
-pub const CANCELLED_NOTE: &str = "The user cancelled the stream. Stop responding to the prior request.";
+pub const CANCELLED_NOTE: &str =
+    "The user cancelled the stream. Stop responding to the prior request.";
 
 /// The thread as clients see it: server-side metadata replaced by `{}` and hidden items
 /// removed.
-pub(crate) fn thread_response(thread: &ThreadMetadata, mut items: crate::types::Page<ThreadItem>) -> Thread {
+pub(crate) fn thread_response(
+    thread: &ThreadMetadata,
+    mut items: crate::types::Page<ThreadItem>,
+) -> Thread {
     items.data.retain(|item| !item.is_hidden());
     let mut meta = thread.clone();
     meta.metadata.clear();
@@ -93,7 +97,11 @@ pub(crate) fn process_events<S: ChatKitServer>(
 }
 
 /// The thread, if it differs from the last snapshot (which it then replaces).
-fn thread_changed(thread: &ThreadHandle, last: &mut ThreadMetadata, last_version: &mut u64) -> Option<ThreadMetadata> {
+fn thread_changed(
+    thread: &ThreadHandle,
+    last: &mut ThreadMetadata,
+    last_version: &mut u64,
+) -> Option<ThreadMetadata> {
     let version = thread.version();
     if version == *last_version {
         return None;
@@ -148,14 +156,27 @@ pub(crate) fn apply_update(item: &mut ThreadItem, update: &ThreadItemUpdate) {
         (ThreadItem::AssistantMessage(message), update) => {
             let parts = &mut message.content;
             match update {
-                ThreadItemUpdate::AssistantMessageContentPartAdded { content_index, content }
-                | ThreadItemUpdate::AssistantMessageContentPartDone { content_index, content } => {
+                ThreadItemUpdate::AssistantMessageContentPartAdded {
+                    content_index,
+                    content,
+                }
+                | ThreadItemUpdate::AssistantMessageContentPartDone {
+                    content_index,
+                    content,
+                } => {
                     *part(parts, *content_index) = content.clone();
                 }
-                ThreadItemUpdate::AssistantMessageContentPartTextDelta { content_index, delta } => {
+                ThreadItemUpdate::AssistantMessageContentPartTextDelta {
+                    content_index,
+                    delta,
+                } => {
                     part(parts, *content_index).text.push_str(delta);
                 }
-                ThreadItemUpdate::AssistantMessageContentPartAnnotationAdded { content_index, annotation_index, annotation } => {
+                ThreadItemUpdate::AssistantMessageContentPartAnnotationAdded {
+                    content_index,
+                    annotation_index,
+                    annotation,
+                } => {
                     let annotations = &mut part(parts, *content_index).annotations;
                     let at = (*annotation_index).min(annotations.len());
                     annotations.insert(at, annotation.clone());
@@ -166,14 +187,20 @@ pub(crate) fn apply_update(item: &mut ThreadItem, update: &ThreadItemUpdate) {
         (ThreadItem::Workflow(workflow), ThreadItemUpdate::WorkflowTaskAdded { task, .. }) => {
             workflow.workflow.tasks.push(task.clone());
         }
-        (ThreadItem::Workflow(workflow), ThreadItemUpdate::WorkflowTaskUpdated { task_index, task }) => {
+        (
+            ThreadItem::Workflow(workflow),
+            ThreadItemUpdate::WorkflowTaskUpdated { task_index, task },
+        ) => {
             let tasks = &mut workflow.workflow.tasks;
             if let Some(slot) = tasks.get_mut(*task_index) {
                 *slot = task.clone();
             } else if *task_index == tasks.len() {
                 tasks.push(task.clone());
             } else {
-                tracing::warn!(task_index, "workflow.task.updated for a task that does not exist; ignored");
+                tracing::warn!(
+                    task_index,
+                    "workflow.task.updated for a task that does not exist; ignored"
+                );
             }
         }
         _ => {}
@@ -206,7 +233,9 @@ impl<S: ChatKitServer> CancelGuard<S> {
 
 impl<S: ChatKitServer> Drop for CancelGuard<S> {
     fn drop(&mut self) {
-        let Some(server) = self.server.take() else { return };
+        let Some(server) = self.server.take() else {
+            return;
+        };
         let thread = self.thread.snapshot();
         let pending: Vec<ThreadItem> = std::mem::take(&mut self.pending).into_values().collect();
         let ctx = self.ctx.clone();
@@ -214,7 +243,8 @@ impl<S: ChatKitServer> Drop for CancelGuard<S> {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
-                    if let Err(error) = server.handle_stream_cancelled(thread, pending, &ctx).await {
+                    if let Err(error) = server.handle_stream_cancelled(thread, pending, &ctx).await
+                    {
                         tracing::error!(%error, "handle_stream_cancelled failed");
                     }
                 });
@@ -237,7 +267,11 @@ pub async fn default_handle_stream_cancelled<C: Send + Sync>(
 ) -> Result<(), StoreError> {
     for item in pending {
         if let ThreadItem::AssistantMessage(message) = item {
-            if message.content.iter().any(|part| !part.text.trim().is_empty()) {
+            if message
+                .content
+                .iter()
+                .any(|part| !part.text.trim().is_empty())
+            {
                 store.add_thread_item(&thread.id, item, ctx).await?;
             }
         }

@@ -58,7 +58,10 @@ impl Stream for StreamingResult {
     type Item = Bytes;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        self.events.as_mut().poll_next(cx).map(|event| event.map(|e| sse_frame(&e)))
+        self.events
+            .as_mut()
+            .poll_next(cx)
+            .map(|event| event.map(|e| sse_frame(&e)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

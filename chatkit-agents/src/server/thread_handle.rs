@@ -41,13 +41,22 @@ impl std::fmt::Debug for ThreadHandle {
 impl ThreadHandle {
     /// Wraps a thread.
     pub fn new(thread: ThreadMetadata) -> Self {
-        ThreadHandle { inner: Arc::new(Inner { id: thread.id.clone(), thread: Mutex::new(thread), version: AtomicU64::new(0) }) }
+        ThreadHandle {
+            inner: Arc::new(Inner {
+                id: thread.id.clone(),
+                thread: Mutex::new(thread),
+                version: AtomicU64::new(0),
+            }),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, ThreadMetadata> {
         // Closures passed to `update` cannot leave the thread half-changed in a way that
         // matters (every field stays valid), so a poisoned lock is still usable.
-        self.inner.thread.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The thread id (it never changes).

@@ -168,7 +168,10 @@ impl From<Markdown> for StreamingTextBase {
 /// assert_eq!(states[3].get("streaming"), Some(&serde_json::json!(false)));
 /// # });
 /// ```
-pub fn accumulate_text<'a, S>(deltas: S, base: impl Into<StreamingTextBase>) -> BoxStream<'a, WidgetComponent>
+pub fn accumulate_text<'a, S>(
+    deltas: S,
+    base: impl Into<StreamingTextBase>,
+) -> BoxStream<'a, WidgetComponent>
 where
     S: Stream + Send + 'a,
     S::Item: AsRef<str> + Send,

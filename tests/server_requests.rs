@@ -851,3 +851,37 @@ fn stream_errors_convert_from_any_error() {
     let e: StreamError = std::io::Error::other("x").into();
     assert!(e.is_internal());
 }
+
+#[tokio::test]
+async fn every_golden_request_body_is_handled_without_panicking() {
+    let server = TestServer::replying("ok");
+    let thread = thread_id(&events(&server, create("hi")).await);
+    let mut bodies: Vec<String> = Vec::new();
+    for file in [
+        "wire.jsonl",
+        "invalid-requests.jsonl",
+        "lenient-requests.jsonl",
+    ] {
+        for record in support::golden_lines(file) {
+            match (&record["body"], &record["json"]) {
+                (Value::String(body), _) => bodies.push(body.clone()),
+                (_, json) if record["kind"] == "ChatKitRequest" => {
+                    // Point the request at a real thread as well as at the golden ids.
+                    bodies.push(json.to_string());
+                    bodies.push(json.to_string().replace("thr_1", &thread));
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(bodies.len() > 100);
+    for body in bodies {
+        if let Ok(ProcessResult::Streaming(stream)) = process(&server, body.as_bytes(), ()).await {
+            let frames: Vec<_> = stream.collect().await;
+            for frame in frames {
+                serde_json::from_slice::<ThreadStreamEvent>(&frame[6..frame.len() - 2])
+                    .expect("every frame is a protocol event");
+            }
+        }
+    }
+}

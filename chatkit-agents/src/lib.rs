@@ -49,6 +49,8 @@ pub use async_trait::async_trait;
 /// Re-exported: streams and stream combinators.
 pub use futures;
 
+#[cfg(feature = "axum")]
+pub mod http;
 pub mod server;
 pub mod store;
 pub mod testing;

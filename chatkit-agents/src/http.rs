@@ -1,0 +1,218 @@
+//! An axum endpoint for ChatKit (feature `axum`): one `POST` route that hands the body
+//! to [`process`] and answers with JSON or Server-Sent Events.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use chatkit_agents::server::{ChatKitServer, EventStream, ThreadHandle};
+//! # use chatkit_agents::store::{MemoryStore, Store};
+//! # use chatkit_agents::types::UserMessageItem;
+//! # struct MyServer(Arc<MemoryStore>);
+//! # impl ChatKitServer for MyServer {
+//! #     type Context = ();
+//! #     fn store(&self) -> Arc<dyn Store<()>> { self.0.clone() }
+//! #     fn respond(self: Arc<Self>, _: ThreadHandle, _: Option<UserMessageItem>, _: ()) -> EventStream { Box::pin(futures::stream::empty()) }
+//! # }
+//! use chatkit_agents::http::ChatKitEndpoint;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let server = Arc::new(MyServer(Arc::new(MemoryStore::new())));
+//! let app = ChatKitEndpoint::new(server, |_parts: &axum::http::request::Parts| Ok(()))
+//!     .path("/chatkit")
+//!     .body_limit(1 << 20)
+//!     .router();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! What it does for you:
+//! - builds the request context from the request's headers, URI and extensions with
+//!   your extractor (authenticate in middleware and put the user in an extension, or
+//!   read a header here); a rejection is answered with its status and a JSON body;
+//! - limits the body size (default 10 MiB: room for base64 audio), answering 413 beyond;
+//! - answers streams as `text/event-stream` with `Cache-Control: no-cache` and
+//!   `X-Accel-Buffering: no`, so proxies pass each event on at once;
+//! - maps errors found before a stream starts to their status (400, 404, 500, 501) with
+//!   `{"error": {"code": ..., "message": ...}}`;
+//! - a client that disconnects drops the response body, which cancels the stream and
+//!   runs [`ChatKitServer::handle_stream_cancelled`] with the pending items.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use futures::StreamExt;
+
+use crate::server::{process, ChatKitServer, ProcessResult};
+
+/// The default body limit: 10 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+/// Why a request's context could not be built (e.g. missing credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The HTTP status to answer with.
+    pub status: StatusCode,
+    /// The message for the JSON error body.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A rejection with a status and a message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Rejection {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// `401 Unauthorized`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+}
+
+type Extractor<C> = dyn Fn(&Parts) -> Result<C, Rejection> + Send + Sync;
+
+/// The ChatKit endpoint for a server: configure, then turn into an axum [`Router`].
+pub struct ChatKitEndpoint<S: ChatKitServer> {
+    server: Arc<S>,
+    extract: Arc<Extractor<S::Context>>,
+    path: String,
+    body_limit: usize,
+}
+
+impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
+    fn clone(&self) -> Self {
+        ChatKitEndpoint {
+            server: self.server.clone(),
+            extract: self.extract.clone(),
+            path: self.path.clone(),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl<S: ChatKitServer> ChatKitEndpoint<S> {
+    /// An endpoint at `/chatkit` whose context comes from `extract`.
+    pub fn new(
+        server: Arc<S>,
+        extract: impl Fn(&Parts) -> Result<S::Context, Rejection> + Send + Sync + 'static,
+    ) -> Self {
+        ChatKitEndpoint {
+            server,
+            extract: Arc::new(extract),
+            path: "/chatkit".into(),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// Serves at `path` instead of `/chatkit`.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Rejects bodies larger than `bytes` with 413.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// The router with the one `POST` route. Merge it into your app's router.
+    pub fn router(self) -> Router {
+        let path = self.path.clone();
+        Router::new()
+            .route(&path, post(handle::<S>))
+            .with_state(self)
+    }
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn too_large(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+async fn handle<S: ChatKitServer>(
+    State(endpoint): State<ChatKitEndpoint<S>>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let context = match (endpoint.extract)(&parts) {
+        Ok(context) => context,
+        Err(rejection) => {
+            tracing::info!(
+                status = rejection.status.as_u16(),
+                "ChatKit request rejected: {}",
+                rejection.message
+            );
+            return error_response(rejection.status, "rejected", &rejection.message);
+        }
+    };
+    let body: Bytes = match axum::body::to_bytes(body, endpoint.body_limit).await {
+        Ok(body) => body,
+        Err(error) if too_large(&error) => {
+            let message = format!("request body is larger than {} bytes", endpoint.body_limit);
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", &message);
+        }
+        Err(error) => {
+            return error_response(StatusCode::BAD_REQUEST, "invalid_body", &error.to_string())
+        }
+    };
+    match process(&endpoint.server, &body, context).await {
+        Ok(ProcessResult::Json(json)) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            json,
+        )
+            .into_response(),
+        Ok(ProcessResult::Streaming(stream)) => Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .header("x-accel-buffering", "no")
+            .body(Body::from_stream(stream.map(Ok::<_, Infallible>)))
+            .unwrap_or_else(|_| {
+                error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "could not build the response",
+                )
+            }),
+        Err(error) => {
+            let status =
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if status.is_server_error() {
+                tracing::error!(%error, "ChatKit request failed");
+            } else {
+                tracing::info!(status = status.as_u16(), %error, "ChatKit request refused");
+            }
+            error_response(status, error.code(), &error.to_string())
+        }
+    }
+}

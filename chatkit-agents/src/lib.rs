@@ -33,10 +33,15 @@
 //! ## Modules
 //!
 //! - [`types`]: the protocol's wire types (requests, items, events, updates).
-//! - [`widgets`]: the widget tree and typed component builders.
+//! - [`widgets`]: the widget tree, typed component builders, `.widget` templates,
+//!   [`widgets::diff_widget`] and [`widgets::stream_widget`].
+//! - [`server`]: [`server::ChatKitServer`] and [`server::process`], the event pipeline.
+//! - [`store`]: the store traits, [`store::MemoryStore`] and [`store::SqliteStore`].
+//! - [`http`] (feature `axum`): the ChatKit endpoint as an axum router.
+//! - [`testing`]: a conformance suite for your own stores.
 //!
-//! The server pipeline, stores, templates, widget diffing and the agent runtime are
-//! being built on top of these (see the repository's issues).
+//! The agent runtime (`#[function_tool]`, `AgentContext`, `Runner`,
+//! `stream_agent_response`) is being built on top of these.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 #[macro_use]

@@ -1,5 +1,82 @@
-//! Procedural macros for [`chatkit-agents`](https://docs.rs/chatkit-agents).
-//!
-//! Use them through the `chatkit-agents` crate, which re-exports them together with the
-//! paths their generated code needs. The `#[function_tool]` attribute lands here next;
-//! this crate has no macros yet.
+//! Procedural macros for [`chatkit-agents`](https://docs.rs/chatkit-agents). Use them
+//! through the library (`chatkit_agents::agents::function_tool`), which re-exports
+//! everything the generated code needs.
+
+use proc_macro::TokenStream;
+
+mod function_tool;
+
+/// Turns a function into a tool an agent can call.
+///
+/// The function becomes a unit struct of the same name that implements
+/// `chatkit_agents::agents::Tool` (pass it to an agent as a value: `agent.tool(get_weather)`);
+/// the original function stays callable as `get_weather::call(..)`.
+///
+/// ```ignore
+/// use chatkit_agents::agents::{function_tool, AgentContext, ToolContext, ToolError};
+///
+/// /// Get the current weather for a city.
+/// ///
+/// /// # Arguments
+/// ///
+/// /// * `city` - The city to look up.
+/// #[function_tool(timeout = "5s")]
+/// async fn get_weather(ctx: &ToolContext<AgentContext<()>>, city: String, units: Option<Units>) -> Result<String, ToolError> {
+///     ctx.stream(chatkit_agents::types::ThreadStreamEvent::progress("Looking outside..."));
+///     Ok(format!("Sunny in {city}"))
+/// }
+/// ```
+///
+/// # What the model sees
+///
+/// - **name**: the function's name, or `name = "..."` (checked at compile time against
+///   `^[A-Za-z0-9_-]{1,64}$`).
+/// - **description**: the doc comment up to a `# Arguments` section, or `description = "..."`.
+/// - **parameters**: every parameter but the context, as a JSON schema made from the
+///   parameter types (anything `Deserialize + JsonSchema`). Each parameter's description
+///   comes from its `# Arguments` entry (`` * `city` - The city ``; continuation lines
+///   join with `\n`), or from a doc comment on the parameter itself. `title` keys are
+///   never emitted.
+/// - **strict** (default): the OpenAI strict-mode schema the Python Agents SDK makes:
+///   `additionalProperties: false` everywhere, every parameter required, `Option<T>`
+///   nullable, unknown fields rejected. A visible map or `serde_json::Value` parameter is
+///   a compile error; one hidden in a type is an error when the tool is offered to a model.
+///
+/// # The context parameter
+///
+/// An optional first parameter `&ToolContext<C>` receives the run context (usually
+/// `AgentContext<YourContext>`, which derefs to `stream_widget`, `stream`, the workflow
+/// helpers...) and the call's id and name. It is not part of the schema. A context
+/// parameter anywhere else is a compile error.
+///
+/// # Return types and failures
+///
+/// `String` (or `&str`) is the output as is; any other `Serialize` value is sent as
+/// JSON; `Result<T, E>` with `E: Display` fails the call on `Err`. Failures, invalid
+/// arguments, panics and timeouts never end the run: the model gets an output saying so
+/// (by default the Python SDK's `"An error occurred while running the tool. Please try
+/// again."`; timeouts say `"Tool 'name' timed out after N seconds."`), and
+/// `error_formatter` or the run's formatter can say more. A plain (non-`async`) function
+/// runs on Tokio's blocking pool.
+///
+/// # Attribute keys
+///
+/// | key | type | default | example |
+/// |---|---|---|---|
+/// | `name` | string | the function's name | `#[function_tool(name = "search_docs")]` |
+/// | `description` | string | the doc comment before `# Arguments` | `#[function_tool(description = "Search the docs.")]` |
+/// | `strict` | bool | `true` | `#[function_tool(strict = false)]` |
+/// | `timeout` | duration string (`ms`, `s`, `m`) | none | `#[function_tool(timeout = "500ms")]` (async functions only) |
+/// | `error_formatter` | path to `fn(&ToolFailure) -> String` | the run's formatter | `#[function_tool(error_formatter = crate::explain)]` |
+///
+/// Parameter attributes:
+///
+/// | attribute | effect | example |
+/// |---|---|---|
+/// | `///` doc comment | the parameter's description | `/// The city.` |
+/// | `#[arg(default = expr)]` | value used when the key is missing; shown as the schema's `default` (still required in strict mode, as in Python) | `#[arg(default = Units::Celsius)] units: Units` |
+/// | `#[serde(...)]`, `#[schemars(...)]` | forwarded to the generated arguments struct | `#[schemars(range(min = 0, max = 10))] count: i64` |
+#[proc_macro_attribute]
+pub fn function_tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    function_tool::expand(args.into(), item.into()).into()
+}

@@ -53,7 +53,11 @@ pub use async_stream;
 pub use async_trait::async_trait;
 /// Re-exported: streams and stream combinators.
 pub use futures;
+/// Re-exported: tool parameter types derive `schemars::JsonSchema` (add `schemars` to
+/// your dependencies, or derive with `#[schemars(crate = "chatkit_agents::schemars")]`).
+pub use schemars;
 
+pub mod agents;
 #[cfg(feature = "axum")]
 pub mod http;
 pub mod server;
@@ -61,3 +65,7 @@ pub mod store;
 pub mod testing;
 pub mod types;
 pub mod widgets;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

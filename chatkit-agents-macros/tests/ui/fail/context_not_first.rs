@@ -1,0 +1,9 @@
+use chatkit_agents::agents::{function_tool, AgentContext, ToolContext};
+
+/// Context second.
+#[function_tool]
+async fn tool(city: String, _ctx: &ToolContext<AgentContext<()>>) -> String {
+    city
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use chatkit_agents::agents::{function_tool, AgentContext, ToolContext};
+
+/// Two contexts.
+#[function_tool]
+async fn tool(_ctx: &ToolContext<AgentContext<()>>, _again: &ToolContext<AgentContext<()>>) -> String {
+    String::new()
+}
+
+fn main() {}

@@ -1,0 +1,448 @@
+//! [`AgentContext`]: what tools and hooks use to reach the thread, the store, the
+//! request context, and the ChatKit event stream while a run is going.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures::StreamExt;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use crate::server::ThreadHandle;
+use crate::store::Store;
+use crate::types::{
+    GeneratedImageItem, StoreItemType, Task, ThreadItemUpdate, ThreadStreamEvent, Timestamp,
+    Workflow, WorkflowItem, WorkflowSummary, WorkflowType,
+};
+use crate::widgets::{stream_widget, WidgetSource, WidgetStreamError};
+
+/// A tool the client runs: set it with [`AgentContext::set_client_tool_call`] from a
+/// server tool, and the run's stream ends with a pending `client_tool_call` item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientToolCall {
+    /// The client tool's name.
+    pub name: String,
+    /// Its arguments.
+    pub arguments: Map<String, Value>,
+}
+
+/// A workflow operation that needs a workflow when none is active.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentContextError {
+    /// `update_workflow_task` without an active workflow.
+    #[error("Workflow is not set")]
+    NoWorkflow,
+    /// `update_workflow_task` with an index past the workflow's tasks.
+    #[error("workflow has {len} tasks; there is no task {index}")]
+    NoSuchTask {
+        /// The index given.
+        index: usize,
+        /// How many tasks there are.
+        len: usize,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    workflow_item: Option<WorkflowItem>,
+    generated_image_item: Option<GeneratedImageItem>,
+    client_tool_call: Option<ClientToolCall>,
+    previous_response_id: Option<String>,
+}
+
+struct Inner<C> {
+    thread: ThreadHandle,
+    store: Arc<dyn Store<C>>,
+    request_context: C,
+    sender: mpsc::UnboundedSender<ThreadStreamEvent>,
+    receiver: Mutex<Option<mpsc::UnboundedReceiver<ThreadStreamEvent>>>,
+    state: Mutex<State>,
+}
+
+/// The run context of a ChatKit agent run (the reference's `AgentContext`).
+///
+/// Tools receive it inside their [`ToolContext`](super::ToolContext). Everything they
+/// queue here ([`stream`](Self::stream), [`stream_widget`](Self::stream_widget), the
+/// workflow helpers) is merged into the ChatKit stream by `stream_agent_response`, in
+/// order, as snapshots taken when queued. Cheap to clone; clones share the queue and
+/// state, so concurrent tools can use it at once.
+pub struct AgentContext<C> {
+    inner: Arc<Inner<C>>,
+}
+
+impl<C> Clone for AgentContext<C> {
+    fn clone(&self) -> Self {
+        AgentContext {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for AgentContext<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentContext")
+            .field("thread", &self.inner.thread.id())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // State updates are single assignments; a panic elsewhere cannot leave them torn.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<C: Send + Sync + 'static> AgentContext<C> {
+    /// A context for a run answering in `thread`.
+    pub fn new(thread: ThreadHandle, store: Arc<dyn Store<C>>, request_context: C) -> Self {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        AgentContext {
+            inner: Arc::new(Inner {
+                thread,
+                store,
+                request_context,
+                sender,
+                receiver: Mutex::new(Some(receiver)),
+                state: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The thread being answered.
+    pub fn thread(&self) -> &ThreadHandle {
+        &self.inner.thread
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store<C>> {
+        &self.inner.store
+    }
+
+    /// Your request context (user, locale, ...).
+    pub fn request_context(&self) -> &C {
+        &self.inner.request_context
+    }
+
+    /// A new id from the store's generators (`thread` ids, or item ids in this thread).
+    pub fn generate_id(&self, kind: StoreItemType) -> String {
+        match kind {
+            StoreItemType::Thread => self
+                .inner
+                .store
+                .generate_thread_id(&self.inner.request_context),
+            kind => self.inner.store.generate_item_id(
+                kind,
+                &self.inner.thread.snapshot(),
+                &self.inner.request_context,
+            ),
+        }
+    }
+
+    /// Queues any ChatKit event (a progress update, a client effect, an item...).
+    pub fn stream(&self, event: impl Into<ThreadStreamEvent>) {
+        if self.inner.sender.send(event.into()).is_err() {
+            tracing::debug!(
+                thread_id = self.inner.thread.id(),
+                "event queued after the response ended; dropped"
+            );
+        }
+    }
+
+    /// Streams a widget into the thread (see [`crate::widgets::stream_widget`]): a
+    /// finished root, or a stream of states that this call consumes.
+    pub async fn stream_widget(
+        &self,
+        widget: impl Into<WidgetSource>,
+        copy_text: Option<String>,
+    ) -> Result<(), WidgetStreamError> {
+        let thread = self.inner.thread.snapshot();
+        let ids = self.clone();
+        let mut events = stream_widget(&thread, widget, copy_text, move |kind| {
+            ids.generate_id(kind)
+        });
+        while let Some(event) = events.next().await {
+            self.stream(event?);
+        }
+        Ok(())
+    }
+
+    /// Starts a workflow. A custom workflow without tasks is announced with its first
+    /// task; a reasoning workflow (or one with tasks) at once.
+    pub fn start_workflow(&self, workflow: Workflow) {
+        let announce =
+            workflow.workflow_type == WorkflowType::Reasoning || !workflow.tasks.is_empty();
+        let item = WorkflowItem {
+            id: self.generate_id(StoreItemType::Workflow),
+            thread_id: self.inner.thread.id().to_owned(),
+            created_at: Timestamp::now(),
+            workflow,
+        };
+        lock(&self.inner.state).workflow_item = Some(item.clone());
+        if announce {
+            self.stream(ThreadStreamEvent::item_added(item));
+        }
+    }
+
+    /// Adds a task to the active workflow (starting a custom one if none is active).
+    pub fn add_workflow_task(&self, task: Task) {
+        if lock(&self.inner.state).workflow_item.is_none() {
+            self.start_workflow(Workflow::new(WorkflowType::Custom));
+        }
+        let event = {
+            let mut state = lock(&self.inner.state);
+            let Some(item) = state.workflow_item.as_mut() else {
+                return;
+            };
+            item.workflow.tasks.push(task.clone());
+            let index = item.workflow.tasks.len() - 1;
+            if item.workflow.workflow_type != WorkflowType::Reasoning && index == 0 {
+                ThreadStreamEvent::item_added(item.clone())
+            } else {
+                ThreadStreamEvent::item_updated(
+                    &item.id,
+                    ThreadItemUpdate::WorkflowTaskAdded {
+                        task_index: index,
+                        task,
+                    },
+                )
+            }
+        };
+        self.stream(event);
+    }
+
+    /// Replaces task `task_index` of the active workflow.
+    pub fn update_workflow_task(
+        &self,
+        task: Task,
+        task_index: usize,
+    ) -> Result<(), AgentContextError> {
+        let event =
+            {
+                let mut state = lock(&self.inner.state);
+                let item = state
+                    .workflow_item
+                    .as_mut()
+                    .ok_or(AgentContextError::NoWorkflow)?;
+                let len = item.workflow.tasks.len();
+                let slot = item.workflow.tasks.get_mut(task_index).ok_or(
+                    AgentContextError::NoSuchTask {
+                        index: task_index,
+                        len,
+                    },
+                )?;
+                *slot = task.clone();
+                ThreadStreamEvent::item_updated(
+                    &item.id,
+                    ThreadItemUpdate::WorkflowTaskUpdated { task_index, task },
+                )
+            };
+        self.stream(event);
+        Ok(())
+    }
+
+    /// Ends the active workflow (if any): sets the summary (by default, how long it ran),
+    /// whether it shows expanded, and queues its `thread.item.done`.
+    pub fn end_workflow(&self, summary: Option<WorkflowSummary>, expanded: bool) {
+        let Some(mut item) = lock(&self.inner.state).workflow_item.take() else {
+            return;
+        };
+        if let Some(summary) = summary {
+            item.workflow.summary = Some(summary);
+        } else if item.workflow.summary.is_none() {
+            let elapsed = Timestamp::now().to_utc() - item.created_at.to_utc();
+            item.workflow.summary = Some(WorkflowSummary::Duration {
+                duration: u64::try_from(elapsed.num_seconds()).unwrap_or(0),
+            });
+        }
+        item.workflow.expanded = expanded;
+        self.stream(ThreadStreamEvent::item_done(item));
+    }
+
+    /// The active workflow, if any.
+    pub fn workflow_item(&self) -> Option<WorkflowItem> {
+        lock(&self.inner.state).workflow_item.clone()
+    }
+
+    /// Replaces the active workflow (used when resuming one from the store).
+    pub fn set_workflow_item(&self, item: Option<WorkflowItem>) {
+        lock(&self.inner.state).workflow_item = item;
+    }
+
+    /// The image being generated, if any.
+    pub fn generated_image_item(&self) -> Option<GeneratedImageItem> {
+        lock(&self.inner.state).generated_image_item.clone()
+    }
+
+    /// Sets the image being generated.
+    pub fn set_generated_image_item(&self, item: Option<GeneratedImageItem>) {
+        lock(&self.inner.state).generated_image_item = item;
+    }
+
+    /// Asks the client to run a tool once the model's turn ends.
+    pub fn set_client_tool_call(&self, call: ClientToolCall) {
+        lock(&self.inner.state).client_tool_call = Some(call);
+    }
+
+    /// The client tool call requested by a tool, if any.
+    pub fn client_tool_call(&self) -> Option<ClientToolCall> {
+        lock(&self.inner.state).client_tool_call.clone()
+    }
+
+    /// Takes the requested client tool call, leaving none.
+    pub fn take_client_tool_call(&self) -> Option<ClientToolCall> {
+        lock(&self.inner.state).client_tool_call.take()
+    }
+
+    /// The previous Responses API response id, for chaining turns.
+    pub fn previous_response_id(&self) -> Option<String> {
+        lock(&self.inner.state).previous_response_id.clone()
+    }
+
+    /// Sets the previous Responses API response id.
+    pub fn set_previous_response_id(&self, id: Option<String>) {
+        lock(&self.inner.state).previous_response_id = id;
+    }
+
+    /// Takes the receiving end of the event queue (once): `stream_agent_response` does
+    /// this to merge queued events into the ChatKit stream. `None` if already taken.
+    pub fn take_events(&self) -> Option<mpsc::UnboundedReceiver<ThreadStreamEvent>> {
+        lock(&self.inner.receiver).take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use crate::types::{CustomTask, ThoughtTask, ThreadMetadata};
+    use crate::widgets::{self as w, WidgetRoot};
+
+    fn context() -> (AgentContext<()>, mpsc::UnboundedReceiver<ThreadStreamEvent>) {
+        let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+        let ctx = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
+        let events = ctx.take_events().unwrap();
+        assert!(ctx.take_events().is_none(), "the queue is taken once");
+        (ctx, events)
+    }
+
+    fn drain(events: &mut mpsc::UnboundedReceiver<ThreadStreamEvent>) -> Vec<String> {
+        std::iter::from_fn(|| events.try_recv().ok())
+            .map(|e| match &e {
+                ThreadStreamEvent::ThreadItemUpdated { update, .. } => serde_json::to_value(update)
+                    .unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                other => other.type_name().to_owned(),
+            })
+            .collect()
+    }
+
+    fn task(title: &str) -> Task {
+        Task::Custom(CustomTask {
+            title: Some(title.into()),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn a_custom_workflow_is_announced_with_its_first_task() {
+        let (ctx, mut events) = context();
+        ctx.start_workflow(Workflow::new(WorkflowType::Custom));
+        assert!(drain(&mut events).is_empty());
+        ctx.add_workflow_task(task("a"));
+        ctx.add_workflow_task(task("b"));
+        ctx.update_workflow_task(task("b2"), 1).unwrap();
+        ctx.end_workflow(None, true);
+        assert_eq!(
+            drain(&mut events),
+            [
+                "thread.item.added",
+                "workflow.task.added",
+                "workflow.task.updated",
+                "thread.item.done"
+            ]
+        );
+        assert!(ctx.workflow_item().is_none());
+    }
+
+    #[test]
+    fn add_task_starts_a_workflow_and_end_sets_a_duration() {
+        let (ctx, mut events) = context();
+        ctx.add_workflow_task(task("a"));
+        let item = ctx.workflow_item().unwrap();
+        assert!(item.id.starts_with("wf_"));
+        ctx.end_workflow(None, false);
+        let all: Vec<_> = std::iter::from_fn(|| events.try_recv().ok()).collect();
+        let ThreadStreamEvent::ThreadItemDone {
+            item: crate::types::ThreadItem::Workflow(done),
+        } = &all[1]
+        else {
+            panic!("{all:?}")
+        };
+        assert_eq!(
+            done.workflow.summary,
+            Some(WorkflowSummary::Duration { duration: 0 })
+        );
+    }
+
+    #[test]
+    fn reasoning_workflows_are_announced_at_once() {
+        let (ctx, mut events) = context();
+        ctx.start_workflow(Workflow::new(WorkflowType::Reasoning));
+        ctx.add_workflow_task(Task::Thought(ThoughtTask {
+            content: "hm".into(),
+            ..Default::default()
+        }));
+        assert_eq!(
+            drain(&mut events),
+            ["thread.item.added", "workflow.task.added"]
+        );
+    }
+
+    #[test]
+    fn updating_without_a_workflow_is_an_error() {
+        let (ctx, _) = context();
+        assert_eq!(
+            ctx.update_workflow_task(task("a"), 0),
+            Err(AgentContextError::NoWorkflow)
+        );
+        ctx.add_workflow_task(task("a"));
+        assert_eq!(
+            ctx.update_workflow_task(task("a"), 3),
+            Err(AgentContextError::NoSuchTask { index: 3, len: 1 })
+        );
+        ctx.end_workflow(None, false);
+        ctx.end_workflow(None, false); // nothing active: nothing happens
+    }
+
+    #[test]
+    fn events_are_snapshots() {
+        let (ctx, mut events) = context();
+        ctx.add_workflow_task(task("a"));
+        ctx.add_workflow_task(task("b"));
+        let ThreadStreamEvent::ThreadItemAdded {
+            item: crate::types::ThreadItem::Workflow(first),
+        } = events.try_recv().unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            first.workflow.tasks.len(),
+            1,
+            "later tasks do not leak into the queued event"
+        );
+    }
+
+    #[tokio::test]
+    async fn stream_widget_queues_the_widget_events() {
+        let (ctx, mut events) = context();
+        let card: WidgetRoot = w::Card::new().child(w::Text::new("hi")).into();
+        ctx.stream_widget(card, Some("hi".into())).await.unwrap();
+        let ThreadStreamEvent::ThreadItemDone { item } = events.try_recv().unwrap() else {
+            panic!()
+        };
+        assert!(item.id().starts_with("msg_"));
+        assert_eq!(item.thread_id(), "thr_1");
+        drop(events);
+        ctx.stream(ThreadStreamEvent::progress("after the end")); // dropped quietly
+    }
+}

@@ -1,0 +1,27 @@
+//! The agent runtime: tools (`#[function_tool]`), the [`AgentContext`] tools use to
+//! stream ChatKit events mid-run, and strict tool schemas.
+//!
+//! ```
+//! use chatkit_agents::agents::{function_tool, AgentContext, ToolContext, ToolError};
+//! use chatkit_agents::widgets::{self as w, WidgetRoot};
+//!
+//! /// Display a sample widget to the user.
+//! #[function_tool]
+//! async fn sample_widget(ctx: &ToolContext<AgentContext<()>>) -> Result<String, ToolError> {
+//!     let widget: WidgetRoot = w::Card::new().child(w::Text::new("Yer a wizard")).into();
+//!     ctx.stream_widget(widget, None).await?;
+//!     Ok("shown".into())
+//! }
+//! ```
+
+mod context;
+mod schema;
+mod tool;
+
+pub use chatkit_agents_macros::function_tool;
+pub use context::{AgentContext, AgentContextError, ClientToolCall};
+pub use schema::{parameters_schema, shape_schema, ToolSchemaError};
+pub use tool::{
+    call_tool, Tool, ToolContext, ToolDefinition, ToolError, ToolErrorFormatter, ToolFailure,
+    DEFAULT_TOOL_ERROR_MESSAGE,
+};

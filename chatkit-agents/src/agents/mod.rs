@@ -14,12 +14,27 @@
 //! }
 //! ```
 
+mod agent;
 mod context;
+mod hooks;
+mod model;
+mod runner;
 mod schema;
 mod tool;
 
+pub use agent::{Agent, ToolUseBehavior};
 pub use chatkit_agents_macros::function_tool;
 pub use context::{AgentContext, AgentContextError, ClientToolCall};
+pub use hooks::{NoHooks, RunHooks, Tripwire};
+pub use model::{
+    AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,
+    ImageGenerationType, MessageItem, MessageType, Model, ModelAnnotation, ModelError, ModelEvent,
+    ModelRequest, ModelSettings, OutputItem, OutputTextType, ReasoningItem, ReasoningType,
+    RefusalType, ResponseInfo, StreamErrorInfo, Usage,
+};
+pub use runner::{
+    message_text, RunError, RunEvent, RunInput, RunStream, Runner, DEFAULT_MAX_TURNS,
+};
 pub use schema::{parameters_schema, shape_schema, ToolSchemaError};
 pub use tool::{
     call_tool, Tool, ToolContext, ToolDefinition, ToolError, ToolErrorFormatter, ToolFailure,

@@ -1,0 +1,371 @@
+//! [`Runner`]: the multi-turn loop: call the model, run the tools it asks for (all
+//! calls of a turn concurrently), feed the outputs back, until it answers.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use futures::future::join_all;
+use futures::stream::{AbortHandle, Abortable, BoxStream, Stream, StreamExt};
+use serde_json::{json, Value};
+
+use super::agent::{Agent, ToolUseBehavior};
+use super::hooks::{NoHooks, RunHooks, Tripwire};
+use super::model::{
+    ContentPart, FunctionCall, MessageItem, ModelError, ModelEvent, ModelRequest, OutputItem,
+};
+use super::schema::ToolSchemaError;
+use super::tool::{call_tool, ToolContext, ToolErrorFormatter};
+
+/// The Python Agents SDK's default turn limit.
+pub const DEFAULT_MAX_TURNS: usize = 10;
+
+/// What a run streams.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// The agent that runs (the first event).
+    AgentUpdated {
+        /// Its name.
+        name: String,
+    },
+    /// A raw model event, as the model streamed it.
+    Model(ModelEvent),
+    /// The model produced a message (after its response completed).
+    MessageOutput(MessageItem),
+    /// The model called a tool (after its response completed).
+    ToolCalled(FunctionCall),
+    /// A tool's output, in call order once every call of the turn finished.
+    ToolOutput {
+        /// The call.
+        call: FunctionCall,
+        /// What the model sees.
+        output: String,
+    },
+}
+
+/// Why a run stopped without a final output.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunError {
+    /// The model kept calling tools past the limit.
+    #[error("Max turns ({0}) exceeded")]
+    MaxTurnsExceeded(usize),
+    /// The model called a tool the agent does not have.
+    #[error("Tool {name} not found in agent {agent}")]
+    UnknownTool {
+        /// The tool name the model used.
+        name: String,
+        /// The agent.
+        agent: String,
+    },
+    /// The model failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A tool cannot be offered to the model.
+    #[error(transparent)]
+    ToolSchema(#[from] ToolSchemaError),
+    /// A hook stopped the run.
+    #[error(transparent)]
+    Tripwire(#[from] Tripwire),
+}
+
+/// What a run's input can be: a user's text, or Responses input items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInput(pub Vec<Value>);
+
+impl From<&str> for RunInput {
+    fn from(text: &str) -> Self {
+        RunInput(vec![json!({"role": "user", "content": text})])
+    }
+}
+
+impl From<String> for RunInput {
+    fn from(text: String) -> Self {
+        RunInput::from(text.as_str())
+    }
+}
+
+impl From<Vec<Value>> for RunInput {
+    fn from(items: Vec<Value>) -> Self {
+        RunInput(items)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Outcome {
+    final_output: Option<String>,
+    last_response_id: Option<String>,
+}
+
+/// A running agent: a stream of [`RunEvent`]s (ending with `Err` if the run fails).
+/// Dropping it, or [`cancel`](Self::cancel), stops the run.
+pub struct RunStream {
+    events: Abortable<BoxStream<'static, Result<RunEvent, RunError>>>,
+    abort: AbortHandle,
+    outcome: Arc<Mutex<Outcome>>,
+}
+
+impl std::fmt::Debug for RunStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunStream").finish_non_exhaustive()
+    }
+}
+
+impl RunStream {
+    /// Stops the run: the stream ends at its next poll.
+    pub fn cancel(&self) {
+        self.abort.abort();
+    }
+
+    /// A handle that stops the run from elsewhere.
+    pub fn cancel_handle(&self) -> AbortHandle {
+        self.abort.clone()
+    }
+
+    /// The final output, once the run has finished successfully.
+    pub fn final_output(&self) -> Option<String> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .final_output
+            .clone()
+    }
+
+    /// The id of the last model response.
+    pub fn last_response_id(&self) -> Option<String> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_response_id
+            .clone()
+    }
+}
+
+impl Stream for RunStream {
+    type Item = Result<RunEvent, RunError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.events).poll_next(cx)
+    }
+}
+
+/// Runs agents. Configure the turn limit, hooks and the tool error formatter, then call
+/// [`run_streamed`](Self::run_streamed).
+pub struct Runner<C> {
+    max_turns: usize,
+    hooks: Arc<dyn RunHooks<C>>,
+    error_formatter: Option<ToolErrorFormatter>,
+}
+
+impl<C: Send + Sync + 'static> Default for Runner<C> {
+    fn default() -> Self {
+        Runner {
+            max_turns: DEFAULT_MAX_TURNS,
+            hooks: Arc::new(NoHooks),
+            error_formatter: None,
+        }
+    }
+}
+
+impl<C> Clone for Runner<C> {
+    fn clone(&self) -> Self {
+        Runner {
+            max_turns: self.max_turns,
+            hooks: self.hooks.clone(),
+            error_formatter: self.error_formatter.clone(),
+        }
+    }
+}
+
+/// The text of a message (its text and refusal parts, joined).
+pub fn message_text(message: &MessageItem) -> String {
+    message
+        .content
+        .iter()
+        .filter_map(|part| match part {
+            ContentPart::OutputText { text, .. } => Some(text.as_str()),
+            ContentPart::Refusal { refusal, .. } => Some(refusal.as_str()),
+            ContentPart::Other(_) => None,
+        })
+        .collect()
+}
+
+fn to_input(item: &OutputItem) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
+impl<C: Clone + Send + Sync + 'static> Runner<C> {
+    /// A runner with the default limit (10 turns) and no hooks.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the turn limit.
+    pub fn max_turns(mut self, max_turns: usize) -> Self {
+        self.max_turns = max_turns;
+        self
+    }
+
+    /// Sets the hooks.
+    pub fn hooks(mut self, hooks: impl RunHooks<C> + 'static) -> Self {
+        self.hooks = Arc::new(hooks);
+        self
+    }
+
+    /// Sets how tool failures read to the model (tools' own formatters come first).
+    pub fn error_formatter(mut self, formatter: ToolErrorFormatter) -> Self {
+        self.error_formatter = Some(formatter);
+        self
+    }
+
+    /// Starts `agent` on `input` with run context `context`.
+    pub fn run_streamed(
+        &self,
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        context: C,
+    ) -> RunStream {
+        let outcome = Arc::new(Mutex::new(Outcome::default()));
+        let events = run(
+            self.clone(),
+            agent.clone(),
+            input.into().0,
+            context,
+            outcome.clone(),
+        );
+        let (abort, registration) = AbortHandle::new_pair();
+        RunStream {
+            events: Abortable::new(events, registration),
+            abort,
+            outcome,
+        }
+    }
+}
+
+fn run<C: Clone + Send + Sync + 'static>(
+    runner: Runner<C>,
+    agent: Agent<C>,
+    mut input: Vec<Value>,
+    context: C,
+    outcome: Arc<Mutex<Outcome>>,
+) -> BoxStream<'static, Result<RunEvent, RunError>> {
+    async_stream::try_stream! {
+        let hooks = runner.hooks.clone();
+        let mut definitions = Vec::with_capacity(agent.tools().len());
+        for tool in agent.tools() {
+            definitions.push(tool.definition()?.clone());
+        }
+        yield RunEvent::AgentUpdated { name: agent.name().to_owned() };
+        hooks.on_agent_start(&context, &agent).await?;
+
+        for _turn in 0..runner.max_turns {
+            let request = ModelRequest {
+                instructions: agent.instructions_text().map(str::to_owned),
+                input: input.clone(),
+                tools: definitions.clone(),
+                settings: agent.model_settings().clone(),
+                previous_response_id: None,
+            };
+            hooks.on_llm_start(&context, &agent, agent.instructions_text(), &input).await?;
+            let mut events = agent.model().stream(request);
+            let mut output: Vec<(usize, OutputItem)> = Vec::new();
+            let mut failure: Option<ModelError> = None;
+            while let Some(event) = events.next().await {
+                let event = event?;
+                match &event {
+                    ModelEvent::OutputItemDone { output_index, item } => output.push((*output_index, item.clone())),
+                    ModelEvent::Error(info) => {
+                        failure.get_or_insert(ModelError::Api { code: info.code.clone(), message: info.message.clone() });
+                    }
+                    ModelEvent::Failed { response } => {
+                        let info = response.error.clone().unwrap_or_default();
+                        failure.get_or_insert(ModelError::Api { code: info.code, message: info.message });
+                    }
+                    ModelEvent::Completed { response } => {
+                        outcome.lock().unwrap_or_else(PoisonError::into_inner).last_response_id = response.id.clone();
+                    }
+                    _ => {}
+                }
+                yield RunEvent::Model(event);
+            }
+            drop(events);
+            if let Some(failure) = failure {
+                Err(failure)?;
+            }
+            output.sort_by_key(|(index, _)| *index);
+            let items: Vec<OutputItem> = output.into_iter().map(|(_, item)| item).collect();
+            hooks.on_llm_end(&context, &agent, &items).await?;
+            input.extend(items.iter().map(to_input));
+
+            let calls: Vec<FunctionCall> = items
+                .iter()
+                .filter_map(|item| match item {
+                    OutputItem::FunctionCall(call) => Some(call.clone()),
+                    _ => None,
+                })
+                .collect();
+            let mut last_message = None;
+            for item in &items {
+                if let OutputItem::Message(message) = item {
+                    last_message = Some(message_text(message));
+                    yield RunEvent::MessageOutput(message.clone());
+                }
+            }
+            if calls.is_empty() {
+                let final_output = last_message.unwrap_or_default();
+                outcome.lock().unwrap_or_else(PoisonError::into_inner).final_output = Some(final_output.clone());
+                hooks.on_agent_end(&context, &agent, &final_output).await?;
+                return;
+            }
+            for call in &calls {
+                yield RunEvent::ToolCalled(call.clone());
+            }
+            let mut resolved = Vec::with_capacity(calls.len());
+            for call in &calls {
+                let Some(index) = definitions.iter().position(|d| d.name == call.name) else {
+                    Err(RunError::UnknownTool { name: call.name.clone(), agent: agent.name().to_owned() })?;
+                    return;
+                };
+                resolved.push((agent.tools()[index].clone(), &definitions[index], call));
+            }
+            let contexts: Vec<ToolContext<C>> = resolved
+                .iter()
+                .map(|(_, _, call)| ToolContext::new(context.clone(), call.name.clone(), call.call_id.clone(), call.arguments.clone()))
+                .collect();
+            // Every start hook fires before any tool runs, as in the Python SDK.
+            for ((_, definition, _), tool_context) in resolved.iter().zip(&contexts) {
+                hooks.on_tool_start(tool_context, &agent, definition).await?;
+            }
+            let formatter = runner.error_formatter.as_ref();
+            let runs = resolved.iter().zip(&contexts).map(|((tool, definition, call), tool_context)| {
+                let hooks = &hooks;
+                let agent = &agent;
+                async move {
+                    let output = call_tool(tool.as_ref(), tool_context, &call.arguments, formatter).await;
+                    let hook = hooks.on_tool_end(tool_context, agent, definition, &output).await;
+                    (output, hook)
+                }
+            });
+            let results = join_all(runs).await;
+            let mut outputs = Vec::with_capacity(results.len());
+            for ((_, _, call), (output, hook)) in resolved.iter().zip(results) {
+                hook?;
+                yield RunEvent::ToolOutput { call: (*call).clone(), output: output.clone() };
+                input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": output}));
+                outputs.push((call.name.clone(), output));
+            }
+            let stop = match agent.behavior() {
+                ToolUseBehavior::RunLlmAgain => None,
+                ToolUseBehavior::StopOnFirstTool => outputs.first().map(|(_, output)| output.clone()),
+                ToolUseBehavior::StopAtTools(names) => {
+                    outputs.iter().find(|(name, _)| names.contains(name)).map(|(_, output)| output.clone())
+                }
+            };
+            if let Some(final_output) = stop {
+                outcome.lock().unwrap_or_else(PoisonError::into_inner).final_output = Some(final_output.clone());
+                hooks.on_agent_end(&context, &agent, &final_output).await?;
+                return;
+            }
+        }
+        Err(RunError::MaxTurnsExceeded(runner.max_turns))?;
+    }
+    .boxed()
+}

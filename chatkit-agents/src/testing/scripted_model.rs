@@ -1,0 +1,414 @@
+//! [`ScriptedModel`]: a [`Model`] that plays scripted turns as the event sequences a
+//! real Responses model streams, and records every request.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::stream::{BoxStream, StreamExt};
+use serde_json::{json, Value};
+
+use crate::agents::{
+    ContentPart, FunctionCall, MessageItem, Model, ModelAnnotation, ModelError, ModelEvent,
+    ModelRequest, OutputItem, OutputTextType, ReasoningItem, ResponseInfo, StreamErrorInfo, Usage,
+};
+
+/// One step of a scripted turn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// An assistant message whose text is streamed a word at a time.
+    Text(String),
+    /// An assistant message streamed as exactly these deltas.
+    TextDeltas(Vec<String>),
+    /// An assistant message with citations (added after the text).
+    Annotated {
+        /// The text.
+        text: String,
+        /// The citations.
+        annotations: Vec<ModelAnnotation>,
+    },
+    /// A refusal message.
+    Refusal(String),
+    /// A function call (the call id is generated unless given).
+    ToolCall {
+        /// The tool.
+        name: String,
+        /// The arguments.
+        arguments: Value,
+        /// The call id; `None` generates `call_<n>`.
+        call_id: Option<String>,
+    },
+    /// A reasoning item with these summary parts, each streamed a word at a time.
+    Reasoning(Vec<String>),
+    /// An `error` event and a failed response, as the API reports errors mid-stream.
+    ApiError {
+        /// The code.
+        code: String,
+        /// The message.
+        message: String,
+    },
+    /// The stream itself fails (a broken connection, an HTTP error).
+    Break(ModelError),
+    /// Waits before the next step.
+    Delay(Duration),
+    /// Raw events, sent as given.
+    Events(Vec<ModelEvent>),
+}
+
+impl Step {
+    /// [`Step::Text`].
+    pub fn text(text: impl Into<String>) -> Self {
+        Step::Text(text.into())
+    }
+
+    /// [`Step::ToolCall`] with a generated call id.
+    pub fn tool_call(name: impl Into<String>, arguments: Value) -> Self {
+        Step::ToolCall {
+            name: name.into(),
+            arguments,
+            call_id: None,
+        }
+    }
+
+    /// [`Step::Reasoning`].
+    pub fn reasoning<S: Into<String>>(summaries: impl IntoIterator<Item = S>) -> Self {
+        Step::Reasoning(summaries.into_iter().map(Into::into).collect())
+    }
+}
+
+/// A [`Model`] for tests: each call plays the next scripted turn.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{Agent, RunEvent, Runner};
+/// use chatkit_agents::testing::{ScriptedModel, Step};
+/// use futures::StreamExt;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let model = Arc::new(ScriptedModel::new(vec![vec![Step::text("Hello there")]]));
+/// let agent: Agent<()> = Agent::new("Greeter", model.clone());
+/// let mut run = Runner::new().run_streamed(&agent, "hi", ());
+/// while let Some(event) = run.next().await {
+///     event.unwrap();
+/// }
+/// assert_eq!(run.final_output().as_deref(), Some("Hello there"));
+/// assert_eq!(model.requests()[0].input[0]["content"], "hi");
+/// # });
+/// ```
+#[derive(Debug, Default)]
+pub struct ScriptedModel {
+    turns: Mutex<VecDeque<Vec<Step>>>,
+    requests: Mutex<Vec<ModelRequest>>,
+    ids: Arc<AtomicUsize>,
+}
+
+impl ScriptedModel {
+    /// A model that plays `turns` in order, one per request.
+    pub fn new(turns: Vec<Vec<Step>>) -> Self {
+        ScriptedModel {
+            turns: Mutex::new(turns.into()),
+            requests: Mutex::default(),
+            ids: Arc::default(),
+        }
+    }
+
+    /// Adds a turn at the end of the script.
+    pub fn push_turn(&self, steps: Vec<Step>) {
+        self.turns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(steps);
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<ModelRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Splits text into word-sized deltas (each keeps its leading space).
+fn words(text: &str) -> Vec<String> {
+    let mut deltas = Vec::new();
+    let mut current = String::new();
+    for c in text.chars() {
+        if c == ' ' && !current.trim().is_empty() {
+            deltas.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        deltas.push(current);
+    }
+    deltas
+}
+
+struct Synth {
+    ids: Arc<AtomicUsize>,
+    output_index: usize,
+    words: u64,
+}
+
+impl Synth {
+    fn id(&self, prefix: &str) -> String {
+        format!("{prefix}_{}", self.ids.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn message(
+        &mut self,
+        deltas: Vec<String>,
+        annotations: Vec<ModelAnnotation>,
+        refusal: bool,
+    ) -> Vec<ModelEvent> {
+        let id = self.id("msg");
+        let output_index = self.output_index;
+        self.output_index += 1;
+        let text: String = deltas.concat();
+        self.words += deltas.len() as u64;
+        let started = MessageItem {
+            id: id.clone(),
+            status: Some("in_progress".into()),
+            ..MessageItem::default()
+        };
+        let mut events = vec![ModelEvent::OutputItemAdded {
+            output_index,
+            item: OutputItem::Message(started),
+        }];
+        let full_part = if refusal {
+            ContentPart::Refusal {
+                part_type: Default::default(),
+                refusal: text.clone(),
+            }
+        } else {
+            ContentPart::OutputText {
+                part_type: OutputTextType,
+                text: text.clone(),
+                annotations: annotations.clone(),
+            }
+        };
+        let empty_part = if refusal {
+            ContentPart::Refusal {
+                part_type: Default::default(),
+                refusal: String::new(),
+            }
+        } else {
+            ContentPart::text("")
+        };
+        events.push(ModelEvent::ContentPartAdded {
+            item_id: id.clone(),
+            output_index,
+            content_index: 0,
+            part: empty_part,
+        });
+        for delta in deltas {
+            events.push(if refusal {
+                ModelEvent::RefusalDelta {
+                    item_id: id.clone(),
+                    content_index: 0,
+                    delta,
+                }
+            } else {
+                ModelEvent::OutputTextDelta {
+                    item_id: id.clone(),
+                    output_index,
+                    content_index: 0,
+                    delta,
+                }
+            });
+        }
+        for (annotation_index, annotation) in annotations.into_iter().enumerate() {
+            events.push(ModelEvent::OutputTextAnnotationAdded {
+                item_id: id.clone(),
+                output_index,
+                content_index: 0,
+                annotation_index,
+                annotation,
+            });
+        }
+        events.push(if refusal {
+            ModelEvent::RefusalDone {
+                item_id: id.clone(),
+                content_index: 0,
+                refusal: text,
+            }
+        } else {
+            ModelEvent::OutputTextDone {
+                item_id: id.clone(),
+                output_index,
+                content_index: 0,
+                text,
+            }
+        });
+        events.push(ModelEvent::ContentPartDone {
+            item_id: id.clone(),
+            output_index,
+            content_index: 0,
+            part: full_part.clone(),
+        });
+        let done = MessageItem {
+            id,
+            content: vec![full_part],
+            status: Some("completed".into()),
+            ..MessageItem::default()
+        };
+        events.push(ModelEvent::OutputItemDone {
+            output_index,
+            item: OutputItem::Message(done),
+        });
+        events
+    }
+
+    fn tool_call(
+        &mut self,
+        name: String,
+        arguments: Value,
+        call_id: Option<String>,
+    ) -> Vec<ModelEvent> {
+        let id = self.id("fc");
+        let call_id = call_id.unwrap_or_else(|| self.id("call"));
+        let output_index = self.output_index;
+        self.output_index += 1;
+        let arguments = arguments.to_string();
+        let call = FunctionCall {
+            id: Some(id.clone()),
+            call_id,
+            name,
+            arguments: String::new(),
+            ..FunctionCall::default()
+        };
+        let done = FunctionCall {
+            arguments: arguments.clone(),
+            ..call.clone()
+        };
+        vec![
+            ModelEvent::OutputItemAdded {
+                output_index,
+                item: OutputItem::FunctionCall(call),
+            },
+            ModelEvent::FunctionCallArgumentsDelta {
+                item_id: id.clone(),
+                output_index,
+                delta: arguments.clone(),
+            },
+            ModelEvent::FunctionCallArgumentsDone {
+                item_id: id,
+                output_index,
+                arguments,
+            },
+            ModelEvent::OutputItemDone {
+                output_index,
+                item: OutputItem::FunctionCall(done),
+            },
+        ]
+    }
+
+    fn reasoning(&mut self, summaries: Vec<String>) -> Vec<ModelEvent> {
+        let id = self.id("rs");
+        let output_index = self.output_index;
+        self.output_index += 1;
+        let started = ReasoningItem {
+            id: id.clone(),
+            ..ReasoningItem::default()
+        };
+        let mut events = vec![ModelEvent::OutputItemAdded {
+            output_index,
+            item: OutputItem::Reasoning(started.clone()),
+        }];
+        for (summary_index, text) in summaries.iter().enumerate() {
+            for delta in words(text) {
+                events.push(ModelEvent::ReasoningSummaryTextDelta {
+                    item_id: id.clone(),
+                    output_index,
+                    summary_index,
+                    delta,
+                });
+            }
+            events.push(ModelEvent::ReasoningSummaryTextDone {
+                item_id: id.clone(),
+                output_index,
+                summary_index,
+                text: text.clone(),
+            });
+        }
+        let summary = summaries
+            .iter()
+            .map(|text| json!({"type": "summary_text", "text": text}))
+            .collect();
+        events.push(ModelEvent::OutputItemDone {
+            output_index,
+            item: OutputItem::Reasoning(ReasoningItem { summary, ..started }),
+        });
+        events
+    }
+}
+
+impl Model for ScriptedModel {
+    fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
+        let number = {
+            let mut requests = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
+            requests.push(request);
+            requests.len()
+        };
+        let turn = self
+            .turns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+        let ids = self.ids.clone();
+        async_stream::stream! {
+            let Some(steps) = turn else {
+                yield Err(ModelError::ScriptExhausted(number));
+                return;
+            };
+            let mut synth = Synth { ids, output_index: 0, words: 0 };
+            let response_id = synth.id("resp");
+            yield Ok(ModelEvent::Created { response: ResponseInfo { id: Some(response_id.clone()), ..Default::default() } });
+            for step in steps {
+                let events = match step {
+                    Step::Text(text) => synth.message(words(&text), Vec::new(), false),
+                    Step::TextDeltas(deltas) => synth.message(deltas, Vec::new(), false),
+                    Step::Annotated { text, annotations } => synth.message(words(&text), annotations, false),
+                    Step::Refusal(text) => synth.message(words(&text), Vec::new(), true),
+                    Step::ToolCall { name, arguments, call_id } => synth.tool_call(name, arguments, call_id),
+                    Step::Reasoning(summaries) => synth.reasoning(summaries),
+                    Step::ApiError { code, message } => {
+                        let error = StreamErrorInfo { code: Some(code), message };
+                        yield Ok(ModelEvent::Error(error.clone()));
+                        yield Ok(ModelEvent::Failed { response: ResponseInfo { id: Some(response_id.clone()), error: Some(error), ..Default::default() } });
+                        return;
+                    }
+                    Step::Break(error) => {
+                        yield Err(error);
+                        return;
+                    }
+                    Step::Delay(duration) => {
+                        tokio::time::sleep(duration).await;
+                        Vec::new()
+                    }
+                    Step::Events(events) => events,
+                };
+                for event in events {
+                    yield Ok(event);
+                }
+            }
+            let usage = Usage { input_tokens: 10, output_tokens: synth.words, total_tokens: 10 + synth.words };
+            yield Ok(ModelEvent::Completed { response: ResponseInfo { id: Some(response_id), usage: Some(usage), ..Default::default() } });
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_keep_their_spaces() {
+        assert_eq!(words("Hello, world!"), ["Hello,", " world!"]);
+        assert_eq!(words("a  b"), ["a", "  b"]);
+        assert_eq!(words(""), Vec::<String>::new());
+    }
+}

@@ -16,8 +16,10 @@
 
 mod agent;
 mod context;
+mod converter;
 mod hooks;
 mod model;
+mod response_stream;
 mod runner;
 mod schema;
 mod tool;
@@ -25,6 +27,10 @@ mod tool;
 pub use agent::{Agent, ToolUseBehavior};
 pub use chatkit_agents_macros::function_tool;
 pub use context::{AgentContext, AgentContextError, ClientToolCall};
+pub use converter::{
+    python_json_dumps, simple_to_agent_input, ConversionError, DefaultThreadItemConverter,
+    ThreadItemConverter,
+};
 pub use hooks::{NoHooks, RunHooks, Tripwire};
 pub use model::{
     AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,
@@ -32,8 +38,12 @@ pub use model::{
     ModelRequest, ModelSettings, OutputItem, OutputTextType, ReasoningItem, ReasoningType,
     RefusalType, ResponseInfo, StreamErrorInfo, Usage,
 };
+pub use response_stream::{
+    stream_agent_response, stream_agent_response_with, DefaultResponseStreamConverter,
+    ResponseStreamConverter,
+};
 pub use runner::{
-    message_text, RunError, RunEvent, RunInput, RunStream, Runner, DEFAULT_MAX_TURNS,
+    message_text, text_deltas, RunError, RunEvent, RunInput, RunStream, Runner, DEFAULT_MAX_TURNS,
 };
 pub use schema::{parameters_schema, shape_schema, ToolSchemaError};
 pub use tool::{

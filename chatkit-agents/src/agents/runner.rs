@@ -369,3 +369,29 @@ fn run<C: Clone + Send + Sync + 'static>(
     }
     .boxed()
 }
+
+/// The text deltas of a run's messages, for [`crate::widgets::accumulate_text`] (the
+/// reference's `accumulate_text` reads them from the run's events the same way). Run
+/// errors end the stream.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{text_deltas, Agent, Runner};
+/// use chatkit_agents::testing::{ScriptedModel, Step};
+/// use futures::StreamExt;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let agent: Agent<()> = Agent::new("Writer", Arc::new(ScriptedModel::new(vec![vec![Step::text("Dear Harry,")]])));
+/// let deltas: Vec<String> = text_deltas(Runner::new().run_streamed(&agent, "write", ())).collect().await;
+/// assert_eq!(deltas.concat(), "Dear Harry,");
+/// # });
+/// ```
+pub fn text_deltas(run: RunStream) -> BoxStream<'static, String> {
+    run.take_while(|event| futures::future::ready(event.is_ok()))
+        .filter_map(|event| {
+            futures::future::ready(match event {
+                Ok(RunEvent::Model(ModelEvent::OutputTextDelta { delta, .. })) => Some(delta),
+                _ => None,
+            })
+        })
+        .boxed()
+}

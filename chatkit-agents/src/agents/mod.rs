@@ -19,6 +19,8 @@ mod context;
 mod converter;
 mod hooks;
 mod model;
+#[cfg(feature = "openai")]
+mod openai;
 mod response_stream;
 mod runner;
 mod schema;
@@ -38,6 +40,8 @@ pub use model::{
     ModelRequest, ModelSettings, OutputItem, OutputTextType, ReasoningItem, ReasoningType,
     RefusalType, ResponseInfo, StreamErrorInfo, Usage,
 };
+#[cfg(feature = "openai")]
+pub use openai::OpenAIResponsesModel;
 pub use response_stream::{
     stream_agent_response, stream_agent_response_with, DefaultResponseStreamConverter,
     ResponseStreamConverter,

@@ -1,0 +1,202 @@
+//! [`OpenAIResponsesModel`]: models served by the OpenAI Responses API (or any server
+//! that speaks it), on async-openai (feature `openai`).
+
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::Client;
+use futures::stream::{BoxStream, StreamExt};
+use serde_json::{json, Map, Value};
+
+use super::model::{Model, ModelError, ModelEvent, ModelRequest};
+
+/// A model on the Responses API, streamed.
+///
+/// Frames are read leniently into [`ModelEvent`]: an unknown event type is skipped with a
+/// debug log, a frame that is not JSON with a warning, and neither stops the run; usage
+/// and completion always come through. HTTP and API errors become [`ModelError`]s, and a
+/// stream that ends before the response completed is a [`ModelError::Connection`].
+///
+/// ```no_run
+/// use chatkit_agents::agents::OpenAIResponsesModel;
+/// // OPENAI_API_KEY (and OPENAI_BASE_URL, if set) from the environment:
+/// let model = OpenAIResponsesModel::new("gpt-4.1-mini");
+/// // Or any Responses-compatible server:
+/// let local = OpenAIResponsesModel::with_base_url("my-model", "http://127.0.0.1:8080/v1", "key");
+/// ```
+#[derive(Debug, Clone)]
+pub struct OpenAIResponsesModel {
+    client: Client<OpenAIConfig>,
+    model: String,
+}
+
+impl OpenAIResponsesModel {
+    /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
+    /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
+    pub fn new(model: impl Into<String>) -> Self {
+        Self::from_client(Client::with_config(OpenAIConfig::default()), model)
+    }
+
+    /// The model `model` on the server at `base_url` (e.g. `http://127.0.0.1:8080/v1`).
+    pub fn with_base_url(
+        model: impl Into<String>,
+        base_url: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> Self {
+        let config = OpenAIConfig::new()
+            .with_api_base(base_url)
+            .with_api_key(api_key);
+        Self::from_client(Client::with_config(config), model)
+    }
+
+    /// The model `model` on a configured async-openai client.
+    pub fn from_client(client: Client<OpenAIConfig>, model: impl Into<String>) -> Self {
+        OpenAIResponsesModel {
+            client,
+            model: model.into(),
+        }
+    }
+
+    /// The default model name (the request's `settings.model` wins).
+    pub fn model_name(&self) -> &str {
+        &self.model
+    }
+
+    /// The JSON body sent for `request`.
+    pub fn request_body(&self, request: &ModelRequest) -> Value {
+        let settings = &request.settings;
+        let mut body = Map::new();
+        body.insert(
+            "model".into(),
+            json!(settings.model.as_deref().unwrap_or(&self.model)),
+        );
+        if let Some(instructions) = &request.instructions {
+            body.insert("instructions".into(), json!(instructions));
+        }
+        body.insert("input".into(), Value::Array(request.input.clone()));
+        if !request.tools.is_empty() {
+            let tools: Vec<Value> = request
+                .tools
+                .iter()
+                .map(|t| json!({"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters, "strict": t.strict}))
+                .collect();
+            body.insert("tools".into(), Value::Array(tools));
+        }
+        if let Some(choice) = &settings.tool_choice {
+            let choice = match choice.as_str() {
+                "auto" | "required" | "none" => json!(choice),
+                name => json!({"type": "function", "name": name}),
+            };
+            body.insert("tool_choice".into(), choice);
+        }
+        let optional = [
+            ("temperature", settings.temperature.map(|v| json!(v))),
+            ("top_p", settings.top_p.map(|v| json!(v))),
+            (
+                "max_output_tokens",
+                settings.max_output_tokens.map(|v| json!(v)),
+            ),
+            (
+                "parallel_tool_calls",
+                settings.parallel_tool_calls.map(|v| json!(v)),
+            ),
+            ("reasoning", settings.reasoning.clone()),
+            (
+                "previous_response_id",
+                request.previous_response_id.as_ref().map(|v| json!(v)),
+            ),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                body.insert(key.into(), value);
+            }
+        }
+        for (key, value) in &settings.extra {
+            body.insert(key.clone(), value.clone());
+        }
+        body.insert("stream".into(), json!(true));
+        Value::Object(body)
+    }
+}
+
+fn model_error(error: OpenAIError) -> ModelError {
+    match error {
+        OpenAIError::ApiError(response) => {
+            let status = response.status_code.as_u16();
+            let api = response.api_error;
+            if status >= 400 && api.code.is_none() && api.r#type.is_none() {
+                ModelError::Http {
+                    status,
+                    message: api.message,
+                }
+            } else {
+                ModelError::Api {
+                    code: api.code.or(api.r#type),
+                    message: format!("{} (HTTP {status})", api.message),
+                }
+            }
+        }
+        OpenAIError::Reqwest(e) => match e.status() {
+            Some(status) => ModelError::Http {
+                status: status.as_u16(),
+                message: e.to_string(),
+            },
+            None => ModelError::Connection(e.to_string()),
+        },
+        OpenAIError::InvalidArgument(message) => ModelError::InvalidRequest(message),
+        other => ModelError::Connection(other.to_string()),
+    }
+}
+
+fn terminal(event: &ModelEvent) -> bool {
+    matches!(
+        event,
+        ModelEvent::Completed { .. }
+            | ModelEvent::Failed { .. }
+            | ModelEvent::Incomplete { .. }
+            | ModelEvent::Error(_)
+    )
+}
+
+impl Model for OpenAIResponsesModel {
+    fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
+        let client = self.client.clone();
+        let body = self.request_body(&request);
+        async_stream::stream! {
+            let responses = client.responses();
+            let frames = responses.create_stream_byot::<Value, Value>(body).await;
+            let mut frames = match frames {
+                Ok(frames) => frames,
+                Err(error) => {
+                    yield Err(model_error(error));
+                    return;
+                }
+            };
+            let mut finished = false;
+            while let Some(frame) = frames.next().await {
+                let value = match frame {
+                    Ok(value) => value,
+                    Err(OpenAIError::JSONDeserialize(error, content)) => {
+                        tracing::warn!(%error, frame = %content.chars().take(200).collect::<String>(), "skipping a stream frame that is not JSON");
+                        continue;
+                    }
+                    Err(error) => {
+                        yield Err(model_error(error));
+                        return;
+                    }
+                };
+                match serde_json::from_value::<ModelEvent>(value) {
+                    Ok(ModelEvent::Unknown) => tracing::debug!("skipping an event type this crate does not use"),
+                    Ok(event) => {
+                        finished |= terminal(&event);
+                        yield Ok(event);
+                    }
+                    Err(error) => tracing::warn!(%error, "skipping a stream event that does not have the expected shape"),
+                }
+            }
+            if !finished {
+                yield Err(ModelError::Connection("the stream ended before the response completed".into()));
+            }
+        }
+        .boxed()
+    }
+}

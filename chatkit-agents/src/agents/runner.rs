@@ -111,6 +111,19 @@ impl std::fmt::Debug for RunStream {
 }
 
 impl RunStream {
+    /// A run made of given events: for driving [`super::stream_agent_response`] from
+    /// your own run loop, a recording, or a benchmark.
+    pub fn from_events(
+        events: impl Stream<Item = Result<RunEvent, RunError>> + Send + 'static,
+    ) -> Self {
+        let (abort, registration) = AbortHandle::new_pair();
+        RunStream {
+            events: Abortable::new(events.boxed(), registration),
+            abort,
+            outcome: Arc::default(),
+        }
+    }
+
     /// Stops the run: the stream ends at its next poll.
     pub fn cancel(&self) {
         self.abort.abort();

@@ -224,20 +224,27 @@ async fn create<S: ChatKitServer>(
     let attachments = load_attachments(&*store, &p.input.attachments, &thread.id, &ctx).await?;
     let message = user_message(&*store, &thread, p.input, attachments, &ctx);
     let server = server.clone();
-    streaming(
-        async_stream::stream! {
-            if let Err(e) = store.save_thread(&thread, &ctx).await {
-                yield store_failure(e);
-                return;
-            }
-            yield ThreadStreamEvent::ThreadCreated { thread: thread_response(&thread, Page::default()) };
-            let mut events = new_user_message(server, store, ThreadHandle::new(thread), message, ctx);
-            while let Some(event) = events.next().await {
-                yield event;
-            }
+    // `once(..).flatten()` rather than a generator that re-yields: every event of the
+    // response then passes through one less layer.
+    let events = stream::once(async move {
+        if let Err(e) = store.save_thread(&thread, &ctx).await {
+            return stream::iter([store_failure(e)]).boxed();
         }
-        .boxed(),
-    )
+        let created = ThreadStreamEvent::ThreadCreated {
+            thread: thread_response(&thread, Page::default()),
+        };
+        stream::iter([created])
+            .chain(new_user_message(
+                server,
+                store,
+                ThreadHandle::new(thread),
+                message,
+                ctx,
+            ))
+            .boxed()
+    })
+    .flatten();
+    streaming(events.boxed())
 }
 
 async fn add_user_message<S: ChatKitServer>(
@@ -267,25 +274,24 @@ fn new_user_message<S: ChatKitServer>(
     message: UserMessageItem,
     ctx: S::Context,
 ) -> BoxStream<'static, ThreadStreamEvent> {
-    async_stream::stream! {
+    stream::once(async move {
         for attachment in &message.attachments {
             if let Err(e) = store.save_attachment(attachment, &ctx).await {
-                yield store_failure(e);
-                return;
+                return stream::iter([store_failure(e)]).boxed();
             }
         }
         let item = ThreadItem::UserMessage(message.clone());
         if let Err(e) = store.add_thread_item(thread.id(), &item, &ctx).await {
-            yield store_failure(e);
-            return;
+            return stream::iter([store_failure(e)]).boxed();
         }
-        yield ThreadStreamEvent::item_done(item);
-        let events = server.clone().respond(thread.clone(), Some(message), ctx.clone());
-        let mut events = process_events(server, thread, ctx, events);
-        while let Some(event) = events.next().await {
-            yield event;
-        }
-    }
+        let events = server
+            .clone()
+            .respond(thread.clone(), Some(message), ctx.clone());
+        stream::iter([ThreadStreamEvent::item_done(item)])
+            .chain(process_events(server, thread, ctx, events))
+            .boxed()
+    })
+    .flatten()
     .boxed()
 }
 

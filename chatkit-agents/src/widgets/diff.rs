@@ -95,13 +95,6 @@ struct Walk<'a> {
     text_ids: Vec<&'a str>,
 }
 
-fn is_streaming_text(node: &Map<String, Value>) -> bool {
-    matches!(
-        node.get("type").and_then(Value::as_str),
-        Some("Text" | "Markdown")
-    ) && matches!(node.get("value"), Some(Value::String(_)))
-}
-
 /// Python truthiness, for the `streaming` flag of dynamic components.
 fn truthy(value: Option<&Value>) -> bool {
     match value {
@@ -135,23 +128,40 @@ fn same_value(a: &Value, b: &Value) -> bool {
 impl<'a> Walk<'a> {
     /// Compares one node and its subtree, recording deltas; `Replace` as soon as any
     /// difference cannot be streamed.
+    ///
+    /// Both trees keep insertion order, and a state and its successor almost always list
+    /// their props in the same order, so the props are walked pairwise without hashing;
+    /// nodes whose key order differs fall back to lookups.
     fn node(&mut self, before: &'a Map<String, Value>, after: &'a Map<String, Value>) -> Verdict {
-        for key in ["type", "id", "key"] {
-            if before.get(key) != after.get(key) {
-                return Verdict::Replace;
-            }
-        }
-        let text = is_streaming_text(before) && is_streaming_text(after);
         if before.len() != after.len() {
             return Verdict::Replace;
         }
+        let mut node_type = None;
+        let mut node_id = None;
+        let mut changed_value = None;
+        let same_order = before.keys().zip(after.keys()).all(|(b, a)| b == a);
+        let mut in_order = before.values();
         for (key, after_value) in after {
-            let Some(before_value) = before.get(key) else {
+            let before_value = if same_order {
+                in_order.next()
+            } else {
+                before.get(key)
+            };
+            let Some(before_value) = before_value else {
                 return Verdict::Replace;
             };
+            match key.as_str() {
+                "type" => node_type = after_value.as_str(),
+                "id" => node_id = after_value.as_str(),
+                _ => {}
+            }
             let verdict = match key.as_str() {
-                "value" if text => self.text_value(before_value, after_value, after),
                 "children" => self.children(before_value, after_value),
+                // Decided once the node's type is known (it may come after `value`).
+                "value" if before_value != after_value => {
+                    changed_value = Some((before_value, after_value));
+                    Verdict::Same
+                }
                 _ if same_value(before_value, after_value) => Verdict::Same,
                 _ => Verdict::Replace,
             };
@@ -159,13 +169,27 @@ impl<'a> Walk<'a> {
                 return Verdict::Replace;
             }
         }
-        Verdict::Same
+        let text = matches!(node_type, Some("Text" | "Markdown"))
+            && matches!(after.get("value"), Some(Value::String(_)));
+        if text {
+            if let Some(id) = node_id {
+                self.text_ids.push(id);
+            }
+        }
+        match changed_value {
+            None => Verdict::Same,
+            Some(_) if !text => Verdict::Replace,
+            Some((before_value, after_value)) => {
+                self.text_value(before_value, after_value, node_id, after)
+            }
+        }
     }
 
     fn text_value(
         &mut self,
         before: &'a Value,
         after: &'a Value,
+        id: Option<&'a str>,
         node: &'a Map<String, Value>,
     ) -> Verdict {
         let (Value::String(old), Value::String(new)) = (before, after) else {
@@ -174,15 +198,12 @@ impl<'a> Walk<'a> {
         let Some(appended) = new.strip_prefix(old.as_str()) else {
             return Verdict::Replace;
         };
-        if let Some(id) = node.get("id").and_then(Value::as_str) {
-            self.text_ids.push(id);
-            if !appended.is_empty() {
-                self.deltas.push(Delta {
-                    id,
-                    delta: appended,
-                    done: !truthy(node.get("streaming")),
-                });
-            }
+        if let Some(id) = id {
+            self.deltas.push(Delta {
+                id,
+                delta: appended,
+                done: !truthy(node.get("streaming")),
+            });
         }
         Verdict::Same
     }

@@ -1,0 +1,560 @@
+//! The benchmark scenarios of the Python reference, implemented exactly as its peer
+//! program defines them (see `BENCHMARKS.md`), so the figures compare side by side.
+//!
+//! ```sh
+//! cargo run --release --example bench                      # every scenario
+//! cargo run --release --example bench -- pipeline_text diff_large --runs 5
+//! ```
+//!
+//! Prints one JSON object `{scenario: {"n", "seconds", "per_sec", "peak_rss_mb", ...}}`.
+//! Each scenario runs in a fresh process (this program re-runs itself), so `peak_rss_mb`
+//! is that scenario's own high-water mark; `--in-process` runs them all here instead.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chatkit_agents::agents::{
+    stream_agent_response, AgentContext, ContentPart, MessageItem, ModelEvent, OutputItem,
+    RunError, RunEvent, RunStream,
+};
+use chatkit_agents::server::{process, ChatKitServer, EventStream, ProcessResult, ThreadHandle};
+use chatkit_agents::store::{MemoryStore, Store};
+use chatkit_agents::types::*;
+use chatkit_agents::widgets::{
+    diff_widget, stream_widget, WidgetRoot, WidgetSource, WidgetTemplate,
+};
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+const TEXT_DELTA: &str = "lorem ip";
+const WIDGET_CHUNK: &str = "The quick brown fox ";
+const SCENARIOS: &[&str] = &[
+    "pipeline_text",
+    "serialize_baseline",
+    "agent_text",
+    "widget_stream",
+    "template_build",
+    "diff_large",
+];
+
+#[derive(Clone)]
+struct Sizes {
+    pipeline_n: usize,
+    agent_n: usize,
+    widget_states: usize,
+    widget_chunk: String,
+    template_items: usize,
+    template_reps: usize,
+    diff_children: usize,
+    diff_reps: usize,
+    runs: usize,
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        Sizes {
+            pipeline_n: 20_000,
+            agent_n: 20_000,
+            widget_states: 2_000,
+            widget_chunk: WIDGET_CHUNK.into(),
+            template_items: 50,
+            template_reps: 5_000,
+            diff_children: 500,
+            diff_reps: 2_000,
+            runs: 3,
+        }
+    }
+}
+
+/// The peak resident set size of this process, in MiB (`VmHWM`; no unsafe FFI needed).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// One measured scenario: `setup` prepares each run's inputs (untimed), `run` is timed
+/// and returns its `check` counters.
+fn measure<S>(
+    n: usize,
+    unit: &str,
+    runs: usize,
+    mut setup: impl FnMut() -> S,
+    mut run: impl FnMut(S) -> Value,
+) -> Value {
+    let rss_before = peak_rss_mb();
+    let mut seconds = Vec::with_capacity(runs);
+    let mut check = Value::Null;
+    for _ in 0..runs {
+        let input = setup();
+        let start = Instant::now();
+        let this = run(input);
+        seconds.push(start.elapsed().as_secs_f64());
+        assert!(
+            check.is_null() || check == this,
+            "check counters differ between runs: {check} vs {this}"
+        );
+        check = this;
+    }
+    let mut sorted = seconds.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    json!({
+        "n": n, "seconds": median, "per_sec": n as f64 / median, "peak_rss_mb": peak_rss_mb(),
+        "unit": unit, "runs_seconds": seconds, "rss_before_runs_mb": rss_before, "check": check,
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+}
+
+// ---- pipeline_text ------------------------------------------------------------------------
+
+struct BenchServer {
+    store: Arc<MemoryStore>,
+    n: usize,
+}
+
+impl ChatKitServer for BenchServer {
+    type Context = ();
+    fn store(&self) -> Arc<dyn Store<()>> {
+        self.store.clone()
+    }
+    fn respond(
+        self: Arc<Self>,
+        thread: ThreadHandle,
+        _: Option<UserMessageItem>,
+        _: (),
+    ) -> EventStream {
+        let n = self.n;
+        let id = "msg_bench_assistant";
+        let item = move |content| AssistantMessageItem {
+            id: id.into(),
+            thread_id: thread.id().into(),
+            created_at: Timestamp::now(),
+            content,
+        };
+        let added = ThreadStreamEvent::item_added(item(Vec::new()));
+        let done_text = TEXT_DELTA.repeat(n);
+        let done = ThreadStreamEvent::item_done(item(vec![AssistantMessageContent::new(
+            done_text.clone(),
+        )]));
+        let head = [
+            added,
+            ThreadStreamEvent::item_updated(
+                id,
+                ThreadItemUpdate::AssistantMessageContentPartAdded {
+                    content_index: 0,
+                    content: AssistantMessageContent::new(""),
+                },
+            ),
+        ];
+        let deltas = (0..n).map(move |_| {
+            ThreadStreamEvent::item_updated(
+                id,
+                ThreadItemUpdate::AssistantMessageContentPartTextDelta {
+                    content_index: 0,
+                    delta: TEXT_DELTA.into(),
+                },
+            )
+        });
+        let tail = [
+            ThreadStreamEvent::item_updated(
+                id,
+                ThreadItemUpdate::AssistantMessageContentPartDone {
+                    content_index: 0,
+                    content: AssistantMessageContent::new(done_text),
+                },
+            ),
+            done,
+        ];
+        futures::stream::iter(head.into_iter().chain(deltas).chain(tail).map(Ok)).boxed()
+    }
+}
+
+const PIPELINE_BODY: &[u8] = br#"{"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": "Benchmark, please."}], "attachments": [], "inference_options": {}}}}"#;
+
+fn pipeline_text(sizes: &Sizes) -> Value {
+    let rt = runtime();
+    let n = sizes.pipeline_n;
+    measure(
+        n + 7,
+        "SSE events",
+        sizes.runs,
+        || (),
+        |()| {
+            rt.block_on(async {
+                let server = Arc::new(BenchServer {
+                    store: Arc::new(MemoryStore::new()),
+                    n,
+                });
+                let Ok(ProcessResult::Streaming(mut stream)) =
+                    process(&server, PIPELINE_BODY, ()).await
+                else {
+                    panic!("expected a stream")
+                };
+                let (mut events, mut bytes) = (0usize, 0usize);
+                while let Some(frame) = stream.next().await {
+                    events += 1;
+                    bytes += frame.len();
+                }
+                json!({"events": events, "approx_bytes": bytes / 1000})
+            })
+        },
+    )
+}
+
+/// The floor under `pipeline_text`: the same events, serialized into frames in a loop.
+fn serialize_baseline(sizes: &Sizes) -> Value {
+    let rt = runtime();
+    let n = sizes.pipeline_n;
+    // The events pipeline_text sends, built once (untimed).
+    let events: Vec<ThreadStreamEvent> = rt.block_on(async {
+        let server = Arc::new(BenchServer {
+            store: Arc::new(MemoryStore::new()),
+            n,
+        });
+        let Ok(ProcessResult::Streaming(stream)) = process(&server, PIPELINE_BODY, ()).await else {
+            panic!("expected a stream")
+        };
+        stream.into_events().collect().await
+    });
+    measure(
+        n + 7,
+        "SSE events",
+        sizes.runs,
+        || (),
+        |()| {
+            let (mut count, mut bytes) = (0usize, 0usize);
+            for event in &events {
+                let mut frame = Vec::with_capacity(160);
+                frame.extend_from_slice(b"data: ");
+                serde_json::to_writer(&mut frame, event).expect("events serialize");
+                frame.extend_from_slice(b"\n\n");
+                count += 1;
+                bytes += std::hint::black_box(frame).len();
+            }
+            json!({"events": count, "approx_bytes": bytes / 1000})
+        },
+    )
+}
+
+// ---- agent_text ---------------------------------------------------------------------------
+
+fn agent_events(n: usize) -> Vec<ModelEvent> {
+    let id = "msg_agent_1";
+    let message = |content: Vec<ContentPart>, status: &str| {
+        OutputItem::Message(MessageItem {
+            id: id.into(),
+            content,
+            status: Some(status.into()),
+            ..Default::default()
+        })
+    };
+    let text = TEXT_DELTA.repeat(n);
+    let mut events = vec![
+        ModelEvent::OutputItemAdded {
+            output_index: 0,
+            item: message(Vec::new(), "in_progress"),
+        },
+        ModelEvent::ContentPartAdded {
+            item_id: id.into(),
+            output_index: 0,
+            content_index: 0,
+            part: ContentPart::text(""),
+        },
+    ];
+    events.extend((0..n).map(|_| ModelEvent::OutputTextDelta {
+        item_id: id.into(),
+        output_index: 0,
+        content_index: 0,
+        delta: TEXT_DELTA.into(),
+    }));
+    events.push(ModelEvent::OutputTextDone {
+        item_id: id.into(),
+        output_index: 0,
+        content_index: 0,
+        text: text.clone(),
+    });
+    events.push(ModelEvent::ContentPartDone {
+        item_id: id.into(),
+        output_index: 0,
+        content_index: 0,
+        part: ContentPart::text(text.clone()),
+    });
+    events.push(ModelEvent::OutputItemDone {
+        output_index: 0,
+        item: message(vec![ContentPart::text(text)], "completed"),
+    });
+    events
+}
+
+fn agent_text(sizes: &Sizes) -> Value {
+    let rt = runtime();
+    let prebuilt = agent_events(sizes.agent_n);
+    let setup = || -> Vec<Result<RunEvent, RunError>> {
+        prebuilt
+            .iter()
+            .cloned()
+            .map(|e| Ok(RunEvent::Model(e)))
+            .collect()
+    };
+    measure(
+        sizes.agent_n + 4,
+        "ChatKit events",
+        sizes.runs,
+        setup,
+        |events| {
+            rt.block_on(async {
+                let thread = ThreadHandle::new(ThreadMetadata::new("thr_bench", Timestamp::now()));
+                let ctx = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
+                let mut stream = stream_agent_response(
+                    &ctx,
+                    RunStream::from_events(futures::stream::iter(events)),
+                );
+                let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+                while let Some(event) = stream.next().await {
+                    let event = event.expect("no run error");
+                    let kind = match &event {
+                        ThreadStreamEvent::ThreadItemUpdated { update, .. } => match update {
+                            ThreadItemUpdate::AssistantMessageContentPartAdded { .. } => {
+                                "content_part.added"
+                            }
+                            ThreadItemUpdate::AssistantMessageContentPartTextDelta { .. } => {
+                                "text_delta"
+                            }
+                            ThreadItemUpdate::AssistantMessageContentPartDone { .. } => {
+                                "content_part.done"
+                            }
+                            _ => "other_update",
+                        },
+                        other => other.type_name(),
+                    };
+                    *kinds.entry(kind.to_owned()).or_default() += 1;
+                }
+                serde_json::to_value(kinds).unwrap_or_default()
+            })
+        },
+    )
+}
+
+// ---- widget_stream ------------------------------------------------------------------------
+
+fn widget_stream(sizes: &Sizes) -> Value {
+    let rt = runtime();
+    let states: Vec<WidgetRoot> = (0..sizes.widget_states)
+        .map(|i| WidgetRoot::from_value(json!({"type": "Card", "children": [{"type": "Markdown", "id": "m", "value": sizes.widget_chunk.repeat(i), "streaming": true}]})).expect("a valid root"))
+        .collect();
+    let thread = ThreadMetadata::new("thr_bench", Timestamp::now());
+    // Each run consumes its own copy of the prebuilt states (copied before the timer).
+    measure(
+        sizes.widget_states,
+        "widget states",
+        sizes.runs,
+        || states.clone(),
+        |states| {
+            rt.block_on(async {
+                let mut events = stream_widget(
+                    &thread,
+                    WidgetSource::states(futures::stream::iter(states)),
+                    None,
+                    |_| "msg_widget".into(),
+                );
+                let (mut count, mut deltas) = (0usize, 0usize);
+                while let Some(event) = events.next().await {
+                    if let Ok(ThreadStreamEvent::ThreadItemUpdated {
+                        update: ThreadItemUpdate::WidgetStreamingTextValueDelta { .. },
+                        ..
+                    }) = &event
+                    {
+                        deltas += 1;
+                    }
+                    event.expect("no diff error");
+                    count += 1;
+                }
+                json!({"events": count, "deltas": deltas})
+            })
+        },
+    )
+}
+
+// ---- template_build -----------------------------------------------------------------------
+
+fn template_data(items: usize) -> Value {
+    let statuses = ["open", "in progress", "blocked", "done"];
+    let items: Vec<Value> = (0..items)
+        .map(|i| json!({"id": format!("item-{i}"), "title": format!("Item number {i} <&> \"quoted\""), "status": statuses[i % 4], "qty": i % 7, "price": i as f64 * 1.25, "done": i % 4 == 3}))
+        .collect();
+    json!({"title": "Benchmark list", "items": items})
+}
+
+fn template_build(sizes: &Sizes) -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/bench/bench_list.widget"
+    );
+    let template = WidgetTemplate::from_file(path).expect("the benchmark template compiles");
+    let data = template_data(sizes.template_items);
+    measure(
+        sizes.template_reps,
+        "builds",
+        sizes.runs,
+        || (),
+        |()| {
+            let mut last = None;
+            for _ in 0..sizes.template_reps {
+                last = Some(std::hint::black_box(
+                    template.build(&data).expect("the template builds"),
+                ));
+            }
+            let last = last.expect("at least one build");
+            let children = last
+                .get("children")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            json!({"children": children, "last_output_chars": serde_json::to_string(&last).map_or(0, |s| s.chars().count())})
+        },
+    )
+}
+
+// ---- diff_large ---------------------------------------------------------------------------
+
+fn diff_trees(children: usize) -> (WidgetRoot, WidgetRoot) {
+    let child = |i: usize, appended: bool| {
+        let value = format!(
+            "Line {i}: initial text{}",
+            if appended { " + appended words" } else { "" }
+        );
+        if i % 10 == 0 {
+            json!({"type": "Text", "id": format!("t{i}"), "value": value, "streaming": true})
+        } else {
+            json!({"type": "Text", "value": format!("Line {i}: initial text")})
+        }
+    };
+    let root = |appended: bool| {
+        WidgetRoot::from_value(json!({"type": "Card", "children": (0..children).map(|i| child(i, appended)).collect::<Vec<_>>()})).expect("a valid root")
+    };
+    (root(false), root(true))
+}
+
+fn diff_large(sizes: &Sizes) -> Value {
+    let (before, after) = diff_trees(sizes.diff_children);
+    measure(
+        sizes.diff_reps,
+        "diffs",
+        sizes.runs,
+        || (),
+        |()| {
+            let mut updates = Vec::new();
+            for _ in 0..sizes.diff_reps {
+                updates = std::hint::black_box(diff_widget(&before, &after).expect("unique ids"));
+            }
+            let all_deltas = updates.iter().all(|u| {
+                matches!(
+                    u,
+                    ThreadItemUpdate::WidgetStreamingTextValueDelta { done: false, .. }
+                )
+            });
+            json!({"updates": updates.len(), "kind": if all_deltas { "widget.streaming_text.value_delta" } else { "mixed" }})
+        },
+    )
+}
+
+// ---- driver -------------------------------------------------------------------------------
+
+fn run_scenario(name: &str, sizes: &Sizes) -> Value {
+    match name {
+        "pipeline_text" => pipeline_text(sizes),
+        "serialize_baseline" => serialize_baseline(sizes),
+        "agent_text" => agent_text(sizes),
+        "widget_stream" => widget_stream(sizes),
+        "template_build" => template_build(sizes),
+        "diff_large" => diff_large(sizes),
+        other => {
+            json!({"error": format!("unknown scenario {other:?}; known: {}", SCENARIOS.join(", "))})
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut sizes = Sizes::default();
+    let mut scenarios: Vec<String> = Vec::new();
+    let mut in_process = false;
+    let mut child = false;
+    let mut forwarded: Vec<String> = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let mut number = |target: &mut usize| {
+            let value = iter
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{arg} needs a number"));
+            *target = value;
+            forwarded.extend([arg.clone(), value.to_string()]);
+        };
+        match arg.as_str() {
+            "--pipeline-n" => number(&mut sizes.pipeline_n),
+            "--agent-n" => number(&mut sizes.agent_n),
+            "--widget-states" => number(&mut sizes.widget_states),
+            "--template-items" => number(&mut sizes.template_items),
+            "--template-reps" => number(&mut sizes.template_reps),
+            "--diff-children" => number(&mut sizes.diff_children),
+            "--diff-reps" => number(&mut sizes.diff_reps),
+            "--runs" => number(&mut sizes.runs),
+            "--widget-chunk" => {
+                let length: usize = iter
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--widget-chunk needs a length");
+                sizes.widget_chunk = WIDGET_CHUNK.chars().cycle().take(length).collect();
+                forwarded.extend([arg.clone(), length.to_string()]);
+            }
+            "--scenarios" => scenarios.extend(
+                iter.next()
+                    .expect("--scenarios needs a list")
+                    .split(',')
+                    .map(str::to_owned),
+            ),
+            "--in-process" => in_process = true,
+            "--child" => child = true,
+            name => scenarios.push(name.to_owned()),
+        }
+    }
+    if scenarios.is_empty() {
+        scenarios = SCENARIOS.iter().map(|s| (*s).to_owned()).collect();
+    }
+    let mut results = serde_json::Map::new();
+    for name in &scenarios {
+        let result = if child || in_process {
+            run_scenario(name, &sizes)
+        } else {
+            let exe = std::env::current_exe().expect("the benchmark's own path");
+            let output = Command::new(exe)
+                .arg("--child")
+                .arg(name)
+                .args(&forwarded)
+                .output()
+                .expect("the scenario process runs");
+            serde_json::from_slice::<Value>(&output.stdout)
+                .ok()
+                .and_then(|mut v| v.get_mut(name.as_str()).map(Value::take))
+                .unwrap_or_else(
+                    || json!({"error": String::from_utf8_lossy(&output.stderr).trim().to_owned()}),
+                )
+        };
+        results.insert(name.clone(), result);
+    }
+    println!("{}", Value::Object(results));
+}

@@ -1,1 +1,4 @@
-//! Test and example host for the workspace (not published).
+//! Host of the workspace's integration tests and examples (not published), and of the
+//! demo application that `cargo run --example demo` starts.
+
+pub mod demo;

@@ -101,6 +101,7 @@ pub struct ScriptedModel {
     turns: Mutex<VecDeque<Vec<Step>>>,
     requests: Mutex<Vec<ModelRequest>>,
     ids: Arc<AtomicUsize>,
+    unique_ids: bool,
 }
 
 impl ScriptedModel {
@@ -110,7 +111,16 @@ impl ScriptedModel {
             turns: Mutex::new(turns.into()),
             requests: Mutex::default(),
             ids: Arc::default(),
+            unique_ids: false,
         }
+    }
+
+    /// Gives every item a random id (`msg_<32 hex>`), as a real model does, instead of
+    /// the default counter (`msg_1`, `fc_2`, ...): for models whose items are stored
+    /// across many runs.
+    pub fn with_unique_ids(mut self) -> Self {
+        self.unique_ids = true;
+        self
     }
 
     /// Adds a turn at the end of the script.
@@ -148,13 +158,18 @@ fn words(text: &str) -> Vec<String> {
 
 struct Synth {
     ids: Arc<AtomicUsize>,
+    unique_ids: bool,
     output_index: usize,
     words: u64,
 }
 
 impl Synth {
     fn id(&self, prefix: &str) -> String {
-        format!("{prefix}_{}", self.ids.fetch_add(1, Ordering::Relaxed) + 1)
+        if self.unique_ids {
+            format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+        } else {
+            format!("{prefix}_{}", self.ids.fetch_add(1, Ordering::Relaxed) + 1)
+        }
     }
 
     fn message(
@@ -358,12 +373,13 @@ impl Model for ScriptedModel {
             .unwrap_or_else(PoisonError::into_inner)
             .pop_front();
         let ids = self.ids.clone();
+        let unique_ids = self.unique_ids;
         async_stream::stream! {
             let Some(steps) = turn else {
                 yield Err(ModelError::ScriptExhausted(number));
                 return;
             };
-            let mut synth = Synth { ids, output_index: 0, words: 0 };
+            let mut synth = Synth { ids, unique_ids, output_index: 0, words: 0 };
             let response_id = synth.id("resp");
             yield Ok(ModelEvent::Created { response: ResponseInfo { id: Some(response_id.clone()), ..Default::default() } });
             for step in steps {

@@ -1,0 +1,234 @@
+//! The demo ChatKit server: an axum app with `SqliteStore`, an agent whose tools stream
+//! widgets, and widget action handlers. With `OPENAI_API_KEY` set it uses the OpenAI
+//! Responses API; without, a built-in offline model that still calls the tools.
+//!
+//! Run it with `cargo run --example demo`, then open <http://127.0.0.1:8000>.
+
+mod offline;
+mod server;
+pub mod tools;
+pub mod widgets;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chatkit_agents::agents::{Model, OpenAIResponsesModel};
+use chatkit_agents::http::ChatKitEndpoint;
+use chatkit_agents::store::{SqliteStore, StoreContext};
+
+pub use offline::OfflineModel;
+pub use server::DemoServer;
+
+/// The request context: who is asking, and the model notes are written with.
+#[derive(Clone)]
+pub struct RequestContext {
+    /// The user (from the `x-user-id` header; `demo-user` without one).
+    pub user_id: String,
+    /// The model `draft_note` runs its writer agent on.
+    pub writer_model: Arc<dyn Model>,
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreContext for RequestContext {
+    fn user_id(&self) -> Option<&str> {
+        Some(&self.user_id)
+    }
+}
+
+/// Which model answers.
+#[derive(Debug, Clone)]
+pub enum DemoModel {
+    /// The built-in rule-based model (no network).
+    Offline,
+    /// A Responses API model.
+    OpenAI {
+        /// Model name.
+        model: String,
+        /// API base URL.
+        base_url: String,
+        /// API key.
+        api_key: String,
+    },
+}
+
+/// How the demo runs.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// Where to listen.
+    pub address: SocketAddr,
+    /// The SQLite file.
+    pub database: PathBuf,
+    /// The model.
+    pub model: DemoModel,
+}
+
+impl DemoConfig {
+    /// From the environment: `PORT` (8000), `HOST` (127.0.0.1), `CHATKIT_DB`
+    /// (`chatkit-demo.sqlite`), `OPENAI_API_KEY` (offline model when unset or empty),
+    /// `OPENAI_MODEL` (`gpt-4.1-mini`), `OPENAI_BASE_URL` (`https://api.openai.com/v1`).
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let host = var("HOST").unwrap_or_else(|| "127.0.0.1".into());
+        let port = var("PORT").and_then(|p| p.parse().ok()).unwrap_or(8000u16);
+        let address = format!("{host}:{port}")
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], port)));
+        let model = match var("OPENAI_API_KEY") {
+            None => DemoModel::Offline,
+            Some(api_key) => DemoModel::OpenAI {
+                model: var("OPENAI_MODEL").unwrap_or_else(|| "gpt-4.1-mini".into()),
+                base_url: var("OPENAI_BASE_URL")
+                    .unwrap_or_else(|| "https://api.openai.com/v1".into()),
+                api_key,
+            },
+        };
+        DemoConfig {
+            address,
+            database: var("CHATKIT_DB")
+                .unwrap_or_else(|| "chatkit-demo.sqlite".into())
+                .into(),
+            model,
+        }
+    }
+}
+
+/// The page that embeds the ChatKit web component (from OpenAI's CDN) pointed at this
+/// server. `localhost` works with a placeholder domain key.
+const PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>chatkit-agents demo</title>
+  <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
+  <style>
+    html, body { height: 100%; margin: 0; font-family: system-ui, sans-serif; background: #f6f6f7; }
+    main { max-width: 760px; height: 100%; margin: 0 auto; display: flex; flex-direction: column; }
+    header { padding: 12px 4px; color: #555; font-size: 14px; }
+    openai-chatkit { flex: 1; display: block; }
+  </style>
+</head>
+<body>
+  <main>
+    <header>chatkit-agents demo: a Rust ChatKit server. Try the prompts below.</header>
+    <openai-chatkit id="chat"></openai-chatkit>
+  </main>
+  <script>
+    customElements.whenDefined("openai-chatkit").then(() => {
+      const chat = document.getElementById("chat");
+      chat.setOptions({
+        api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" },
+        startScreen: {
+          greeting: "Hello from Rust!",
+          prompts: [
+            { label: "Weather", prompt: "What's the weather in Paris?" },
+            { label: "Tasks", prompt: "Show my tasks" },
+            { label: "Note", prompt: "Draft a note about Rust" },
+          ],
+        },
+      });
+      chat.addEventListener("chatkit.effect", (event) => {
+        if (event.detail.name === "celebrate") document.title = "All done!";
+      });
+    });
+  </script>
+</body>
+</html>
+"#;
+
+async fn page() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        Html(PAGE),
+    )
+}
+
+/// One log line per request: method, path, status, time to the response head.
+async fn log_request(request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let start = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        "{method} {path} {} {:.1}ms",
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+/// The model `config` asks for.
+pub fn model(config: &DemoModel) -> Arc<dyn Model> {
+    match config {
+        DemoModel::Offline => Arc::new(OfflineModel),
+        DemoModel::OpenAI {
+            model,
+            base_url,
+            api_key,
+        } => Arc::new(OpenAIResponsesModel::with_base_url(
+            model.clone(),
+            base_url.clone(),
+            api_key.clone(),
+        )),
+    }
+}
+
+/// The demo app: `GET /` (the page) and `POST /chatkit`, on `store`, answering with `model`.
+pub fn app(store: Arc<SqliteStore>, model: Arc<dyn Model>) -> Router {
+    let server = Arc::new(DemoServer::new(store, model.clone()));
+    let chatkit = ChatKitEndpoint::new(server, move |parts| {
+        let user_id = parts
+            .headers
+            .get("x-user-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("demo-user")
+            .to_owned();
+        Ok(RequestContext {
+            user_id,
+            writer_model: model.clone(),
+        })
+    })
+    .router();
+    Router::new()
+        .route("/", get(page))
+        .merge(chatkit)
+        .layer(middleware::from_fn(log_request))
+}
+
+/// Runs the demo until Ctrl-C.
+pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Arc::new(SqliteStore::open(&config.database).await?);
+    let listener = tokio::net::TcpListener::bind(config.address).await?;
+    let mode = match &config.model {
+        DemoModel::Offline => "the offline model (set OPENAI_API_KEY for a real one)".to_owned(),
+        DemoModel::OpenAI {
+            model, base_url, ..
+        } => format!("{model} at {base_url}"),
+    };
+    tracing::info!(
+        "chatkit-agents demo on http://{} with {mode}; data in {}",
+        listener.local_addr()?,
+        config.database.display()
+    );
+    let app = app(store, model(&config.model));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! [`OfflineModel`]: a rule-based model so the demo works with no network and no key.
+//! It still calls the tools and streams its text, through the same event sequences a
+//! real model produces.
+
+use chatkit_agents::agents::{Model, ModelError, ModelEvent, ModelRequest};
+use chatkit_agents::testing::{ScriptedModel, Step};
+use futures::stream::BoxStream;
+use serde_json::{json, Value};
+
+/// Answers from simple rules on the last user message:
+/// - "weather" (optionally "in <city>") calls `get_weather`;
+/// - "task" or "todo" calls `show_tasks`;
+/// - "note", "draft" or "write" calls `draft_note`;
+/// - after tool outputs, it sums them up;
+/// - anything else gets a short explanation;
+/// - as the note writer (instructions starting "You write"), it writes the note.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OfflineModel;
+
+/// The text of a Responses input message (a string, or its text parts).
+fn message_text(item: &Value) -> String {
+    match &item["content"] {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+fn after_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let lower = text.to_lowercase();
+    let at = lower.find(word)? + word.len();
+    let rest = text
+        .get(at..)?
+        .trim()
+        .trim_end_matches(['?', '.', '!'])
+        .trim();
+    (!rest.is_empty()).then_some(rest)
+}
+
+fn offer(tools: &ModelRequest, name: &str) -> bool {
+    tools.tools.iter().any(|t| t.name == name)
+}
+
+impl OfflineModel {
+    /// The steps answering `request`.
+    pub fn plan(request: &ModelRequest) -> Vec<Step> {
+        let writer = request
+            .instructions
+            .as_deref()
+            .is_some_and(|i| i.starts_with("You write"));
+        let last = request.input.last().cloned().unwrap_or(Value::Null);
+        if writer {
+            let topic = after_word(&message_text(&last), "about")
+                .unwrap_or("this")
+                .to_owned();
+            return vec![Step::text(format!(
+                "## {topic}\n\nA quick note about **{topic}**: it streams into this card a word at a time, from a second agent run inside the `draft_note` tool.\n\n- Written offline\n- Streamed as widget text deltas"
+            ))];
+        }
+        if last["type"] == "function_call_output" {
+            let outputs: Vec<&str> = request
+                .input
+                .iter()
+                .rev()
+                .take_while(|i| i["type"] == "function_call_output")
+                .filter_map(|i| i["output"].as_str())
+                .collect();
+            return vec![Step::text(format!(
+                "Done. {}",
+                outputs.into_iter().rev().collect::<Vec<_>>().join(" ")
+            ))];
+        }
+        let text = request
+            .input
+            .iter()
+            .rev()
+            .find(|i| i["role"] == "user")
+            .map(message_text)
+            .unwrap_or_default();
+        let lower = text.to_lowercase();
+        if lower.contains("weather") && offer(request, "get_weather") {
+            let city = after_word(&text, " in ").unwrap_or("Oslo");
+            return vec![Step::tool_call("get_weather", json!({"city": city}))];
+        }
+        if (lower.contains("task") || lower.contains("todo")) && offer(request, "show_tasks") {
+            return vec![Step::tool_call("show_tasks", json!({}))];
+        }
+        if (lower.contains("note") || lower.contains("draft") || lower.contains("write"))
+            && offer(request, "draft_note")
+        {
+            let topic = after_word(&text, "about").unwrap_or("Rust");
+            return vec![Step::tool_call("draft_note", json!({"topic": topic}))];
+        }
+        vec![Step::text(format!(
+            "You said: \"{}\". I am the demo's offline model (set OPENAI_API_KEY for a real one). Try \"What's the weather in Paris?\", \"Show my tasks\" or \"Draft a note about Rust\".",
+            text.trim()
+        ))]
+    }
+}
+
+impl Model for OfflineModel {
+    fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
+        let steps = Self::plan(&request);
+        ScriptedModel::new(vec![steps])
+            .with_unique_ids()
+            .stream(request)
+    }
+}

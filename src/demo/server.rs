@@ -1,0 +1,187 @@
+//! The demo's `ChatKitServer`: an agent with widget tools, and action handlers.
+
+use std::sync::Arc;
+
+use chatkit_agents::agents::{
+    simple_to_agent_input, stream_agent_response, Agent, AgentContext, Runner,
+};
+use chatkit_agents::async_trait;
+use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
+use chatkit_agents::store::{SqliteStore, Store};
+use chatkit_agents::types::*;
+use futures::StreamExt;
+use serde::Deserialize;
+
+use super::tools::{draft_note, get_weather, show_tasks, Ctx};
+use super::widgets::{task_list, weather_card, Task};
+use super::RequestContext;
+
+/// The demo server.
+pub struct DemoServer {
+    store: Arc<SqliteStore>,
+    agent: Agent<Ctx>,
+}
+
+impl DemoServer {
+    /// A server on `store` whose agent uses `model`.
+    pub fn new(store: Arc<SqliteStore>, model: Arc<dyn chatkit_agents::agents::Model>) -> Self {
+        let agent = Agent::new("Demo", model)
+            .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, or to draft notes. Answer briefly.")
+            .tool(get_weather)
+            .tool(show_tasks)
+            .tool(draft_note);
+        DemoServer { store, agent }
+    }
+}
+
+#[derive(Deserialize)]
+struct Refresh {
+    city: String,
+    refreshes: u32,
+}
+
+#[derive(Deserialize)]
+struct TaskAction {
+    id: String,
+    tasks: Vec<Task>,
+}
+
+fn widget_item(sender: Option<WidgetItem>, action: &str) -> Result<WidgetItem, StreamError> {
+    sender.ok_or_else(|| {
+        StreamError::custom(
+            format!("The {action} action needs the widget it came from."),
+            false,
+        )
+    })
+}
+
+/// Parses an untrusted action payload, turning a bad one into a message for the user.
+fn payload<T: serde::de::DeserializeOwned>(action: &Action) -> Result<T, StreamError> {
+    action.parse_payload().map_err(|e| {
+        tracing::warn!(%e, "rejected an action payload");
+        StreamError::custom("That action could not be read. Please try again.", false)
+    })
+}
+
+#[async_trait]
+impl ChatKitServer for DemoServer {
+    type Context = RequestContext;
+
+    fn store(&self) -> Arc<dyn Store<RequestContext>> {
+        self.store.clone()
+    }
+
+    fn respond(
+        self: Arc<Self>,
+        thread: ThreadHandle,
+        input: Option<UserMessageItem>,
+        context: RequestContext,
+    ) -> EventStream {
+        Box::pin(async_stream::try_stream! {
+            if let (None, Some(message)) = (thread.title(), &input) {
+                let text: String = message.content.iter().filter_map(|c| match c { UserMessageContent::Text(t) => Some(t.text.as_str()), _ => None }).collect();
+                let title: String = text.trim().chars().take(40).collect();
+                if !title.is_empty() {
+                    thread.set_title(title);
+                }
+            }
+            let recent = self.store.load_thread_items(thread.id(), None, 20, SortOrder::Desc, &context).await?;
+            let mut items = recent.data;
+            items.reverse();
+            let input_items = simple_to_agent_input(&items).await?;
+            let agent_context = AgentContext::new(thread.clone(), self.store.clone(), context);
+            let run = Runner::new().run_streamed(&self.agent, input_items, agent_context.clone());
+            let mut events = stream_agent_response(&agent_context, run);
+            while let Some(event) = events.next().await {
+                yield event?;
+            }
+        })
+    }
+
+    fn action(
+        self: Arc<Self>,
+        thread: ThreadHandle,
+        action: Action,
+        sender: Option<WidgetItem>,
+        _context: RequestContext,
+    ) -> EventStream {
+        Box::pin(async_stream::try_stream! {
+            match action.action_type.as_str() {
+                "weather.refresh" => {
+                    let refresh: Refresh = payload(&action)?;
+                    let mut item = widget_item(sender, "refresh")?;
+                    item.widget = weather_card(&refresh.city, refresh.refreshes);
+                    yield ThreadStreamEvent::item_replaced(item);
+                }
+                "tasks.toggle" => {
+                    let TaskAction { id, mut tasks } = payload(&action)?;
+                    let mut item = widget_item(sender, "toggle")?;
+                    let Some(task) = tasks.iter_mut().find(|t| t.id == id) else {
+                        Err(StreamError::custom("That task no longer exists.", false))?;
+                        return;
+                    };
+                    task.done = !task.done;
+                    let (title, done) = (task.title.clone(), task.done);
+                    item.widget = task_list(&tasks);
+                    yield ThreadStreamEvent::item_replaced(item);
+                    // Tell the model what happened, without showing it to the user.
+                    yield ThreadStreamEvent::item_done(HiddenContextItem {
+                        id: default_generate_id(StoreItemType::Message),
+                        thread_id: thread.id().to_owned(),
+                        created_at: Timestamp::now(),
+                        content: format!("The user marked the task \"{title}\" as {}.", if done { "done" } else { "not done" }).into(),
+                    });
+                    yield ThreadStreamEvent::item_done(AssistantMessageItem {
+                        id: default_generate_id(StoreItemType::Message),
+                        thread_id: thread.id().to_owned(),
+                        created_at: Timestamp::now(),
+                        content: vec![AssistantMessageContent::new(if done { format!("Nice, \"{title}\" is done.") } else { format!("\"{title}\" is open again.") })],
+                    });
+                    if done && tasks.iter().all(|t| t.done) {
+                        yield ThreadStreamEvent::client_effect("celebrate", serde_json::Map::new());
+                    }
+                }
+                other => Err(StreamError::custom(format!("The action \"{other}\" is not handled here."), false))?,
+            }
+        })
+    }
+
+    async fn sync_action(
+        &self,
+        _thread: ThreadMetadata,
+        action: Action,
+        sender: Option<WidgetItem>,
+        context: &RequestContext,
+    ) -> Result<SyncCustomActionResponse, ProcessError> {
+        match action.action_type.as_str() {
+            "tasks.star" => {
+                let TaskAction { id, mut tasks } = action
+                    .parse_payload()
+                    .map_err(|e| ProcessError::BadRequest(e.to_string()))?;
+                let mut item = sender.ok_or_else(|| {
+                    ProcessError::BadRequest("tasks.star needs its widget".into())
+                })?;
+                let task = tasks
+                    .iter_mut()
+                    .find(|t| t.id == id)
+                    .ok_or_else(|| ProcessError::BadRequest(format!("no task {id}")))?;
+                task.starred = !task.starred;
+                item.widget = task_list(&tasks);
+                // The reference persists nothing for sync actions; save the new state ourselves.
+                self.store
+                    .save_item(
+                        &item.thread_id.clone(),
+                        &ThreadItem::Widget(item.clone()),
+                        context,
+                    )
+                    .await?;
+                Ok(SyncCustomActionResponse {
+                    updated_item: Some(item.into()),
+                })
+            }
+            other => Err(ProcessError::BadRequest(format!(
+                "unknown sync action {other:?}"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The demo agent's tools: each streams a widget through the `AgentContext`.
+
+use std::sync::Arc;
+
+use chatkit_agents::agents::{
+    function_tool, text_deltas, Agent, AgentContext, Model, Runner, ToolContext, ToolError,
+};
+use chatkit_agents::types::ThreadStreamEvent;
+use chatkit_agents::widgets::{self as w, accumulate_text, WidgetSource};
+use futures::StreamExt;
+
+use super::widgets::{initial_tasks, note_card, reading, task_list, weather_card};
+use super::RequestContext;
+
+/// The run context of the demo's agents.
+pub type Ctx = AgentContext<RequestContext>;
+
+/// Show the current weather for a city as a card.
+///
+/// # Arguments
+///
+/// * `city` - The city, e.g. "Paris".
+#[function_tool]
+pub async fn get_weather(ctx: &ToolContext<Ctx>, city: String) -> Result<String, ToolError> {
+    ctx.stream(ThreadStreamEvent::progress(format!(
+        "Checking the sky over {city}..."
+    )));
+    ctx.stream_widget(weather_card(&city, 0), Some(format!("Weather in {city}")))
+        .await?;
+    let (temperature, conditions) = reading(&city, 0);
+    Ok(format!(
+        "{city}: {temperature}°C, {conditions}. A card with the reading is shown to the user."
+    ))
+}
+
+/// Show the user's task list, where they can tick tasks off.
+#[function_tool]
+pub async fn show_tasks(ctx: &ToolContext<Ctx>) -> Result<String, ToolError> {
+    let tasks = initial_tasks();
+    ctx.stream_widget(task_list(&tasks), Some("Task list".into()))
+        .await?;
+    Ok(format!(
+        "The task list with {} tasks is shown to the user.",
+        tasks.len()
+    ))
+}
+
+/// Draft a short note on a topic; the note appears as it is written.
+///
+/// # Arguments
+///
+/// * `topic` - What the note is about.
+#[function_tool]
+pub async fn draft_note(ctx: &ToolContext<Ctx>, topic: String) -> Result<String, ToolError> {
+    let writer_model: Arc<dyn Model> = ctx.context().request_context().writer_model.clone();
+    let writer: Agent<Ctx> = Agent::new("Writer", writer_model)
+        .instructions("You write short, friendly notes in Markdown.");
+    let run = Runner::new().run_streamed(
+        &writer,
+        format!("Write a short note about {topic}."),
+        ctx.context().clone(),
+    );
+    let states = accumulate_text(
+        text_deltas(run),
+        w::Markdown::new("").id("note").streaming(true),
+    )
+    .map(note_card);
+    ctx.stream_widget(
+        WidgetSource::states(states),
+        Some(format!("Note about {topic}")),
+    )
+    .await?;
+    Ok(format!(
+        "A note about {topic} was drafted and shown to the user."
+    ))
+}

@@ -1,0 +1,233 @@
+//! The demo server (offline model, SQLite on a temporary file) on an ephemeral port,
+//! driven over HTTP the way the ChatKit client drives it. Every SSE frame and JSON body
+//! must parse as this crate's protocol types.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatkit_agents::store::SqliteStore;
+use chatkit_agents::types::*;
+use chatkit_agents_workspace::demo::{app, OfflineModel};
+use serde_json::{json, Value};
+
+struct Demo {
+    address: SocketAddr,
+    client: reqwest::Client,
+    _dir: TempDir,
+}
+
+/// A directory removed when the test ends.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn start() -> Demo {
+    let dir = std::env::temp_dir().join(format!(
+        "chatkit-demo-{}-{}",
+        std::process::id(),
+        default_generate_id(StoreItemType::Thread)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(SqliteStore::open(dir.join("demo.sqlite")).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app(store, Arc::new(OfflineModel)))
+            .await
+            .unwrap()
+    });
+    Demo {
+        address,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+        _dir: TempDir(dir),
+    }
+}
+
+impl Demo {
+    async fn post(&self, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("http://{}/chatkit", self.address))
+            .header("x-user-id", "e2e")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn stream(&self, body: Value) -> Vec<ThreadStreamEvent> {
+        let response = self.post(body).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let text = response.text().await.unwrap();
+        text.split_terminator("\n\n")
+            .map(|frame| {
+                serde_json::from_str(frame.strip_prefix("data: ").expect("an SSE data frame"))
+                    .unwrap_or_else(|e| panic!("{e}: {frame}"))
+            })
+            .collect()
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(&self, body: Value) -> T {
+        let response = self.post(body).await;
+        assert_eq!(response.status(), 200);
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    }
+}
+
+fn message(text: &str) -> Value {
+    json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}})
+}
+
+fn widget_items(events: &[ThreadStreamEvent]) -> Vec<WidgetItem> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ThreadStreamEvent::ThreadItemDone {
+                item: ThreadItem::Widget(w),
+            } => Some(w.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn assistant_text(events: &[ThreadStreamEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ThreadStreamEvent::ThreadItemDone {
+                item: ThreadItem::AssistantMessage(m),
+            } => Some(m.content[0].text.clone()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_conversation_with_widgets_and_actions() {
+    let demo = start().await;
+    let page = demo
+        .client
+        .get(format!("http://{}/", demo.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<openai-chatkit")
+            && page.contains("chatkit.js")
+            && page.contains("/chatkit")
+    );
+
+    // A new thread: the weather tool streams a card, the answer streams, the title is set.
+    let events = demo.stream(json!({"type": "threads.create", "params": {"input": message("What's the weather in Paris?")}})).await;
+    let ThreadStreamEvent::ThreadCreated { thread } = &events[0] else {
+        panic!("{events:?}")
+    };
+    let thread_id = thread.id.clone();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, ThreadStreamEvent::ProgressUpdate { .. })));
+    let weather = widget_items(&events).pop().expect("a weather card");
+    assert!(serde_json::to_string(&weather.widget)
+        .unwrap()
+        .contains("Paris"));
+    assert!(assistant_text(&events).contains("Paris"));
+    assert!(events.iter().any(
+        |e| matches!(e, ThreadStreamEvent::ThreadUpdated { thread } if thread.title.is_some())
+    ));
+
+    // The widget's Refresh button: the server replaces the card.
+    let payload = weather.widget.to_value()["children"][3]["onClickAction"]["payload"].clone();
+    let events = demo.stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": weather.id, "action": {"type": "weather.refresh", "payload": payload}}})).await;
+    assert!(
+        matches!(&events[..], [ThreadStreamEvent::StreamOptions { .. }, ThreadStreamEvent::ThreadItemReplaced { item: ThreadItem::Widget(w) }] if w.id == weather.id)
+    );
+
+    // A second message in the same thread: the task list.
+    let events = demo.stream(json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": message("Show my tasks")}})).await;
+    let tasks = widget_items(&events).pop().expect("a task list");
+    assert_eq!(tasks.widget.root_type(), "ListView");
+
+    // Click the first row: a streamed server action.
+    let first_row = tasks.widget.to_value()["children"][0]["onClickAction"].clone();
+    assert_eq!(first_row["handler"], "server");
+    let events = demo.stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": tasks.id, "action": {"type": first_row["type"], "payload": first_row["payload"]}}})).await;
+    let kinds: Vec<_> = events.iter().map(ThreadStreamEvent::type_name).collect();
+    assert_eq!(
+        kinds,
+        ["stream_options", "thread.item.replaced", "thread.item.done"],
+        "the hidden context item is persisted, not sent"
+    );
+    assert!(assistant_text(&events).contains("is done"));
+
+    // The star button: a synchronous action (`streaming: false`).
+    let star = tasks.widget.to_value()["children"][0]["children"][3]["onClickAction"].clone();
+    assert_eq!(star["streaming"], false);
+    let reply: SyncCustomActionResponse = demo.json(json!({"type": "threads.sync_custom_action", "params": {"thread_id": thread_id, "item_id": tasks.id, "action": {"type": star["type"], "payload": star["payload"]}}})).await;
+    let updated = serde_json::to_string(&reply.updated_item.expect("the updated list")).unwrap();
+    assert!(updated.contains("star-filled"));
+
+    // A hostile payload is refused politely, and nothing breaks.
+    let events = demo.stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": tasks.id, "action": {"type": "tasks.toggle", "payload": {"id": 5}}}})).await;
+    assert!(
+        matches!(events.last(), Some(ThreadStreamEvent::Error(e)) if e.message.as_deref() == Some("That action could not be read. Please try again."))
+    );
+
+    // The items as the client lists them: no hidden items.
+    let items: Page<ThreadItem> = demo.json(json!({"type": "items.list", "params": {"thread_id": thread_id, "order": "asc", "limit": 50}})).await;
+    assert!(items.data.iter().all(|i| !i.is_hidden()));
+    assert!(items.data.len() >= 6);
+
+    // A note drafted by a nested run streams into a widget.
+    let events = demo.stream(json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": message("Draft a note about Rust")}})).await;
+    let deltas = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ThreadStreamEvent::ThreadItemUpdated {
+                    update: ThreadItemUpdate::WidgetStreamingTextValueDelta { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(deltas > 5, "{deltas} deltas");
+
+    // Threads: list, rename, delete.
+    let threads: Page<Thread> = demo
+        .json(json!({"type": "threads.list", "params": {}}))
+        .await;
+    assert_eq!(threads.data.len(), 1);
+    let renamed: Thread = demo.json(json!({"type": "threads.update", "params": {"thread_id": thread_id, "title": "Renamed"}})).await;
+    assert_eq!(renamed.title.as_deref(), Some("Renamed"));
+    let deleted: Value = demo
+        .json(json!({"type": "threads.delete", "params": {"thread_id": thread_id}}))
+        .await;
+    assert_eq!(deleted, json!({}));
+    let response = demo
+        .post(json!({"type": "threads.get_by_id", "params": {"thread_id": thread_id}}))
+        .await;
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_model_answers_plain_questions() {
+    let demo = start().await;
+    let events = demo
+        .stream(json!({"type": "threads.create", "params": {"input": message("hello there")}}))
+        .await;
+    assert!(assistant_text(&events).contains("offline model"));
+    assert!(widget_items(&events).is_empty());
+}

@@ -2,3 +2,4 @@
 //! demo application that `cargo run --example demo` starts.
 
 pub mod demo;
+pub mod example_support;

@@ -1,8 +1,50 @@
 //! # chatkit-agents
 //!
-//! Serve [OpenAI ChatKit](https://openai.github.io/chatkit-js/) from Rust: every wire type
-//! of the protocol, byte-compatible with the Python reference server (`openai-chatkit`
-//! 1.6.5), and widgets as typed builders over a lossless JSON tree.
+//! Serve [OpenAI ChatKit](https://openai.github.io/chatkit-js/) from Rust: the whole
+//! wire protocol (byte-compatible with the Python reference server, `openai-chatkit`
+//! 1.6.5), widgets and `.widget` templates, a streaming server pipeline with stores and
+//! an axum endpoint, and an agent runtime whose tools stream widgets mid-run.
+//!
+//! ## Quick start
+//!
+//! A server with one tool that streams a widget:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use chatkit_agents::prelude::*;
+//! use chatkit_agents::widgets::{self as w, WidgetRoot};
+//!
+//! /// Greet someone with a card.
+//! #[function_tool]
+//! async fn greet(ctx: &ToolContext<AgentContext<()>>, name: String) -> Result<String, ToolError> {
+//!     let card: WidgetRoot = w::Card::new().child(w::Title::new(format!("Hello, {name}!"))).into();
+//!     ctx.stream_widget(card, None).await?;
+//!     Ok(format!("Greeted {name}"))
+//! }
+//!
+//! struct Server { store: Arc<SqliteStore>, agent: Agent<AgentContext<()>> }
+//!
+//! impl ChatKitServer for Server {
+//!     type Context = ();
+//!     fn store(&self) -> Arc<dyn Store<()>> { self.store.clone() }
+//!     fn respond(self: Arc<Self>, thread: ThreadHandle, input: Option<UserMessageItem>, ctx: ()) -> EventStream {
+//!         let agent_ctx = AgentContext::new(thread, self.store.clone(), ctx);
+//!         let run = Runner::new().run_streamed(&self.agent, input.map(|m| m.text()).unwrap_or_default(), agent_ctx.clone());
+//!         stream_agent_response(&agent_ctx, run)
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let store = Arc::new(SqliteStore::open("chat.sqlite").await?);
+//!     let agent = Agent::new("Greeter", Arc::new(OpenAIResponsesModel::new("gpt-4.1-mini"))).tool(greet);
+//!     let app = ChatKitEndpoint::new(Arc::new(Server { store, agent }), |_| Ok(())).router();
+//!     axum::serve(tokio::net::TcpListener::bind("127.0.0.1:8000").await?, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The wire types on their own:
 //!
 //! ```
 //! use chatkit_agents::types::{ChatKitRequest, ThreadStreamEvent, WidgetItem, Timestamp};
@@ -26,8 +68,8 @@
 //!     widget,
 //!     copy_text: Some("Hello".into()),
 //! });
-//! let frame = format!("data: {}\n\n", serde_json::to_string(&event).unwrap());
-//! assert!(frame.starts_with(r#"data: {"type":"thread.item.done","item":{"id":"msg_1""#));
+//! let frame = chatkit_agents::server::sse_frame(&event);
+//! assert!(frame.starts_with(br#"data: {"type":"thread.item.done","item":{"id":"msg_1""#));
 //! ```
 //!
 //! ## Modules
@@ -38,10 +80,11 @@
 //! - [`server`]: [`server::ChatKitServer`] and [`server::process`], the event pipeline.
 //! - [`store`]: the store traits, [`store::MemoryStore`] and [`store::SqliteStore`].
 //! - [`http`] (feature `axum`): the ChatKit endpoint as an axum router.
-//! - [`testing`]: a conformance suite for your own stores.
-//!
-//! The agent runtime (`#[function_tool]`, `AgentContext`, `Runner`,
-//! `stream_agent_response`) is being built on top of these.
+//! - [`agents`]: `#[function_tool]`, [`agents::AgentContext`], [`agents::Agent`],
+//!   [`agents::Runner`], models (OpenAI Responses, feature `openai`), and
+//!   [`agents::stream_agent_response`].
+//! - [`testing`]: [`testing::ScriptedModel`] and a conformance suite for your own stores.
+//! - [`prelude`]: the names most servers use.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 #[macro_use]
@@ -60,6 +103,7 @@ pub use schemars;
 pub mod agents;
 #[cfg(feature = "axum")]
 pub mod http;
+pub mod prelude;
 pub mod server;
 pub mod store;
 pub mod testing;

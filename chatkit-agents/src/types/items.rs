@@ -75,6 +75,19 @@ thread_item! {
     }
 }
 
+impl UserMessageItem {
+    /// The message's text, with `@mentions` written as `@name`.
+    pub fn text(&self) -> String {
+        self.content
+            .iter()
+            .map(|part| match part {
+                UserMessageContent::Text(t) => t.text.clone(),
+                UserMessageContent::Tag(tag) => format!("@{}", tag.text),
+            })
+            .collect()
+    }
+}
+
 thread_item! {
     /// A message from the assistant.
     AssistantMessageItem {

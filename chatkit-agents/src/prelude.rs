@@ -1,0 +1,20 @@
+//! The names most ChatKit servers use: `use chatkit_agents::prelude::*;`.
+//!
+//! Widgets are left out (their `Box` would shadow `std::boxed::Box`); import them as
+//! `use chatkit_agents::widgets::{self as w, WidgetRoot};`.
+
+#[cfg(feature = "openai")]
+pub use crate::agents::OpenAIResponsesModel;
+pub use crate::agents::{
+    function_tool, stream_agent_response, Agent, AgentContext, Runner, Tool, ToolContext, ToolError,
+};
+pub use crate::async_trait;
+#[cfg(feature = "axum")]
+pub use crate::http::ChatKitEndpoint;
+pub use crate::server::{
+    process, ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle,
+};
+#[cfg(feature = "sqlite")]
+pub use crate::store::SqliteStore;
+pub use crate::store::{MemoryStore, Store, StoreContext};
+pub use crate::types::{ThreadItem, ThreadMetadata, ThreadStreamEvent, UserMessageItem};

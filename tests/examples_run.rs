@@ -1,0 +1,144 @@
+//! Every example runs offline; these tests run them and check what they show.
+
+#![allow(dead_code, unreachable_pub)]
+
+#[path = "../examples/channel_message.rs"]
+mod channel_message;
+#[path = "../examples/client_tool_call.rs"]
+mod client_tool_call;
+#[path = "../examples/composer_tools.rs"]
+mod composer_tools;
+#[path = "../examples/entity_tagging.rs"]
+mod entity_tagging;
+#[path = "../examples/form.rs"]
+mod form;
+#[path = "../examples/streaming_widget.rs"]
+mod streaming_widget;
+#[path = "../examples/task_list_actions.rs"]
+mod task_list_actions;
+#[path = "../examples/tool_widget.rs"]
+mod tool_widget;
+
+use serde_json::Value;
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("{json}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn channel_message_streams_the_hydrated_template() {
+    let events = channel_message::run().await;
+    let widget = events
+        .iter()
+        .find(|e| e["item"]["type"] == "widget")
+        .expect("a widget");
+    assert!(widget["item"]["widget"]
+        .to_string()
+        .contains("Zach Johnston"));
+    assert_eq!(
+        widget["item"]["copy_text"],
+        "#proj-chatkit: Post the weekly update"
+    );
+}
+
+#[tokio::test]
+async fn tool_widget_streams_the_card_then_answers() {
+    let events = tool_widget::run().await;
+    let widget = events
+        .iter()
+        .position(|e| e["item"]["type"] == "widget")
+        .expect("a widget");
+    let answer = events
+        .iter()
+        .rposition(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
+        .unwrap();
+    assert!(widget < answer);
+}
+
+#[tokio::test]
+async fn streaming_widget_grows_the_letter() {
+    let events = streaming_widget::run().await;
+    let text: String = events
+        .iter()
+        .filter_map(|e| e["update"]["delta"].as_str())
+        .collect();
+    assert!(text.contains("Hogwarts"), "{text}");
+    assert!(events
+        .iter()
+        .any(|e| e["update"]["type"] == "widget.streaming_text.value_delta"));
+}
+
+#[tokio::test]
+async fn task_list_actions_replace_hide_answer_and_effect() {
+    let events = task_list_actions::run().await;
+    let t = types(&events);
+    assert!(t.contains(&"thread.item.replaced") && t.contains(&"client_effect"));
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["item"]["type"] == "hidden_context_item"),
+        "hidden context is never sent"
+    );
+    assert_eq!(
+        events.last().unwrap(),
+        &serde_json::json!({}),
+        "the sync action answered"
+    );
+}
+
+#[tokio::test]
+async fn form_accepts_good_input_and_explains_bad_input() {
+    let events = form::run().await;
+    assert!(events.iter().any(|e| e["item"]["content"][0]["text"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("Welcome"))));
+    let errors: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "error")
+        .map(|e| e["message"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(errors.len(), 2);
+    assert!(errors[0].contains("not an email"));
+    assert!(errors[1].contains("could not be read"));
+}
+
+#[tokio::test]
+async fn entity_tagging_gives_the_model_markers() {
+    let input = entity_tagging::run().await;
+    let text = serde_json::to_string(&input).unwrap();
+    assert!(
+        text.contains("<PERSON id=\\\"p_ada\\\" name=\\\"Ada\\\" role=\\\"engineer\\\"/>"),
+        "{text}"
+    );
+    assert!(text.contains("@Ada"));
+}
+
+#[tokio::test]
+async fn composer_tools_route_to_different_agents() {
+    let answers = composer_tools::run().await;
+    assert_eq!(
+        answers,
+        [
+            "Summary: owls deliver mail.",
+            "Les hiboux livrent le courrier.",
+            "Owls are birds."
+        ]
+    );
+}
+
+#[tokio::test]
+async fn client_tool_call_round_trip() {
+    let events = client_tool_call::run().await;
+    let call = events
+        .iter()
+        .find(|e| e["item"]["type"] == "client_tool_call")
+        .expect("a client tool call");
+    assert_eq!(call["item"]["status"], "pending");
+    assert_eq!(call["item"]["name"], "get_selection");
+    assert!(events.iter().any(|e| e["item"]["content"][0]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("owls deliver mail"))));
+}

@@ -89,6 +89,7 @@
 
 #[macro_use]
 mod macros;
+mod python_json;
 
 /// Re-exported: `async_stream::try_stream!` is the natural way to write `respond`.
 pub use async_stream;

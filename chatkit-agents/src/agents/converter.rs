@@ -1,8 +1,6 @@
 //! [`ThreadItemConverter`]: thread items to model input (spec 8.5), with a hook per
 //! item type so you can change how anything reads to the model.
 
-use std::fmt::Write as _;
-
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
@@ -38,34 +36,12 @@ fn user_text(text: impl Into<String>) -> Value {
 /// JSON as Python's `json.dumps` writes it by default (`", "` and `": "` separators,
 /// non-ASCII escaped), for tool arguments and outputs sent back to the model.
 pub fn python_json_dumps(value: &Value) -> String {
-    fn string(s: &str, out: &mut String) {
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\u{8}' => out.push_str("\\b"),
-                '\u{c}' => out.push_str("\\f"),
-                c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
-                c => {
-                    let mut units = [0u16; 2];
-                    for unit in c.encode_utf16(&mut units) {
-                        let _ = write!(out, "\\u{unit:04x}");
-                    }
-                }
-            }
-        }
-        out.push('"');
-    }
     fn write(value: &Value, out: &mut String) {
         match value {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Number(n) => out.push_str(&n.to_string()),
-            Value::String(s) => string(s, out),
+            Value::String(s) => crate::python_json::write_string(s, false, out),
             Value::Array(items) => {
                 out.push('[');
                 for (i, item) in items.iter().enumerate() {
@@ -82,7 +58,7 @@ pub fn python_json_dumps(value: &Value) -> String {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    string(key, out);
+                    crate::python_json::write_string(key, false, out);
                     out.push_str(": ");
                     write(item, out);
                 }

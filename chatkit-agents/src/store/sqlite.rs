@@ -64,6 +64,13 @@ const THREADS_PAGE_AFTER: [&str; 2] = [
      ORDER BY created_at DESC, rowid DESC LIMIT ?",
 ];
 
+/// The SQL of one listing: the cursor lookup, and the pages without and after a cursor.
+struct PageQueries {
+    cursor: &'static str,
+    first: [&'static str; 2],
+    after: [&'static str; 2],
+}
+
 /// A store in a SQLite database file (or in memory), scoped per user.
 ///
 /// Records are kept as JSON (attachment `metadata` included) next to the columns used
@@ -169,6 +176,58 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// One page of a listing: finds the cursor row (by the `scope` binds plus its id),
+    /// then fetches `limit + 1` rows after it in `order`.
+    #[allow(clippy::too_many_arguments)]
+    async fn page<T: DeserializeOwned>(
+        &self,
+        queries: &PageQueries,
+        scope: &[&str],
+        after: Option<&str>,
+        limit: usize,
+        order: SortOrder,
+        kind: RecordKind,
+        id_of: impl Fn(&T) -> String,
+    ) -> Result<Page<T>, StoreError> {
+        let cursor = match after {
+            None => None,
+            Some(after) => {
+                let mut lookup = sqlx::query(queries.cursor);
+                for value in scope {
+                    lookup = lookup.bind(*value);
+                }
+                let row = lookup
+                    .bind(after)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Some(row.ok_or_else(|| StoreError::not_found(kind, after))?)
+            }
+        };
+        let mut query = sqlx::query(pick(
+            if cursor.is_some() {
+                queries.after
+            } else {
+                queries.first
+            },
+            order,
+        ));
+        for value in scope {
+            query = query.bind(*value);
+        }
+        if let Some(cursor) = cursor {
+            query = query
+                .bind(cursor.try_get::<i64, _>(0).map_err(backend)?)
+                .bind(cursor.try_get::<i64, _>(1).map_err(backend)?);
+        }
+        let rows = query
+            .bind(limit_param(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        page_from_rows(rows, limit, kind, id_of)
+    }
+
     async fn upsert_item(
         &self,
         user: &str,
@@ -255,44 +314,21 @@ impl<C: StoreContext> Store<C> for SqliteStore {
         order: SortOrder,
         ctx: &C,
     ) -> Result<Page<ThreadItem>, StoreError> {
-        let user = scope(ctx);
-        let cursor = match after {
-            None => None,
-            Some(after) => Some(
-                sqlx::query("SELECT created_at, rowid FROM chatkit_items WHERE user_id = ? AND thread_id = ? AND id = ?")
-                    .bind(user)
-                    .bind(thread_id)
-                    .bind(after)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(backend)?
-                    .ok_or_else(|| StoreError::not_found(RecordKind::Item, after))?,
-            ),
+        let queries = PageQueries {
+            cursor: "SELECT created_at, rowid FROM chatkit_items WHERE user_id = ? AND thread_id = ? AND id = ?",
+            first: ITEMS_PAGE,
+            after: ITEMS_PAGE_AFTER,
         };
-        let rows = match cursor {
-            None => {
-                sqlx::query(pick(ITEMS_PAGE, order))
-                    .bind(user)
-                    .bind(thread_id)
-                    .bind(limit_param(limit))
-                    .fetch_all(&self.pool)
-                    .await
-            }
-            Some(cursor) => {
-                sqlx::query(pick(ITEMS_PAGE_AFTER, order))
-                    .bind(user)
-                    .bind(thread_id)
-                    .bind(cursor.try_get::<i64, _>(0).map_err(backend)?)
-                    .bind(cursor.try_get::<i64, _>(1).map_err(backend)?)
-                    .bind(limit_param(limit))
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        }
-        .map_err(backend)?;
-        page_from_rows(rows, limit, RecordKind::Item, |item: &ThreadItem| {
-            item.id().to_owned()
-        })
+        self.page(
+            &queries,
+            &[scope(ctx), thread_id],
+            after,
+            limit,
+            order,
+            RecordKind::Item,
+            |item: &ThreadItem| item.id().to_owned(),
+        )
+        .await
     }
 
     async fn save_attachment(&self, attachment: &Attachment, ctx: &C) -> Result<(), StoreError> {
@@ -342,43 +378,21 @@ impl<C: StoreContext> Store<C> for SqliteStore {
         order: SortOrder,
         ctx: &C,
     ) -> Result<Page<ThreadMetadata>, StoreError> {
-        let user = scope(ctx);
-        let cursor = match after {
-            None => None,
-            Some(after) => Some(
-                sqlx::query(
-                    "SELECT created_at, rowid FROM chatkit_threads WHERE user_id = ? AND id = ?",
-                )
-                .bind(user)
-                .bind(after)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?
-                .ok_or_else(|| StoreError::not_found(RecordKind::Thread, after))?,
-            ),
+        let queries = PageQueries {
+            cursor: "SELECT created_at, rowid FROM chatkit_threads WHERE user_id = ? AND id = ?",
+            first: THREADS_PAGE,
+            after: THREADS_PAGE_AFTER,
         };
-        let rows = match cursor {
-            None => {
-                sqlx::query(pick(THREADS_PAGE, order))
-                    .bind(user)
-                    .bind(limit_param(limit))
-                    .fetch_all(&self.pool)
-                    .await
-            }
-            Some(cursor) => {
-                sqlx::query(pick(THREADS_PAGE_AFTER, order))
-                    .bind(user)
-                    .bind(cursor.try_get::<i64, _>(0).map_err(backend)?)
-                    .bind(cursor.try_get::<i64, _>(1).map_err(backend)?)
-                    .bind(limit_param(limit))
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        }
-        .map_err(backend)?;
-        page_from_rows(rows, limit, RecordKind::Thread, |t: &ThreadMetadata| {
-            t.id.clone()
-        })
+        self.page(
+            &queries,
+            &[scope(ctx)],
+            after,
+            limit,
+            order,
+            RecordKind::Thread,
+            |t: &ThreadMetadata| t.id.clone(),
+        )
+        .await
     }
 
     async fn add_thread_item(

@@ -11,6 +11,8 @@ use super::lax;
 use super::misc::FeedbackKind;
 use super::structured_input::StructuredInputSubmission;
 
+use crate::python_json::json_kind;
+
 /// A parsed request: `{"type": <op>, "params": {...}, "metadata"?: {...}}`.
 ///
 /// Parse one with [`ChatKitRequest::parse`], which says exactly what is wrong with a bad
@@ -242,17 +244,6 @@ pub enum RequestParseError {
         /// What was wrong.
         message: String,
     },
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 impl ChatKitRequest {

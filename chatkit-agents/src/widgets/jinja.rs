@@ -12,7 +12,6 @@
 //!   passed to `namespace()` become [`AppendableList`] objects with interior mutability.
 //!   (Lists assigned later with `{% set ns.x = [] %}` stay plain, immutable lists.)
 
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use minijinja::value::{ArgType, Enumerator, Object, ObjectRepr, Rest, ValueKind, ValueOrKwargs};
@@ -69,7 +68,9 @@ fn write_json(value: &Value, out: &mut String) -> Result<(), Error> {
                 .map_err(|e| Error::new(ErrorKind::BadSerialization, e.to_string()))?;
             out.push_str(&number);
         }
-        ValueKind::String => write_json_string(value.as_str().unwrap_or_default(), out),
+        ValueKind::String => {
+            crate::python_json::write_string(value.as_str().unwrap_or_default(), true, out)
+        }
         ValueKind::Seq | ValueKind::Iterable => {
             out.push('[');
             for (i, item) in value.try_iter()?.enumerate() {
@@ -92,7 +93,7 @@ fn write_json(value: &Value, out: &mut String) -> Result<(), Error> {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_json_string(key, out);
+                crate::python_json::write_string(key, true, out);
                 out.push_str(": ");
                 write_json(item, out)?;
             }
@@ -121,33 +122,6 @@ fn json_key(key: &Value) -> Result<String, Error> {
             ))
         }
     })
-}
-
-/// A JSON string with `ensure_ascii` escapes and Jinja2's HTML-safe replacements.
-fn write_json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\'' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 /// `namespace()` with appendable list attributes.

@@ -11,6 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::python_json::json_kind;
+
 /// The root types a widget may have.
 pub const ROOT_TYPES: &[&str] = &["Card", "ListView", "Basic"];
 
@@ -45,17 +47,6 @@ pub enum WidgetError {
         /// The type found.
         found: String,
     },
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Removes every `null` below `value` (object entries and list elements).

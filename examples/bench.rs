@@ -50,6 +50,9 @@ struct Sizes {
     diff_children: usize,
     diff_reps: usize,
     runs: usize,
+    clients: usize,
+    requests_per_client: usize,
+    http_deltas: usize,
 }
 
 impl Default for Sizes {
@@ -64,6 +67,9 @@ impl Default for Sizes {
             diff_children: 500,
             diff_reps: 2_000,
             runs: 3,
+            clients: 200,
+            requests_per_client: 5,
+            http_deltas: 200,
         }
     }
 }
@@ -471,6 +477,134 @@ fn diff_large(sizes: &Sizes) -> Value {
     )
 }
 
+// ---- http_load ----------------------------------------------------------------------------
+
+/// The server side of `http_load`, run in its own process so its peak RSS is its own:
+/// prints its port, then serves until killed.
+fn serve_http(deltas: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    rt.block_on(async move {
+        let server = Arc::new(BenchServer {
+            store: Arc::new(MemoryStore::new()),
+            n: deltas,
+        });
+        let app = chatkit_agents::http::ChatKitEndpoint::new(server, |_| Ok(())).router();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a local port");
+        println!("{}", listener.local_addr().expect("an address").port());
+        axum::serve(listener, app).await.expect("the server runs");
+    });
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// C concurrent clients, each creating threads whose responses stream `http_deltas`
+/// deltas; bounded by the request count and a 120 s deadline.
+fn http_load(sizes: &Sizes) -> Value {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().expect("the benchmark's own path");
+    let mut child = Command::new(exe)
+        .args(["--serve-http", &sizes.http_deltas.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server process starts");
+    let mut port = String::new();
+    let stdout = child.stdout.take().expect("the server's stdout");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut port)
+        .expect("the server prints its port");
+    let url = format!("http://127.0.0.1:{}/chatkit", port.trim());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    let (clients, per_client) = (sizes.clients, sizes.requests_per_client);
+    let started = Instant::now();
+    let results = rt.block_on(async move {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(clients)
+            .build()
+            .expect("an HTTP client");
+        let deadline = Instant::now() + std::time::Duration::from_secs(120);
+        let tasks = (0..clients).map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                for _ in 0..per_client {
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    let start = Instant::now();
+                    let Ok(response) = client.post(&url).body(PIPELINE_BODY).send().await else {
+                        samples.push(Err(()));
+                        continue;
+                    };
+                    let mut body = response.bytes_stream();
+                    let (mut first, mut events) = (None, 0usize);
+                    let mut failed = false;
+                    while let Some(chunk) = body.next().await {
+                        match chunk {
+                            Ok(chunk) => {
+                                first.get_or_insert_with(|| start.elapsed().as_secs_f64());
+                                events += chunk.windows(6).filter(|w| w == b"data: ").count();
+                            }
+                            Err(_) => failed = true,
+                        }
+                    }
+                    samples.push(if failed {
+                        Err(())
+                    } else {
+                        Ok((first.unwrap_or(0.0), start.elapsed().as_secs_f64(), events))
+                    });
+                }
+                samples
+            })
+        });
+        let mut all = Vec::new();
+        for task in futures::future::join_all(tasks).await {
+            all.extend(task.unwrap_or_default());
+        }
+        all
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let server_rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0);
+    let _ = child.kill();
+    let _ = child.wait();
+    let ok: Vec<_> = results.iter().filter_map(|r| r.ok()).collect();
+    let errors = results.len() - ok.len();
+    let events: usize = ok.iter().map(|s| s.2).sum();
+    let mut first: Vec<f64> = ok.iter().map(|s| s.0 * 1000.0).collect();
+    let mut last: Vec<f64> = ok.iter().map(|s| s.1 * 1000.0).collect();
+    first.sort_by(f64::total_cmp);
+    last.sort_by(f64::total_cmp);
+    json!({
+        "n": ok.len(), "seconds": seconds, "per_sec": ok.len() as f64 / seconds, "unit": "requests",
+        "events_per_sec": events as f64 / seconds, "errors": errors, "clients": clients,
+        "first_event_ms": {"p50": percentile(&first, 0.5), "p99": percentile(&first, 0.99)},
+        "last_event_ms": {"p50": percentile(&last, 0.5), "p99": percentile(&last, 0.99)},
+        "peak_rss_mb": server_rss, "client_peak_rss_mb": peak_rss_mb(),
+        "check": {"events_per_request": if ok.is_empty() { 0 } else { events / ok.len() }},
+    })
+}
+
 // ---- driver -------------------------------------------------------------------------------
 
 fn run_scenario(name: &str, sizes: &Sizes) -> Value {
@@ -481,6 +615,7 @@ fn run_scenario(name: &str, sizes: &Sizes) -> Value {
         "widget_stream" => widget_stream(sizes),
         "template_build" => template_build(sizes),
         "diff_large" => diff_large(sizes),
+        "http_load" => http_load(sizes),
         other => {
             json!({"error": format!("unknown scenario {other:?}; known: {}", SCENARIOS.join(", "))})
         }
@@ -513,6 +648,17 @@ fn main() {
             "--diff-children" => number(&mut sizes.diff_children),
             "--diff-reps" => number(&mut sizes.diff_reps),
             "--runs" => number(&mut sizes.runs),
+            "--clients" => number(&mut sizes.clients),
+            "--requests-per-client" => number(&mut sizes.requests_per_client),
+            "--http-deltas" => number(&mut sizes.http_deltas),
+            "--serve-http" => {
+                let deltas = iter
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--serve-http needs the delta count");
+                serve_http(deltas);
+                return;
+            }
             "--widget-chunk" => {
                 let length: usize = iter
                     .next()

@@ -22,23 +22,12 @@
 //!     Ok(format!("Greeted {name}"))
 //! }
 //!
-//! struct Server { store: Arc<SqliteStore>, agent: Agent<AgentContext<()>> }
-//!
-//! impl ChatKitServer for Server {
-//!     type Context = ();
-//!     fn store(&self) -> Arc<dyn Store<()>> { self.store.clone() }
-//!     fn respond(self: Arc<Self>, thread: ThreadHandle, input: Option<UserMessageItem>, ctx: ()) -> EventStream {
-//!         let agent_ctx = AgentContext::new(thread, self.store.clone(), ctx);
-//!         let run = Runner::new().run_streamed(&self.agent, input.map(|m| m.text()).unwrap_or_default(), agent_ctx.clone());
-//!         stream_agent_response(&agent_ctx, run)
-//!     }
-//! }
-//!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let store = Arc::new(SqliteStore::open("chat.sqlite").await?);
 //!     let agent = Agent::new("Greeter", Arc::new(OpenAIResponsesModel::new("gpt-4.1-mini"))).tool(greet);
-//!     let app = ChatKitEndpoint::new(Arc::new(Server { store, agent }), |_| Ok(())).router();
+//!     let server = AgentServer::new(store, agent); // answers each message with the agent
+//!     let app = ChatKitEndpoint::new(Arc::new(server), |_| Ok(())).router();
 //!     axum::serve(tokio::net::TcpListener::bind("127.0.0.1:8000").await?, app).await?;
 //!     Ok(())
 //! }

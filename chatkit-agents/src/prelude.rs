@@ -6,7 +6,8 @@
 #[cfg(feature = "openai")]
 pub use crate::agents::OpenAIResponsesModel;
 pub use crate::agents::{
-    function_tool, stream_agent_response, Agent, AgentContext, Runner, Tool, ToolContext, ToolError,
+    function_tool, stream_agent_response, Agent, AgentContext, AgentServer, Runner, Tool,
+    ToolContext, ToolError,
 };
 pub use crate::async_trait;
 #[cfg(feature = "axum")]

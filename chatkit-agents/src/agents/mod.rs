@@ -15,6 +15,7 @@
 //! ```
 
 mod agent;
+mod agent_server;
 mod context;
 mod converter;
 mod hooks;
@@ -27,6 +28,7 @@ mod schema;
 mod tool;
 
 pub use agent::{Agent, ToolUseBehavior};
+pub use agent_server::AgentServer;
 pub use chatkit_agents_macros::function_tool;
 pub use context::{AgentContext, AgentContextError, ClientToolCall};
 pub use converter::{

@@ -1,0 +1,96 @@
+//! [`AgentServer`]: a ready-made [`ChatKitServer`] that answers every message with an
+//! agent, the reference's documented `respond` pattern.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+
+use super::agent::Agent;
+use super::context::AgentContext;
+use super::converter::{DefaultThreadItemConverter, ThreadItemConverter};
+use super::response_stream::stream_agent_response;
+use super::runner::Runner;
+use crate::server::{ChatKitServer, EventStream, StreamError, ThreadHandle};
+use crate::store::Store;
+use crate::types::{SortOrder, UserMessageItem};
+
+/// A ChatKit server that answers with `agent`: it loads the thread's recent items,
+/// converts them to model input (with the default [`ThreadItemConverter`] unless you
+/// give one), runs the agent, and streams the run with [`stream_agent_response`].
+/// Implement [`ChatKitServer`] yourself for actions, attachments or custom routing.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{Agent, AgentServer};
+/// use chatkit_agents::store::MemoryStore;
+/// use chatkit_agents::testing::{ScriptedModel, Step};
+///
+/// let agent = Agent::new("Echo", Arc::new(ScriptedModel::new(vec![vec![Step::text("Hi!")]])));
+/// let server: AgentServer<()> = AgentServer::new(Arc::new(MemoryStore::new()), agent);
+/// ```
+pub struct AgentServer<C> {
+    store: Arc<dyn Store<C>>,
+    agent: Agent<AgentContext<C>>,
+    runner: Runner<AgentContext<C>>,
+    converter: Arc<dyn ThreadItemConverter>,
+    history: usize,
+}
+
+impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
+    /// A server on `store` answering with `agent`, reading the last 20 items.
+    pub fn new(store: Arc<dyn Store<C>>, agent: Agent<AgentContext<C>>) -> Self {
+        AgentServer {
+            store,
+            agent,
+            runner: Runner::new(),
+            converter: Arc::new(DefaultThreadItemConverter),
+            history: 20,
+        }
+    }
+
+    /// Uses `runner` (turn limit, hooks, error formatter).
+    pub fn runner(mut self, runner: Runner<AgentContext<C>>) -> Self {
+        self.runner = runner;
+        self
+    }
+
+    /// Converts thread items with `converter` (e.g. to resolve `@mentions`).
+    pub fn converter(mut self, converter: impl ThreadItemConverter + 'static) -> Self {
+        self.converter = Arc::new(converter);
+        self
+    }
+
+    /// How many of the thread's newest items the agent reads.
+    pub fn history(mut self, items: usize) -> Self {
+        self.history = items;
+        self
+    }
+}
+
+impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
+    type Context = C;
+
+    fn store(&self) -> Arc<dyn Store<C>> {
+        self.store.clone()
+    }
+
+    fn respond(
+        self: Arc<Self>,
+        thread: ThreadHandle,
+        _input: Option<UserMessageItem>,
+        context: C,
+    ) -> EventStream {
+        Box::pin(async_stream::try_stream! {
+            let recent = self.store.load_thread_items(thread.id(), None, self.history, SortOrder::Desc, &context).await?;
+            let mut items = recent.data;
+            items.reverse();
+            let input = self.converter.to_agent_input(&items).await.map_err(StreamError::from)?;
+            let agent_context = AgentContext::new(thread, self.store.clone(), context);
+            let run = self.runner.run_streamed(&self.agent, input, agent_context.clone());
+            let mut events = stream_agent_response(&agent_context, run);
+            while let Some(event) = events.next().await {
+                yield event?;
+            }
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! `AgentServer`: the ready-made server that answers each message with an agent.
+
+mod support;
+
+use std::sync::Arc;
+
+use chatkit_agents::agents::{Agent, AgentServer};
+use chatkit_agents::store::MemoryStore;
+use chatkit_agents::testing::{ScriptedModel, Step};
+use serde_json::Value;
+use support::server::*;
+
+fn server(model: Arc<ScriptedModel>, history: usize) -> Arc<AgentServer<()>> {
+    let agent = Agent::new("Echo", model).instructions("Be brief.");
+    Arc::new(AgentServer::new(Arc::new(MemoryStore::new()), agent).history(history))
+}
+
+/// The texts of the message inputs the model saw, as `role: text`.
+fn seen(input: &[Value]) -> Vec<String> {
+    input
+        .iter()
+        .filter(|item| item["type"] == "message")
+        .map(|item| {
+            let text: String = item["content"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|part| part["text"].as_str())
+                .collect();
+            format!("{}: {text}", item["role"].as_str().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_message_is_answered_with_the_conversation_so_far() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::text("Hello!")],
+        vec![Step::text("Fine, thanks.")],
+    ]));
+    let server = server(model.clone(), 20);
+
+    let first = events(&server, create("hi")).await;
+    assert_eq!(
+        types(&first),
+        [
+            "thread.created",
+            "thread.item.done",
+            "stream_options",
+            "thread.item.added",
+            "thread.item.updated:assistant_message.content_part.added",
+            "thread.item.updated:assistant_message.content_part.text_delta",
+            "thread.item.updated:assistant_message.content_part.done",
+            "thread.item.done"
+        ]
+    );
+    let thread_id = first[0]["thread"]["id"].as_str().unwrap().to_owned();
+
+    let second = events(&server, add_message(&thread_id, "how are you?")).await;
+    assert_eq!(
+        second.last().unwrap()["item"]["content"][0]["text"],
+        "Fine, thanks."
+    );
+
+    let requests = model.requests();
+    assert_eq!(requests[0].instructions.as_deref(), Some("Be brief."));
+    assert_eq!(seen(&requests[0].input), ["user: hi"]);
+    assert_eq!(
+        seen(&requests[1].input),
+        ["user: hi", "assistant: Hello!", "user: how are you?"]
+    );
+}
+
+#[tokio::test]
+async fn history_limits_what_the_agent_reads_to_the_newest_items() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::text("one")],
+        vec![Step::text("two")],
+    ]));
+    let server = server(model.clone(), 1);
+    let first = events(&server, create("first")).await;
+    let thread_id = first[0]["thread"]["id"].as_str().unwrap().to_owned();
+    events(&server, add_message(&thread_id, "second")).await;
+    assert_eq!(seen(&model.requests()[1].input), ["user: second"]);
+}

@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::pipeline::{process_events, thread_response};
+use super::result::Events;
 use super::{
     ChatKitServer, EventStream, ProcessError, ProcessResult, StreamingResult, ThreadHandle,
 };
@@ -39,7 +40,7 @@ fn empty_object() -> Result<ProcessResult, ProcessError> {
     Ok(ProcessResult::Json(Bytes::from_static(b"{}")))
 }
 
-fn streaming(events: BoxStream<'static, ThreadStreamEvent>) -> Result<ProcessResult, ProcessError> {
+fn streaming(events: Events) -> Result<ProcessResult, ProcessError> {
     Ok(ProcessResult::Streaming(StreamingResult::new(events)))
 }
 
@@ -207,9 +208,9 @@ async fn load_attachments<C: Send + Sync>(
 }
 
 /// The events of a stream that failed at a store write before the pipeline started.
-fn store_failure(error: crate::store::StoreError) -> ThreadStreamEvent {
+fn store_failure(error: crate::store::StoreError) -> Box<ThreadStreamEvent> {
     tracing::error!(%error, "store failed before the response started");
-    ThreadStreamEvent::Error(ErrorEvent::stream_error(true))
+    Box::new(ThreadStreamEvent::Error(ErrorEvent::stream_error(true)))
 }
 
 async fn create<S: ChatKitServer>(
@@ -233,7 +234,7 @@ async fn create<S: ChatKitServer>(
         let created = ThreadStreamEvent::ThreadCreated {
             thread: thread_response(&thread, Page::default()),
         };
-        stream::iter([created])
+        stream::iter([Box::new(created)])
             .chain(new_user_message(
                 server,
                 store,
@@ -273,7 +274,7 @@ fn new_user_message<S: ChatKitServer>(
     thread: ThreadHandle,
     message: UserMessageItem,
     ctx: S::Context,
-) -> BoxStream<'static, ThreadStreamEvent> {
+) -> Events {
     stream::once(async move {
         for attachment in &message.attachments {
             if let Err(e) = store.save_attachment(attachment, &ctx).await {
@@ -287,7 +288,7 @@ fn new_user_message<S: ChatKitServer>(
         let events = server
             .clone()
             .respond(thread.clone(), Some(message), ctx.clone());
-        stream::iter([ThreadStreamEvent::item_done(item)])
+        stream::iter([Box::new(ThreadStreamEvent::item_done(item))])
             .chain(process_events(server, thread, ctx, events))
             .boxed()
     })
@@ -521,7 +522,7 @@ async fn custom_action<S: ChatKitServer>(
                 // non-retryable error event and nothing else.
                 tracing::warn!(item_id = %item_id, "custom action sent for an item that is not a widget");
                 let error = ThreadStreamEvent::Error(ErrorEvent::stream_error(false));
-                return streaming(stream::iter([error]).boxed());
+                return streaming(stream::iter([Box::new(error)]).boxed());
             }
         },
     };

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::StreamExt;
 use indexmap::IndexMap;
 
+use super::result::Events;
 use super::{ChatKitServer, EventStream, ThreadHandle};
 use crate::store::{Store, StoreError};
 use crate::types::{
@@ -36,12 +37,12 @@ pub(crate) fn process_events<S: ChatKitServer>(
     thread: ThreadHandle,
     ctx: S::Context,
     events: EventStream,
-) -> BoxStream<'static, ThreadStreamEvent> {
+) -> Events {
     async_stream::stream! {
         let store = server.store();
         let mut last = thread.snapshot();
         let mut last_version = thread.version();
-        yield ThreadStreamEvent::StreamOptions { stream_options: server.get_stream_options(&last, &ctx) };
+        yield Box::new(ThreadStreamEvent::StreamOptions { stream_options: server.get_stream_options(&last, &ctx) });
 
         // From here until the events end, dropping this stream (a client disconnect)
         // makes the guard hand the pending items to `handle_stream_cancelled`.
@@ -59,26 +60,26 @@ pub(crate) fn process_events<S: ChatKitServer>(
                     if error.is_internal() {
                         tracing::error!(thread_id = thread.id(), %error, "error while generating streamed response");
                     }
-                    yield ThreadStreamEvent::Error(error.to_event());
+                    yield Box::new(ThreadStreamEvent::Error(error.to_event()));
                     break;
                 }
             };
             if let Err(error) = persist(&*store, &thread, &ctx, &event, &mut guard.pending).await {
                 tracing::error!(thread_id = thread.id(), %error, "store failed while streaming");
-                yield ThreadStreamEvent::Error(crate::types::ErrorEvent::stream_error(true));
+                yield Box::new(ThreadStreamEvent::Error(crate::types::ErrorEvent::stream_error(true)));
                 break;
             }
             let hidden = matches!(&event, ThreadStreamEvent::ThreadItemDone { item } if item.is_hidden());
             if !hidden {
-                yield event;
+                yield Box::new(event);
             }
             match thread_changed(&thread, &mut last, &mut last_version) {
                 None => {}
                 Some(changed) => match store.save_thread(&changed, &ctx).await {
-                    Ok(()) => yield ThreadStreamEvent::ThreadUpdated { thread: thread_response(&changed, Default::default()) },
+                    Ok(()) => yield Box::new(ThreadStreamEvent::ThreadUpdated { thread: thread_response(&changed, Default::default()) }),
                     Err(error) => {
                         tracing::error!(thread_id = thread.id(), %error, "saving the thread failed");
-                        yield ThreadStreamEvent::Error(crate::types::ErrorEvent::stream_error(true));
+                        yield Box::new(ThreadStreamEvent::Error(crate::types::ErrorEvent::stream_error(true)));
                         break;
                     }
                 },
@@ -88,7 +89,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
         guard.disarm();
         if let Some(changed) = thread_changed(&thread, &mut last, &mut last_version) {
             match store.save_thread(&changed, &ctx).await {
-                Ok(()) => yield ThreadStreamEvent::ThreadUpdated { thread: thread_response(&changed, Default::default()) },
+                Ok(()) => yield Box::new(ThreadStreamEvent::ThreadUpdated { thread: thread_response(&changed, Default::default()) }),
                 Err(error) => tracing::error!(thread_id = thread.id(), %error, "saving the thread failed"),
             }
         }

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::stream::{BoxStream, Stream};
+use futures::stream::{BoxStream, Stream, StreamExt};
 
 use crate::types::ThreadStreamEvent;
 
@@ -21,8 +21,13 @@ pub enum ProcessResult {
 /// `event:` or `id:` lines, no keep-alives). Dropping it before the end cancels the
 /// response (see [`super::ChatKitServer::handle_stream_cancelled`]).
 pub struct StreamingResult {
-    events: BoxStream<'static, ThreadStreamEvent>,
+    events: Events,
 }
+
+/// The pipeline's event stream. Events travel boxed: a `ThreadStreamEvent` is a few
+/// hundred bytes and each stream layer between `respond` and the SSE framing moves it,
+/// which cost more than the serialization itself; a box moves as one pointer.
+pub(crate) type Events = BoxStream<'static, Box<ThreadStreamEvent>>;
 
 impl std::fmt::Debug for StreamingResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,13 +36,13 @@ impl std::fmt::Debug for StreamingResult {
 }
 
 impl StreamingResult {
-    pub(crate) fn new(events: BoxStream<'static, ThreadStreamEvent>) -> Self {
+    pub(crate) fn new(events: Events) -> Self {
         StreamingResult { events }
     }
 
     /// The events themselves, before SSE framing.
     pub fn into_events(self) -> BoxStream<'static, ThreadStreamEvent> {
-        self.events
+        self.events.map(|event| *event).boxed()
     }
 }
 

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use serde_json::json;
+
 use super::model::{Model, ModelSettings};
-use super::tool::Tool;
+use super::tool::{Tool, ToolDefinition};
 
 /// What happens after the model calls tools.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,6 +45,8 @@ pub struct Agent<C> {
     tools: Vec<Arc<dyn Tool<C>>>,
     settings: ModelSettings,
     tool_use_behavior: ToolUseBehavior,
+    handoffs: Vec<Arc<Agent<C>>>,
+    handoff_description: Option<String>,
 }
 
 impl<C> Clone for Agent<C> {
@@ -54,6 +58,8 @@ impl<C> Clone for Agent<C> {
             tools: self.tools.clone(),
             settings: self.settings.clone(),
             tool_use_behavior: self.tool_use_behavior.clone(),
+            handoffs: self.handoffs.clone(),
+            handoff_description: self.handoff_description.clone(),
         }
     }
 }
@@ -63,6 +69,7 @@ impl<C> std::fmt::Debug for Agent<C> {
         f.debug_struct("Agent")
             .field("name", &self.name)
             .field("tools", &self.tools.len())
+            .field("handoffs", &self.handoffs.len())
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +84,8 @@ impl<C> Agent<C> {
             tools: Vec::new(),
             settings: ModelSettings::default(),
             tool_use_behavior: ToolUseBehavior::default(),
+            handoffs: Vec::new(),
+            handoff_description: None,
         }
     }
 
@@ -108,6 +117,83 @@ impl<C> Agent<C> {
     pub fn tool_use_behavior(mut self, behavior: ToolUseBehavior) -> Self {
         self.tool_use_behavior = behavior;
         self
+    }
+
+    /// Lets the model hand the conversation over to `agent`, as the Python Agents SDK's
+    /// handoffs do: the model sees a `transfer_to_<agent name>` tool, and calling it
+    /// makes `agent` (its instructions, model and tools) answer from the next turn on,
+    /// with the whole conversation so far as input. Handoffs form a tree: an agent
+    /// holds its targets by value, so a target cannot hand back to its parent.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chatkit_agents::agents::Agent;
+    /// use chatkit_agents::testing::ScriptedModel;
+    ///
+    /// let model = Arc::new(ScriptedModel::new(vec![]));
+    /// let billing: Agent<()> = Agent::new("Billing agent", model.clone())
+    ///     .handoff_description("Answers invoice questions.");
+    /// let triage = Agent::new("Triage", model).handoff(billing);
+    /// assert_eq!(triage.handoffs()[0].handoff_tool_name(), "transfer_to_billing_agent");
+    /// ```
+    pub fn handoff(mut self, agent: Agent<C>) -> Self {
+        self.handoffs.push(Arc::new(agent));
+        self
+    }
+
+    /// What this agent is for, told to the model of an agent that can hand off to it.
+    pub fn handoff_description(mut self, description: impl Into<String>) -> Self {
+        self.handoff_description = Some(description.into());
+        self
+    }
+
+    /// The agents this one can hand off to.
+    pub fn handoffs(&self) -> &[Arc<Agent<C>>] {
+        &self.handoffs
+    }
+
+    /// The name of the tool that hands off to this agent: `transfer_to_` and the name in
+    /// the Python SDK's function style (characters other than ASCII letters, digits and
+    /// `_` become `_`, then lowercase).
+    pub fn handoff_tool_name(&self) -> String {
+        let style: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("transfer_to_{}", style.to_ascii_lowercase())
+    }
+
+    /// What the model reads as the handoff tool's output once this agent took over, in
+    /// the Python SDK's words (a Python dict's `str`, not JSON).
+    pub fn handoff_transfer_message(&self) -> String {
+        format!("{{'assistant': '{}'}}", self.name)
+    }
+
+    /// The tool that hands off to this agent, as the Python SDK describes it.
+    pub fn handoff_definition(&self) -> ToolDefinition {
+        ToolDefinition {
+            name: self.handoff_tool_name(),
+            description: format!(
+                "Handoff to the {} agent to handle the request. {}",
+                self.name,
+                self.handoff_description.as_deref().unwrap_or("")
+            ),
+            // The Python SDK's strict form of an empty schema, key order included.
+            parameters: json!({
+                "additionalProperties": false,
+                "type": "object",
+                "properties": {},
+                "required": []
+            }),
+            strict: true,
+        }
     }
 
     /// The agent's name.

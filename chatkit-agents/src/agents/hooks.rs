@@ -21,7 +21,8 @@ pub struct Tripwire(pub String);
 ///
 /// Order in a run: `on_agent_start`, then per turn `on_llm_start`, (model events),
 /// `on_llm_end`, then for tool calls `on_tool_start` for every call before any runs,
-/// `on_tool_end` as each finishes; `on_agent_end` with the final output.
+/// `on_tool_end` as each finishes; `on_handoff` after the tools when the model handed
+/// off (then `on_agent_start` of the new agent); `on_agent_end` with the final output.
 #[async_trait]
 pub trait RunHooks<C: Send + Sync>: Send + Sync {
     /// The agent starts.
@@ -35,6 +36,17 @@ pub trait RunHooks<C: Send + Sync>: Send + Sync {
         _context: &C,
         _agent: &Agent<C>,
         _output: &str,
+    ) -> Result<(), Tripwire> {
+        Ok(())
+    }
+
+    /// The model handed the conversation from `from` over to `to`, which answers from
+    /// the next turn on.
+    async fn on_handoff(
+        &self,
+        _context: &C,
+        _from: &Agent<C>,
+        _to: &Agent<C>,
     ) -> Result<(), Tripwire> {
         Ok(())
     }

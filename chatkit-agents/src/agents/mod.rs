@@ -50,6 +50,7 @@ pub use response_stream::{
 };
 pub use runner::{
     message_text, text_deltas, RunError, RunEvent, RunInput, RunStream, Runner, DEFAULT_MAX_TURNS,
+    MULTIPLE_HANDOFFS,
 };
 pub use schema::{parameters_schema, shape_schema, ToolSchemaError};
 pub use tool::{

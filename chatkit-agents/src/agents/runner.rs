@@ -15,7 +15,7 @@ use super::model::{
     ContentPart, FunctionCall, MessageItem, ModelError, ModelEvent, ModelRequest, OutputItem,
 };
 use super::schema::ToolSchemaError;
-use super::tool::{call_tool, ToolContext, ToolErrorFormatter};
+use super::tool::{call_tool, ToolContext, ToolDefinition, ToolErrorFormatter};
 
 /// The Python Agents SDK's default turn limit.
 pub const DEFAULT_MAX_TURNS: usize = 10;
@@ -41,7 +41,24 @@ pub enum RunEvent {
         /// What the model sees.
         output: String,
     },
+    /// The model called a handoff tool (after its response completed); the Python SDK's
+    /// `handoff_requested`.
+    HandoffCalled(FunctionCall),
+    /// The conversation was handed over (the Python SDK's `handoff_occured`), after the
+    /// turn's tools ran; an [`RunEvent::AgentUpdated`] for `to` follows.
+    Handoff {
+        /// The handoff call.
+        call: FunctionCall,
+        /// The agent that handed off.
+        from: String,
+        /// The agent that answers from now on.
+        to: String,
+    },
 }
+
+/// The output the model reads for a handoff call it made beside an earlier one in the
+/// same turn (only the first handoff of a turn runs), in the Python SDK's words.
+pub const MULTIPLE_HANDOFFS: &str = "Multiple handoffs detected, ignoring this one.";
 
 /// Why a run stopped without a final output.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -262,14 +279,16 @@ fn run<C: Clone + Send + Sync + 'static>(
 ) -> BoxStream<'static, Result<RunEvent, RunError>> {
     async_stream::try_stream! {
         let hooks = runner.hooks.clone();
-        let mut definitions = Vec::with_capacity(agent.tools().len());
-        for tool in agent.tools() {
-            definitions.push(tool.definition()?.clone());
-        }
-        yield RunEvent::AgentUpdated { name: agent.name().to_owned() };
-        hooks.on_agent_start(&context, &agent).await?;
+        let mut agent = agent;
+        let mut definitions = definitions_of(&agent)?;
+        let mut starting = true;
 
         for _turn in 0..runner.max_turns {
+            if starting {
+                starting = false;
+                yield RunEvent::AgentUpdated { name: agent.name().to_owned() };
+                hooks.on_agent_start(&context, &agent).await?;
+            }
             let request = ModelRequest {
                 instructions: agent.instructions_text().map(str::to_owned),
                 input: input.clone(),
@@ -308,32 +327,42 @@ fn run<C: Clone + Send + Sync + 'static>(
             hooks.on_llm_end(&context, &agent, &items).await?;
             input.extend(items.iter().map(to_input));
 
-            let calls: Vec<FunctionCall> = items
-                .iter()
-                .filter_map(|item| match item {
-                    OutputItem::FunctionCall(call) => Some(call.clone()),
-                    _ => None,
-                })
-                .collect();
+            let mut calls: Vec<FunctionCall> = Vec::new();
+            let mut handoffs: Vec<(FunctionCall, Arc<Agent<C>>)> = Vec::new();
             let mut last_message = None;
             for item in &items {
-                if let OutputItem::Message(message) = item {
-                    last_message = Some(message_text(message));
-                    yield RunEvent::MessageOutput(message.clone());
+                match item {
+                    OutputItem::Message(message) => {
+                        last_message = Some(message_text(message));
+                        yield RunEvent::MessageOutput(message.clone());
+                    }
+                    OutputItem::FunctionCall(call) => match handoff_target(&agent, &call.name) {
+                        Some(target) => handoffs.push((call.clone(), target)),
+                        None => calls.push(call.clone()),
+                    },
+                    _ => {}
                 }
             }
-            if calls.is_empty() {
+            if calls.is_empty() && handoffs.is_empty() {
                 let final_output = last_message.unwrap_or_default();
                 outcome.lock().unwrap_or_else(PoisonError::into_inner).final_output = Some(final_output.clone());
                 hooks.on_agent_end(&context, &agent, &final_output).await?;
                 return;
             }
-            for call in &calls {
-                yield RunEvent::ToolCalled(call.clone());
+            // Run items in output order, as the Python SDK streams them.
+            for item in &items {
+                if let OutputItem::FunctionCall(call) = item {
+                    if handoffs.iter().any(|(handoff, _)| handoff.call_id == call.call_id) {
+                        yield RunEvent::HandoffCalled(call.clone());
+                    } else {
+                        yield RunEvent::ToolCalled(call.clone());
+                    }
+                }
             }
             let mut resolved = Vec::with_capacity(calls.len());
             for call in &calls {
-                let Some(index) = definitions.iter().position(|d| d.name == call.name) else {
+                // The agent's tools come first in `definitions`, its handoffs after them.
+                let Some(index) = definitions[..agent.tools().len()].iter().position(|d| d.name == call.name) else {
                     Err(RunError::UnknownTool { name: call.name.clone(), agent: agent.name().to_owned() })?;
                     return;
                 };
@@ -365,6 +394,19 @@ fn run<C: Clone + Send + Sync + 'static>(
                 input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": output}));
                 outputs.push((call.name.clone(), output));
             }
+            if let Some(((call, target), ignored)) = handoffs.split_first() {
+                for (call, _) in ignored {
+                    yield RunEvent::ToolOutput { call: call.clone(), output: MULTIPLE_HANDOFFS.to_owned() };
+                    input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": MULTIPLE_HANDOFFS}));
+                }
+                hooks.on_handoff(&context, &agent, target).await?;
+                input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": target.handoff_transfer_message()}));
+                yield RunEvent::Handoff { call: call.clone(), from: agent.name().to_owned(), to: target.name().to_owned() };
+                agent = Agent::clone(target);
+                definitions = definitions_of(&agent)?;
+                starting = true;
+                continue;
+            }
             let stop = match agent.behavior() {
                 ToolUseBehavior::RunLlmAgain => None,
                 ToolUseBehavior::StopOnFirstTool => outputs.first().map(|(_, output)| output.clone()),
@@ -381,6 +423,30 @@ fn run<C: Clone + Send + Sync + 'static>(
         Err(RunError::MaxTurnsExceeded(runner.max_turns))?;
     }
     .boxed()
+}
+
+/// What the model is offered: the agent's tools, then a tool per handoff.
+fn definitions_of<C>(agent: &Agent<C>) -> Result<Vec<ToolDefinition>, RunError> {
+    let mut definitions = Vec::with_capacity(agent.tools().len() + agent.handoffs().len());
+    for tool in agent.tools() {
+        definitions.push(tool.definition()?.clone());
+    }
+    definitions.extend(
+        agent
+            .handoffs()
+            .iter()
+            .map(|target| target.handoff_definition()),
+    );
+    Ok(definitions)
+}
+
+/// The agent a call to `tool_name` hands off to, if it is one of `agent`'s handoffs.
+fn handoff_target<C>(agent: &Agent<C>, tool_name: &str) -> Option<Arc<Agent<C>>> {
+    agent
+        .handoffs()
+        .iter()
+        .find(|target| target.handoff_tool_name() == tool_name)
+        .cloned()
 }
 
 /// The text deltas of a run's messages, for [`crate::widgets::accumulate_text`] (the

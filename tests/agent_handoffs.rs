@@ -1,0 +1,233 @@
+//! Handoffs: `transfer_to_<agent>` tools that switch the answering agent, as the Python
+//! Agents SDK runs them (tool name and description, transfer message, only the first
+//! handoff of a turn, tools of the turn still run, hooks and events in order).
+
+use std::sync::{Arc, Mutex};
+
+use chatkit_agents::agents::{
+    function_tool, Agent, RunError, RunEvent, RunHooks, Runner, ToolUseBehavior, Tripwire,
+    MULTIPLE_HANDOFFS,
+};
+use chatkit_agents::async_trait;
+use chatkit_agents::testing::{ScriptedModel, Step};
+use futures::StreamExt;
+use serde_json::json;
+
+/// Add two numbers.
+#[function_tool]
+async fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+fn call(name: &str, id: &str, arguments: serde_json::Value) -> Step {
+    Step::ToolCall {
+        name: name.into(),
+        arguments,
+        call_id: Some(id.into()),
+    }
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl Recorder {
+    fn push(&self, line: String) {
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+#[async_trait]
+impl RunHooks<()> for Recorder {
+    async fn on_agent_start(&self, _: &(), agent: &Agent<()>) -> Result<(), Tripwire> {
+        self.push(format!("agent_start {}", agent.name()));
+        Ok(())
+    }
+    async fn on_agent_end(&self, _: &(), agent: &Agent<()>, _: &str) -> Result<(), Tripwire> {
+        self.push(format!("agent_end {}", agent.name()));
+        Ok(())
+    }
+    async fn on_handoff(&self, _: &(), from: &Agent<()>, to: &Agent<()>) -> Result<(), Tripwire> {
+        self.push(format!("handoff {} -> {}", from.name(), to.name()));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_first_handoff_switches_agents_after_the_turns_tools_ran() {
+    let triage_model = Arc::new(ScriptedModel::new(vec![vec![
+        call("add", "call_add", json!({"a": 2, "b": 3})),
+        call("transfer_to_billing_agent", "call_h1", json!({})),
+        call("transfer_to_billing_agent", "call_h2", json!({})),
+    ]]));
+    let billing_model = Arc::new(ScriptedModel::new(vec![vec![Step::text(
+        "Your invoice is paid.",
+    )]]));
+    let billing = Agent::new("Billing agent", billing_model.clone())
+        .instructions("You handle billing.")
+        .handoff_description("Answers invoice questions.");
+    let triage = Agent::new("Triage", triage_model.clone())
+        .instructions("Route the user.")
+        .tool(add)
+        .handoff(billing)
+        // A handoff wins over a behaviour that would stop at the tool.
+        .tool_use_behavior(ToolUseBehavior::StopOnFirstTool);
+    let hooks = Arc::new(Recorder::default());
+    let runner = Runner::new().hooks(HooksRef(hooks.clone()));
+
+    let mut run = runner.run_streamed(&triage, "Was my invoice paid?", ());
+    let mut events = Vec::new();
+    while let Some(event) = run.next().await {
+        events.push(event.expect("the run succeeds"));
+    }
+    assert_eq!(run.final_output().as_deref(), Some("Your invoice is paid."));
+
+    let items: Vec<String> = events
+        .iter()
+        .filter_map(|event| match event {
+            RunEvent::AgentUpdated { name } => Some(format!("agent {name}")),
+            RunEvent::ToolCalled(call) => Some(format!("tool_called {}", call.call_id)),
+            RunEvent::HandoffCalled(call) => Some(format!("handoff_called {}", call.call_id)),
+            RunEvent::ToolOutput { call, output } => {
+                Some(format!("tool_output {} {output}", call.call_id))
+            }
+            RunEvent::Handoff { call, from, to } => {
+                Some(format!("handoff {} {from} -> {to}", call.call_id))
+            }
+            RunEvent::MessageOutput(_) => Some("message".into()),
+            RunEvent::Model(_) => None,
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            "agent Triage".to_owned(),
+            "tool_called call_add".into(),
+            "handoff_called call_h1".into(),
+            "handoff_called call_h2".into(),
+            "tool_output call_add 5".into(),
+            format!("tool_output call_h2 {MULTIPLE_HANDOFFS}"),
+            "handoff call_h1 Triage -> Billing agent".into(),
+            "agent Billing agent".into(),
+            "message".into(),
+        ]
+    );
+    assert_eq!(
+        *hooks.0.lock().unwrap(),
+        [
+            "agent_start Triage",
+            "handoff Triage -> Billing agent",
+            "agent_start Billing agent",
+            "agent_end Billing agent"
+        ]
+    );
+
+    // The triage model is offered its tool, then the handoff tool, as the SDK words it.
+    let offered = &triage_model.requests()[0].tools;
+    assert_eq!(offered[0].name, "add");
+    assert_eq!(offered[1].name, "transfer_to_billing_agent");
+    assert_eq!(
+        offered[1].description,
+        "Handoff to the Billing agent agent to handle the request. Answers invoice questions."
+    );
+    assert_eq!(
+        offered[1].parameters,
+        json!({"additionalProperties": false, "type": "object", "properties": {}, "required": []})
+    );
+    assert!(offered[1].strict);
+
+    // The new agent reads the whole conversation, with its own instructions and tools.
+    let request = &billing_model.requests()[0];
+    assert_eq!(request.instructions.as_deref(), Some("You handle billing."));
+    assert!(request.tools.is_empty());
+    let outputs: Vec<_> = request
+        .input
+        .iter()
+        .filter(|item| item["type"] == "function_call_output")
+        .map(|item| {
+            (
+                item["call_id"].as_str().unwrap(),
+                item["output"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outputs,
+        [
+            ("call_add", "5"),
+            ("call_h2", MULTIPLE_HANDOFFS),
+            ("call_h1", "{'assistant': 'Billing agent'}")
+        ]
+    );
+    assert_eq!(request.input[0]["content"], "Was my invoice paid?");
+}
+
+/// Lets the test keep a handle on hooks it gives the runner.
+struct HooksRef(Arc<Recorder>);
+
+#[async_trait]
+impl RunHooks<()> for HooksRef {
+    async fn on_agent_start(&self, c: &(), agent: &Agent<()>) -> Result<(), Tripwire> {
+        self.0.on_agent_start(c, agent).await
+    }
+    async fn on_agent_end(&self, c: &(), agent: &Agent<()>, out: &str) -> Result<(), Tripwire> {
+        self.0.on_agent_end(c, agent, out).await
+    }
+    async fn on_handoff(&self, c: &(), from: &Agent<()>, to: &Agent<()>) -> Result<(), Tripwire> {
+        self.0.on_handoff(c, from, to).await
+    }
+}
+
+#[test]
+fn handoff_tool_names_follow_the_python_function_style() {
+    let model = Arc::new(ScriptedModel::new(vec![]));
+    let agent: Agent<()> = Agent::new("Spanish-Speaking Agent (ES)", model);
+    assert_eq!(
+        agent.handoff_tool_name(),
+        "transfer_to_spanish_speaking_agent__es_"
+    );
+    assert_eq!(
+        agent.handoff_definition().description,
+        "Handoff to the Spanish-Speaking Agent (ES) agent to handle the request. "
+    );
+}
+
+struct Veto;
+
+#[async_trait]
+impl RunHooks<()> for Veto {
+    async fn on_handoff(&self, _: &(), _: &Agent<()>, _: &Agent<()>) -> Result<(), Tripwire> {
+        Err(Tripwire("no transfers today".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_handoff_hook_can_trip_the_run_and_handoffs_count_as_turns() {
+    let script = || vec![vec![call("transfer_to_b", "call_1", json!({}))]];
+    let b = Agent::new(
+        "B",
+        Arc::new(ScriptedModel::new(vec![vec![Step::text("hi")]])),
+    );
+    let a = Agent::new("A", Arc::new(ScriptedModel::new(script()))).handoff(b.clone());
+
+    let mut run = Runner::new().hooks(Veto).run_streamed(&a, "hello", ());
+    let mut error = None;
+    while let Some(event) = run.next().await {
+        if let Err(e) = event {
+            error = Some(e);
+        }
+    }
+    assert_eq!(
+        error,
+        Some(RunError::Tripwire(Tripwire("no transfers today".into())))
+    );
+
+    let a = Agent::new("A", Arc::new(ScriptedModel::new(script()))).handoff(b);
+    let mut run = Runner::new().max_turns(1).run_streamed(&a, "hello", ());
+    let mut error = None;
+    while let Some(event) = run.next().await {
+        if let Err(e) = event {
+            error = Some(e);
+        }
+    }
+    assert_eq!(error, Some(RunError::MaxTurnsExceeded(1)));
+}

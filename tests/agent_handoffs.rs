@@ -231,3 +231,45 @@ async fn a_handoff_hook_can_trip_the_run_and_handoffs_count_as_turns() {
     }
     assert_eq!(error, Some(RunError::MaxTurnsExceeded(1)));
 }
+
+#[tokio::test]
+async fn a_chatkit_thread_gets_the_answer_of_the_agent_handed_to() {
+    use chatkit_agents::agents::AgentServer;
+    use chatkit_agents::server::{process, ProcessResult};
+    use chatkit_agents::store::MemoryStore;
+
+    let billing = Agent::new(
+        "Billing",
+        Arc::new(ScriptedModel::new(vec![vec![Step::text("Paid.")]]).with_unique_ids()),
+    );
+    let triage = Agent::new(
+        "Triage",
+        Arc::new(
+            ScriptedModel::new(vec![vec![call("transfer_to_billing", "call_1", json!({}))]])
+                .with_unique_ids(),
+        ),
+    )
+    .handoff(billing);
+    let server = Arc::new(AgentServer::new(Arc::new(MemoryStore::new()), triage));
+    let body = json!({"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": "invoice?"}], "attachments": [], "inference_options": {}}}});
+    let Ok(ProcessResult::Streaming(stream)) =
+        process(&server, body.to_string().as_bytes(), ()).await
+    else {
+        panic!("expected a stream")
+    };
+    let events: Vec<_> = stream.into_events().collect().await;
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(!kinds.contains(&"error".to_owned()), "{kinds:?}");
+    let done = serde_json::to_value(events.last().unwrap()).unwrap();
+    assert_eq!(done["type"], "thread.item.done");
+    assert_eq!(done["item"]["type"], "assistant_message");
+    assert_eq!(done["item"]["content"][0]["text"], "Paid.");
+}

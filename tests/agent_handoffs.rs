@@ -72,7 +72,7 @@ async fn the_first_handoff_switches_agents_after_the_turns_tools_ran() {
         // A handoff wins over a behaviour that would stop at the tool.
         .tool_use_behavior(ToolUseBehavior::StopOnFirstTool);
     let hooks = Arc::new(Recorder::default());
-    let runner = Runner::new().hooks(HooksRef(hooks.clone()));
+    let runner = Runner::new().hooks(hooks.clone());
 
     let mut run = runner.run_streamed(&triage, "Was my invoice paid?", ());
     let mut events = Vec::new();
@@ -159,22 +159,6 @@ async fn the_first_handoff_switches_agents_after_the_turns_tools_ran() {
         ]
     );
     assert_eq!(request.input[0]["content"], "Was my invoice paid?");
-}
-
-/// Lets the test keep a handle on hooks it gives the runner.
-struct HooksRef(Arc<Recorder>);
-
-#[async_trait]
-impl RunHooks<()> for HooksRef {
-    async fn on_agent_start(&self, c: &(), agent: &Agent<()>) -> Result<(), Tripwire> {
-        self.0.on_agent_start(c, agent).await
-    }
-    async fn on_agent_end(&self, c: &(), agent: &Agent<()>, out: &str) -> Result<(), Tripwire> {
-        self.0.on_agent_end(c, agent, out).await
-    }
-    async fn on_handoff(&self, c: &(), from: &Agent<()>, to: &Agent<()>) -> Result<(), Tripwire> {
-        self.0.on_handoff(c, from, to).await
-    }
 }
 
 #[test]

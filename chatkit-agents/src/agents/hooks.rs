@@ -99,3 +99,69 @@ pub trait RunHooks<C: Send + Sync>: Send + Sync {
 pub struct NoHooks;
 
 impl<C: Send + Sync> RunHooks<C> for NoHooks {}
+
+/// Shared hooks: keep an `Arc` to read what your hooks recorded after the run.
+#[async_trait]
+impl<C: Send + Sync, H: RunHooks<C> + ?Sized> RunHooks<C> for std::sync::Arc<H> {
+    async fn on_agent_start(&self, context: &C, agent: &Agent<C>) -> Result<(), Tripwire> {
+        (**self).on_agent_start(context, agent).await
+    }
+
+    async fn on_agent_end(
+        &self,
+        context: &C,
+        agent: &Agent<C>,
+        output: &str,
+    ) -> Result<(), Tripwire> {
+        (**self).on_agent_end(context, agent, output).await
+    }
+
+    async fn on_handoff(
+        &self,
+        context: &C,
+        from: &Agent<C>,
+        to: &Agent<C>,
+    ) -> Result<(), Tripwire> {
+        (**self).on_handoff(context, from, to).await
+    }
+
+    async fn on_llm_start(
+        &self,
+        context: &C,
+        agent: &Agent<C>,
+        instructions: Option<&str>,
+        input: &[Value],
+    ) -> Result<(), Tripwire> {
+        (**self)
+            .on_llm_start(context, agent, instructions, input)
+            .await
+    }
+
+    async fn on_llm_end(
+        &self,
+        context: &C,
+        agent: &Agent<C>,
+        output: &[OutputItem],
+    ) -> Result<(), Tripwire> {
+        (**self).on_llm_end(context, agent, output).await
+    }
+
+    async fn on_tool_start(
+        &self,
+        context: &ToolContext<C>,
+        agent: &Agent<C>,
+        tool: &ToolDefinition,
+    ) -> Result<(), Tripwire> {
+        (**self).on_tool_start(context, agent, tool).await
+    }
+
+    async fn on_tool_end(
+        &self,
+        context: &ToolContext<C>,
+        agent: &Agent<C>,
+        tool: &ToolDefinition,
+        output: &str,
+    ) -> Result<(), Tripwire> {
+        (**self).on_tool_end(context, agent, tool, output).await
+    }
+}

@@ -45,6 +45,7 @@
 //! ```
 
 mod errors;
+mod frame;
 mod handlers;
 mod pipeline;
 mod result;
@@ -56,8 +57,9 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 pub use errors::{ProcessError, StreamError};
+pub use frame::sse_frame;
 pub use pipeline::{default_handle_stream_cancelled, CANCELLED_NOTE};
-pub use result::{sse_frame, ProcessResult, StreamingResult};
+pub use result::{ProcessResult, StreamingResult};
 pub use thread_handle::ThreadHandle;
 
 use crate::store::{AttachmentStore, Store, StoreError};

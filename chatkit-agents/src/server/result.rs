@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::stream::{BoxStream, Stream, StreamExt};
 
+use super::frame::sse_frame;
 use crate::types::ThreadStreamEvent;
 
 /// The outcome of a request: a JSON body, or a stream of SSE frames.
@@ -44,19 +45,6 @@ impl StreamingResult {
     pub fn into_events(self) -> BoxStream<'static, ThreadStreamEvent> {
         self.events.map(|event| *event).boxed()
     }
-}
-
-/// One SSE frame for `event`.
-pub fn sse_frame(event: &ThreadStreamEvent) -> Bytes {
-    let mut frame = Vec::with_capacity(160);
-    frame.extend_from_slice(b"data: ");
-    // Writing protocol types into a Vec cannot fail: every map key is a string.
-    if let Err(error) = serde_json::to_writer(&mut frame, event) {
-        tracing::error!(%error, "could not serialize a stream event");
-        return Bytes::new();
-    }
-    frame.extend_from_slice(b"\n\n");
-    Bytes::from(frame)
 }
 
 impl Stream for StreamingResult {

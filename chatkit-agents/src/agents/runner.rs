@@ -1,5 +1,6 @@
 //! [`Runner`]: the multi-turn loop: call the model, run the tools it asks for (all
-//! calls of a turn concurrently), feed the outputs back, until it answers.
+//! calls of a turn concurrently), feed the outputs back, switch agents on a handoff,
+//! until it answers.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -69,9 +69,10 @@
 //! - [`server`]: [`server::ChatKitServer`] and [`server::process`], the event pipeline.
 //! - [`store`]: the store traits, [`store::MemoryStore`] and [`store::SqliteStore`].
 //! - [`http`] (feature `axum`): the ChatKit endpoint as an axum router.
-//! - [`agents`]: `#[function_tool]`, [`agents::AgentContext`], [`agents::Agent`],
-//!   [`agents::Runner`], models (OpenAI Responses, feature `openai`), and
-//!   [`agents::stream_agent_response`].
+//! - [`agents`]: `#[function_tool]`, [`agents::AgentContext`], [`agents::Agent`] (tools,
+//!   handoffs), [`agents::Runner`] and hooks, models (OpenAI Responses, feature
+//!   `openai`), [`agents::stream_agent_response`], and [`agents::AgentServer`], a
+//!   ready-made server answering with an agent.
 //! - [`testing`]: [`testing::ScriptedModel`] and a conformance suite for your own stores.
 //! - [`prelude`]: the names most servers use.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]

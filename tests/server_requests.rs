@@ -115,6 +115,30 @@ async fn a_no_op_update_does_not_announce_anything() {
 }
 
 #[tokio::test]
+async fn a_change_made_before_respond_returns_its_stream_is_announced() {
+    // Python's `respond` is a generator whose body runs once iterated; a Rust `respond`
+    // may change the thread before it returns the stream, and that counts too.
+    let server = TestServer::new(|thread, _| {
+        thread.set_title("Set eagerly");
+        Box::pin(async_stream::try_stream! {
+            yield ThreadStreamEvent::progress("one");
+        })
+    });
+    let events = events(&server, create("hi")).await;
+    assert_eq!(
+        types(&events),
+        [
+            "thread.created",
+            "thread.item.done",
+            "stream_options",
+            "progress_update",
+            "thread.updated"
+        ]
+    );
+    assert_eq!(events[4]["thread"]["title"], "Set eagerly");
+}
+
+#[tokio::test]
 async fn listing_threads_and_items_pages_like_the_reference() {
     let server = TestServer::replying("ok");
     let first = thread_id(&events(&server, create("first")).await);

@@ -2,24 +2,22 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{
-    simple_to_agent_input, stream_agent_response, Agent, AgentContext, Runner,
-};
+use chatkit_agents::agents::{Agent, AgentServer};
 use chatkit_agents::async_trait;
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
 use chatkit_agents::store::{SqliteStore, Store};
 use chatkit_agents::types::*;
-use futures::StreamExt;
 use serde::Deserialize;
 
-use super::tools::{draft_note, get_weather, show_tasks, Ctx};
+use super::tools::{draft_note, get_weather, show_tasks};
 use super::widgets::{task_list, weather_card, Task};
 use super::RequestContext;
 
 /// The demo server.
 pub struct DemoServer {
     store: Arc<SqliteStore>,
-    agent: Agent<Ctx>,
+    /// Answers messages; this server adds titles and the widget actions around it.
+    agent: Arc<AgentServer<RequestContext>>,
 }
 
 impl DemoServer {
@@ -30,6 +28,7 @@ impl DemoServer {
             .tool(get_weather)
             .tool(show_tasks)
             .tool(draft_note);
+        let agent = Arc::new(AgentServer::new(store.clone(), agent));
         DemoServer { store, agent }
     }
 }
@@ -77,25 +76,21 @@ impl ChatKitServer for DemoServer {
         input: Option<UserMessageItem>,
         context: RequestContext,
     ) -> EventStream {
-        Box::pin(async_stream::try_stream! {
-            if let (None, Some(message)) = (thread.title(), &input) {
-                let text: String = message.content.iter().filter_map(|c| match c { UserMessageContent::Text(t) => Some(t.text.as_str()), _ => None }).collect();
-                let title: String = text.trim().chars().take(40).collect();
-                if !title.is_empty() {
-                    thread.set_title(title);
-                }
+        if let (None, Some(message)) = (thread.title(), &input) {
+            let text: String = message
+                .content
+                .iter()
+                .filter_map(|c| match c {
+                    UserMessageContent::Text(t) => Some(t.text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let title: String = text.trim().chars().take(40).collect();
+            if !title.is_empty() {
+                thread.set_title(title);
             }
-            let recent = self.store.load_thread_items(thread.id(), None, 20, SortOrder::Desc, &context).await?;
-            let mut items = recent.data;
-            items.reverse();
-            let input_items = simple_to_agent_input(&items).await?;
-            let agent_context = AgentContext::new(thread.clone(), self.store.clone(), context);
-            let run = Runner::new().run_streamed(&self.agent, input_items, agent_context.clone());
-            let mut events = stream_agent_response(&agent_context, run);
-            while let Some(event) = events.next().await {
-                yield event?;
-            }
-        })
+        }
+        self.agent.clone().respond(thread, input, context)
     }
 
     fn action(

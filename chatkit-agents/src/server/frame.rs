@@ -35,11 +35,8 @@ fn write_delta(out: &mut Vec<u8>, event: &ThreadStreamEvent) -> bool {
             content_index,
             delta,
         } => {
-            out.extend_from_slice(br#"{"type":"thread.item.updated","item_id":"#);
-            write_json(out, item_id);
-            out.extend_from_slice(
-                br#","update":{"type":"assistant_message.content_part.text_delta","content_index":"#,
-            );
+            open_update(out, item_id, "assistant_message.content_part.text_delta");
+            out.extend_from_slice(br#","content_index":"#);
             write_json(out, content_index);
             out.extend_from_slice(br#","delta":"#);
             write_json(out, delta);
@@ -49,11 +46,8 @@ fn write_delta(out: &mut Vec<u8>, event: &ThreadStreamEvent) -> bool {
             delta,
             done,
         } => {
-            out.extend_from_slice(br#"{"type":"thread.item.updated","item_id":"#);
-            write_json(out, item_id);
-            out.extend_from_slice(
-                br#","update":{"type":"widget.streaming_text.value_delta","component_id":"#,
-            );
+            open_update(out, item_id, "widget.streaming_text.value_delta");
+            out.extend_from_slice(br#","component_id":"#);
             write_json(out, component_id);
             out.extend_from_slice(br#","delta":"#);
             write_json(out, delta);
@@ -67,6 +61,17 @@ fn write_delta(out: &mut Vec<u8>, event: &ThreadStreamEvent) -> bool {
     }
     out.extend_from_slice(b"}}");
     true
+}
+
+/// `{"type":"thread.item.updated","item_id":<id>,"update":{"type":"<update_type>"`: the
+/// event and its update, left open for the update's fields.
+fn open_update(out: &mut Vec<u8>, item_id: &str, update_type: &str) {
+    out.extend_from_slice(br#"{"type":"thread.item.updated","item_id":"#);
+    write_json(out, item_id);
+    out.extend_from_slice(br#","update":{"type":""#);
+    // Update type names are plain ASCII: nothing to escape.
+    out.extend_from_slice(update_type.as_bytes());
+    out.push(b'"');
 }
 
 /// A string or number, escaped by `serde_json` itself. Writing them into a `Vec`

@@ -207,6 +207,18 @@ async fn load_attachments<C: Send + Sync>(
     Ok(attachments)
 }
 
+/// `respond` on `thread`, called by the pipeline once it has taken the thread's snapshot
+/// (so that changes `respond` makes before returning its stream are announced too).
+fn responder<S: ChatKitServer>(
+    server: &Arc<S>,
+    thread: &ThreadHandle,
+    input: Option<UserMessageItem>,
+    ctx: &S::Context,
+) -> impl FnOnce() -> EventStream + Send + 'static {
+    let (server, thread, ctx) = (server.clone(), thread.clone(), ctx.clone());
+    move || server.respond(thread, input, ctx)
+}
+
 /// The events of a stream that failed at a store write before the pipeline started.
 fn store_failure(error: crate::store::StoreError) -> Box<ThreadStreamEvent> {
     tracing::error!(%error, "store failed before the response started");
@@ -285,11 +297,9 @@ fn new_user_message<S: ChatKitServer>(
         if let Err(e) = store.add_thread_item(thread.id(), &item, &ctx).await {
             return stream::iter([store_failure(e)]).boxed();
         }
-        let events = server
-            .clone()
-            .respond(thread.clone(), Some(message), ctx.clone());
+        let respond = responder(&server, &thread, Some(message), &ctx);
         stream::iter([Box::new(ThreadStreamEvent::item_done(item))])
-            .chain(process_events(server, thread, ctx, events))
+            .chain(process_events(server, thread, ctx, respond))
             .boxed()
     })
     .flatten()
@@ -347,8 +357,8 @@ async fn add_client_tool_output<S: ChatKitServer>(
                 }
             }
             let handle = ThreadHandle::new(thread);
-            let events = server.clone().respond(handle.clone(), None, ctx.clone());
-            let mut events = process_events(server, handle, ctx, events);
+            let respond = responder(&server, &handle, None, &ctx);
+            let mut events = process_events(server, handle, ctx, respond);
             while let Some(event) = events.next().await {
                 yield event;
             }
@@ -432,11 +442,12 @@ async fn add_structured_input<S: ChatKitServer>(
     }
     let updated = answer_structured_input(item, p.input);
     let handle = ThreadHandle::new(thread);
-    let responder = server.clone().respond(handle.clone(), None, ctx.clone());
-    let events: EventStream =
+    let respond = responder(server, &handle, None, &ctx);
+    let events = move || -> EventStream {
         stream::once(async move { Ok(ThreadStreamEvent::item_replaced(updated)) })
-            .chain(responder)
-            .boxed();
+            .chain(respond())
+            .boxed()
+    };
     streaming(process_events(server.clone(), handle, ctx, events))
 }
 
@@ -496,8 +507,8 @@ async fn retry_after_item<S: ChatKitServer>(
                 }
             }
             let handle = ThreadHandle::new(thread);
-            let events = server.clone().respond(handle.clone(), Some(message), ctx.clone());
-            let mut events = process_events(server, handle, ctx, events);
+            let respond = responder(&server, &handle, Some(message), &ctx);
+            let mut events = process_events(server, handle, ctx, respond);
             while let Some(event) = events.next().await {
                 yield event;
             }
@@ -527,9 +538,8 @@ async fn custom_action<S: ChatKitServer>(
         },
     };
     let handle = ThreadHandle::new(thread);
-    let events = server
-        .clone()
-        .action(handle.clone(), p.action, sender, ctx.clone());
+    let (action_server, action_thread, action_ctx) = (server.clone(), handle.clone(), ctx.clone());
+    let events = move || action_server.action(action_thread, p.action, sender, action_ctx);
     streaming(process_events(server.clone(), handle, ctx, events))
 }
 

@@ -31,12 +31,15 @@ pub(crate) fn thread_response(
     Thread { meta, items }
 }
 
-/// Runs the reference's `_process_events` over `events`.
+/// Runs the reference's `_process_events` over the events `start` returns. `start` (the
+/// call to `respond` or `action`) runs after the thread's snapshot is taken: like the
+/// reference's generators, whose bodies only run once iterated, a change made before the
+/// first event is still announced.
 pub(crate) fn process_events<S: ChatKitServer>(
     server: Arc<S>,
     thread: ThreadHandle,
     ctx: S::Context,
-    events: EventStream,
+    start: impl FnOnce() -> EventStream + Send + 'static,
 ) -> Events {
     async_stream::stream! {
         let store = server.store();
@@ -52,7 +55,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
             ctx: ctx.clone(),
             pending: IndexMap::new(),
         };
-        let mut events = events;
+        let mut events = start();
         while let Some(next) = events.next().await {
             let event = match next {
                 Ok(event) => event,

@@ -57,6 +57,10 @@ pub(crate) fn process_events<S: ChatKitServer>(
         };
         let mut events = start();
         while let Some(next) = events.next().await {
+            // A response made in memory never waits, so without this one long stream
+            // would hold its worker until done while other requests wait for their
+            // first event; this yields once Tokio's cooperative budget runs out.
+            tokio::task::consume_budget().await;
             let event = match next {
                 Ok(event) => event,
                 Err(error) => {

@@ -78,7 +78,9 @@ pub type EventStream = BoxStream<'static, Result<ThreadStreamEvent, StreamError>
 ///
 /// Only [`store`](Self::store) and [`respond`](Self::respond) are required. `respond` and
 /// `action` receive the thread as a [`ThreadHandle`]: change its title, status or
-/// metadata while streaming and the pipeline persists it and tells the client.
+/// metadata while streaming (or before returning the stream: the pipeline calls them
+/// after taking its snapshot) and the pipeline persists it and tells the client right
+/// after the next event, or at the end of the stream.
 #[async_trait]
 pub trait ChatKitServer: Send + Sync + 'static {
     /// Per-request data from your HTTP layer (user, locale, ...), passed to every store

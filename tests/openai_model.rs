@@ -157,6 +157,25 @@ async fn text_with_logprobs() {
 }
 
 #[tokio::test]
+async fn handoffs_are_offered_as_strict_function_tools() {
+    let server = serve(&["01_text_logprobs_gpt-4o-mini.sse"]).await;
+    let desk_model = Arc::new(OpenAIResponsesModel::with_base_url(
+        "gpt-test",
+        server.uri(),
+        "test-key",
+    ));
+    let desk = Agent::new("Weather desk", desk_model).handoff_description("Forecasts.");
+    let (_, error) = run(&server, |a| a.tool(get_weather).handoff(desk)).await;
+    assert!(error.is_none(), "{error:?}");
+    let body = &requests(&server).await[0];
+    assert_eq!(body["tools"][0]["name"], "get_weather");
+    assert_eq!(
+        body["tools"][1],
+        json!({"type": "function", "name": "transfer_to_weather_desk", "description": "Handoff to the Weather desk agent to handle the request. Forecasts.", "parameters": {"additionalProperties": false, "type": "object", "properties": {}, "required": []}, "strict": true})
+    );
+}
+
+#[tokio::test]
 async fn a_long_story_streams_every_delta() {
     let server = serve(&["02_text_long_story_gpt-4.1.sse"]).await;
     let (events, error) = run(&server, |a| a).await;

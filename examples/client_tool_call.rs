@@ -8,7 +8,6 @@ use std::sync::Arc;
 use chatkit_agents::agents::{ClientToolCall, ToolUseBehavior};
 use chatkit_agents::prelude::*;
 use chatkit_agents::testing::{ScriptedModel, Step};
-use chatkit_agents::types::SortOrder;
 use chatkit_agents_workspace::example_support::{create, send, thread_id};
 use serde_json::{json, Value};
 
@@ -25,39 +24,6 @@ async fn get_selection(ctx: &ToolContext<AgentContext<()>>) -> &'static str {
     "Asked the client for the selection."
 }
 
-struct SelectionServer {
-    store: Arc<MemoryStore>,
-    agent: Agent<AgentContext<()>>,
-}
-
-impl ChatKitServer for SelectionServer {
-    type Context = ();
-
-    fn store(&self) -> Arc<dyn Store<()>> {
-        self.store.clone()
-    }
-
-    fn respond(
-        self: Arc<Self>,
-        thread: ThreadHandle,
-        _input: Option<UserMessageItem>,
-        ctx: (),
-    ) -> EventStream {
-        Box::pin(async_stream::try_stream! {
-            // The model reads the thread, so on the continuation (after the client's
-            // output, `_input` is None) it sees the completed call and its output.
-            let items = self.store.load_thread_items(thread.id(), None, 20, SortOrder::Asc, &ctx).await?.data;
-            let run_input = chatkit_agents::agents::simple_to_agent_input(&items).await?;
-            let agent_ctx = AgentContext::new(thread, self.store.clone(), ctx);
-            let run = Runner::new().run_streamed(&self.agent, run_input, agent_ctx.clone());
-            let mut events = stream_agent_response(&agent_ctx, run);
-            while let Some(event) = futures::StreamExt::next(&mut events).await {
-                yield event?;
-            }
-        })
-    }
-}
-
 /// Asks, answers as the client would, and returns every event.
 pub async fn run() -> Vec<Value> {
     let model = ScriptedModel::new(vec![
@@ -68,10 +34,9 @@ pub async fn run() -> Vec<Value> {
     let agent = Agent::new("Reader", Arc::new(model))
         .tool(get_selection)
         .tool_use_behavior(ToolUseBehavior::StopAtTools(vec!["get_selection".into()]));
-    let server = Arc::new(SelectionServer {
-        store: Arc::new(MemoryStore::new()),
-        agent,
-    });
+    // AgentServer feeds the agent the thread's items, so on the continuation (after the
+    // client's output, when `respond` gets no new message) it sees the completed call.
+    let server = Arc::new(AgentServer::new(Arc::new(MemoryStore::new()), agent));
     let mut all = send(&server, create("What did I select?"), ()).await;
     let thread = thread_id(&all);
     let output = json!({"type": "threads.add_client_tool_output", "params": {"thread_id": thread, "result": {"text": "owls deliver mail"}}});

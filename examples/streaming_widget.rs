@@ -42,34 +42,6 @@ async fn draft_letter(
     Ok("The letter is drafted.".into())
 }
 
-struct LetterServer {
-    store: Arc<MemoryStore>,
-    agent: Agent<AgentContext<()>>,
-}
-
-impl ChatKitServer for LetterServer {
-    type Context = ();
-
-    fn store(&self) -> Arc<dyn Store<()>> {
-        self.store.clone()
-    }
-
-    fn respond(
-        self: Arc<Self>,
-        thread: ThreadHandle,
-        input: Option<UserMessageItem>,
-        ctx: (),
-    ) -> EventStream {
-        let agent_ctx = AgentContext::new(thread, self.store.clone(), ctx);
-        let run = Runner::new().run_streamed(
-            &self.agent,
-            input.map(|m| m.text()).unwrap_or_default(),
-            agent_ctx.clone(),
-        );
-        stream_agent_response(&agent_ctx, run)
-    }
-}
-
 /// Runs the scripted conversation and returns the events.
 pub async fn run() -> Vec<Value> {
     let model = ScriptedModel::new(vec![
@@ -77,10 +49,7 @@ pub async fn run() -> Vec<Value> {
         vec![Step::text("Sent.")],
     ]);
     let agent = Agent::new("Owl post", Arc::new(model)).tool(draft_letter);
-    let server = Arc::new(LetterServer {
-        store: Arc::new(MemoryStore::new()),
-        agent,
-    });
+    let server = Arc::new(AgentServer::new(Arc::new(MemoryStore::new()), agent));
     send(&server, create("Write Harry's letter"), ()).await
 }
 

@@ -29,34 +29,6 @@ async fn sample_widget(
     Ok(format!("Shown to {name}"))
 }
 
-struct ToolServer {
-    store: Arc<MemoryStore>,
-    agent: Agent<AgentContext<()>>,
-}
-
-impl ChatKitServer for ToolServer {
-    type Context = ();
-
-    fn store(&self) -> Arc<dyn Store<()>> {
-        self.store.clone()
-    }
-
-    fn respond(
-        self: Arc<Self>,
-        thread: ThreadHandle,
-        input: Option<UserMessageItem>,
-        ctx: (),
-    ) -> EventStream {
-        let agent_ctx = AgentContext::new(thread, self.store.clone(), ctx);
-        let run = Runner::new().run_streamed(
-            &self.agent,
-            input.map(|m| m.text()).unwrap_or_default(),
-            agent_ctx.clone(),
-        );
-        stream_agent_response(&agent_ctx, run)
-    }
-}
-
 /// Runs the scripted conversation and returns the events.
 pub async fn run() -> Vec<Value> {
     // The model calls the tool, then answers.
@@ -68,10 +40,7 @@ pub async fn run() -> Vec<Value> {
         vec![Step::text("I showed Harry the message.")],
     ]);
     let agent = Agent::new("Hagrid", Arc::new(model)).tool(sample_widget);
-    let server = Arc::new(ToolServer {
-        store: Arc::new(MemoryStore::new()),
-        agent,
-    });
+    let server = Arc::new(AgentServer::new(Arc::new(MemoryStore::new()), agent));
     send(&server, create("Tell Harry the news"), ()).await
 }
 

@@ -337,7 +337,7 @@ fn run<C: Clone + Send + Sync + 'static>(
                         last_message = Some(message_text(message));
                         yield RunEvent::MessageOutput(message.clone());
                     }
-                    OutputItem::FunctionCall(call) => match handoff_target(&agent, &call.name) {
+                    OutputItem::FunctionCall(call) => match handoff_target(&agent, &definitions, &call.name) {
                         Some(target) => handoffs.push((call.clone(), target)),
                         None => calls.push(call.clone()),
                     },
@@ -441,13 +441,17 @@ fn definitions_of<C>(agent: &Agent<C>) -> Result<Vec<ToolDefinition>, RunError> 
     Ok(definitions)
 }
 
-/// The agent a call to `tool_name` hands off to, if it is one of `agent`'s handoffs.
-fn handoff_target<C>(agent: &Agent<C>, tool_name: &str) -> Option<Arc<Agent<C>>> {
-    agent
-        .handoffs()
+/// The agent a call to `tool_name` hands off to, if it is one of `agent`'s handoffs
+/// (whose tools follow the agent's own in `definitions`).
+fn handoff_target<C>(
+    agent: &Agent<C>,
+    definitions: &[ToolDefinition],
+    tool_name: &str,
+) -> Option<Arc<Agent<C>>> {
+    definitions[agent.tools().len()..]
         .iter()
-        .find(|target| target.handoff_tool_name() == tool_name)
-        .cloned()
+        .position(|definition| definition.name == tool_name)
+        .map(|index| agent.handoffs()[index].clone())
 }
 
 /// The text deltas of a run's messages, for [`crate::widgets::accumulate_text`] (the

@@ -19,7 +19,9 @@ use chatkit_agents::agents::{
     stream_agent_response, AgentContext, ContentPart, MessageItem, ModelEvent, OutputItem,
     RunError, RunEvent, RunStream,
 };
-use chatkit_agents::server::{process, ChatKitServer, EventStream, ProcessResult, ThreadHandle};
+use chatkit_agents::server::{
+    process, ChatKitServer, EventStream, ProcessResult, StreamingResult, ThreadHandle,
+};
 use chatkit_agents::store::{MemoryStore, Store};
 use chatkit_agents::types::*;
 use chatkit_agents::widgets::{
@@ -191,6 +193,18 @@ impl ChatKitServer for BenchServer {
 
 const PIPELINE_BODY: &[u8] = br#"{"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": "Benchmark, please."}], "attachments": [], "inference_options": {}}}}"#;
 
+/// `threads.create` on a fresh server whose answer has `n` text deltas.
+async fn pipeline_stream(n: usize) -> StreamingResult {
+    let server = Arc::new(BenchServer {
+        store: Arc::new(MemoryStore::new()),
+        n,
+    });
+    match process(&server, PIPELINE_BODY, ()).await {
+        Ok(ProcessResult::Streaming(stream)) => stream,
+        _ => panic!("expected a stream"),
+    }
+}
+
 fn pipeline_text(sizes: &Sizes) -> Value {
     let rt = runtime();
     let n = sizes.pipeline_n;
@@ -201,15 +215,7 @@ fn pipeline_text(sizes: &Sizes) -> Value {
         || (),
         |()| {
             rt.block_on(async {
-                let server = Arc::new(BenchServer {
-                    store: Arc::new(MemoryStore::new()),
-                    n,
-                });
-                let Ok(ProcessResult::Streaming(mut stream)) =
-                    process(&server, PIPELINE_BODY, ()).await
-                else {
-                    panic!("expected a stream")
-                };
+                let mut stream = pipeline_stream(n).await;
                 let (mut events, mut bytes) = (0usize, 0usize);
                 while let Some(frame) = stream.next().await {
                     events += 1;
@@ -226,16 +232,8 @@ fn serialize_baseline(sizes: &Sizes) -> Value {
     let rt = runtime();
     let n = sizes.pipeline_n;
     // The events pipeline_text sends, built once (untimed).
-    let events: Vec<ThreadStreamEvent> = rt.block_on(async {
-        let server = Arc::new(BenchServer {
-            store: Arc::new(MemoryStore::new()),
-            n,
-        });
-        let Ok(ProcessResult::Streaming(stream)) = process(&server, PIPELINE_BODY, ()).await else {
-            panic!("expected a stream")
-        };
-        stream.into_events().collect().await
-    });
+    let events: Vec<ThreadStreamEvent> =
+        rt.block_on(async { pipeline_stream(n).await.into_events().collect().await });
     measure(
         n + 7,
         "SSE events",

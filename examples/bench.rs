@@ -37,9 +37,23 @@ const SCENARIOS: &[&str] = &[
     "serialize_baseline",
     "agent_text",
     "widget_stream",
+    "prefix_baseline",
     "template_build",
+    "render_baseline",
     "diff_large",
 ];
+
+// `--features mimalloc` measures the same code with mimalloc as the global allocator
+// (many Rust servers use one); every scenario reports which allocator it ran with.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const ALLOCATOR: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "system"
+};
 
 #[derive(Clone)]
 struct Sizes {
@@ -117,6 +131,7 @@ fn measure<S>(
     json!({
         "n": n, "seconds": median, "per_sec": n as f64 / median, "peak_rss_mb": peak_rss_mb(),
         "unit": unit, "runs_seconds": seconds, "rss_before_runs_mb": rss_before, "check": check,
+        "allocator": ALLOCATOR,
     })
 }
 
@@ -355,11 +370,15 @@ fn agent_text(sizes: &Sizes) -> Value {
 
 // ---- widget_stream ------------------------------------------------------------------------
 
+fn widget_states(sizes: &Sizes) -> Vec<WidgetRoot> {
+    (0..sizes.widget_states)
+        .map(|i| WidgetRoot::from_value(json!({"type": "Card", "children": [{"type": "Markdown", "id": "m", "value": sizes.widget_chunk.repeat(i), "streaming": true}]})).expect("a valid root"))
+        .collect()
+}
+
 fn widget_stream(sizes: &Sizes) -> Value {
     let rt = runtime();
-    let states: Vec<WidgetRoot> = (0..sizes.widget_states)
-        .map(|i| WidgetRoot::from_value(json!({"type": "Card", "children": [{"type": "Markdown", "id": "m", "value": sizes.widget_chunk.repeat(i), "streaming": true}]})).expect("a valid root"))
-        .collect();
+    let states = widget_states(sizes);
     let thread = ThreadMetadata::new("thr_bench", Timestamp::now());
     // Each run consumes its own copy of the prebuilt states (copied before the timer).
     measure(
@@ -393,6 +412,31 @@ fn widget_stream(sizes: &Sizes) -> Value {
     )
 }
 
+/// The floor under `widget_stream`: the prefix check alone. Each state's Markdown value is
+/// compared with the previous one's, in the same prebuilt states (borrowed, so nothing
+/// is copied or freed); `widget_stream` cannot do less than this.
+fn prefix_baseline(sizes: &Sizes) -> Value {
+    let states = widget_states(sizes);
+    let texts: Vec<&str> = states
+        .iter()
+        .map(|root| root.get("children").and_then(|c| c[0]["value"].as_str()))
+        .map(|text| text.expect("each state has the Markdown value"))
+        .collect();
+    measure(
+        sizes.widget_states,
+        "widget states",
+        sizes.runs,
+        || (),
+        |()| {
+            let appended = texts
+                .windows(2)
+                .filter(|pair| std::hint::black_box(pair[1]).starts_with(pair[0]))
+                .count();
+            json!({"events": appended + 2, "deltas": appended})
+        },
+    )
+}
+
 // ---- template_build -----------------------------------------------------------------------
 
 fn template_data(items: usize) -> Value {
@@ -403,12 +447,16 @@ fn template_data(items: usize) -> Value {
     json!({"title": "Benchmark list", "items": items})
 }
 
-fn template_build(sizes: &Sizes) -> Value {
+fn bench_template() -> WidgetTemplate {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/bench/bench_list.widget"
     );
-    let template = WidgetTemplate::from_file(path).expect("the benchmark template compiles");
+    WidgetTemplate::from_file(path).expect("the benchmark template compiles")
+}
+
+fn template_build(sizes: &Sizes) -> Value {
+    let template = bench_template();
     let data = template_data(sizes.template_items);
     measure(
         sizes.template_reps,
@@ -428,6 +476,27 @@ fn template_build(sizes: &Sizes) -> Value {
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
             json!({"children": children, "last_output_chars": serde_json::to_string(&last).map_or(0, |s| s.chars().count())})
+        },
+    )
+}
+
+/// The floor under `template_build` for a minijinja-based build: rendering the text
+/// alone, without parsing it into a widget.
+fn render_baseline(sizes: &Sizes) -> Value {
+    let template = bench_template();
+    let data = template_data(sizes.template_items);
+    measure(
+        sizes.template_reps,
+        "renders",
+        sizes.runs,
+        || (),
+        |()| {
+            let mut chars = 0;
+            for _ in 0..sizes.template_reps {
+                let text = template.render(&data).expect("the template renders");
+                chars = std::hint::black_box(text).chars().count();
+            }
+            json!({"rendered_chars": chars})
         },
     )
 }
@@ -611,7 +680,9 @@ fn run_scenario(name: &str, sizes: &Sizes) -> Value {
         "serialize_baseline" => serialize_baseline(sizes),
         "agent_text" => agent_text(sizes),
         "widget_stream" => widget_stream(sizes),
+        "prefix_baseline" => prefix_baseline(sizes),
         "template_build" => template_build(sizes),
+        "render_baseline" => render_baseline(sizes),
         "diff_large" => diff_large(sizes),
         "http_load" => http_load(sizes),
         other => {

@@ -69,6 +69,7 @@ struct Sizes {
     clients: usize,
     requests_per_client: usize,
     http_deltas: usize,
+    pin_cores: bool,
 }
 
 impl Default for Sizes {
@@ -86,6 +87,7 @@ impl Default for Sizes {
             clients: 200,
             requests_per_client: 5,
             http_deltas: 200,
+            pin_cores: false,
         }
     }
 }
@@ -560,12 +562,28 @@ fn serve_http(deltas: usize) {
             n: deltas,
         });
         let app = chatkit_agents::http::ChatKitEndpoint::new(server, |_| Ok(())).router();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = chatkit_agents::http::listen("127.0.0.1:0")
             .await
             .expect("a local port");
-        println!("{}", listener.local_addr().expect("an address").port());
+        let address = axum::serve::Listener::local_addr(&listener).expect("an address");
+        println!("{}", address.port());
         axum::serve(listener, app).await.expect("the server runs");
     });
+}
+
+/// User + system CPU time of a process (`self` or a pid), from `/proc/<pid>/stat`, in
+/// seconds (at the usual 100 clock ticks per second).
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: f64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -580,7 +598,21 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn http_load(sizes: &Sizes) -> Value {
     use std::io::BufRead;
     let exe = std::env::current_exe().expect("the benchmark's own path");
-    let mut child = Command::new(exe)
+    // With --pin-cores the server runs on CPU 0 and this client on CPU 1 (via `taskset`),
+    // so the client's work does not delay the server's first events.
+    let mut server = if sizes.pin_cores {
+        let mut taskset = Command::new("taskset");
+        taskset.args(["-c", "0"]).arg(&exe);
+        let pinned = Command::new("taskset")
+            .args(["-a", "-c", "-p", "1", &std::process::id().to_string()])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(pinned, "--pin-cores needs `taskset` and at least two CPUs");
+        taskset
+    } else {
+        Command::new(&exe)
+    };
+    let mut child = server
         .args(["--serve-http", &sizes.http_deltas.to_string()])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -653,6 +685,7 @@ fn http_load(sizes: &Sizes) -> Value {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0);
+    let server_cpu = cpu_seconds(&child.id().to_string());
     let _ = child.kill();
     let _ = child.wait();
     let ok: Vec<_> = results.iter().filter_map(|r| r.ok()).collect();
@@ -667,7 +700,8 @@ fn http_load(sizes: &Sizes) -> Value {
         "events_per_sec": events as f64 / seconds, "errors": errors, "clients": clients,
         "first_event_ms": {"p50": percentile(&first, 0.5), "p99": percentile(&first, 0.99)},
         "last_event_ms": {"p50": percentile(&last, 0.5), "p99": percentile(&last, 0.99)},
-        "peak_rss_mb": server_rss, "client_peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": server_rss, "client_peak_rss_mb": peak_rss_mb(), "pinned_cores": sizes.pin_cores,
+        "server_cpu_seconds": server_cpu, "client_cpu_seconds": cpu_seconds("self"),
         "check": {"events_per_request": if ok.is_empty() { 0 } else { events / ok.len() }},
     })
 }
@@ -743,6 +777,10 @@ fn main() {
                     .map(str::to_owned),
             ),
             "--in-process" => in_process = true,
+            "--pin-cores" => {
+                sizes.pin_cores = true;
+                forwarded.push(arg.clone());
+            }
             "--child" => child = true,
             name => scenarios.push(name.to_owned()),
         }

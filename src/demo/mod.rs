@@ -212,7 +212,7 @@ pub fn app(store: Arc<SqliteStore>, model: Arc<dyn Model>) -> Router {
 /// Runs the demo until Ctrl-C.
 pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(SqliteStore::open(&config.database).await?);
-    let listener = tokio::net::TcpListener::bind(config.address).await?;
+    let listener = chatkit_agents::http::listen(config.address).await?;
     let mode = match &config.model {
         DemoModel::Offline => "the offline model (set OPENAI_API_KEY for a real one)".to_owned(),
         DemoModel::OpenAI {
@@ -221,7 +221,7 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
     };
     tracing::info!(
         "chatkit-agents demo on http://{} with {mode}; data in {}",
-        listener.local_addr()?,
+        axum::serve::Listener::local_addr(&listener)?,
         config.database.display()
     );
     let app = app(store, model(&config.model));

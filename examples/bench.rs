@@ -349,14 +349,15 @@ fn agent_text(sizes: &Sizes) -> Value {
                     let event = event.expect("no run error");
                     let kind = match &event {
                         ThreadStreamEvent::ThreadItemUpdated { update, .. } => match update {
+                            // The reference peer counts updates by their `type`.
                             ThreadItemUpdate::AssistantMessageContentPartAdded { .. } => {
-                                "content_part.added"
+                                "assistant_message.content_part.added"
                             }
                             ThreadItemUpdate::AssistantMessageContentPartTextDelta { .. } => {
-                                "text_delta"
+                                "assistant_message.content_part.text_delta"
                             }
                             ThreadItemUpdate::AssistantMessageContentPartDone { .. } => {
-                                "content_part.done"
+                                "assistant_message.content_part.done"
                             }
                             _ => "other_update",
                         },

@@ -459,12 +459,22 @@ async fn settings_reach_the_request() {
         json!({"type": "function", "name": "get_weather"})
     );
     assert_eq!(body["reasoning"], json!({"effort": "low"}));
-    let auth = server.received_requests().await.unwrap()[0]
-        .headers
-        .get("authorization")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(auth, "Bearer k");
+    let request = &server.received_requests().await.unwrap()[0];
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(header("authorization"), "Bearer k");
+    // Like the reference's "Agents/Python <v> ChatKit/Python <v>".
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        header("user-agent"),
+        format!("Agents/Rust {version} ChatKit/Rust {version}")
+    );
+    assert_eq!(OpenAIResponsesModel::USER_AGENT, header("user-agent"));
 }

@@ -9,6 +9,15 @@ use serde_json::{json, Map, Value};
 
 use super::model::{Model, ModelError, ModelEvent, ModelRequest};
 
+/// `config` with this crate's `User-Agent`.
+fn identify(config: OpenAIConfig) -> OpenAIConfig {
+    // A constant, valid header value: the fallback is never taken.
+    config
+        .clone()
+        .with_header("user-agent", OpenAIResponsesModel::USER_AGENT)
+        .unwrap_or(config)
+}
+
 /// A model on the Responses API, streamed.
 ///
 /// Frames are read leniently into [`ModelEvent`]: an unknown event type is skipped with a
@@ -33,7 +42,10 @@ impl OpenAIResponsesModel {
     /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
     /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
     pub fn new(model: impl Into<String>) -> Self {
-        Self::from_client(Client::with_config(OpenAIConfig::default()), model)
+        Self::from_client(
+            Client::with_config(identify(OpenAIConfig::default())),
+            model,
+        )
     }
 
     /// The model `model` on the server at `base_url` (e.g. `http://127.0.0.1:8080/v1`).
@@ -45,8 +57,20 @@ impl OpenAIResponsesModel {
         let config = OpenAIConfig::new()
             .with_api_base(base_url)
             .with_api_key(api_key);
-        Self::from_client(Client::with_config(config), model)
+        Self::from_client(Client::with_config(identify(config)), model)
     }
+
+    /// The `User-Agent` of the requests made by [`new`](Self::new) and
+    /// [`with_base_url`](Self::with_base_url), in the reference's format
+    /// (`Agents/Python <version> ChatKit/Python <version>`), so that traffic from ChatKit
+    /// servers can be told apart. A client passed to [`from_client`](Self::from_client)
+    /// keeps its own headers.
+    pub const USER_AGENT: &'static str = concat!(
+        "Agents/Rust ",
+        env!("CARGO_PKG_VERSION"),
+        " ChatKit/Rust ",
+        env!("CARGO_PKG_VERSION")
+    );
 
     /// The model `model` on a configured async-openai client.
     pub fn from_client(client: Client<OpenAIConfig>, model: impl Into<String>) -> Self {

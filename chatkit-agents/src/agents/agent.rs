@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::guardrail::{InputGuardrail, OutputGuardrail};
 use super::model::{Model, ModelSettings};
 use super::tool::{Tool, ToolDefinition};
 
@@ -47,6 +48,8 @@ pub struct Agent<C> {
     tool_use_behavior: ToolUseBehavior,
     handoffs: Vec<Arc<Agent<C>>>,
     handoff_description: Option<String>,
+    input_guardrails: Vec<InputGuardrail<C>>,
+    output_guardrails: Vec<OutputGuardrail<C>>,
 }
 
 impl<C> Clone for Agent<C> {
@@ -60,6 +63,8 @@ impl<C> Clone for Agent<C> {
             tool_use_behavior: self.tool_use_behavior.clone(),
             handoffs: self.handoffs.clone(),
             handoff_description: self.handoff_description.clone(),
+            input_guardrails: self.input_guardrails.clone(),
+            output_guardrails: self.output_guardrails.clone(),
         }
     }
 }
@@ -70,6 +75,8 @@ impl<C> std::fmt::Debug for Agent<C> {
             .field("name", &self.name)
             .field("tools", &self.tools.len())
             .field("handoffs", &self.handoffs.len())
+            .field("input_guardrails", &self.input_guardrails)
+            .field("output_guardrails", &self.output_guardrails)
             .finish_non_exhaustive()
     }
 }
@@ -86,6 +93,8 @@ impl<C> Agent<C> {
             tool_use_behavior: ToolUseBehavior::default(),
             handoffs: Vec::new(),
             handoff_description: None,
+            input_guardrails: Vec::new(),
+            output_guardrails: Vec::new(),
         }
     }
 
@@ -111,6 +120,29 @@ impl<C> Agent<C> {
     pub fn settings(mut self, settings: ModelSettings) -> Self {
         self.settings = settings;
         self
+    }
+
+    /// Adds a check of the run's input; see [`InputGuardrail`]. Only the agent a run
+    /// starts with runs its input guardrails.
+    pub fn input_guardrail(mut self, guardrail: InputGuardrail<C>) -> Self {
+        self.input_guardrails.push(guardrail);
+        self
+    }
+
+    /// Adds a check of this agent's final output; see [`OutputGuardrail`].
+    pub fn output_guardrail(mut self, guardrail: OutputGuardrail<C>) -> Self {
+        self.output_guardrails.push(guardrail);
+        self
+    }
+
+    /// The input guardrails.
+    pub fn input_guardrails(&self) -> &[InputGuardrail<C>] {
+        &self.input_guardrails
+    }
+
+    /// The output guardrails.
+    pub fn output_guardrails(&self) -> &[OutputGuardrail<C>] {
+        &self.output_guardrails
     }
 
     /// Sets what happens after tool calls.

@@ -18,6 +18,7 @@ mod agent;
 mod agent_server;
 mod context;
 mod converter;
+mod guardrail;
 mod hooks;
 mod model;
 #[cfg(feature = "openai")]
@@ -35,6 +36,7 @@ pub use converter::{
     python_json_dumps, simple_to_agent_input, ConversionError, DefaultThreadItemConverter,
     ThreadItemConverter,
 };
+pub use guardrail::{GuardrailOutput, InputGuardrail, OutputGuardrail};
 pub use hooks::{NoHooks, RunHooks, Tripwire};
 pub use model::{
     AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,

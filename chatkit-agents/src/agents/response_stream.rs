@@ -141,7 +141,8 @@ struct Mapping {
 ///   come, and drained when the run ends;
 /// - an open workflow is saved for the next turn, and a requested client tool call is
 ///   sent last as a pending `client_tool_call` item;
-/// - a hook's tripwire removes every item the run produced, then fails the stream;
+/// - a hook's or a guardrail's tripwire removes every item the run produced, then fails
+///   the stream;
 ///   other run errors fail it after the queued events are out.
 pub fn stream_agent_response_with<C: Send + Sync + 'static>(
     context: &AgentContext<C>,
@@ -198,12 +199,12 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
                     }
                 }
                 Next::Run(Some(Ok(_))) => {}
-                Next::Run(Some(Err(RunError::Tripwire(tripwire)))) => {
+                Next::Run(Some(Err(error))) if error.is_tripwire() => {
                     for id in &state.produced {
                         yield ThreadStreamEvent::item_removed(id.clone());
                     }
                     while queue.try_recv().is_ok() {}
-                    Err(StreamError::from(RunError::Tripwire(tripwire)))?;
+                    Err(StreamError::from(error))?;
                 }
                 Next::Run(Some(Err(error))) => {
                     while let Ok(event) = queue.try_recv() {

@@ -11,6 +11,7 @@ use futures::stream::{AbortHandle, Abortable, BoxStream, Stream, StreamExt};
 use serde_json::{json, Value};
 
 use super::agent::{Agent, ToolUseBehavior};
+use super::guardrail::{check_input, check_output, Tripped};
 use super::hooks::{NoHooks, RunHooks, Tripwire};
 use super::model::{
     ContentPart, FunctionCall, MessageItem, ModelError, ModelEvent, ModelRequest, OutputItem,
@@ -84,6 +85,35 @@ pub enum RunError {
     /// A hook stopped the run.
     #[error(transparent)]
     Tripwire(#[from] Tripwire),
+    /// An input guardrail's tripwire fired.
+    #[error("Input guardrail {guardrail} triggered tripwire")]
+    InputGuardrailTripwire {
+        /// The guardrail's name.
+        guardrail: String,
+        /// What it reported.
+        output_info: Value,
+    },
+    /// An output guardrail's tripwire fired.
+    #[error("Output guardrail {guardrail} triggered tripwire")]
+    OutputGuardrailTripwire {
+        /// The guardrail's name.
+        guardrail: String,
+        /// What it reported.
+        output_info: Value,
+    },
+}
+
+impl RunError {
+    /// Whether a hook or a guardrail stopped the run on purpose (rather than a failure),
+    /// in which case `stream_agent_response` takes back what the run showed.
+    pub fn is_tripwire(&self) -> bool {
+        matches!(
+            self,
+            RunError::Tripwire(_)
+                | RunError::InputGuardrailTripwire { .. }
+                | RunError::OutputGuardrailTripwire { .. }
+        )
+    }
 }
 
 /// What a run's input can be: a user's text, or Responses input items.
@@ -283,12 +313,23 @@ fn run<C: Clone + Send + Sync + 'static>(
         let mut agent = agent;
         let mut definitions = definitions_of(&agent)?;
         let mut starting = true;
+        // Only the agent the run starts with checks the input, on the first turn.
+        let (blocking, parallel): (Vec<_>, Vec<_>) =
+            agent.input_guardrails().iter().partition(|g| !g.runs_in_parallel());
+        let mut input_check = (!parallel.is_empty()).then(|| check_input(&parallel, &context, &input));
+        let blocking_check = (!blocking.is_empty()).then(|| check_input(&blocking, &context, &input));
+        let mut blocking_check_once = blocking_check;
 
         for _turn in 0..runner.max_turns {
             if starting {
                 starting = false;
                 yield RunEvent::AgentUpdated { name: agent.name().to_owned() };
                 hooks.on_agent_start(&context, &agent).await?;
+            }
+            if let Some(check) = blocking_check_once.take() {
+                if let Some(tripped) = check.await {
+                    Err(input_tripwire(tripped))?;
+                }
             }
             let request = ModelRequest {
                 instructions: agent.instructions_text().map(str::to_owned),
@@ -301,8 +342,26 @@ fn run<C: Clone + Send + Sync + 'static>(
             let mut events = agent.model().stream(request);
             let mut output: Vec<(usize, OutputItem)> = Vec::new();
             let mut failure: Option<ModelError> = None;
-            while let Some(event) = events.next().await {
-                let event = event?;
+            loop {
+                // A parallel input check runs alongside the first model call.
+                let next = match input_check.as_mut() {
+                    None => Racing::Model(events.next().await),
+                    Some(check) => tokio::select! {
+                        tripped = check => Racing::Check(tripped),
+                        event = events.next() => Racing::Model(event),
+                    },
+                };
+                let event = match next {
+                    Racing::Check(tripped) => {
+                        input_check = None;
+                        if let Some(tripped) = tripped {
+                            Err(input_tripwire(tripped))?;
+                        }
+                        continue;
+                    }
+                    Racing::Model(None) => break,
+                    Racing::Model(Some(event)) => event?,
+                };
                 match &event {
                     ModelEvent::OutputItemDone { output_index, item } => output.push((*output_index, item.clone())),
                     ModelEvent::Error(info) => {
@@ -320,6 +379,12 @@ fn run<C: Clone + Send + Sync + 'static>(
                 yield RunEvent::Model(event);
             }
             drop(events);
+            // Nothing the model asked for happens before the input checks passed.
+            if let Some(check) = input_check.take() {
+                if let Some(tripped) = check.await {
+                    Err(input_tripwire(tripped))?;
+                }
+            }
             if let Some(failure) = failure {
                 Err(failure)?;
             }
@@ -346,6 +411,9 @@ fn run<C: Clone + Send + Sync + 'static>(
             }
             if calls.is_empty() && handoffs.is_empty() {
                 let final_output = last_message.unwrap_or_default();
+                if let Some(tripped) = check_output(agent.output_guardrails(), &context, &final_output).await {
+                    Err(output_tripwire(tripped))?;
+                }
                 outcome.lock().unwrap_or_else(PoisonError::into_inner).final_output = Some(final_output.clone());
                 hooks.on_agent_end(&context, &agent, &final_output).await?;
                 return;
@@ -416,6 +484,9 @@ fn run<C: Clone + Send + Sync + 'static>(
                 }
             };
             if let Some(final_output) = stop {
+                if let Some(tripped) = check_output(agent.output_guardrails(), &context, &final_output).await {
+                    Err(output_tripwire(tripped))?;
+                }
                 outcome.lock().unwrap_or_else(PoisonError::into_inner).final_output = Some(final_output.clone());
                 hooks.on_agent_end(&context, &agent, &final_output).await?;
                 return;
@@ -424,6 +495,26 @@ fn run<C: Clone + Send + Sync + 'static>(
         Err(RunError::MaxTurnsExceeded(runner.max_turns))?;
     }
     .boxed()
+}
+
+/// The next thing that happened while the first model call races the input checks.
+enum Racing {
+    Check(Option<Tripped>),
+    Model(Option<Result<ModelEvent, ModelError>>),
+}
+
+fn input_tripwire((guardrail, output_info): Tripped) -> RunError {
+    RunError::InputGuardrailTripwire {
+        guardrail,
+        output_info,
+    }
+}
+
+fn output_tripwire((guardrail, output_info): Tripped) -> RunError {
+    RunError::OutputGuardrailTripwire {
+        guardrail,
+        output_info,
+    }
 }
 
 /// What the model is offered: the agent's tools, then a tool per handoff.

@@ -1,0 +1,263 @@
+//! Input and output guardrails, as the Python Agents SDK runs them: input checks for the
+//! starting agent only (alongside the first model call, or before it when blocking),
+//! output checks on the final output, and a tripped check taking back in ChatKit what
+//! the run showed.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatkit_agents::agents::{
+    function_tool, stream_agent_response, Agent, AgentContext, GuardrailOutput, InputGuardrail,
+    OutputGuardrail, RunError, RunEvent, Runner, ToolContext, ToolUseBehavior,
+};
+use chatkit_agents::server::ThreadHandle;
+use chatkit_agents::store::MemoryStore;
+use chatkit_agents::testing::{ScriptedModel, Step};
+use chatkit_agents::types::{ThreadMetadata, ThreadStreamEvent, Timestamp};
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+/// Records that it ran.
+#[function_tool]
+async fn launch(ctx: &ToolContext<Arc<AtomicBool>>) -> &'static str {
+    ctx.context().store(true, Ordering::SeqCst);
+    "launched"
+}
+
+fn mentions(input: &[Value], word: &str) -> bool {
+    serde_json::to_string(input).unwrap().contains(word)
+}
+
+/// Trips when the input mentions "homework", after `delay`.
+fn no_homework<C>(delay: Duration) -> InputGuardrail<C> {
+    InputGuardrail::new("no_homework", move |_: C, input: Vec<Value>| async move {
+        tokio::time::sleep(delay).await;
+        if mentions(&input, "homework") {
+            GuardrailOutput::trip(json!({"reason": "homework"}))
+        } else {
+            GuardrailOutput::pass()
+        }
+    })
+}
+
+/// Drains a run: its events and its error.
+async fn drain<C: Clone + Send + Sync + 'static>(
+    agent: &Agent<C>,
+    input: &str,
+    context: C,
+) -> (Vec<RunEvent>, Option<RunError>) {
+    let mut run = Runner::new().run_streamed(agent, input, context);
+    let mut events = Vec::new();
+    while let Some(event) = run.next().await {
+        match event {
+            Ok(event) => events.push(event),
+            Err(error) => return (events, Some(error)),
+        }
+    }
+    (events, None)
+}
+
+#[tokio::test]
+async fn a_blocking_input_guardrail_trips_before_any_model_call() {
+    let model = Arc::new(ScriptedModel::new(vec![vec![Step::text("Sure!")]]));
+    let agent: Agent<()> =
+        Agent::new("Tutor", model.clone()).input_guardrail(no_homework(Duration::ZERO).blocking());
+    let (events, error) = drain(&agent, "do my homework", ()).await;
+    match error {
+        Some(RunError::InputGuardrailTripwire {
+            guardrail,
+            output_info,
+        }) => {
+            assert_eq!(guardrail, "no_homework");
+            assert_eq!(output_info, json!({"reason": "homework"}));
+        }
+        other => panic!("expected the input tripwire, got {other:?}"),
+    }
+    assert!(model.requests().is_empty(), "no model call");
+    assert!(!events.iter().any(|e| matches!(e, RunEvent::Model(_))));
+}
+
+#[tokio::test]
+async fn a_parallel_input_guardrail_stops_the_run_before_tools_run() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("launch", json!({}))],
+        vec![Step::text("Done")],
+    ]));
+    // The check finishes after the model's first answer: the tool must still not run.
+    let agent = Agent::new("Rocket", model.clone())
+        .tool(launch)
+        .input_guardrail(no_homework(Duration::from_millis(50)));
+    let launched = Arc::new(AtomicBool::new(false));
+    let (events, error) = drain(&agent, "homework: launch it", launched.clone()).await;
+    assert!(
+        matches!(error, Some(RunError::InputGuardrailTripwire { ref guardrail, .. }) if guardrail == "no_homework"),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.unwrap().to_string(),
+        "Input guardrail no_homework triggered tripwire"
+    );
+    assert!(!launched.load(Ordering::SeqCst), "the tool did not run");
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, RunEvent::ToolCalled(_) | RunEvent::ToolOutput { .. })));
+    assert_eq!(model.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn passing_guardrails_leave_the_run_alone() {
+    let model = Arc::new(ScriptedModel::new(vec![vec![Step::text("Hello!")]]));
+    let checks = Arc::new(AtomicUsize::new(0));
+    let counted = |name: &str| {
+        let checks = checks.clone();
+        OutputGuardrail::new(name, move |_: (), output: String| {
+            let checks = checks.clone();
+            async move {
+                assert_eq!(output, "Hello!");
+                checks.fetch_add(1, Ordering::SeqCst);
+                GuardrailOutput::pass()
+            }
+        })
+    };
+    let agent = Agent::new("Greeter", model)
+        .input_guardrail(no_homework(Duration::from_millis(5)))
+        .input_guardrail(no_homework(Duration::ZERO).blocking())
+        .output_guardrail(counted("polite"))
+        .output_guardrail(counted("short"));
+    let mut run = Runner::new().run_streamed(&agent, "hi", ());
+    while let Some(event) = run.next().await {
+        event.unwrap();
+    }
+    assert_eq!(run.final_output().as_deref(), Some("Hello!"));
+    assert_eq!(checks.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_output_guardrail_checks_the_final_output() {
+    let secret = OutputGuardrail::new("no_secrets", |_: (), output: String| async move {
+        if output.contains("sk-") {
+            GuardrailOutput::trip(json!({"found": "an API key"}))
+        } else {
+            GuardrailOutput::pass()
+        }
+    });
+    let model = Arc::new(ScriptedModel::new(vec![vec![Step::text(
+        "The key is sk-123",
+    )]]));
+    let agent: Agent<()> = Agent::new("Leaky", model).output_guardrail(secret.clone());
+    let mut run = Runner::new().run_streamed(&agent, "key?", ());
+    let mut error = None;
+    while let Some(event) = run.next().await {
+        if let Err(e) = event {
+            error = Some(e);
+        }
+    }
+    match error {
+        Some(RunError::OutputGuardrailTripwire {
+            guardrail,
+            output_info,
+        }) => {
+            assert_eq!(guardrail, "no_secrets");
+            assert_eq!(output_info, json!({"found": "an API key"}));
+        }
+        other => panic!("expected the output tripwire, got {other:?}"),
+    }
+    assert_eq!(run.final_output(), None, "a tripped output is not final");
+
+    // A tool output that ends the run is a final output too.
+    /// Reveal the key.
+    #[function_tool]
+    async fn reveal() -> &'static str {
+        "sk-456"
+    }
+    let model = Arc::new(ScriptedModel::new(vec![vec![Step::tool_call(
+        "reveal",
+        json!({}),
+    )]]));
+    let agent: Agent<()> = Agent::new("Leaky", model)
+        .tool(reveal)
+        .tool_use_behavior(ToolUseBehavior::StopOnFirstTool)
+        .output_guardrail(secret);
+    let (_, error) = drain(&agent, "key?", ()).await;
+    assert!(
+        matches!(error, Some(RunError::OutputGuardrailTripwire { .. })),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn only_the_starting_agent_checks_the_input() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("transfer_to_specialist", json!({}))],
+        vec![Step::text("Here is your homework help.")],
+    ]));
+    let specialist = Agent::new("Specialist", model.clone())
+        .input_guardrail(no_homework(Duration::ZERO).blocking());
+    let triage: Agent<()> = Agent::new("Triage", model).handoff(specialist);
+    let (events, error) = drain(&triage, "homework please", ()).await;
+    assert!(error.is_none(), "{error:?}");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, RunEvent::Handoff { to, .. } if to == "Specialist")));
+}
+
+#[tokio::test]
+async fn chatkit_takes_back_what_a_tripped_run_showed() {
+    let store = Arc::new(MemoryStore::new());
+    let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+    let ctx = AgentContext::new(thread, store, ());
+    let model = Arc::new(ScriptedModel::new(vec![vec![Step::text(
+        "The key is sk-123",
+    )]]));
+    let agent = Agent::new("Leaky", model).output_guardrail(OutputGuardrail::new(
+        "no_secrets",
+        |_: AgentContext<()>, output: String| async move {
+            if output.contains("sk-") {
+                GuardrailOutput::trip(Value::Null)
+            } else {
+                GuardrailOutput::pass()
+            }
+        },
+    ));
+    let run = Runner::new().run_streamed(&agent, "key?", ctx.clone());
+    let mut stream = stream_agent_response(&ctx, run);
+    let (mut shown, mut removed, mut error) = (Vec::new(), Vec::new(), None);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(ThreadStreamEvent::ThreadItemDone { item }) => shown.push(item.id().to_owned()),
+            Ok(ThreadStreamEvent::ThreadItemRemoved { item_id }) => removed.push(item_id),
+            Ok(_) => {}
+            Err(e) => error = Some(e),
+        }
+    }
+    assert_eq!(shown.len(), 1, "the message was streamed");
+    assert_eq!(removed, shown, "then removed");
+    assert!(error
+        .unwrap()
+        .to_string()
+        .contains("Output guardrail no_secrets triggered tripwire"));
+}
+
+#[tokio::test]
+async fn a_parallel_input_guardrail_interrupts_a_slow_model() {
+    let model = Arc::new(ScriptedModel::new(vec![vec![
+        Step::text("Let me"),
+        Step::Delay(Duration::from_secs(30)),
+        Step::text("think about your homework."),
+    ]]));
+    let agent: Agent<()> =
+        Agent::new("Tutor", model).input_guardrail(no_homework(Duration::from_millis(20)));
+    let (events, error) = drain(&agent, "homework", ()).await;
+    assert!(
+        matches!(error, Some(RunError::InputGuardrailTripwire { .. })),
+        "{error:?}"
+    );
+    // The run ended while the model was still waiting: its second message never came.
+    let messages = events
+        .iter()
+        .filter(|e| matches!(e, RunEvent::MessageOutput(_)))
+        .count();
+    assert_eq!(messages, 0);
+    assert!(events.iter().any(|e| matches!(e, RunEvent::Model(_))));
+}

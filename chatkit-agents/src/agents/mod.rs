@@ -16,6 +16,8 @@
 
 mod agent;
 mod agent_server;
+#[cfg(feature = "openai")]
+mod chat_completions;
 mod context;
 mod converter;
 mod guardrail;
@@ -30,6 +32,8 @@ mod tool;
 
 pub use agent::{Agent, ToolUseBehavior};
 pub use agent_server::AgentServer;
+#[cfg(feature = "openai")]
+pub use chat_completions::OpenAIChatCompletionsModel;
 pub use chatkit_agents_macros::function_tool;
 pub use context::{AgentContext, AgentContextError, ClientToolCall};
 pub use converter::{

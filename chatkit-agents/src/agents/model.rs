@@ -517,6 +517,14 @@ impl ContentPart {
         }
     }
 
+    /// A refusal part.
+    pub fn refusal(refusal: impl Into<String>) -> Self {
+        ContentPart::Refusal {
+            part_type: RefusalType,
+            refusal: refusal.into(),
+        }
+    }
+
     /// The part's `type`.
     pub fn part_type(&self) -> &str {
         match self {

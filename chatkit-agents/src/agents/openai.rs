@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::model::{Model, ModelError, ModelEvent, ModelRequest};
 
 /// `config` with this crate's `User-Agent`.
-fn identify(config: OpenAIConfig) -> OpenAIConfig {
+pub(super) fn identify(config: OpenAIConfig) -> OpenAIConfig {
     // A constant, valid header value: the fallback is never taken.
     config
         .clone()
@@ -142,7 +142,7 @@ impl OpenAIResponsesModel {
     }
 }
 
-fn model_error(error: OpenAIError) -> ModelError {
+pub(super) fn model_error(error: OpenAIError) -> ModelError {
     match error {
         OpenAIError::ApiError(response) => {
             let status = response.status_code.as_u16();

@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chatkit_agents::agents::{Model, OpenAIResponsesModel};
+use chatkit_agents::agents::{Model, OpenAIChatCompletionsModel, OpenAIResponsesModel};
 use chatkit_agents::http::ChatKitEndpoint;
 use chatkit_agents::store::{SqliteStore, StoreContext};
 
@@ -55,7 +55,7 @@ impl StoreContext for RequestContext {
 pub enum DemoModel {
     /// The built-in rule-based model (no network).
     Offline,
-    /// A Responses API model.
+    /// A model behind the OpenAI API (or a compatible server).
     OpenAI {
         /// Model name.
         model: String,
@@ -63,6 +63,9 @@ pub enum DemoModel {
         base_url: String,
         /// API key.
         api_key: String,
+        /// Use the Chat Completions API instead of the Responses API (for servers that
+        /// only speak Chat Completions).
+        chat_completions: bool,
     },
 }
 
@@ -80,7 +83,8 @@ pub struct DemoConfig {
 impl DemoConfig {
     /// From the environment: `PORT` (8000), `HOST` (127.0.0.1), `CHATKIT_DB`
     /// (`chatkit-demo.sqlite`), `OPENAI_API_KEY` (offline model when unset or empty),
-    /// `OPENAI_MODEL` (`gpt-4.1-mini`), `OPENAI_BASE_URL` (`https://api.openai.com/v1`).
+    /// `OPENAI_MODEL` (`gpt-4.1-mini`), `OPENAI_BASE_URL` (`https://api.openai.com/v1`),
+    /// `OPENAI_API` (`responses`, or `chat_completions` for chat-only servers).
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let host = var("HOST").unwrap_or_else(|| "127.0.0.1".into());
@@ -95,6 +99,7 @@ impl DemoConfig {
                 base_url: var("OPENAI_BASE_URL")
                     .unwrap_or_else(|| "https://api.openai.com/v1".into()),
                 api_key,
+                chat_completions: var("OPENAI_API").as_deref() == Some("chat_completions"),
             },
         };
         DemoConfig {
@@ -179,6 +184,17 @@ pub fn model(config: &DemoModel) -> Arc<dyn Model> {
             model,
             base_url,
             api_key,
+            chat_completions: true,
+        } => Arc::new(OpenAIChatCompletionsModel::with_base_url(
+            model.clone(),
+            base_url.clone(),
+            api_key.clone(),
+        )),
+        DemoModel::OpenAI {
+            model,
+            base_url,
+            api_key,
+            chat_completions: false,
         } => Arc::new(OpenAIResponsesModel::with_base_url(
             model.clone(),
             base_url.clone(),
@@ -216,8 +232,18 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
     let mode = match &config.model {
         DemoModel::Offline => "the offline model (set OPENAI_API_KEY for a real one)".to_owned(),
         DemoModel::OpenAI {
-            model, base_url, ..
-        } => format!("{model} at {base_url}"),
+            model,
+            base_url,
+            chat_completions,
+            ..
+        } => {
+            let api = if *chat_completions {
+                "Chat Completions"
+            } else {
+                "Responses"
+            };
+            format!("{model} at {base_url} ({api} API)")
+        }
     };
     tracing::info!(
         "chatkit-agents demo on http://{} with {mode}; data in {}",

@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use chatkit_agents::agents::{
-    function_tool, Agent, RunError, RunEvent, RunHooks, Runner, ToolUseBehavior, Tripwire,
-    MULTIPLE_HANDOFFS,
+    function_tool, remove_all_tools, Agent, Handoff, RunError, RunEvent, RunHooks, Runner,
+    ToolUseBehavior, Tripwire, MULTIPLE_HANDOFFS,
 };
 use chatkit_agents::async_trait;
 use chatkit_agents::testing::{ScriptedModel, Step};
@@ -256,4 +256,68 @@ async fn a_chatkit_thread_gets_the_answer_of_the_agent_handed_to() {
     assert_eq!(done["type"], "thread.item.done");
     assert_eq!(done["item"]["type"], "assistant_message");
     assert_eq!(done["item"]["content"][0]["text"], "Paid.");
+}
+
+#[tokio::test]
+async fn a_configured_handoff_has_its_own_tool_and_filters_what_the_target_reads() {
+    let triage_model = Arc::new(ScriptedModel::new(vec![
+        vec![call("add", "call_add", json!({"a": 1, "b": 1}))],
+        vec![
+            Step::text("Let me get someone."),
+            call("escalate_refund", "call_h", json!({})),
+        ],
+    ]));
+    let refunds_model = Arc::new(ScriptedModel::new(vec![vec![Step::text("Refunded.")]]));
+    let refunds = Agent::new("Refunds", refunds_model.clone());
+    let triage = Agent::new("Triage", triage_model.clone())
+        .tool(add)
+        .handoff_with(
+            Handoff::to(refunds)
+                .tool_name_override("escalate_refund")
+                .tool_description_override("For refunds.")
+                .input_filter(remove_all_tools),
+        );
+    assert_eq!(triage.handoffs()[0].tool_name(), "escalate_refund");
+    assert_eq!(triage.handoffs()[0].agent().name(), "Refunds");
+
+    let mut run = Runner::new().run_streamed(&triage, "Refund me", ());
+    while let Some(event) = run.next().await {
+        event.expect("the run succeeds");
+    }
+    assert_eq!(run.final_output().as_deref(), Some("Refunded."));
+    let offered = &triage_model.requests()[0].tools[1];
+    assert_eq!(
+        (offered.name.as_str(), offered.description.as_str()),
+        ("escalate_refund", "For refunds.")
+    );
+    // The target reads the conversation without any tool call or output.
+    let input = &refunds_model.requests()[0].input;
+    let kinds: Vec<&str> = input
+        .iter()
+        .map(|item| item["type"].as_str().or(item["role"].as_str()).unwrap())
+        .collect();
+    assert_eq!(kinds, ["user", "message"]);
+    assert_eq!(input[1]["content"][0]["text"], "Let me get someone.");
+}
+
+#[tokio::test]
+async fn an_input_filter_may_rewrite_the_conversation() {
+    let triage_model = Arc::new(ScriptedModel::new(vec![vec![call(
+        "transfer_to_b",
+        "call_1",
+        json!({}),
+    )]]));
+    let b_model = Arc::new(ScriptedModel::new(vec![vec![Step::text("ok")]]));
+    let b = Agent::new("B", b_model.clone());
+    let a: Agent<()> = Agent::new("A", triage_model).handoff_with(
+        Handoff::to(b).input_filter(|_| vec![json!({"role": "user", "content": "summary"})]),
+    );
+    let mut run = Runner::new().run_streamed(&a, "a long story", ());
+    while let Some(event) = run.next().await {
+        event.unwrap();
+    }
+    assert_eq!(
+        b_model.requests()[0].input,
+        [json!({"role": "user", "content": "summary"})]
+    );
 }

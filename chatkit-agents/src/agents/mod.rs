@@ -30,7 +30,7 @@ mod runner;
 mod schema;
 mod tool;
 
-pub use agent::{Agent, ToolUseBehavior};
+pub use agent::{remove_all_tools, Agent, Handoff, HandoffInputFilter, ToolUseBehavior};
 pub use agent_server::AgentServer;
 #[cfg(feature = "openai")]
 pub use chat_completions::OpenAIChatCompletionsModel;

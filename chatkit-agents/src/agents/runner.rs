@@ -10,7 +10,7 @@ use futures::future::join_all;
 use futures::stream::{AbortHandle, Abortable, BoxStream, Stream, StreamExt};
 use serde_json::{json, Value};
 
-use super::agent::{Agent, ToolUseBehavior};
+use super::agent::{Agent, Handoff, ToolUseBehavior};
 use super::guardrail::{check_input, check_output, Tripped};
 use super::hooks::{NoHooks, RunHooks, Tripwire};
 use super::model::{
@@ -394,7 +394,7 @@ fn run<C: Clone + Send + Sync + 'static>(
             input.extend(items.iter().map(to_input));
 
             let mut calls: Vec<FunctionCall> = Vec::new();
-            let mut handoffs: Vec<(FunctionCall, Arc<Agent<C>>)> = Vec::new();
+            let mut handoffs: Vec<(FunctionCall, Handoff<C>)> = Vec::new();
             let mut last_message = None;
             for item in &items {
                 match item {
@@ -463,7 +463,8 @@ fn run<C: Clone + Send + Sync + 'static>(
                 input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": output}));
                 outputs.push((call.name.clone(), output));
             }
-            if let Some(((call, target), ignored)) = handoffs.split_first() {
+            if let Some(((call, handoff), ignored)) = handoffs.split_first() {
+                let target = handoff.agent();
                 for (call, _) in ignored {
                     yield RunEvent::ToolOutput { call: call.clone(), output: MULTIPLE_HANDOFFS.to_owned() };
                     input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": MULTIPLE_HANDOFFS}));
@@ -471,6 +472,7 @@ fn run<C: Clone + Send + Sync + 'static>(
                 hooks.on_handoff(&context, &agent, target).await?;
                 input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": target.handoff_transfer_message()}));
                 yield RunEvent::Handoff { call: call.clone(), from: agent.name().to_owned(), to: target.name().to_owned() };
+                input = handoff.filter_input(input);
                 agent = Agent::clone(target);
                 definitions = definitions_of(&agent)?;
                 starting = true;
@@ -523,22 +525,17 @@ fn definitions_of<C>(agent: &Agent<C>) -> Result<Vec<ToolDefinition>, RunError> 
     for tool in agent.tools() {
         definitions.push(tool.definition()?.clone());
     }
-    definitions.extend(
-        agent
-            .handoffs()
-            .iter()
-            .map(|target| target.handoff_definition()),
-    );
+    definitions.extend(agent.handoffs().iter().map(|handoff| handoff.definition()));
     Ok(definitions)
 }
 
-/// The agent a call to `tool_name` hands off to, if it is one of `agent`'s handoffs
-/// (whose tools follow the agent's own in `definitions`).
+/// The handoff a call to `tool_name` makes, if it is one of `agent`'s handoffs (whose
+/// tools follow the agent's own in `definitions`).
 fn handoff_target<C>(
     agent: &Agent<C>,
     definitions: &[ToolDefinition],
     tool_name: &str,
-) -> Option<Arc<Agent<C>>> {
+) -> Option<Handoff<C>> {
     definitions[agent.tools().len()..]
         .iter()
         .position(|definition| definition.name == tool_name)

@@ -9,6 +9,13 @@
 //! Prints one JSON object `{scenario: {"n", "seconds", "per_sec", "peak_rss_mb", ...}}`.
 //! Each scenario runs in a fresh process (this program re-runs itself), so `peak_rss_mb`
 //! is that scenario's own high-water mark; `--in-process` runs them all here instead.
+//!
+//! Besides the reference's scenarios, three floors measure the unavoidable part of
+//! three of them in the same run: `serialize_baseline` (serde framing of the
+//! `pipeline_text` events), `prefix_baseline` (the prefix checks of `widget_stream`) and
+//! `render_baseline` (the Jinja rendering of `template_build`). `http_load` drives the
+//! axum endpoint (`--pin-cores` puts server and client on separate CPUs).
+//! `benches/python_peer.py` runs the same scenarios on the Python reference.
 
 use std::collections::BTreeMap;
 use std::process::Command;

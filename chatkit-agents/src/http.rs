@@ -63,7 +63,8 @@ pub type NoDelayListener = axum::serve::TapIo<TcpListener, fn(&mut TcpStream)>;
 /// A ChatKit response is a stream of small SSE frames. With Nagle's algorithm on, the
 /// kernel holds each small write until the previous one is acknowledged, and the
 /// client delays that acknowledgement by up to 40 ms: a streamed reply then trickles
-/// out in 40 ms steps (measured: a 200-delta response took 44 ms instead of 2 ms).
+/// out in 40 ms steps (measured with 25 concurrent clients: a 200-delta response took
+/// 44 ms to its last event instead of 11 ms).
 /// `axum::serve` leaves the option off; this listener sets it.
 pub async fn listen(address: impl ToSocketAddrs) -> std::io::Result<NoDelayListener> {
     let listener = TcpListener::bind(address).await?;

@@ -317,8 +317,7 @@ fn run<C: Clone + Send + Sync + 'static>(
         let (blocking, parallel): (Vec<_>, Vec<_>) =
             agent.input_guardrails().iter().partition(|g| !g.runs_in_parallel());
         let mut input_check = (!parallel.is_empty()).then(|| check_input(&parallel, &context, &input));
-        let blocking_check = (!blocking.is_empty()).then(|| check_input(&blocking, &context, &input));
-        let mut blocking_check_once = blocking_check;
+        let mut blocking_check = (!blocking.is_empty()).then(|| check_input(&blocking, &context, &input));
 
         for _turn in 0..runner.max_turns {
             if starting {
@@ -326,7 +325,7 @@ fn run<C: Clone + Send + Sync + 'static>(
                 yield RunEvent::AgentUpdated { name: agent.name().to_owned() };
                 hooks.on_agent_start(&context, &agent).await?;
             }
-            if let Some(check) = blocking_check_once.take() {
+            if let Some(check) = blocking_check.take() {
                 if let Some(tripped) = check.await {
                     Err(input_tripwire(tripped))?;
                 }

@@ -421,3 +421,29 @@ async fn a_chatkit_thread_gets_one_message_per_answer() {
     assert_eq!(ids[1].1, "Second answer.");
     assert_ne!(ids[0].0, ids[1].0, "each answer has its own item id");
 }
+
+#[derive(Debug, PartialEq, serde::Deserialize, schemars::JsonSchema)]
+struct Verdict {
+    ok: bool,
+}
+
+#[tokio::test]
+async fn an_output_type_is_sent_as_the_response_format() {
+    let server = serve(vec![(200, text_stream(&["{\"ok\":", " true}"]))]).await;
+    let agent: Agent<()> = Agent::new("A", model(&server)).output_type::<Verdict>();
+    let result = Runner::new().run(&agent, "ok?", ()).await.unwrap();
+    assert_eq!(
+        result.final_output_as::<Verdict>().unwrap(),
+        Verdict { ok: true }
+    );
+    let body = &requests(&server).await[0];
+    assert_eq!(
+        body["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "final_output", "strict": true, "schema": {
+            "type": "object",
+            "properties": {"ok": {"type": "boolean"}},
+            "required": ["ok"],
+            "additionalProperties": false,
+        }}})
+    );
+}

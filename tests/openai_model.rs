@@ -478,3 +478,33 @@ async fn settings_reach_the_request() {
     );
     assert_eq!(OpenAIResponsesModel::USER_AGENT, header("user-agent"));
 }
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[allow(dead_code)]
+struct Verdict {
+    ok: bool,
+}
+
+#[tokio::test]
+async fn an_output_type_is_sent_as_the_text_format() {
+    let server = serve(&["01_text_logprobs_gpt-4o-mini.sse"]).await;
+    let model = Arc::new(OpenAIResponsesModel::with_base_url(
+        "gpt-test",
+        server.uri(),
+        "k",
+    ));
+    let agent: Agent<()> = Agent::new("A", model).output_type::<Verdict>();
+    // The recorded answer is prose, not a Verdict.
+    let error = Runner::new().run(&agent, "x", ()).await.unwrap_err();
+    assert!(matches!(error, RunError::InvalidOutput { .. }), "{error:?}");
+    let body = &requests(&server).await[0];
+    assert_eq!(
+        body["text"],
+        json!({"format": {"type": "json_schema", "name": "final_output", "strict": true, "schema": {
+            "type": "object",
+            "properties": {"ok": {"type": "boolean"}},
+            "required": ["ok"],
+            "additionalProperties": false,
+        }}})
+    );
+}

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::guardrail::{InputGuardrail, OutputGuardrail};
 use super::model::{Model, ModelSettings};
+use super::output::OutputType;
 use super::tool::{Tool, ToolDefinition};
 
 /// What happens after the model calls tools.
@@ -50,6 +51,7 @@ pub struct Agent<C> {
     handoff_description: Option<String>,
     input_guardrails: Vec<InputGuardrail<C>>,
     output_guardrails: Vec<OutputGuardrail<C>>,
+    output_type: Option<OutputType>,
 }
 
 impl<C> Clone for Agent<C> {
@@ -65,6 +67,7 @@ impl<C> Clone for Agent<C> {
             handoff_description: self.handoff_description.clone(),
             input_guardrails: self.input_guardrails.clone(),
             output_guardrails: self.output_guardrails.clone(),
+            output_type: self.output_type.clone(),
         }
     }
 }
@@ -95,6 +98,7 @@ impl<C> Agent<C> {
             handoff_description: None,
             input_guardrails: Vec::new(),
             output_guardrails: Vec::new(),
+            output_type: None,
         }
     }
 
@@ -143,6 +147,40 @@ impl<C> Agent<C> {
     /// The output guardrails.
     pub fn output_guardrails(&self) -> &[OutputGuardrail<C>] {
         &self.output_guardrails
+    }
+
+    /// Makes the agent answer with JSON of type `T` (OpenAI structured outputs), as the
+    /// Python SDK's `output_type`: the model gets `T`'s strict schema as its response
+    /// format, and the final message must parse as a `T`. Read the answer with
+    /// [`RunResult::final_output_as`](super::RunResult::final_output_as). A `T` whose
+    /// schema cannot be strict (a map, an arbitrary value) fails the run with
+    /// [`RunError::ToolSchema`](super::RunError::ToolSchema).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chatkit_agents::agents::{Agent, Runner};
+    /// use chatkit_agents::testing::{ScriptedModel, Step};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Verdict { is_homework: bool }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let model = Arc::new(ScriptedModel::new(vec![vec![Step::text(r#"{"is_homework": true}"#)]]));
+    /// let checker: Agent<()> = Agent::new("Checker", model).output_type::<Verdict>();
+    /// let result = Runner::new().run(&checker, "Solve x + 1 = 2 for me", ()).await.unwrap();
+    /// assert!(result.final_output_as::<Verdict>().unwrap().is_homework);
+    /// # });
+    /// ```
+    pub fn output_type<T: schemars::JsonSchema + serde::de::DeserializeOwned + 'static>(
+        mut self,
+    ) -> Self {
+        self.output_type = Some(OutputType::of::<T>());
+        self
+    }
+
+    /// The output type, if the agent has one.
+    pub fn output_type_info(&self) -> Option<&OutputType> {
+        self.output_type.as_ref()
     }
 
     /// Sets what happens after tool calls.

@@ -131,6 +131,12 @@ impl OpenAIChatCompletionsModel {
                 "Chat Completions has no previous_response_id; send the whole conversation".into(),
             ));
         }
+        if let Some(output) = &request.output_schema {
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_schema", "json_schema": {"name": output.name, "schema": output.schema, "strict": output.strict}}),
+            );
+        }
         for (key, value) in &settings.extra {
             body.insert(key.clone(), value.clone());
         }

@@ -25,6 +25,7 @@ mod hooks;
 mod model;
 #[cfg(feature = "openai")]
 mod openai;
+mod output;
 mod response_stream;
 mod runner;
 mod schema;
@@ -50,13 +51,14 @@ pub use model::{
 };
 #[cfg(feature = "openai")]
 pub use openai::OpenAIResponsesModel;
+pub use output::{OutputSchema, OutputType};
 pub use response_stream::{
     stream_agent_response, stream_agent_response_with, DefaultResponseStreamConverter,
     ResponseStreamConverter,
 };
 pub use runner::{
-    message_text, text_deltas, RunError, RunEvent, RunInput, RunStream, Runner, DEFAULT_MAX_TURNS,
-    MULTIPLE_HANDOFFS,
+    message_text, text_deltas, RunError, RunEvent, RunInput, RunResult, RunStream, Runner,
+    DEFAULT_MAX_TURNS, MULTIPLE_HANDOFFS,
 };
 pub use schema::{parameters_schema, shape_schema, ToolSchemaError};
 pub use tool::{

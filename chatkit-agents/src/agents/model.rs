@@ -678,6 +678,8 @@ pub struct ModelRequest {
     pub settings: ModelSettings,
     /// The previous response, for servers that keep state.
     pub previous_response_id: Option<String>,
+    /// The JSON schema the answer must follow (an agent with an output type).
+    pub output_schema: Option<super::output::OutputSchema>,
 }
 
 /// A model call that failed.

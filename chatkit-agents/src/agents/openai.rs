@@ -134,6 +134,12 @@ impl OpenAIResponsesModel {
                 body.insert(key.into(), value);
             }
         }
+        if let Some(output) = &request.output_schema {
+            body.insert(
+                "text".into(),
+                json!({"format": {"type": "json_schema", "name": output.name, "schema": output.schema, "strict": output.strict}}),
+            );
+        }
         for (key, value) in &settings.extra {
             body.insert(key.clone(), value.clone());
         }

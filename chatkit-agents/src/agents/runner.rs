@@ -93,6 +93,14 @@ pub enum RunError {
         /// What it reported.
         output_info: Value,
     },
+    /// The final answer of an agent with an output type is not of that type.
+    #[error("agent {agent}: {message}")]
+    InvalidOutput {
+        /// The agent.
+        agent: String,
+        /// What is wrong (the JSON or type error).
+        message: String,
+    },
     /// An output guardrail's tripwire fired.
     #[error("Output guardrail {guardrail} triggered tripwire")]
     OutputGuardrailTripwire {
@@ -141,7 +149,34 @@ impl From<Vec<Value>> for RunInput {
 #[derive(Debug, Default)]
 struct Outcome {
     final_output: Option<String>,
+    /// The final answer as JSON, for an agent with an output type.
+    final_value: Option<Value>,
     last_response_id: Option<String>,
+}
+
+/// A finished run ([`Runner::run`]): its final output and every event it produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The final output: the last message's text (JSON for an agent with an output
+    /// type), or the tool output that ended the run.
+    pub final_output: String,
+    /// The final answer as JSON, for an agent with an output type (unwrapped).
+    pub final_value: Option<Value>,
+    /// The id of the last model response.
+    pub last_response_id: Option<String>,
+    /// Everything the run streamed, in order.
+    pub events: Vec<RunEvent>,
+}
+
+impl RunResult {
+    /// The final output as a `T`: the structured answer of an agent with an output type,
+    /// or else the final output text read as JSON.
+    pub fn final_output_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        match &self.final_value {
+            Some(value) => T::deserialize(value),
+            None => serde_json::from_str(&self.final_output),
+        }
+    }
 }
 
 /// A running agent: a stream of [`RunEvent`]s (ending with `Err` if the run fails).
@@ -188,6 +223,16 @@ impl RunStream {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .final_output
+            .clone()
+    }
+
+    /// The final answer as JSON, once the run has finished, for an agent with an output
+    /// type.
+    pub fn final_value(&self) -> Option<Value> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .final_value
             .clone()
     }
 
@@ -277,6 +322,27 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         self
     }
 
+    /// Runs `agent` on `input` to the end: the final output, or the error that ended the
+    /// run. [`run_streamed`](Self::run_streamed) gives the same run as a stream.
+    pub async fn run(
+        &self,
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        context: C,
+    ) -> Result<RunResult, RunError> {
+        let mut run = self.run_streamed(agent, input, context);
+        let mut events = Vec::new();
+        while let Some(event) = run.next().await {
+            events.push(event?);
+        }
+        Ok(RunResult {
+            final_output: run.final_output().unwrap_or_default(),
+            final_value: run.final_value(),
+            last_response_id: run.last_response_id(),
+            events,
+        })
+    }
+
     /// Starts `agent` on `input` with run context `context`.
     pub fn run_streamed(
         &self,
@@ -330,12 +396,18 @@ fn run<C: Clone + Send + Sync + 'static>(
                     Err(input_tripwire(tripped))?;
                 }
             }
+            let output_schema = match agent.output_type_info().map(|o| o.schema()) {
+                None => None,
+                Some(Ok(schema)) => Some(schema.clone()),
+                Some(Err(error)) => Err(error.clone())?,
+            };
             let request = ModelRequest {
                 instructions: agent.instructions_text().map(str::to_owned),
                 input: input.clone(),
                 tools: definitions.clone(),
                 settings: agent.model_settings().clone(),
                 previous_response_id: None,
+                output_schema,
             };
             hooks.on_llm_start(&context, &agent, agent.instructions_text(), &input).await?;
             let mut events = agent.model().stream(request);
@@ -410,10 +482,21 @@ fn run<C: Clone + Send + Sync + 'static>(
             }
             if calls.is_empty() && handoffs.is_empty() {
                 let final_output = last_message.unwrap_or_default();
+                let final_value = match agent.output_type_info() {
+                    None => None,
+                    Some(output) => match output.parse(&final_output) {
+                        Ok(value) => Some(value),
+                        Err(message) => Err(RunError::InvalidOutput { agent: agent.name().to_owned(), message })?,
+                    },
+                };
                 if let Some(tripped) = check_output(agent.output_guardrails(), &context, &final_output).await {
                     Err(output_tripwire(tripped))?;
                 }
-                outcome.lock().unwrap_or_else(PoisonError::into_inner).final_output = Some(final_output.clone());
+                {
+                    let mut outcome = outcome.lock().unwrap_or_else(PoisonError::into_inner);
+                    outcome.final_output = Some(final_output.clone());
+                    outcome.final_value = final_value;
+                }
                 hooks.on_agent_end(&context, &agent, &final_output).await?;
                 return;
             }

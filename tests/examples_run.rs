@@ -12,6 +12,8 @@ mod composer_tools;
 mod entity_tagging;
 #[path = "../examples/form.rs"]
 mod form;
+#[path = "../examples/guardrails.rs"]
+mod guardrails;
 #[path = "../examples/streaming_widget.rs"]
 mod streaming_widget;
 #[path = "../examples/task_list_actions.rs"]
@@ -141,4 +143,37 @@ async fn client_tool_call_round_trip() {
     assert!(events.iter().any(|e| e["item"]["content"][0]["text"]
         .as_str()
         .is_some_and(|t| t.contains("owls deliver mail"))));
+}
+
+#[tokio::test]
+async fn guardrails_answer_questions_and_refuse_homework() {
+    let (question, homework) = guardrails::run().await;
+    let answer = question
+        .iter()
+        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
+        .expect("the question is answered");
+    assert_eq!(
+        answer["item"]["content"][0]["text"],
+        "Paris is the capital of France."
+    );
+    // Whatever the tutor streamed for the homework was taken back, then the message.
+    let added: Vec<&Value> = homework
+        .iter()
+        .filter(|e| e["type"] == "thread.item.added" && e["item"]["type"] == "assistant_message")
+        .map(|e| &e["item"]["id"])
+        .collect();
+    let removed: Vec<&Value> = homework
+        .iter()
+        .filter(|e| e["type"] == "thread.item.removed")
+        .map(|e| &e["item_id"])
+        .collect();
+    assert_eq!(added, removed);
+    let last = homework.last().unwrap();
+    assert_eq!(last["type"], "error");
+    assert_eq!(last["code"], "custom");
+    assert_eq!(
+        last["message"],
+        "I can't do your homework, but I can explain the method."
+    );
+    assert_eq!(last["allow_retry"], false);
 }

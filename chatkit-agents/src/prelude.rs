@@ -3,12 +3,12 @@
 //! Widgets are left out (their `Box` would shadow `std::boxed::Box`); import them as
 //! `use chatkit_agents::widgets::{self as w, WidgetRoot};`.
 
-#[cfg(feature = "openai")]
-pub use crate::agents::OpenAIResponsesModel;
 pub use crate::agents::{
-    function_tool, stream_agent_response, Agent, AgentContext, AgentServer, Runner, Tool,
-    ToolContext, ToolError,
+    function_tool, stream_agent_response, Agent, AgentContext, AgentServer, GuardrailOutput,
+    Handoff, InputGuardrail, OutputGuardrail, RunError, Runner, Tool, ToolContext, ToolError,
 };
+#[cfg(feature = "openai")]
+pub use crate::agents::{OpenAIChatCompletionsModel, OpenAIResponsesModel};
 pub use crate::async_trait;
 #[cfg(feature = "axum")]
 pub use crate::http::ChatKitEndpoint;

@@ -9,7 +9,7 @@ use super::agent::Agent;
 use super::context::AgentContext;
 use super::converter::{DefaultThreadItemConverter, ThreadItemConverter};
 use super::response_stream::stream_agent_response;
-use super::runner::Runner;
+use super::runner::{RunError, Runner};
 use crate::server::{ChatKitServer, EventStream, StreamError, ThreadHandle};
 use crate::store::Store;
 use crate::types::{SortOrder, UserMessageItem};
@@ -34,6 +34,7 @@ pub struct AgentServer<C> {
     runner: Runner<AgentContext<C>>,
     converter: Arc<dyn ThreadItemConverter>,
     history: usize,
+    tripwire_message: Option<String>,
 }
 
 impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
@@ -45,6 +46,7 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
             runner: Runner::new(),
             converter: Arc::new(DefaultThreadItemConverter),
             history: 20,
+            tripwire_message: None,
         }
     }
 
@@ -63,6 +65,15 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     /// How many of the thread's newest items the agent reads.
     pub fn history(mut self, items: usize) -> Self {
         self.history = items;
+        self
+    }
+
+    /// What the user reads when a guardrail or a hook trips the run: the stream then
+    /// ends with this message (`code: "custom"`, no retry) after the run's items were
+    /// taken back. Without it the stream ends with the generic error that allows a
+    /// retry, as the reference's does when `respond` does not catch the tripwire.
+    pub fn tripwire_message(mut self, message: impl Into<String>) -> Self {
+        self.tripwire_message = Some(message.into());
         self
     }
 }
@@ -89,7 +100,16 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
             let run = self.runner.run_streamed(&self.agent, input, agent_context.clone());
             let mut events = stream_agent_response(&agent_context, run);
             while let Some(event) = events.next().await {
-                yield event?;
+                match event {
+                    Ok(event) => yield event,
+                    Err(error) => {
+                        let tripped = error.downcast_ref::<RunError>().is_some_and(RunError::is_tripwire);
+                        match &self.tripwire_message {
+                            Some(message) if tripped => Err(StreamError::custom(message.clone(), false))?,
+                            _ => Err(error)?,
+                        }
+                    }
+                }
             }
         })
     }

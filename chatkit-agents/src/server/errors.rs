@@ -72,6 +72,15 @@ impl StreamError {
     pub fn is_internal(&self) -> bool {
         matches!(self.0, Repr::Internal(_))
     }
+
+    /// The error an internal failure was made from, if it is an `E`: e.g. the
+    /// [`RunError`](crate::agents::RunError) that ended a `stream_agent_response`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match &self.0 {
+            Repr::Internal(error) => error.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
 }
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for StreamError {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chatkit_agents::agents::{
     function_tool, stream_agent_response, Agent, AgentContext, GuardrailOutput, InputGuardrail,
-    OutputGuardrail, RunError, RunEvent, Runner, ToolContext, ToolUseBehavior,
+    OutputGuardrail, RunError, RunEvent, Runner, ToolContext, ToolGuardrailOutput,
+    ToolInputGuardrail, ToolOutputGuardrail, ToolUseBehavior,
 };
 use chatkit_agents::server::ThreadHandle;
 use chatkit_agents::store::MemoryStore;
@@ -260,4 +261,121 @@ async fn a_parallel_input_guardrail_interrupts_a_slow_model() {
         .count();
     assert_eq!(messages, 0);
     assert!(events.iter().any(|e| matches!(e, RunEvent::Model(_))));
+}
+
+/// Moves money.
+#[function_tool]
+async fn transfer(ctx: &ToolContext<Arc<AtomicBool>>, kind: String) -> String {
+    ctx.context().store(true, Ordering::SeqCst);
+    format!("sent by {kind}; account 12345678")
+}
+
+fn transfer_run(kind: &str) -> (Arc<ScriptedModel>, Agent<Arc<AtomicBool>>) {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("transfer", json!({"kind": kind}))],
+        vec![Step::text("Done.")],
+    ]));
+    (model.clone(), Agent::new("Bank", model).tool(transfer))
+}
+
+fn no_wire() -> ToolInputGuardrail<Arc<AtomicBool>> {
+    ToolInputGuardrail::new("no_wire", |call: ToolContext<Arc<AtomicBool>>| async move {
+        match call.arguments() {
+            args if args.contains("wire") => {
+                ToolGuardrailOutput::reject_content("Wire transfers need a human.")
+            }
+            args if args.contains("crypto") => {
+                ToolGuardrailOutput::raise_exception(json!({"kind": "crypto"}))
+            }
+            _ => ToolGuardrailOutput::Allow,
+        }
+    })
+}
+
+fn tool_output_sent(model: &ScriptedModel) -> String {
+    model.requests()[1]
+        .input
+        .iter()
+        .find(|item| item["type"] == "function_call_output")
+        .map(|item| item["output"].as_str().unwrap().to_owned())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_tool_input_guardrail_can_allow_reject_or_stop() {
+    let (model, agent) = transfer_run("ach");
+    let agent = agent.tool_input_guardrail(no_wire());
+    let ran = Arc::new(AtomicBool::new(false));
+    let result = Runner::new().run(&agent, "pay", ran.clone()).await.unwrap();
+    assert_eq!(result.final_output, "Done.");
+    assert!(ran.load(Ordering::SeqCst));
+    assert_eq!(tool_output_sent(&model), "sent by ach; account 12345678");
+
+    // Rejected: the tool does not run and the model reads the message instead.
+    let (model, agent) = transfer_run("wire");
+    let agent = agent.tool_input_guardrail(no_wire());
+    let ran = Arc::new(AtomicBool::new(false));
+    Runner::new().run(&agent, "pay", ran.clone()).await.unwrap();
+    assert!(!ran.load(Ordering::SeqCst));
+    assert_eq!(tool_output_sent(&model), "Wire transfers need a human.");
+
+    // Stopped: the run fails with the guardrail, the tool, and what it reported.
+    let (model, agent) = transfer_run("crypto");
+    let agent = agent.tool_input_guardrail(no_wire());
+    let ran = Arc::new(AtomicBool::new(false));
+    let error = Runner::new()
+        .run(&agent, "pay", ran.clone())
+        .await
+        .unwrap_err();
+    match &error {
+        RunError::ToolGuardrailTripwire {
+            guardrail,
+            tool,
+            output_info,
+        } => {
+            assert_eq!((guardrail.as_str(), tool.as_str()), ("no_wire", "transfer"));
+            assert_eq!(output_info, &json!({"kind": "crypto"}));
+        }
+        other => panic!("expected a tool tripwire, got {other:?}"),
+    }
+    assert!(error.is_tripwire());
+    assert!(!ran.load(Ordering::SeqCst));
+    assert_eq!(model.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_tool_output_guardrail_rewrites_or_stops_what_the_model_reads() {
+    let redact = ToolOutputGuardrail::new(
+        "redact_accounts",
+        |_: ToolContext<Arc<AtomicBool>>, output: String| async move {
+            if output.contains("account") {
+                ToolGuardrailOutput::reject_content("sent (account details withheld)")
+            } else {
+                ToolGuardrailOutput::Allow
+            }
+        },
+    );
+    let (model, agent) = transfer_run("ach");
+    let agent = agent.tool_output_guardrail(redact);
+    let ran = Arc::new(AtomicBool::new(false));
+    Runner::new().run(&agent, "pay", ran.clone()).await.unwrap();
+    assert!(ran.load(Ordering::SeqCst), "the tool ran");
+    assert_eq!(tool_output_sent(&model), "sent (account details withheld)");
+
+    let stop = ToolOutputGuardrail::new(
+        "stop_all",
+        |_: ToolContext<Arc<AtomicBool>>, _: String| async move {
+            ToolGuardrailOutput::raise_exception(Value::Null)
+        },
+    );
+    let (_, agent) = transfer_run("ach");
+    let agent = agent.tool_output_guardrail(stop);
+    let error = Runner::new()
+        .run(&agent, "pay", Arc::new(AtomicBool::new(false)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Tool guardrail stop_all triggered tripwire on tool transfer"
+    );
 }

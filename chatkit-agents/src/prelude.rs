@@ -6,6 +6,7 @@
 pub use crate::agents::{
     function_tool, stream_agent_response, Agent, AgentContext, AgentServer, GuardrailOutput,
     Handoff, InputGuardrail, OutputGuardrail, RunError, Runner, Tool, ToolContext, ToolError,
+    ToolGuardrailOutput, ToolInputGuardrail, ToolOutputGuardrail,
 };
 #[cfg(feature = "openai")]
 pub use crate::agents::{OpenAIChatCompletionsModel, OpenAIResponsesModel};

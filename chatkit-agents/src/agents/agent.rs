@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::guardrail::{InputGuardrail, OutputGuardrail};
+use super::guardrail::{InputGuardrail, OutputGuardrail, ToolInputGuardrail, ToolOutputGuardrail};
 use super::model::{Model, ModelSettings};
 use super::output::OutputType;
 use super::tool::{Tool, ToolDefinition};
@@ -51,6 +51,8 @@ pub struct Agent<C> {
     handoff_description: Option<String>,
     input_guardrails: Vec<InputGuardrail<C>>,
     output_guardrails: Vec<OutputGuardrail<C>>,
+    tool_input_guardrails: Vec<ToolInputGuardrail<C>>,
+    tool_output_guardrails: Vec<ToolOutputGuardrail<C>>,
     output_type: Option<OutputType>,
 }
 
@@ -67,6 +69,8 @@ impl<C> Clone for Agent<C> {
             handoff_description: self.handoff_description.clone(),
             input_guardrails: self.input_guardrails.clone(),
             output_guardrails: self.output_guardrails.clone(),
+            tool_input_guardrails: self.tool_input_guardrails.clone(),
+            tool_output_guardrails: self.tool_output_guardrails.clone(),
             output_type: self.output_type.clone(),
         }
     }
@@ -98,6 +102,8 @@ impl<C> Agent<C> {
             handoff_description: None,
             input_guardrails: Vec::new(),
             output_guardrails: Vec::new(),
+            tool_input_guardrails: Vec::new(),
+            tool_output_guardrails: Vec::new(),
             output_type: None,
         }
     }
@@ -137,6 +143,29 @@ impl<C> Agent<C> {
     pub fn output_guardrail(mut self, guardrail: OutputGuardrail<C>) -> Self {
         self.output_guardrails.push(guardrail);
         self
+    }
+
+    /// Adds a check of every tool call, before the tool runs; see [`ToolInputGuardrail`].
+    pub fn tool_input_guardrail(mut self, guardrail: ToolInputGuardrail<C>) -> Self {
+        self.tool_input_guardrails.push(guardrail);
+        self
+    }
+
+    /// Adds a check of every tool output, before the model reads it; see
+    /// [`ToolOutputGuardrail`].
+    pub fn tool_output_guardrail(mut self, guardrail: ToolOutputGuardrail<C>) -> Self {
+        self.tool_output_guardrails.push(guardrail);
+        self
+    }
+
+    /// The tool input guardrails.
+    pub fn tool_input_guardrails(&self) -> &[ToolInputGuardrail<C>] {
+        &self.tool_input_guardrails
+    }
+
+    /// The tool output guardrails.
+    pub fn tool_output_guardrails(&self) -> &[ToolOutputGuardrail<C>] {
+        &self.tool_output_guardrails
     }
 
     /// The input guardrails.

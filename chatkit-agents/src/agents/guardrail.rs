@@ -7,12 +7,19 @@
 //!   runs and no handoff happens before every input guardrail has passed.
 //! - An [`OutputGuardrail`] checks the final output of the agent that produced it.
 //!
-//! A tripped guardrail ends the run with [`RunError::InputGuardrailTripwire`] or
-//! [`RunError::OutputGuardrailTripwire`]; `stream_agent_response` then removes every
-//! item the run produced from the thread, as the reference does.
+//! - A [`ToolInputGuardrail`] checks each tool call before the tool runs, and a
+//!   [`ToolOutputGuardrail`] each tool output before the model reads it. Either may let
+//!   it through, replace what the model reads with a message of its own (the tool then
+//!   does not run, or its output is dropped), or stop the run.
+//!
+//! A tripped guardrail ends the run with [`RunError::InputGuardrailTripwire`],
+//! [`RunError::OutputGuardrailTripwire`] or [`RunError::ToolGuardrailTripwire`];
+//! `stream_agent_response` then removes every item the run produced from the thread, as
+//! the reference does.
 //!
 //! [`RunError::InputGuardrailTripwire`]: super::RunError::InputGuardrailTripwire
 //! [`RunError::OutputGuardrailTripwire`]: super::RunError::OutputGuardrailTripwire
+//! [`RunError::ToolGuardrailTripwire`]: super::RunError::ToolGuardrailTripwire
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,6 +28,8 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use serde_json::Value;
+
+use super::tool::ToolContext;
 
 /// What a guardrail decided: whether its tripwire fired, and anything worth reporting
 /// (it travels in the run error).
@@ -249,4 +258,179 @@ fn first_tripped(
         None
     }
     .boxed()
+}
+
+/// What a tool guardrail decided (the Python SDK's `ToolGuardrailFunctionOutput`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolGuardrailOutput {
+    /// Let the call (or the output) through.
+    Allow,
+    /// Do not run the tool (or drop its output); the model reads `message` as the tool's
+    /// output instead, and the run goes on.
+    RejectContent {
+        /// What the model reads.
+        message: String,
+    },
+    /// Stop the run, reporting `output_info`.
+    RaiseException {
+        /// Details for whoever handles the error.
+        output_info: Value,
+    },
+}
+
+impl ToolGuardrailOutput {
+    /// [`ToolGuardrailOutput::RejectContent`].
+    pub fn reject_content(message: impl Into<String>) -> Self {
+        ToolGuardrailOutput::RejectContent {
+            message: message.into(),
+        }
+    }
+
+    /// [`ToolGuardrailOutput::RaiseException`].
+    pub fn raise_exception(output_info: impl Into<Value>) -> Self {
+        ToolGuardrailOutput::RaiseException {
+            output_info: output_info.into(),
+        }
+    }
+}
+
+type ToolCheck<C, T> =
+    Arc<dyn Fn(ToolContext<C>, T) -> BoxFuture<'static, ToolGuardrailOutput> + Send + Sync>;
+
+/// A check of every tool call of an agent, before the tool runs. It gets the call's
+/// context (tool name, call id, raw arguments) and decides; check
+/// [`ToolContext::tool_name`] to guard only some tools. (The Python SDK attaches tool
+/// guardrails to each function tool; here they belong to the agent.)
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{Agent, ToolContext, ToolGuardrailOutput, ToolInputGuardrail};
+/// use chatkit_agents::testing::ScriptedModel;
+///
+/// let no_wire_transfers = ToolInputGuardrail::new("no_wire_transfers", |call: ToolContext<()>| async move {
+///     if call.tool_name() == "transfer" && call.arguments().contains("\"wire\"") {
+///         ToolGuardrailOutput::reject_content("Wire transfers need a human; tell the user.")
+///     } else {
+///         ToolGuardrailOutput::Allow
+///     }
+/// });
+/// let agent = Agent::new("Bank", Arc::new(ScriptedModel::new(vec![]))).tool_input_guardrail(no_wire_transfers);
+/// assert_eq!(agent.tool_input_guardrails().len(), 1);
+/// ```
+pub struct ToolInputGuardrail<C> {
+    name: String,
+    check: ToolCheck<C, ()>,
+}
+
+/// A check of every tool output of an agent, before the model reads it; see
+/// [`ToolInputGuardrail`].
+pub struct ToolOutputGuardrail<C> {
+    name: String,
+    check: ToolCheck<C, String>,
+}
+
+macro_rules! tool_guardrail_common {
+    ($name:ident) => {
+        impl<C> Clone for $name<C> {
+            fn clone(&self) -> Self {
+                $name {
+                    name: self.name.clone(),
+                    check: self.check.clone(),
+                }
+            }
+        }
+
+        impl<C> std::fmt::Debug for $name<C> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("name", &self.name)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl<C> $name<C> {
+            /// The guardrail's name.
+            pub fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    };
+}
+
+tool_guardrail_common!(ToolInputGuardrail);
+tool_guardrail_common!(ToolOutputGuardrail);
+
+impl<C> ToolInputGuardrail<C> {
+    /// A guardrail named `name` (reported when it stops the run).
+    pub fn new<F, Fut>(name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn(ToolContext<C>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ToolGuardrailOutput> + Send + 'static,
+    {
+        ToolInputGuardrail {
+            name: name.into(),
+            check: Arc::new(move |call, ()| check(call).boxed()),
+        }
+    }
+}
+
+impl<C> ToolOutputGuardrail<C> {
+    /// A guardrail named `name` (reported when it stops the run); the check gets the
+    /// call's context and the tool's output.
+    pub fn new<F, Fut>(name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn(ToolContext<C>, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ToolGuardrailOutput> + Send + 'static,
+    {
+        ToolOutputGuardrail {
+            name: name.into(),
+            check: Arc::new(move |call, output| check(call, output).boxed()),
+        }
+    }
+}
+
+/// The verdict of an agent's tool guardrails on one call or output: the first that does
+/// not allow it, in the order they were added (each runs only if the ones before it
+/// allowed).
+pub(crate) enum ToolVerdict {
+    Allow,
+    Reject(String),
+    Trip(Tripped),
+}
+
+pub(crate) async fn check_tool_input<C: Clone>(
+    guardrails: &[ToolInputGuardrail<C>],
+    call: &ToolContext<C>,
+) -> ToolVerdict {
+    for guardrail in guardrails {
+        let decision = (guardrail.check)(call.clone(), ()).await;
+        if let Some(verdict) = verdict(&guardrail.name, decision) {
+            return verdict;
+        }
+    }
+    ToolVerdict::Allow
+}
+
+pub(crate) async fn check_tool_output<C: Clone>(
+    guardrails: &[ToolOutputGuardrail<C>],
+    call: &ToolContext<C>,
+    output: &str,
+) -> ToolVerdict {
+    for guardrail in guardrails {
+        let decision = (guardrail.check)(call.clone(), output.to_owned()).await;
+        if let Some(verdict) = verdict(&guardrail.name, decision) {
+            return verdict;
+        }
+    }
+    ToolVerdict::Allow
+}
+
+fn verdict(name: &str, decision: ToolGuardrailOutput) -> Option<ToolVerdict> {
+    match decision {
+        ToolGuardrailOutput::Allow => None,
+        ToolGuardrailOutput::RejectContent { message } => Some(ToolVerdict::Reject(message)),
+        ToolGuardrailOutput::RaiseException { output_info } => {
+            Some(ToolVerdict::Trip((name.to_owned(), output_info)))
+        }
+    }
 }

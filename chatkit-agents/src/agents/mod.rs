@@ -41,7 +41,10 @@ pub use converter::{
     python_json_dumps, simple_to_agent_input, ConversionError, DefaultThreadItemConverter,
     ThreadItemConverter,
 };
-pub use guardrail::{GuardrailOutput, InputGuardrail, OutputGuardrail};
+pub use guardrail::{
+    GuardrailOutput, InputGuardrail, OutputGuardrail, ToolGuardrailOutput, ToolInputGuardrail,
+    ToolOutputGuardrail,
+};
 pub use hooks::{NoHooks, RunHooks, Tripwire};
 pub use model::{
     AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,

@@ -11,7 +11,9 @@ use futures::stream::{AbortHandle, Abortable, BoxStream, Stream, StreamExt};
 use serde_json::{json, Value};
 
 use super::agent::{Agent, Handoff, ToolUseBehavior};
-use super::guardrail::{check_input, check_output, Tripped};
+use super::guardrail::{
+    check_input, check_output, check_tool_input, check_tool_output, ToolVerdict, Tripped,
+};
 use super::hooks::{NoHooks, RunHooks, Tripwire};
 use super::model::{
     ContentPart, FunctionCall, MessageItem, ModelError, ModelEvent, ModelRequest, OutputItem,
@@ -93,6 +95,16 @@ pub enum RunError {
         /// What it reported.
         output_info: Value,
     },
+    /// A tool guardrail stopped the run (other calls of the same turn may have run).
+    #[error("Tool guardrail {guardrail} triggered tripwire on tool {tool}")]
+    ToolGuardrailTripwire {
+        /// The guardrail's name.
+        guardrail: String,
+        /// The tool whose call or output it checked.
+        tool: String,
+        /// What it reported.
+        output_info: Value,
+    },
     /// The final answer of an agent with an output type is not of that type.
     #[error("agent {agent}: {message}")]
     InvalidOutput {
@@ -120,6 +132,7 @@ impl RunError {
             RunError::Tripwire(_)
                 | RunError::InputGuardrailTripwire { .. }
                 | RunError::OutputGuardrailTripwire { .. }
+                | RunError::ToolGuardrailTripwire { .. }
         )
     }
 }
@@ -532,14 +545,27 @@ fn run<C: Clone + Send + Sync + 'static>(
                 let hooks = &hooks;
                 let agent = &agent;
                 async move {
-                    let output = call_tool(tool.as_ref(), tool_context, &call.arguments, formatter).await;
+                    let tripped = |tripped: Tripped| Some(tool_tripwire(tripped, &call.name));
+                    let output = match check_tool_input(agent.tool_input_guardrails(), tool_context).await {
+                        ToolVerdict::Allow => call_tool(tool.as_ref(), tool_context, &call.arguments, formatter).await,
+                        ToolVerdict::Reject(message) => message,
+                        ToolVerdict::Trip(trip) => return (String::new(), Ok(()), tripped(trip)),
+                    };
+                    let output = match check_tool_output(agent.tool_output_guardrails(), tool_context, &output).await {
+                        ToolVerdict::Allow => output,
+                        ToolVerdict::Reject(message) => message,
+                        ToolVerdict::Trip(trip) => return (output, Ok(()), tripped(trip)),
+                    };
                     let hook = hooks.on_tool_end(tool_context, agent, definition, &output).await;
-                    (output, hook)
+                    (output, hook, None)
                 }
             });
             let results = join_all(runs).await;
             let mut outputs = Vec::with_capacity(results.len());
-            for ((_, _, call), (output, hook)) in resolved.iter().zip(results) {
+            for ((_, _, call), (output, hook, tripped)) in resolved.iter().zip(results) {
+                if let Some(tripped) = tripped {
+                    Err(tripped)?;
+                }
                 hook?;
                 yield RunEvent::ToolOutput { call: (*call).clone(), output: output.clone() };
                 input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": output}));
@@ -590,6 +616,14 @@ enum Racing {
 fn input_tripwire((guardrail, output_info): Tripped) -> RunError {
     RunError::InputGuardrailTripwire {
         guardrail,
+        output_info,
+    }
+}
+
+fn tool_tripwire((guardrail, output_info): Tripped, tool: &str) -> RunError {
+    RunError::ToolGuardrailTripwire {
+        guardrail,
+        tool: tool.to_owned(),
         output_info,
     }
 }

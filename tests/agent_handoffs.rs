@@ -321,3 +321,94 @@ async fn an_input_filter_may_rewrite_the_conversation() {
         [json!({"role": "user", "content": "summary"})]
     );
 }
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Escalation {
+    reason: String,
+}
+
+#[tokio::test]
+async fn a_handoff_with_an_input_type_passes_the_models_arguments_to_its_callback() {
+    let log = Arc::new(Recorder::default());
+    let script = |arguments: serde_json::Value| {
+        Arc::new(ScriptedModel::new(vec![vec![call(
+            "transfer_to_human_desk",
+            "call_h",
+            arguments,
+        )]]))
+    };
+    let triage = |model: Arc<ScriptedModel>, log: Arc<Recorder>| -> Agent<()> {
+        let human = Agent::new(
+            "Human desk",
+            Arc::new(ScriptedModel::new(vec![vec![Step::text(
+                "Hello, a human here.",
+            )]])),
+        );
+        Agent::new("Triage", model).handoff_with(Handoff::to(human).on_handoff_with_input(
+            move |_: (), input: Escalation| {
+                let log = log.clone();
+                async move { log.push(format!("callback {}", input.reason)) }
+            },
+        ))
+    };
+
+    let model = script(json!({"reason": "billing dispute"}));
+    let agent = triage(model.clone(), log.clone());
+    let result = Runner::new()
+        .hooks(log.clone())
+        .run(&agent, "I want a human", ())
+        .await
+        .unwrap();
+    assert_eq!(result.final_output, "Hello, a human here.");
+    // The callback runs before the runner's hook, as in the Python SDK.
+    assert_eq!(
+        log.0.lock().unwrap()[..3],
+        [
+            "agent_start Triage",
+            "callback billing dispute",
+            "handoff Triage -> Human desk"
+        ]
+    );
+    let offered = &model.requests()[0].tools[0];
+    assert_eq!(offered.parameters["required"], json!(["reason"]));
+    assert_eq!(offered.parameters["additionalProperties"], false);
+
+    let model = script(json!({"why": "no reason field"}));
+    let error = Runner::new()
+        .run(&triage(model, Arc::new(Recorder::default())), "human", ())
+        .await
+        .unwrap_err();
+    match error {
+        RunError::InvalidHandoffInput { handoff, message } => {
+            assert_eq!(handoff, "transfer_to_human_desk");
+            assert!(message.contains("missing field `reason`"), "{message}");
+        }
+        other => panic!("expected InvalidHandoffInput, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_handoff_callback_without_input_runs_on_each_handoff() {
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let b = Agent::new(
+        "B",
+        Arc::new(ScriptedModel::new(vec![vec![Step::text("hi")]])),
+    );
+    let a: Agent<()> = Agent::new(
+        "A",
+        Arc::new(ScriptedModel::new(vec![vec![call(
+            "transfer_to_b",
+            "call_1",
+            json!({}),
+        )]])),
+    )
+    .handoff_with(Handoff::to(b).on_handoff(move |_: ()| {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }));
+    Runner::new().run(&a, "x", ()).await.unwrap();
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::guardrail::{InputGuardrail, OutputGuardrail, ToolInputGuardrail, ToolOutputGuardrail};
+use super::handoff::Handoff;
 use super::model::{Model, ModelSettings};
 use super::output::OutputType;
 use super::tool::{Tool, ToolDefinition};
@@ -330,146 +331,4 @@ impl<C> Agent<C> {
     pub fn behavior(&self) -> &ToolUseBehavior {
         &self.tool_use_behavior
     }
-}
-
-/// Rewrites the conversation (Responses input items) a handoff passes to the next agent.
-pub type HandoffInputFilter = Arc<dyn Fn(Vec<Value>) -> Vec<Value> + Send + Sync>;
-
-/// A handoff to an agent, as [`Agent::handoff_with`] offers it: the target, and
-/// optionally the tool's name and description, and a filter of the conversation the
-/// target sees (the Python SDK's `handoff(agent, tool_name_override=...,
-/// tool_description_override=..., input_filter=...)`).
-///
-/// ```
-/// use std::sync::Arc;
-/// use chatkit_agents::agents::{remove_all_tools, Agent, Handoff};
-/// use chatkit_agents::testing::ScriptedModel;
-///
-/// let model = Arc::new(ScriptedModel::new(vec![]));
-/// let refunds: Agent<()> = Agent::new("Refunds", model.clone());
-/// let triage = Agent::new("Triage", model).handoff_with(
-///     Handoff::to(refunds)
-///         .tool_name_override("escalate_refund")
-///         .tool_description_override("For refund requests over $100.")
-///         .input_filter(remove_all_tools),
-/// );
-/// assert_eq!(triage.handoffs()[0].definition().name, "escalate_refund");
-/// ```
-pub struct Handoff<C> {
-    agent: Arc<Agent<C>>,
-    tool_name: Option<String>,
-    tool_description: Option<String>,
-    input_filter: Option<HandoffInputFilter>,
-}
-
-impl<C> Clone for Handoff<C> {
-    fn clone(&self) -> Self {
-        Handoff {
-            agent: self.agent.clone(),
-            tool_name: self.tool_name.clone(),
-            tool_description: self.tool_description.clone(),
-            input_filter: self.input_filter.clone(),
-        }
-    }
-}
-
-impl<C> std::fmt::Debug for Handoff<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handoff")
-            .field("agent", &self.agent.name)
-            .field("tool_name", &self.tool_name())
-            .field("input_filter", &self.input_filter.is_some())
-            .finish()
-    }
-}
-
-impl<C> Handoff<C> {
-    /// A handoff to `agent` with the default tool ([`Agent::handoff_definition`]) and the
-    /// whole conversation passed on.
-    pub fn to(agent: Agent<C>) -> Self {
-        Handoff {
-            agent: Arc::new(agent),
-            tool_name: None,
-            tool_description: None,
-            input_filter: None,
-        }
-    }
-
-    /// Names the handoff tool (default `transfer_to_<agent name>`).
-    pub fn tool_name_override(mut self, name: impl Into<String>) -> Self {
-        self.tool_name = Some(name.into());
-        self
-    }
-
-    /// Describes the handoff tool to the model (default: the Python SDK's "Handoff to the
-    /// ... agent" sentence with the agent's handoff description).
-    pub fn tool_description_override(mut self, description: impl Into<String>) -> Self {
-        self.tool_description = Some(description.into());
-        self
-    }
-
-    /// Rewrites the conversation the target agent gets (e.g. [`remove_all_tools`]). It
-    /// receives every input item so far, the handoff call and its output included.
-    pub fn input_filter(
-        mut self,
-        filter: impl Fn(Vec<Value>) -> Vec<Value> + Send + Sync + 'static,
-    ) -> Self {
-        self.input_filter = Some(Arc::new(filter));
-        self
-    }
-
-    /// The agent handed off to.
-    pub fn agent(&self) -> &Arc<Agent<C>> {
-        &self.agent
-    }
-
-    /// The handoff tool's name.
-    pub fn tool_name(&self) -> String {
-        self.tool_name
-            .clone()
-            .unwrap_or_else(|| self.agent.handoff_tool_name())
-    }
-
-    /// The handoff tool as the model sees it.
-    pub fn definition(&self) -> ToolDefinition {
-        let mut definition = self.agent.handoff_definition();
-        if let Some(name) = &self.tool_name {
-            definition.name = name.clone();
-        }
-        if let Some(description) = &self.tool_description {
-            definition.description = description.clone();
-        }
-        definition
-    }
-
-    /// The conversation the target agent starts from.
-    pub fn filter_input(&self, input: Vec<Value>) -> Vec<Value> {
-        match &self.input_filter {
-            Some(filter) => filter(input),
-            None => input,
-        }
-    }
-}
-
-/// A [`Handoff::input_filter`] that drops every tool call and tool output from the
-/// conversation (function calls, hosted tool calls and their outputs, the handoff call
-/// included), as the Python SDK's `handoff_filters.remove_all_tools`.
-pub fn remove_all_tools(input: Vec<Value>) -> Vec<Value> {
-    const TOOL_ITEMS: &[&str] = &[
-        "function_call",
-        "function_call_output",
-        "computer_call",
-        "computer_call_output",
-        "file_search_call",
-        "web_search_call",
-    ];
-    input
-        .into_iter()
-        .filter(|item| {
-            !item
-                .get("type")
-                .and_then(Value::as_str)
-                .is_some_and(|kind| TOOL_ITEMS.contains(&kind))
-        })
-        .collect()
 }

@@ -21,6 +21,7 @@ mod chat_completions;
 mod context;
 mod converter;
 mod guardrail;
+mod handoff;
 mod hooks;
 mod model;
 #[cfg(feature = "openai")]
@@ -31,7 +32,7 @@ mod runner;
 mod schema;
 mod tool;
 
-pub use agent::{remove_all_tools, Agent, Handoff, HandoffInputFilter, ToolUseBehavior};
+pub use agent::{Agent, ToolUseBehavior};
 pub use agent_server::AgentServer;
 #[cfg(feature = "openai")]
 pub use chat_completions::OpenAIChatCompletionsModel;
@@ -45,6 +46,7 @@ pub use guardrail::{
     GuardrailOutput, InputGuardrail, OutputGuardrail, ToolGuardrailOutput, ToolInputGuardrail,
     ToolOutputGuardrail,
 };
+pub use handoff::{remove_all_tools, Handoff, HandoffInputFilter};
 pub use hooks::{NoHooks, RunHooks, Tripwire};
 pub use model::{
     AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,

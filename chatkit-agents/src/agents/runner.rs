@@ -10,10 +10,11 @@ use futures::future::join_all;
 use futures::stream::{AbortHandle, Abortable, BoxStream, Stream, StreamExt};
 use serde_json::{json, Value};
 
-use super::agent::{Agent, Handoff, ToolUseBehavior};
+use super::agent::{Agent, ToolUseBehavior};
 use super::guardrail::{
     check_input, check_output, check_tool_input, check_tool_output, ToolVerdict, Tripped,
 };
+use super::handoff::Handoff;
 use super::hooks::{NoHooks, RunHooks, Tripwire};
 use super::model::{
     ContentPart, FunctionCall, MessageItem, ModelError, ModelEvent, ModelRequest, OutputItem,
@@ -104,6 +105,14 @@ pub enum RunError {
         tool: String,
         /// What it reported.
         output_info: Value,
+    },
+    /// The model's arguments to a handoff with an input type do not parse as that type.
+    #[error("Invalid JSON input for handoff {handoff}: {message}")]
+    InvalidHandoffInput {
+        /// The handoff tool.
+        handoff: String,
+        /// The parse error.
+        message: String,
     },
     /// The final answer of an agent with an output type is not of that type.
     #[error("agent {agent}: {message}")]
@@ -577,6 +586,9 @@ fn run<C: Clone + Send + Sync + 'static>(
                     yield RunEvent::ToolOutput { call: call.clone(), output: MULTIPLE_HANDOFFS.to_owned() };
                     input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": MULTIPLE_HANDOFFS}));
                 }
+                if let Err(message) = handoff.invoke(context.clone(), &call.arguments).await {
+                    Err(RunError::InvalidHandoffInput { handoff: call.name.clone(), message })?;
+                }
                 hooks.on_handoff(&context, &agent, target).await?;
                 input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": target.handoff_transfer_message()}));
                 yield RunEvent::Handoff { call: call.clone(), from: agent.name().to_owned(), to: target.name().to_owned() };
@@ -641,7 +653,9 @@ fn definitions_of<C>(agent: &Agent<C>) -> Result<Vec<ToolDefinition>, RunError> 
     for tool in agent.tools() {
         definitions.push(tool.definition()?.clone());
     }
-    definitions.extend(agent.handoffs().iter().map(|handoff| handoff.definition()));
+    for handoff in agent.handoffs() {
+        definitions.push(handoff.definition()?);
+    }
     Ok(definitions)
 }
 

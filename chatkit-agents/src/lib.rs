@@ -70,9 +70,11 @@
 //! - [`store`]: the store traits, [`store::MemoryStore`] and [`store::SqliteStore`].
 //! - [`http`] (feature `axum`): the ChatKit endpoint as an axum router.
 //! - [`agents`]: `#[function_tool]`, [`agents::AgentContext`], [`agents::Agent`] (tools,
-//!   handoffs), [`agents::Runner`] and hooks, models (OpenAI Responses, feature
-//!   `openai`), [`agents::stream_agent_response`], and [`agents::AgentServer`], a
-//!   ready-made server answering with an agent.
+//!   [`agents::Handoff`]s, input/output/tool guardrails, structured outputs with
+//!   [`agents::Agent::output_type`]), [`agents::Runner`] and hooks, models (OpenAI
+//!   Responses and Chat Completions, feature `openai`),
+//!   [`agents::stream_agent_response`], and [`agents::AgentServer`], a ready-made server
+//!   answering with an agent.
 //! - [`testing`]: [`testing::ScriptedModel`] and a conformance suite for your own stores.
 //! - [`prelude`]: the names most servers use.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]

@@ -1,5 +1,14 @@
-//! The agent runtime: tools (`#[function_tool]`), the [`AgentContext`] tools use to
-//! stream ChatKit events mid-run, and strict tool schemas.
+//! The agent runtime, modelled on the Python Agents SDK:
+//!
+//! - tools (`#[function_tool]`, strict schemas) and the [`AgentContext`] they use to
+//!   stream ChatKit events mid-run;
+//! - [`Agent`]: instructions, a [`Model`], tools, [`Handoff`]s, guardrails
+//!   ([`InputGuardrail`], [`OutputGuardrail`], [`ToolInputGuardrail`],
+//!   [`ToolOutputGuardrail`]) and an optional output type ([`Agent::output_type`]);
+//! - [`Runner`]: the turn loop, streamed ([`Runner::run_streamed`]) or to the end
+//!   ([`Runner::run`]), with [`RunHooks`];
+//! - [`stream_agent_response`]: a run as ChatKit events; [`AgentServer`]: a ready-made
+//!   ChatKit server answering with an agent.
 //!
 //! ```
 //! use chatkit_agents::agents::{function_tool, AgentContext, ToolContext, ToolError};

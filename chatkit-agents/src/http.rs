@@ -55,10 +55,10 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use crate::server::{process, ChatKitServer, ProcessResult};
 
-/// A listener for [`axum::serve`] whose connections have `TCP_NODELAY` set.
+/// A listener for [`axum::serve()`] whose connections have `TCP_NODELAY` set.
 pub type NoDelayListener = axum::serve::TapIo<TcpListener, fn(&mut TcpStream)>;
 
-/// Binds `address` for [`axum::serve`] with `TCP_NODELAY` on every accepted connection.
+/// Binds `address` for [`axum::serve()`] with `TCP_NODELAY` on every accepted connection.
 ///
 /// A ChatKit response is a stream of small SSE frames. With Nagle's algorithm on, the
 /// kernel holds each small write until the previous one is acknowledged, and the

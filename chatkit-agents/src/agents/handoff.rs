@@ -17,9 +17,10 @@ use super::tool::ToolDefinition;
 pub type HandoffInputFilter = Arc<dyn Fn(Vec<Value>) -> Vec<Value> + Send + Sync>;
 
 /// A handoff to an agent, as [`Agent::handoff_with`] offers it: the target, and
-/// optionally the tool's name and description, and a filter of the conversation the
-/// target sees (the Python SDK's `handoff(agent, tool_name_override=...,
-/// tool_description_override=..., input_filter=...)`).
+/// optionally the tool's name and description, a filter of the conversation the target
+/// sees, and a callback, with or without an input the model passes (the Python SDK's
+/// `handoff(agent, tool_name_override=..., tool_description_override=...,
+/// input_filter=..., on_handoff=..., input_type=...)`).
 ///
 /// ```
 /// use std::sync::Arc;

@@ -664,7 +664,7 @@ fn http_load(sizes: &Sizes) -> Value {
                         match chunk {
                             Ok(chunk) => {
                                 first.get_or_insert_with(|| start.elapsed().as_secs_f64());
-                                events += chunk.windows(6).filter(|w| w == b"data: ").count();
+                                events += memchr::memmem::find_iter(&chunk, b"data: ").count();
                             }
                             Err(_) => failed = true,
                         }

@@ -447,3 +447,60 @@ async fn an_output_type_is_sent_as_the_response_format() {
         }}})
     );
 }
+
+#[tokio::test]
+async fn streamed_thinking_becomes_a_reasoning_item_and_a_chatkit_workflow() {
+    // DeepSeek and vLLM stream `reasoning_content`; OpenRouter calls it `reasoning`.
+    let chunks = vec![
+        chunk(
+            json!({"role": "assistant", "content": null, "reasoning_content": "The user"}),
+            None,
+        ),
+        chunk(json!({"reasoning": " wants a greeting."}), None),
+        chunk(json!({"content": "Hello!"}), None),
+        chunk(json!({}), Some("stop")),
+    ];
+    let server = serve(vec![(200, sse(&chunks, true)), (200, sse(&chunks, true))]).await;
+    let events: Vec<ModelEvent> = model(&server)
+        .stream(ModelRequest::default())
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let done: Vec<(usize, &OutputItem)> = events
+        .iter()
+        .filter_map(|e| match e {
+            ModelEvent::OutputItemDone { output_index, item } => Some((*output_index, item)),
+            _ => None,
+        })
+        .collect();
+    let (0, OutputItem::Reasoning(reasoning)) = done[0] else {
+        panic!("{done:?}")
+    };
+    assert!(reasoning.id.starts_with("rs_"));
+    assert_eq!(
+        reasoning.summary,
+        [json!({"type": "summary_text", "text": "The user wants a greeting."})]
+    );
+    assert!(matches!(done[1], (1, OutputItem::Message(m)) if message_text(m) == "Hello!"));
+
+    // In a ChatKit thread the thinking is a reasoning workflow before the answer.
+    let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+    let ctx = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
+    let agent = Agent::new("Thinker", model(&server));
+    let run = Runner::new().run_streamed(&agent, "hi", ctx.clone());
+    let items: Vec<String> = stream_agent_response(&ctx, run)
+        .filter_map(|event| async move {
+            match event.unwrap() {
+                ThreadStreamEvent::ThreadItemDone { item } => Some(
+                    serde_json::to_value(&item).unwrap()["type"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                ),
+                _ => None,
+            }
+        })
+        .collect()
+        .await;
+    assert_eq!(items, ["workflow", "assistant_message"]);
+}

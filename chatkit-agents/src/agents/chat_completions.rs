@@ -4,9 +4,10 @@
 //! The run loop and `stream_agent_response` work on Responses-shaped events, so this
 //! adapter does what the Python Agents SDK's `ChatCmplStreamHandler` does: it turns the
 //! request's Responses input items into chat messages, and the streamed chunks back into
-//! Responses events (a message item with an output text part and deltas, a refusal part,
-//! function call items once their arguments are complete, and `response.completed` with
-//! the usage). Chat chunks carry no item ids; each message gets a fresh `msg_...` id and
+//! Responses events (a reasoning item from `reasoning_content` or `reasoning` deltas, as
+//! DeepSeek, vLLM and OpenRouter stream a model's thinking; a message item with an output
+//! text part and deltas; a refusal part; function call items once their arguments are
+//! complete; and `response.completed` with the usage). Chat chunks carry no item ids; each message gets a fresh `msg_...` id and
 //! each call an `fc_...` id (the Python SDK uses one fixed placeholder id, which would
 //! make every assistant message of a ChatKit thread collide).
 
@@ -20,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use super::model::{
     ContentPart, FunctionCall, MessageItem, Model, ModelError, ModelEvent, ModelRequest,
-    OutputItem, ResponseInfo, StreamErrorInfo, Usage,
+    OutputItem, ReasoningItem, ResponseInfo, StreamErrorInfo, Usage,
 };
 use super::openai::{identify, model_error};
 
@@ -208,8 +209,12 @@ struct ChunkState {
     response_id: Option<String>,
     model: Option<String>,
     usage: Option<Usage>,
-    /// The message item, once text or a refusal arrived.
-    message: Option<MessageItem>,
+    /// Output indexes are given in the order items first appear.
+    next_output_index: usize,
+    /// The reasoning item and its index, once thinking arrived, and its text so far.
+    reasoning: Option<(usize, ReasoningItem, String)>,
+    /// The message item and its index, once text or a refusal arrived.
+    message: Option<(usize, MessageItem)>,
     text: Option<String>,
     refusal: Option<String>,
     /// Tool calls by their chunk index: call id, name, arguments.
@@ -230,8 +235,17 @@ impl ChunkState {
     fn message_id(&self) -> String {
         self.message
             .as_ref()
-            .map(|m| m.id.clone())
+            .map(|(_, m)| m.id.clone())
             .unwrap_or_default()
+    }
+
+    fn message_index(&self) -> usize {
+        self.message.as_ref().map_or(0, |(index, _)| *index)
+    }
+
+    fn take_output_index(&mut self) -> usize {
+        self.next_output_index += 1;
+        self.next_output_index - 1
     }
 
     /// The events one chunk gives.
@@ -268,6 +282,33 @@ impl ChunkState {
             self.finished = true;
         }
         let delta = choice.get("delta").unwrap_or(&Value::Null);
+        let thinking = ["reasoning_content", "reasoning"]
+            .iter()
+            .find_map(|key| delta.get(*key).and_then(Value::as_str))
+            .filter(|t| !t.is_empty());
+        if let Some(thinking) = thinking {
+            if self.reasoning.is_none() {
+                let item = ReasoningItem {
+                    id: format!("rs_{}", uuid::Uuid::new_v4().simple()),
+                    ..Default::default()
+                };
+                let index = self.take_output_index();
+                events.push(ModelEvent::OutputItemAdded {
+                    output_index: index,
+                    item: OutputItem::Reasoning(item.clone()),
+                });
+                self.reasoning = Some((index, item, String::new()));
+            }
+            if let Some((index, item, text)) = &mut self.reasoning {
+                text.push_str(thinking);
+                events.push(ModelEvent::ReasoningSummaryTextDelta {
+                    item_id: item.id.clone(),
+                    output_index: *index,
+                    summary_index: 0,
+                    delta: thinking.to_owned(),
+                });
+            }
+        }
         if let Some(text) = delta
             .get("content")
             .and_then(Value::as_str)
@@ -278,7 +319,7 @@ impl ChunkState {
                 self.text = Some(String::new());
                 events.push(ModelEvent::ContentPartAdded {
                     item_id: self.message_id(),
-                    output_index: 0,
+                    output_index: self.message_index(),
                     content_index: 0,
                     part: ContentPart::text(""),
                 });
@@ -286,7 +327,7 @@ impl ChunkState {
             self.text.get_or_insert_with(String::new).push_str(text);
             events.push(ModelEvent::OutputTextDelta {
                 item_id: self.message_id(),
-                output_index: 0,
+                output_index: self.message_index(),
                 content_index: 0,
                 delta: text.to_owned(),
             });
@@ -302,7 +343,7 @@ impl ChunkState {
                 self.refusal = Some(String::new());
                 events.push(ModelEvent::ContentPartAdded {
                     item_id: self.message_id(),
-                    output_index: 0,
+                    output_index: self.message_index(),
                     content_index,
                     part: ContentPart::refusal(""),
                 });
@@ -347,11 +388,12 @@ impl ChunkState {
                 status: Some("in_progress".into()),
                 ..Default::default()
             };
+            let index = self.take_output_index();
             events.push(ModelEvent::OutputItemAdded {
-                output_index: 0,
+                output_index: index,
                 item: OutputItem::Message(message.clone()),
             });
-            self.message = Some(message);
+            self.message = Some((index, message));
         }
     }
 
@@ -360,24 +402,38 @@ impl ChunkState {
         usize::from(self.text.is_some())
     }
 
-    /// The closing events: the message's parts and item, each function call as a
-    /// complete item, then `response.completed`.
+    /// The closing events: the reasoning item, the message's parts and item, each
+    /// function call as a complete item, then `response.completed`.
     fn finish(mut self) -> Vec<ModelEvent> {
         let mut events = Vec::new();
-        let mut output_index = 0;
-        if let Some(mut message) = self.message.take() {
+        if let Some((index, item, text)) = self.reasoning.take() {
+            events.push(ModelEvent::ReasoningSummaryTextDone {
+                item_id: item.id.clone(),
+                output_index: index,
+                summary_index: 0,
+                text: text.clone(),
+            });
+            events.push(ModelEvent::OutputItemDone {
+                output_index: index,
+                item: OutputItem::Reasoning(ReasoningItem {
+                    summary: vec![json!({"type": "summary_text", "text": text})],
+                    ..item
+                }),
+            });
+        }
+        if let Some((output_index, mut message)) = self.message.take() {
             let id = message.id.clone();
             if let Some(text) = self.text.take() {
                 events.push(ModelEvent::OutputTextDone {
                     item_id: id.clone(),
-                    output_index: 0,
+                    output_index,
                     content_index: 0,
                     text: text.clone(),
                 });
                 let part = ContentPart::text(text);
                 events.push(ModelEvent::ContentPartDone {
                     item_id: id.clone(),
-                    output_index: 0,
+                    output_index,
                     content_index: 0,
                     part: part.clone(),
                 });
@@ -393,7 +449,7 @@ impl ChunkState {
                 let part = ContentPart::refusal(refusal);
                 events.push(ModelEvent::ContentPartDone {
                     item_id: id,
-                    output_index: 0,
+                    output_index,
                     content_index,
                     part: part.clone(),
                 });
@@ -401,12 +457,12 @@ impl ChunkState {
             }
             message.status = Some("completed".into());
             events.push(ModelEvent::OutputItemDone {
-                output_index: 0,
+                output_index,
                 item: OutputItem::Message(message),
             });
-            output_index = 1;
         }
         for (call_id, name, arguments) in std::mem::take(&mut self.calls).into_values() {
+            let output_index = self.take_output_index();
             let id = format!("fc_{}", uuid::Uuid::new_v4().simple());
             let call = FunctionCall {
                 id: Some(id.clone()),
@@ -436,7 +492,6 @@ impl ChunkState {
                 output_index,
                 item: OutputItem::FunctionCall(call),
             });
-            output_index += 1;
         }
         events.push(ModelEvent::Completed {
             response: self.info(None),

@@ -1,0 +1,204 @@
+//! [`OpenAIChatCompletionsModel`]: models behind the Chat Completions API (OpenAI's, and
+//! the many servers that only speak it: vLLM, Ollama, LM Studio, hosted providers).
+//!
+//! The run loop and `stream_agent_response` work on Responses-shaped events, so this
+//! adapter does what the Python Agents SDK's `ChatCmplStreamHandler` does: it turns the
+//! request's Responses input items into chat messages, and the streamed chunks back into
+//! Responses events (a reasoning item from `reasoning_content` or `reasoning` deltas, as
+//! DeepSeek, vLLM and OpenRouter stream a model's thinking; a message item with an output
+//! text part and deltas; a refusal part; function call items once their arguments are
+//! complete; and `response.completed` with the usage). Chat chunks carry no item ids; each message gets a fresh `msg_...` id and
+//! each call an `fc_...` id (the Python SDK uses one fixed placeholder id, which would
+//! make every assistant message of a ChatKit thread collide).
+
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::Client;
+use futures::stream::{BoxStream, StreamExt};
+use serde_json::{json, Map, Value};
+
+use super::model::{Model, ModelError, ModelEvent, ModelRequest, StreamErrorInfo};
+use super::openai::{identify, model_error};
+
+mod chunks;
+mod messages;
+
+use chunks::ChunkState;
+use messages::items_to_messages;
+
+/// A model on the Chat Completions API, streamed, for run loops and ChatKit streams that
+/// expect the Responses API's events (see the module docs for the mapping).
+///
+/// ```no_run
+/// use chatkit_agents::agents::OpenAIChatCompletionsModel;
+/// // A local server speaking Chat Completions (Ollama, vLLM, LM Studio, ...):
+/// let local = OpenAIChatCompletionsModel::with_base_url("llama3.1", "http://127.0.0.1:11434/v1", "unused");
+/// // OpenAI itself, with OPENAI_API_KEY (and OPENAI_BASE_URL, if set) from the environment:
+/// let openai = OpenAIChatCompletionsModel::new("gpt-4.1-mini");
+/// ```
+///
+/// Input items without a chat equivalent (hosted tool calls such as web searches) are a
+/// [`ModelError::InvalidRequest`]; reasoning items are left out, as the Python SDK does.
+#[derive(Debug, Clone)]
+pub struct OpenAIChatCompletionsModel {
+    client: Client<OpenAIConfig>,
+    model: String,
+}
+
+impl OpenAIChatCompletionsModel {
+    /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
+    /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
+    pub fn new(model: impl Into<String>) -> Self {
+        Self::from_client(
+            Client::with_config(identify(OpenAIConfig::default())),
+            model,
+        )
+    }
+
+    /// The model `model` on the server at `base_url` (e.g. `http://127.0.0.1:8080/v1`).
+    pub fn with_base_url(
+        model: impl Into<String>,
+        base_url: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> Self {
+        let config = OpenAIConfig::new()
+            .with_api_base(base_url)
+            .with_api_key(api_key);
+        Self::from_client(Client::with_config(identify(config)), model)
+    }
+
+    /// The model `model` on a configured async-openai client.
+    pub fn from_client(client: Client<OpenAIConfig>, model: impl Into<String>) -> Self {
+        OpenAIChatCompletionsModel {
+            client,
+            model: model.into(),
+        }
+    }
+
+    /// The default model name (the request's `settings.model` wins).
+    pub fn model_name(&self) -> &str {
+        &self.model
+    }
+
+    /// The JSON body sent for `request`, or why `request` cannot be sent.
+    pub fn request_body(&self, request: &ModelRequest) -> Result<Value, ModelError> {
+        let settings = &request.settings;
+        let mut messages = Vec::with_capacity(request.input.len() + 1);
+        if let Some(instructions) = &request.instructions {
+            messages.push(json!({"role": "system", "content": instructions}));
+        }
+        messages.extend(items_to_messages(&request.input)?);
+        let mut body = Map::new();
+        body.insert(
+            "model".into(),
+            json!(settings.model.as_deref().unwrap_or(&self.model)),
+        );
+        body.insert("messages".into(), Value::Array(messages));
+        if !request.tools.is_empty() {
+            let tools: Vec<Value> = request
+                .tools
+                .iter()
+                .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters, "strict": t.strict}}))
+                .collect();
+            body.insert("tools".into(), Value::Array(tools));
+            if let Some(parallel) = settings.parallel_tool_calls {
+                body.insert("parallel_tool_calls".into(), json!(parallel));
+            }
+        }
+        if let Some(choice) = &settings.tool_choice {
+            let choice = match choice.as_str() {
+                "auto" | "required" | "none" => json!(choice),
+                name => json!({"type": "function", "function": {"name": name}}),
+            };
+            body.insert("tool_choice".into(), choice);
+        }
+        let effort = settings
+            .reasoning
+            .as_ref()
+            .and_then(|r| r.get("effort"))
+            .cloned();
+        let optional = [
+            ("temperature", settings.temperature.map(|v| json!(v))),
+            ("top_p", settings.top_p.map(|v| json!(v))),
+            ("max_tokens", settings.max_output_tokens.map(|v| json!(v))),
+            ("reasoning_effort", effort),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                body.insert(key.into(), value);
+            }
+        }
+        if request.previous_response_id.is_some() {
+            return Err(ModelError::InvalidRequest(
+                "Chat Completions has no previous_response_id; send the whole conversation".into(),
+            ));
+        }
+        if let Some(output) = &request.output_schema {
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_schema", "json_schema": {"name": output.name, "schema": output.schema, "strict": output.strict}}),
+            );
+        }
+        for (key, value) in &settings.extra {
+            body.insert(key.clone(), value.clone());
+        }
+        body.insert("stream".into(), json!(true));
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+        Ok(Value::Object(body))
+    }
+}
+
+impl Model for OpenAIChatCompletionsModel {
+    fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
+        let client = self.client.clone();
+        let body = self.request_body(&request);
+        async_stream::stream! {
+            let body = match body {
+                Ok(body) => body,
+                Err(error) => {
+                    yield Err(error);
+                    return;
+                }
+            };
+            let chat = client.chat();
+            let mut chunks = match chat.create_stream_byot::<Value, Value>(body).await {
+                Ok(chunks) => chunks,
+                Err(error) => {
+                    yield Err(model_error(error));
+                    return;
+                }
+            };
+            let mut state = ChunkState::default();
+            while let Some(chunk) = chunks.next().await {
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(OpenAIError::JSONDeserialize(error, content)) => {
+                        tracing::warn!(%error, frame = %content.chars().take(200).collect::<String>(), "skipping a stream frame that is not JSON");
+                        continue;
+                    }
+                    Err(error) => {
+                        yield Err(model_error(error));
+                        return;
+                    }
+                };
+                if let Some(error) = chunk.get("error") {
+                    let error: StreamErrorInfo = serde_json::from_value(error.clone()).unwrap_or_default();
+                    yield Ok(ModelEvent::Error(error.clone()));
+                    yield Ok(ModelEvent::Failed { response: state.info(Some(error)) });
+                    return;
+                }
+                for event in state.chunk(&chunk) {
+                    yield Ok(event);
+                }
+            }
+            if !state.finished {
+                yield Err(ModelError::Connection("the stream ended before the response completed".into()));
+                return;
+            }
+            for event in state.finish() {
+                yield Ok(event);
+            }
+        }
+        .boxed()
+    }
+}

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::super::model::{
+use crate::agents::model::{
     ContentPart, FunctionCall, MessageItem, ModelEvent, OutputItem, ReasoningItem, ResponseInfo,
     StreamErrorInfo, Usage,
 };

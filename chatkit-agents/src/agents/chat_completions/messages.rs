@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::super::model::ModelError;
+use crate::agents::model::ModelError;
 
 /// Responses input items as chat messages, as the Python SDK's `items_to_messages`:
 /// function calls join the assistant message before them, and function call outputs

@@ -83,3 +83,55 @@ async fn history_limits_what_the_agent_reads_to_the_newest_items() {
     events(&server, add_message(&thread_id, "second")).await;
     assert_eq!(seen(&model.requests()[1].input), ["user: second"]);
 }
+
+/// Shows a progress line for each tool call.
+struct ToolProgress;
+
+#[chatkit_agents::async_trait]
+impl chatkit_agents::agents::ResponseStreamConverter for ToolProgress {
+    fn tool_call_progress(&self, call: &chatkit_agents::agents::FunctionCall) -> Option<String> {
+        Some(format!("Calling {}…", call.name))
+    }
+}
+
+/// Tell the time.
+#[chatkit_agents::agents::function_tool]
+async fn now() -> &'static str {
+    "12:00"
+}
+
+#[tokio::test]
+async fn a_converter_can_show_a_progress_line_per_tool_call() {
+    let script = || {
+        Arc::new(ScriptedModel::new(vec![
+            vec![Step::tool_call("now", serde_json::json!({}))],
+            vec![Step::text("It is noon.")],
+        ]))
+    };
+    let with_progress = Arc::new(
+        AgentServer::new(
+            Arc::new(MemoryStore::new()),
+            Agent::new("Clock", script()).tool(now),
+        )
+        .response_converter(ToolProgress),
+    );
+    let shown = events(&with_progress, create("time?")).await;
+    let progress: Vec<&Value> = shown
+        .iter()
+        .filter(|e| e["type"] == "progress_update")
+        .collect();
+    assert_eq!(progress.len(), 1);
+    assert_eq!(progress[0]["text"], "Calling now…");
+
+    // By default, as the reference, there is none.
+    let plain = Arc::new(AgentServer::new(
+        Arc::new(MemoryStore::new()),
+        Agent::new("Clock", script()).tool(now),
+    ));
+    let plain_events = events(&plain, create("time?")).await;
+    assert_eq!(
+        plain_events.last().unwrap()["item"]["content"][0]["text"],
+        "It is noon."
+    );
+    assert!(!plain_events.iter().any(|e| e["type"] == "progress_update"));
+}

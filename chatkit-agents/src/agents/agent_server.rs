@@ -8,7 +8,9 @@ use futures::StreamExt;
 use super::agent::Agent;
 use super::context::AgentContext;
 use super::converter::{DefaultThreadItemConverter, ThreadItemConverter};
-use super::response_stream::stream_agent_response;
+use super::response_stream::{
+    stream_agent_response_with, DefaultResponseStreamConverter, ResponseStreamConverter,
+};
 use super::runner::{RunError, Runner};
 use crate::server::{ChatKitServer, EventStream, StreamError, ThreadHandle};
 use crate::store::Store;
@@ -16,7 +18,7 @@ use crate::types::{SortOrder, UserMessageItem};
 
 /// A ChatKit server that answers with `agent`: it loads the thread's recent items,
 /// converts them to model input (with the default [`ThreadItemConverter`] unless you
-/// give one), runs the agent, and streams the run with [`stream_agent_response`].
+/// give one), runs the agent, and streams the run with [`stream_agent_response`](super::stream_agent_response).
 /// Implement [`ChatKitServer`] yourself for actions, attachments or custom routing.
 ///
 /// ```
@@ -35,6 +37,7 @@ pub struct AgentServer<C> {
     converter: Arc<dyn ThreadItemConverter>,
     history: usize,
     tripwire_message: Option<String>,
+    response_converter: Arc<dyn ResponseStreamConverter>,
 }
 
 impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
@@ -47,6 +50,7 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
             converter: Arc::new(DefaultThreadItemConverter),
             history: 20,
             tripwire_message: None,
+            response_converter: Arc::new(DefaultResponseStreamConverter::default()),
         }
     }
 
@@ -65,6 +69,13 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     /// How many of the thread's newest items the agent reads.
     pub fn history(mut self, items: usize) -> Self {
         self.history = items;
+        self
+    }
+
+    /// Streams runs with `converter` (image URLs, citations, tool progress lines; see
+    /// [`ResponseStreamConverter`]).
+    pub fn response_converter(mut self, converter: impl ResponseStreamConverter + 'static) -> Self {
+        self.response_converter = Arc::new(converter);
         self
     }
 
@@ -98,7 +109,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
             let input = self.converter.to_agent_input(&items).await.map_err(StreamError::from)?;
             let agent_context = AgentContext::new(thread, self.store.clone(), context);
             let run = self.runner.run_streamed(&self.agent, input, agent_context.clone());
-            let mut events = stream_agent_response(&agent_context, run);
+            let mut events = stream_agent_response_with(&agent_context, run, self.response_converter.clone());
             while let Some(event) = events.next().await {
                 match event {
                     Ok(event) => yield event,

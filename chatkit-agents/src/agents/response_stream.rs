@@ -9,7 +9,7 @@ use futures::stream::StreamExt;
 use indexmap::IndexSet;
 
 use super::context::AgentContext;
-use super::model::{ContentPart, ModelAnnotation, ModelEvent, OutputItem};
+use super::model::{ContentPart, FunctionCall, ModelAnnotation, ModelEvent, OutputItem};
 use super::runner::{RunError, RunEvent, RunStream};
 use crate::server::{EventStream, StreamError};
 use crate::types::{
@@ -59,6 +59,13 @@ pub trait ResponseStreamConverter: Send + Sync {
     ) -> Option<Annotation> {
         (!filename.is_empty())
             .then(|| Annotation::new(FileSource::new(filename, filename), Some(end_index as u64)))
+    }
+
+    /// A progress line (`progress_update`, not persisted) shown when the model calls a
+    /// tool, until the next event replaces it. Default: none, as the reference. For
+    /// example `Some(format!("Calling {}…", call.name))`.
+    fn tool_call_progress(&self, _call: &FunctionCall) -> Option<String> {
+        None
     }
 
     /// A web citation. Default: a URL source placed at `end_index`.
@@ -191,6 +198,9 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
                     state.current_item_id = call.id.clone();
                     if let Some(id) = &call.id {
                         state.produced.insert(id.clone());
+                    }
+                    if let Some(text) = converter.tool_call_progress(&call) {
+                        yield ThreadStreamEvent::progress(text);
                     }
                 }
                 Next::Run(Some(Ok(RunEvent::Model(event)))) => {

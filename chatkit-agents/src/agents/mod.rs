@@ -2,7 +2,8 @@
 //!
 //! - tools (`#[function_tool]`, strict schemas) and the [`AgentContext`] they use to
 //!   stream ChatKit events mid-run;
-//! - [`Agent`]: instructions, a [`Model`], tools, [`Handoff`]s, guardrails
+//! - [`Agent`]: instructions, a [`Model`], tools (other agents too, [`Agent::as_tool`]),
+//!   [`Handoff`]s, guardrails
 //!   ([`InputGuardrail`], [`OutputGuardrail`], [`ToolInputGuardrail`],
 //!   [`ToolOutputGuardrail`]) and an optional output type ([`Agent::output_type`]);
 //! - [`Runner`]: the turn loop, streamed ([`Runner::run_streamed`]) or to the end
@@ -25,6 +26,7 @@
 
 mod agent;
 mod agent_server;
+mod agent_tool;
 #[cfg(feature = "openai")]
 mod chat_completions;
 mod context;
@@ -43,6 +45,7 @@ mod tool;
 
 pub use agent::{Agent, ToolUseBehavior};
 pub use agent_server::AgentServer;
+pub use agent_tool::AgentTool;
 #[cfg(feature = "openai")]
 pub use chat_completions::OpenAIChatCompletionsModel;
 pub use chatkit_agents_macros::function_tool;

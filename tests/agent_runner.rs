@@ -425,3 +425,57 @@ async fn a_map_hidden_in_a_tool_fails_the_run_at_start() {
     assert!(events.is_empty());
     assert!(matches!(error, Some(RunError::ToolSchema(_))), "{error:?}");
 }
+
+/// Double a number.
+#[chatkit_agents::agents::function_tool]
+async fn double(n: i64) -> i64 {
+    n * 2
+}
+
+#[tokio::test]
+async fn a_stored_conversation_is_continued_with_only_the_new_items() {
+    use chatkit_agents::agents::RunOptions;
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("double", json!({"n": 21}))],
+        vec![Step::text("42")],
+    ]));
+    let agent: Agent<()> = Agent::new("Calc", model.clone()).tool(double);
+    let options = RunOptions::default().previous_response_id("resp_earlier");
+    let result = Runner::new()
+        .run_with(&agent, "double 21", (), options)
+        .await
+        .unwrap();
+    assert_eq!(result.final_output, "42");
+    let requests = model.requests();
+    // The first call names the stored conversation and sends the new message only.
+    assert_eq!(
+        requests[0].previous_response_id.as_deref(),
+        Some("resp_earlier")
+    );
+    assert_eq!(
+        requests[0].input,
+        [json!({"role": "user", "content": "double 21"})]
+    );
+    // The second names the first call's response and sends the tool output only.
+    let first_response = requests[1].previous_response_id.clone().unwrap();
+    assert_ne!(first_response, "resp_earlier");
+    assert_eq!(requests[1].input.len(), 1);
+    assert_eq!(requests[1].input[0]["type"], "function_call_output");
+    assert_eq!(requests[1].input[0]["output"], "42");
+    assert!(result.last_response_id.is_some());
+    assert_ne!(
+        result.last_response_id.as_deref(),
+        Some(first_response.as_str())
+    );
+
+    // Without it, every call sends the whole conversation.
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("double", json!({"n": 1}))],
+        vec![Step::text("2")],
+    ]));
+    let agent: Agent<()> = Agent::new("Calc", model.clone()).tool(double);
+    Runner::new().run(&agent, "double 1", ()).await.unwrap();
+    let requests = model.requests();
+    assert_eq!(requests[1].previous_response_id, None);
+    assert_eq!(requests[1].input.len(), 3);
+}

@@ -508,3 +508,26 @@ async fn an_output_type_is_sent_as_the_text_format() {
         }}})
     );
 }
+
+#[tokio::test]
+async fn a_stored_conversation_is_named_in_the_request() {
+    let server = serve(&["01_text_logprobs_gpt-4o-mini.sse"]).await;
+    let model = Arc::new(OpenAIResponsesModel::with_base_url(
+        "gpt-test",
+        server.uri(),
+        "k",
+    ));
+    let agent: Agent<()> = Agent::new("A", model);
+    let options = RunOptions::default().previous_response_id("resp_stored");
+    let result = Runner::new()
+        .run_with(&agent, "and then?", (), options)
+        .await
+        .unwrap();
+    assert!(result.last_response_id.unwrap().starts_with("resp_"));
+    let body = &requests(&server).await[0];
+    assert_eq!(body["previous_response_id"], "resp_stored");
+    assert_eq!(
+        body["input"],
+        json!([{"role": "user", "content": "and then?"}])
+    );
+}

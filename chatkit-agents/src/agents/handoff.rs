@@ -198,6 +198,11 @@ impl<C> Handoff<C> {
         Ok(definition)
     }
 
+    /// Whether the handoff rewrites the conversation.
+    pub fn has_input_filter(&self) -> bool {
+        self.input_filter.is_some()
+    }
+
     /// The conversation the target agent starts from.
     pub fn filter_input(&self, input: Vec<Value>) -> Vec<Value> {
         match &self.input_filter {

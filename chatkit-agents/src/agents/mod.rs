@@ -74,8 +74,8 @@ pub use response_stream::{
     ResponseStreamConverter,
 };
 pub use runner::{
-    message_text, text_deltas, RunError, RunEvent, RunInput, RunResult, RunStream, Runner,
-    DEFAULT_MAX_TURNS, MULTIPLE_HANDOFFS,
+    message_text, text_deltas, RunError, RunEvent, RunInput, RunOptions, RunResult, RunStream,
+    Runner, DEFAULT_MAX_TURNS, MULTIPLE_HANDOFFS,
 };
 pub use schema::{parameters_schema, shape_schema, ToolSchemaError};
 pub use tool::{

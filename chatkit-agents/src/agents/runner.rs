@@ -176,6 +176,26 @@ struct Outcome {
     last_response_id: Option<String>,
 }
 
+/// Per-run options ([`Runner::run_streamed_with`], [`Runner::run_with`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// Continue a conversation the model's server keeps (the Responses API's stored
+    /// responses): the first call names this response, and each call sends only the
+    /// items the server has not seen (the new input, then tool outputs), as the Python
+    /// SDK's `previous_response_id`. Models that keep no state (Chat Completions) refuse
+    /// it.
+    pub previous_response_id: Option<String>,
+}
+
+impl RunOptions {
+    /// Continue from the stored response `id` (see [`RunOptions::previous_response_id`]).
+    pub fn previous_response_id(mut self, id: impl Into<String>) -> Self {
+        self.previous_response_id = Some(id.into());
+        self
+    }
+}
+
 /// A finished run ([`Runner::run`]): its final output and every event it produced.
 #[derive(Debug, Clone)]
 pub struct RunResult {
@@ -352,7 +372,19 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         input: impl Into<RunInput>,
         context: C,
     ) -> Result<RunResult, RunError> {
-        let mut run = self.run_streamed(agent, input, context);
+        self.run_with(agent, input, context, RunOptions::default())
+            .await
+    }
+
+    /// [`run`](Self::run) with per-run options.
+    pub async fn run_with(
+        &self,
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        context: C,
+        options: RunOptions,
+    ) -> Result<RunResult, RunError> {
+        let mut run = self.run_streamed_with(agent, input, context, options);
         let mut events = Vec::new();
         while let Some(event) = run.next().await {
             events.push(event?);
@@ -372,12 +404,24 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         input: impl Into<RunInput>,
         context: C,
     ) -> RunStream {
+        self.run_streamed_with(agent, input, context, RunOptions::default())
+    }
+
+    /// [`run_streamed`](Self::run_streamed) with per-run options.
+    pub fn run_streamed_with(
+        &self,
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        context: C,
+        options: RunOptions,
+    ) -> RunStream {
         let outcome = Arc::new(Mutex::new(Outcome::default()));
         let events = run(
             self.clone(),
             agent.clone(),
             input.into().0,
             context,
+            options,
             outcome.clone(),
         );
         let (abort, registration) = AbortHandle::new_pair();
@@ -394,10 +438,15 @@ fn run<C: Clone + Send + Sync + 'static>(
     agent: Agent<C>,
     mut input: Vec<Value>,
     context: C,
+    options: RunOptions,
     outcome: Arc<Mutex<Outcome>>,
 ) -> BoxStream<'static, Result<RunEvent, RunError>> {
     async_stream::try_stream! {
         let hooks = runner.hooks.clone();
+        // With a stored conversation, each call names the last response and sends only
+        // `input[sent..]`, the items the server has not seen.
+        let mut previous_response = options.previous_response_id;
+        let mut sent = 0;
         let mut agent = agent;
         let mut definitions = definitions_of(&agent)?;
         let mut starting = true;
@@ -425,16 +474,17 @@ fn run<C: Clone + Send + Sync + 'static>(
             };
             let request = ModelRequest {
                 instructions: agent.instructions_text().map(str::to_owned),
-                input: input.clone(),
+                input: if previous_response.is_some() { input[sent..].to_vec() } else { input.clone() },
                 tools: definitions.clone(),
                 settings: agent.model_settings().clone(),
-                previous_response_id: None,
+                previous_response_id: previous_response.clone(),
                 output_schema,
             };
             hooks.on_llm_start(&context, &agent, agent.instructions_text(), &input).await?;
             let mut events = agent.model().stream(request);
             let mut output: Vec<(usize, OutputItem)> = Vec::new();
             let mut failure: Option<ModelError> = None;
+            let mut response_id = None;
             loop {
                 // A parallel input check runs alongside the first model call.
                 let next = match input_check.as_mut() {
@@ -465,6 +515,7 @@ fn run<C: Clone + Send + Sync + 'static>(
                         failure.get_or_insert(ModelError::Api { code: info.code, message: info.message });
                     }
                     ModelEvent::Completed { response } => {
+                        response_id = response.id.clone();
                         outcome.lock().unwrap_or_else(PoisonError::into_inner).last_response_id = response.id.clone();
                     }
                     _ => {}
@@ -485,6 +536,12 @@ fn run<C: Clone + Send + Sync + 'static>(
             let items: Vec<OutputItem> = output.into_iter().map(|(_, item)| item).collect();
             hooks.on_llm_end(&context, &agent, &items).await?;
             input.extend(items.iter().map(to_input));
+            if previous_response.is_some() {
+                // The server now holds everything so far; without an id to name it, go
+                // on sending the whole conversation.
+                previous_response = response_id;
+                sent = if previous_response.is_some() { input.len() } else { 0 };
+            }
 
             let mut calls: Vec<FunctionCall> = Vec::new();
             let mut handoffs: Vec<(FunctionCall, Handoff<C>)> = Vec::new();
@@ -592,7 +649,13 @@ fn run<C: Clone + Send + Sync + 'static>(
                 hooks.on_handoff(&context, &agent, target).await?;
                 input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": target.handoff_transfer_message()}));
                 yield RunEvent::Handoff { call: call.clone(), from: agent.name().to_owned(), to: target.name().to_owned() };
-                input = handoff.filter_input(input);
+                if handoff.has_input_filter() {
+                    // A filtered conversation is sent whole: the server's copy has the
+                    // items the filter removed.
+                    input = handoff.filter_input(input);
+                    previous_response = None;
+                    sent = 0;
+                }
                 agent = Agent::clone(target);
                 definitions = definitions_of(&agent)?;
                 starting = true;

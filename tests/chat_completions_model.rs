@@ -8,7 +8,6 @@
 //! usage chunk of `stream_options.include_usage` and `data: [DONE]`); unlike the
 //! Responses streams of `openai_model.rs`, they are not recordings.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chatkit_agents::agents::*;
@@ -17,8 +16,10 @@ use chatkit_agents::store::MemoryStore;
 use chatkit_agents::types::{ThreadItem, ThreadMetadata, ThreadStreamEvent, Timestamp};
 use futures::StreamExt;
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use support::replay::{replay, request_bodies};
+use wiremock::MockServer;
+
+mod support;
 
 /// One chunk with a delta.
 fn chunk(delta: Value, finish_reason: Option<&str>) -> Value {
@@ -83,42 +84,12 @@ fn two_calls_stream() -> String {
     sse(&chunks, true)
 }
 
-/// Serves the bodies in order, one per request.
-struct Replay(Vec<(u16, String)>, AtomicUsize);
-
-impl Respond for Replay {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let n = self.1.fetch_add(1, Ordering::SeqCst);
-        match self.0.get(n) {
-            Some((200, body)) => {
-                ResponseTemplate::new(200).set_body_raw(body.clone(), "text/event-stream")
-            }
-            Some((status, body)) => {
-                ResponseTemplate::new(*status).set_body_raw(body.clone(), "application/json")
-            }
-            None => ResponseTemplate::new(500).set_body_string("no more streams"),
-        }
-    }
-}
-
 async fn serve(bodies: Vec<(u16, String)>) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
-        .respond_with(Replay(bodies, AtomicUsize::new(0)))
-        .mount(&server)
-        .await;
-    server
+    replay("/chat/completions", bodies).await
 }
 
 async fn requests(server: &MockServer) -> Vec<Value> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect()
+    request_bodies(server).await
 }
 
 fn model(server: &MockServer) -> Arc<OpenAIChatCompletionsModel> {

@@ -2,7 +2,6 @@
 //! (`tests/golden/openai-sse/`), served by wiremock to a real async-openai client: the
 //! ChatKit events that come out, and the request bodies sent on each turn.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chatkit_agents::agents::*;
@@ -11,8 +10,10 @@ use chatkit_agents::store::MemoryStore;
 use chatkit_agents::types::{ThreadMetadata, Timestamp};
 use futures::StreamExt;
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use support::replay::{replay, request_bodies};
+use wiremock::MockServer;
+
+mod support;
 
 type Ctx = AgentContext<()>;
 
@@ -24,40 +25,13 @@ fn recording(name: &str) -> String {
     .unwrap()
 }
 
-/// Serves the recordings in order, one per request.
-struct Replay(Vec<String>, AtomicUsize);
-
-impl Respond for Replay {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let n = self.1.fetch_add(1, Ordering::SeqCst);
-        match self.0.get(n) {
-            Some(body) => {
-                ResponseTemplate::new(200).set_body_raw(body.clone(), "text/event-stream")
-            }
-            None => ResponseTemplate::new(500).set_body_string("no more recordings"),
-        }
-    }
-}
-
 async fn serve(recordings: &[&str]) -> MockServer {
-    let server = MockServer::start().await;
-    let bodies = recordings.iter().map(|r| recording(r)).collect();
-    Mock::given(method("POST"))
-        .and(path("/responses"))
-        .respond_with(Replay(bodies, AtomicUsize::new(0)))
-        .mount(&server)
-        .await;
-    server
+    let bodies = recordings.iter().map(|r| (200, recording(r))).collect();
+    replay("/responses", bodies).await
 }
 
 async fn requests(server: &MockServer) -> Vec<Value> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect()
+    request_bodies(server).await
 }
 
 /// Runs `agent` on `server` and returns the ChatKit events as JSON, and the error.
@@ -388,12 +362,8 @@ async fn a_web_search_source_without_url_does_not_break_the_stream() {
 
 #[tokio::test]
 async fn http_errors_and_broken_streams_are_model_errors() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/responses"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}})))
-        .mount(&server)
-        .await;
+    let unauthorized = json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}});
+    let server = replay("/responses", vec![(401, unauthorized.to_string())]).await;
     let (_, error) = run(&server, |a| a).await;
     let error = error.unwrap();
     assert!(
@@ -408,12 +378,7 @@ async fn http_errors_and_broken_streams_are_model_errors() {
         .take(8)
         .map(|f| format!("{f}\n\n"))
         .collect();
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/responses"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(cut, "text/event-stream"))
-        .mount(&server)
-        .await;
+    let server = replay("/responses", vec![(200, cut)]).await;
     let (events, error) = run(&server, |a| a).await;
     assert!(!events.is_empty(), "what arrived is streamed");
     assert!(error
@@ -422,12 +387,7 @@ async fn http_errors_and_broken_streams_are_model_errors() {
 
     // Odd frames are skipped.
     let odd = full.replacen("\n\n", "\n\nevent: response.brand_new_event\ndata: {\"type\":\"response.brand_new_event\"}\n\ndata: {not json\n\n", 1);
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/responses"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(odd, "text/event-stream"))
-        .mount(&server)
-        .await;
+    let server = replay("/responses", vec![(200, odd)]).await;
     let (events, error) = run(&server, |a| a).await;
     assert!(error.is_none(), "{error:?}");
     assert!(!final_text(&events).is_empty());

@@ -46,4 +46,5 @@ pub fn round_trip(kind: &str, json: &str) -> Result<String, String> {
         other => panic!("unknown kind {other}"),
     }
 }
+pub mod replay;
 pub mod server;

@@ -4,18 +4,54 @@
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::Client;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::{BoxStream, Stream, StreamExt};
 use serde_json::{json, Map, Value};
 
 use super::model::{Model, ModelError, ModelEvent, ModelRequest};
 
 /// `config` with this crate's `User-Agent`.
-pub(super) fn identify(config: OpenAIConfig) -> OpenAIConfig {
+fn identify(config: OpenAIConfig) -> OpenAIConfig {
     // A constant, valid header value: the fallback is never taken.
     config
         .clone()
         .with_header("user-agent", OpenAIResponsesModel::USER_AGENT)
         .unwrap_or(config)
+}
+
+/// A client configured from `OPENAI_API_KEY` and `OPENAI_BASE_URL`, with this crate's
+/// `User-Agent`.
+pub(super) fn env_client() -> Client<OpenAIConfig> {
+    Client::with_config(identify(OpenAIConfig::default()))
+}
+
+/// A client for the server at `base_url`, with this crate's `User-Agent`.
+pub(super) fn client_for(
+    base_url: impl Into<String>,
+    api_key: impl Into<String>,
+) -> Client<OpenAIConfig> {
+    let config = OpenAIConfig::new()
+        .with_api_base(base_url)
+        .with_api_key(api_key);
+    Client::with_config(identify(config))
+}
+
+/// The frames of a streamed response as JSON: a frame that is not JSON is skipped with a
+/// warning (one odd frame never stops a run); any other error becomes a [`ModelError`],
+/// after which the caller stops reading.
+pub(super) fn lenient_frames(
+    frames: impl Stream<Item = Result<Value, OpenAIError>>,
+) -> impl Stream<Item = Result<Value, ModelError>> {
+    frames.filter_map(|frame| {
+        futures::future::ready(match frame {
+            Ok(value) => Some(Ok(value)),
+            Err(OpenAIError::JSONDeserialize(error, content)) => {
+                let shown: String = content.chars().take(200).collect();
+                tracing::warn!(%error, frame = %shown, "skipping a stream frame that is not JSON");
+                None
+            }
+            Err(error) => Some(Err(model_error(error))),
+        })
+    })
 }
 
 /// A model on the Responses API, streamed.
@@ -42,10 +78,7 @@ impl OpenAIResponsesModel {
     /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
     /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
     pub fn new(model: impl Into<String>) -> Self {
-        Self::from_client(
-            Client::with_config(identify(OpenAIConfig::default())),
-            model,
-        )
+        Self::from_client(env_client(), model)
     }
 
     /// The model `model` on the server at `base_url` (e.g. `http://127.0.0.1:8080/v1`).
@@ -54,10 +87,7 @@ impl OpenAIResponsesModel {
         base_url: impl Into<String>,
         api_key: impl Into<String>,
     ) -> Self {
-        let config = OpenAIConfig::new()
-            .with_api_base(base_url)
-            .with_api_key(api_key);
-        Self::from_client(Client::with_config(identify(config)), model)
+        Self::from_client(client_for(base_url, api_key), model)
     }
 
     /// The `User-Agent` of the requests made by [`new`](Self::new) and
@@ -194,23 +224,20 @@ impl Model for OpenAIResponsesModel {
         async_stream::stream! {
             let responses = client.responses();
             let frames = responses.create_stream_byot::<Value, Value>(body).await;
-            let mut frames = match frames {
+            let frames = match frames {
                 Ok(frames) => frames,
                 Err(error) => {
                     yield Err(model_error(error));
                     return;
                 }
             };
+            let mut frames = std::pin::pin!(lenient_frames(frames));
             let mut finished = false;
             while let Some(frame) = frames.next().await {
                 let value = match frame {
                     Ok(value) => value,
-                    Err(OpenAIError::JSONDeserialize(error, content)) => {
-                        tracing::warn!(%error, frame = %content.chars().take(200).collect::<String>(), "skipping a stream frame that is not JSON");
-                        continue;
-                    }
                     Err(error) => {
-                        yield Err(model_error(error));
+                        yield Err(error);
                         return;
                     }
                 };

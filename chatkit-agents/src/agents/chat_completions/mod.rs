@@ -12,13 +12,12 @@
 //! make every assistant message of a ChatKit thread collide).
 
 use async_openai::config::OpenAIConfig;
-use async_openai::error::OpenAIError;
 use async_openai::Client;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
 use super::model::{Model, ModelError, ModelEvent, ModelRequest, StreamErrorInfo};
-use super::openai::{identify, model_error};
+use super::openai::{client_for, env_client, lenient_frames, model_error};
 
 mod chunks;
 mod messages;
@@ -49,10 +48,7 @@ impl OpenAIChatCompletionsModel {
     /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
     /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
     pub fn new(model: impl Into<String>) -> Self {
-        Self::from_client(
-            Client::with_config(identify(OpenAIConfig::default())),
-            model,
-        )
+        Self::from_client(env_client(), model)
     }
 
     /// The model `model` on the server at `base_url` (e.g. `http://127.0.0.1:8080/v1`).
@@ -61,10 +57,7 @@ impl OpenAIChatCompletionsModel {
         base_url: impl Into<String>,
         api_key: impl Into<String>,
     ) -> Self {
-        let config = OpenAIConfig::new()
-            .with_api_base(base_url)
-            .with_api_key(api_key);
-        Self::from_client(Client::with_config(identify(config)), model)
+        Self::from_client(client_for(base_url, api_key), model)
     }
 
     /// The model `model` on a configured async-openai client.
@@ -161,23 +154,20 @@ impl Model for OpenAIChatCompletionsModel {
                 }
             };
             let chat = client.chat();
-            let mut chunks = match chat.create_stream_byot::<Value, Value>(body).await {
+            let chunks = match chat.create_stream_byot::<Value, Value>(body).await {
                 Ok(chunks) => chunks,
                 Err(error) => {
                     yield Err(model_error(error));
                     return;
                 }
             };
+            let mut chunks = std::pin::pin!(lenient_frames(chunks));
             let mut state = ChunkState::default();
             while let Some(chunk) = chunks.next().await {
                 let chunk = match chunk {
                     Ok(chunk) => chunk,
-                    Err(OpenAIError::JSONDeserialize(error, content)) => {
-                        tracing::warn!(%error, frame = %content.chars().take(200).collect::<String>(), "skipping a stream frame that is not JSON");
-                        continue;
-                    }
                     Err(error) => {
-                        yield Err(model_error(error));
+                        yield Err(error);
                         return;
                     }
                 };

@@ -402,13 +402,8 @@ pub(crate) async fn check_tool_input<C: Clone>(
     guardrails: &[ToolInputGuardrail<C>],
     call: &ToolContext<C>,
 ) -> ToolVerdict {
-    for guardrail in guardrails {
-        let decision = (guardrail.check)(call.clone(), ()).await;
-        if let Some(verdict) = verdict(&guardrail.name, decision) {
-            return verdict;
-        }
-    }
-    ToolVerdict::Allow
+    let checks = guardrails.iter().map(|g| (g.name.as_str(), &g.check));
+    first_objection(checks, call, ()).await
 }
 
 pub(crate) async fn check_tool_output<C: Clone>(
@@ -416,21 +411,25 @@ pub(crate) async fn check_tool_output<C: Clone>(
     call: &ToolContext<C>,
     output: &str,
 ) -> ToolVerdict {
-    for guardrail in guardrails {
-        let decision = (guardrail.check)(call.clone(), output.to_owned()).await;
-        if let Some(verdict) = verdict(&guardrail.name, decision) {
-            return verdict;
+    let checks = guardrails.iter().map(|g| (g.name.as_str(), &g.check));
+    first_objection(checks, call, output.to_owned()).await
+}
+
+/// Runs `checks` in order on `call` and `value`; the first that does not allow it
+/// decides.
+async fn first_objection<'a, C: Clone + 'a, T: Clone + 'a>(
+    checks: impl Iterator<Item = (&'a str, &'a ToolCheck<C, T>)>,
+    call: &ToolContext<C>,
+    value: T,
+) -> ToolVerdict {
+    for (name, check) in checks {
+        match check(call.clone(), value.clone()).await {
+            ToolGuardrailOutput::Allow => {}
+            ToolGuardrailOutput::RejectContent { message } => return ToolVerdict::Reject(message),
+            ToolGuardrailOutput::RaiseException { output_info } => {
+                return ToolVerdict::Trip((name.to_owned(), output_info))
+            }
         }
     }
     ToolVerdict::Allow
-}
-
-fn verdict(name: &str, decision: ToolGuardrailOutput) -> Option<ToolVerdict> {
-    match decision {
-        ToolGuardrailOutput::Allow => None,
-        ToolGuardrailOutput::RejectContent { message } => Some(ToolVerdict::Reject(message)),
-        ToolGuardrailOutput::RaiseException { output_info } => {
-            Some(ToolVerdict::Trip((name.to_owned(), output_info)))
-        }
-    }
 }

@@ -91,8 +91,7 @@ impl ChunkState {
         let delta = choice.get("delta").unwrap_or(&Value::Null);
         let thinking = ["reasoning_content", "reasoning"]
             .iter()
-            .find_map(|key| delta.get(*key).and_then(Value::as_str))
-            .filter(|t| !t.is_empty());
+            .find_map(|key| non_empty(delta, key));
         if let Some(thinking) = thinking {
             if self.reasoning.is_none() {
                 let item = ReasoningItem {
@@ -116,11 +115,7 @@ impl ChunkState {
                 });
             }
         }
-        if let Some(text) = delta
-            .get("content")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
+        if let Some(text) = non_empty(delta, "content") {
             self.start_message(&mut events);
             if self.text.is_none() {
                 self.text = Some(String::new());
@@ -139,11 +134,7 @@ impl ChunkState {
                 delta: text.to_owned(),
             });
         }
-        if let Some(refusal) = delta
-            .get("refusal")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
+        if let Some(refusal) = non_empty(delta, "refusal") {
             self.start_message(&mut events);
             let content_index = self.refusal_index();
             if self.refusal.is_none() {
@@ -305,4 +296,12 @@ impl ChunkState {
         });
         events
     }
+}
+
+/// The string at `key` of a chunk's delta, unless missing, null or empty.
+fn non_empty<'a>(delta: &'a Value, key: &str) -> Option<&'a str> {
+    delta
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|text| !text.is_empty())
 }

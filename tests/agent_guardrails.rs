@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chatkit_agents::agents::{
     function_tool, stream_agent_response, Agent, AgentContext, GuardrailOutput, InputGuardrail,
-    OutputGuardrail, RunError, RunEvent, Runner, ToolContext, ToolGuardrailOutput,
+    ModelEvent, OutputGuardrail, RunError, RunEvent, Runner, ToolContext, ToolGuardrailOutput,
     ToolInputGuardrail, ToolOutputGuardrail, ToolUseBehavior,
 };
 use chatkit_agents::server::ThreadHandle;
@@ -261,6 +261,11 @@ async fn a_parallel_input_guardrail_interrupts_a_slow_model() {
         .count();
     assert_eq!(messages, 0);
     assert!(events.iter().any(|e| matches!(e, RunEvent::Model(_))));
+    // Nothing the model sends after its 30 s pause arrived: the run did not wait for it.
+    let late_text = events.iter().any(|e| {
+        matches!(e, RunEvent::Model(ModelEvent::OutputTextDelta { delta, .. }) if delta.contains("homework"))
+    });
+    assert!(!late_text);
 }
 
 /// Moves money.

@@ -13,6 +13,7 @@
 mod components;
 mod diff;
 mod jinja;
+mod parse;
 mod stream;
 mod template;
 mod tree;

@@ -336,14 +336,16 @@ impl WidgetTemplate {
 
     /// Parses rendered text into a widget.
     fn parse(&self, rendered: &str) -> Result<WidgetRoot, TemplateError> {
-        let value: Value = serde_json::from_str(rendered).map_err(|e| TemplateError::NotJson {
-            template: self.name.clone(),
-            message: e.to_string(),
-            snippet: snippet(rendered, e.line(), e.column()),
-        })?;
-        WidgetRoot::from_value(value).map_err(|source| TemplateError::InvalidWidget {
-            template: self.name.clone(),
-            source,
+        WidgetRoot::from_json_text(rendered).map_err(|error| match error {
+            Err(e) => TemplateError::NotJson {
+                template: self.name.clone(),
+                message: e.to_string(),
+                snippet: snippet(rendered, e.line(), e.column()),
+            },
+            Ok(source) => TemplateError::InvalidWidget {
+                template: self.name.clone(),
+                source,
+            },
         })
     }
 

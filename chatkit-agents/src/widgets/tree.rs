@@ -11,6 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::parse::{deserialize_without_nulls, from_str_without_nulls};
 use crate::python_json::json_kind;
 
 /// The root types a widget may have.
@@ -67,45 +68,94 @@ fn drop_nulls_in_map(map: &mut Map<String, Value>) {
 }
 
 /// Checks that `map` is a component: a string `type`, and `children` (if any) one
-/// component or a list of components, recursively. Nulls must already be gone.
-fn validate_component(map: &Map<String, Value>, path: &mut String) -> Result<(), WidgetError> {
-    if !matches!(map.get("type"), Some(Value::String(_))) {
-        return Err(WidgetError::MissingType { path: path.clone() });
-    }
-    let Some(children) = map.get("children") else {
-        return Ok(());
-    };
-    let base = path.len();
-    match children {
-        Value::Object(child) => {
-            path.push_str(".children");
-            validate_component(child, path)?;
+/// component or a list of components, recursively. Nulls must already be gone. `path`
+/// names `map` in the error (`root`, ...).
+fn validate_component(map: &Map<String, Value>, path: &str) -> Result<(), WidgetError> {
+    check_component(map).map_err(|failure| failure.into_error(path))
+}
+
+/// Where below a component a check failed, innermost step last, and what failed there.
+/// The path is only written out when a check fails: valid trees are the common case.
+struct Failure {
+    steps: Vec<Step>,
+    kind: FailureKind,
+}
+
+enum Step {
+    Child,
+    Index(usize),
+}
+
+enum FailureKind {
+    NotAnObject(&'static str),
+    MissingType,
+    InvalidChildren(&'static str),
+}
+
+impl Failure {
+    fn new(kind: FailureKind) -> Self {
+        Failure {
+            steps: Vec::new(),
+            kind,
         }
-        Value::Array(list) => {
+    }
+
+    fn under(mut self, step: Step) -> Self {
+        self.steps.push(step);
+        self
+    }
+
+    fn into_error(self, root: &str) -> WidgetError {
+        use fmt::Write;
+        let mut path = root.to_owned();
+        for step in self.steps.iter().rev() {
+            let _ = match step {
+                Step::Child => write!(path, ".children"),
+                Step::Index(i) => write!(path, ".children[{i}]"),
+            };
+        }
+        match self.kind {
+            FailureKind::NotAnObject(found) => WidgetError::NotAnObject { path, found },
+            FailureKind::MissingType => WidgetError::MissingType { path },
+            FailureKind::InvalidChildren(found) => WidgetError::InvalidChildren { path, found },
+        }
+    }
+}
+
+fn check_component(map: &Map<String, Value>) -> Result<(), Failure> {
+    // One pass over the entries: components are small, and comparing a few keys is
+    // cheaper than two hashed lookups.
+    let mut has_type = false;
+    let mut children = None;
+    for (key, value) in map {
+        match key.as_str() {
+            "type" => has_type = value.is_string(),
+            "children" => children = Some(value),
+            _ => {}
+        }
+    }
+    if !has_type {
+        return Err(Failure::new(FailureKind::MissingType));
+    }
+    match children {
+        None => Ok(()),
+        Some(Value::Object(child)) => check_component(child).map_err(|f| f.under(Step::Child)),
+        Some(Value::Array(list)) => {
             for (i, child) in list.iter().enumerate() {
-                path.truncate(base);
-                use fmt::Write;
-                let _ = write!(path, ".children[{i}]");
                 match child {
-                    Value::Object(child) => validate_component(child, path)?,
+                    Value::Object(child) => {
+                        check_component(child).map_err(|f| f.under(Step::Index(i)))?
+                    }
                     other => {
-                        return Err(WidgetError::NotAnObject {
-                            path: path.clone(),
-                            found: json_kind(other),
-                        })
+                        return Err(Failure::new(FailureKind::NotAnObject(json_kind(other)))
+                            .under(Step::Index(i)))
                     }
                 }
             }
+            Ok(())
         }
-        other => {
-            return Err(WidgetError::InvalidChildren {
-                path: path.clone(),
-                found: json_kind(other),
-            })
-        }
+        Some(other) => Err(Failure::new(FailureKind::InvalidChildren(json_kind(other)))),
     }
-    path.truncate(base);
-    Ok(())
 }
 
 /// One widget component: its `type` and every prop, in insertion order, with no nulls.
@@ -136,9 +186,14 @@ impl WidgetComponent {
     /// Builds a component from JSON, dropping nulls and checking the structure.
     pub fn from_value(mut value: Value) -> Result<Self, WidgetError> {
         drop_nulls(&mut value);
+        Self::from_value_without_nulls(value)
+    }
+
+    /// [`WidgetComponent::from_value`] for a value that has no nulls left.
+    pub(crate) fn from_value_without_nulls(value: Value) -> Result<Self, WidgetError> {
         match value {
             Value::Object(props) => {
-                validate_component(&props, &mut "root".to_owned())?;
+                validate_component(&props, "root")?;
                 Ok(WidgetComponent { props })
             }
             other => Err(WidgetError::NotAnObject {
@@ -199,7 +254,7 @@ impl WidgetComponent {
             self.props.insert(prop.clone(), value)
         };
         if structural {
-            if let Err(e) = validate_component(&self.props, &mut "root".to_owned()) {
+            if let Err(e) = validate_component(&self.props, "root") {
                 match previous {
                     Some(old) => self.props.insert(prop, old),
                     None => self.props.shift_remove(&prop),
@@ -240,7 +295,8 @@ impl Serialize for WidgetComponent {
 
 impl<'de> Deserialize<'de> for WidgetComponent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        WidgetComponent::from_value(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+        WidgetComponent::from_value_without_nulls(deserialize_without_nulls(d)?)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -280,6 +336,17 @@ impl WidgetRoot {
     /// Builds a root from JSON.
     pub fn from_value(value: Value) -> Result<Self, WidgetError> {
         Self::new(WidgetComponent::from_value(value)?)
+    }
+
+    /// Parses JSON text into a root (nulls dropped, structure checked), in one pass over
+    /// the text. A text that is not JSON is `Err(Err(_))`, a JSON text that is not a
+    /// widget root `Err(Ok(_))`.
+    pub(crate) fn from_json_text(
+        text: &str,
+    ) -> Result<Self, Result<WidgetError, serde_json::Error>> {
+        let value = from_str_without_nulls(text).map_err(Err)?;
+        let component = WidgetComponent::from_value_without_nulls(value).map_err(Ok)?;
+        WidgetRoot::new(component).map_err(Ok)
     }
 
     /// The root as a component.
@@ -324,7 +391,9 @@ impl Serialize for WidgetRoot {
 
 impl<'de> Deserialize<'de> for WidgetRoot {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        WidgetRoot::from_value(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+        let component = WidgetComponent::from_value_without_nulls(deserialize_without_nulls(d)?)
+            .map_err(serde::de::Error::custom)?;
+        WidgetRoot::new(component).map_err(serde::de::Error::custom)
     }
 }
 

@@ -64,7 +64,7 @@ fn main() {
     record(
         "ThreadStreamEvent",
         "thread_created",
-        &ThreadStreamEvent::ThreadCreated { thread },
+        &ThreadStreamEvent::thread_created(thread),
     );
 
     let message = AssistantMessageItem {
@@ -95,13 +95,7 @@ fn main() {
     record(
         "ThreadStreamEvent",
         "task_added",
-        &ThreadStreamEvent::item_updated(
-            "wf_1",
-            ThreadItemUpdate::WorkflowTaskAdded {
-                task_index: 0,
-                task,
-            },
-        ),
+        &ThreadStreamEvent::item_updated("wf_1", ThreadItemUpdate::task_added(0, task)),
     );
     record(
         "ThreadStreamEvent",

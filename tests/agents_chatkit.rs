@@ -728,12 +728,10 @@ async fn widgets_stream_while_a_slow_tool_is_still_running() {
     let mut stream = stream_agent_response(&ctx, run);
     let started = std::time::Instant::now();
     let first = stream.next().await.unwrap().unwrap();
-    assert!(matches!(
-        first,
-        ThreadStreamEvent::ThreadItemDone {
-            item: ThreadItem::Widget(_)
-        }
-    ));
+    assert!(
+        matches!(&first, ThreadStreamEvent::ThreadItemDone { item } if matches!(**item, ThreadItem::Widget(_))),
+        "{first:?}"
+    );
     assert!(
         started.elapsed() < Duration::from_millis(250),
         "the widget arrived before the tool finished"

@@ -379,10 +379,10 @@ async fn a_chatkit_thread_gets_one_message_per_answer() {
         let run = Runner::new().run_streamed(&agent, "hi", ctx.clone());
         let mut events = stream_agent_response(&ctx, run);
         while let Some(event) = events.next().await {
-            if let ThreadStreamEvent::ThreadItemDone {
-                item: ThreadItem::AssistantMessage(message),
-            } = event.unwrap()
-            {
+            if let ThreadStreamEvent::ThreadItemDone { item } = event.unwrap() {
+                let ThreadItem::AssistantMessage(message) = *item else {
+                    continue;
+                };
                 ids.push((message.id.clone(), message.content[0].text.clone()));
             }
         }

@@ -90,9 +90,10 @@ fn widget_items(events: &[ThreadStreamEvent]) -> Vec<WidgetItem> {
     events
         .iter()
         .filter_map(|e| match e {
-            ThreadStreamEvent::ThreadItemDone {
-                item: ThreadItem::Widget(w),
-            } => Some(w.clone()),
+            ThreadStreamEvent::ThreadItemDone { item } => match &**item {
+                ThreadItem::Widget(w) => Some(w.clone()),
+                _ => None,
+            },
             _ => None,
         })
         .collect()
@@ -102,9 +103,10 @@ fn assistant_text(events: &[ThreadStreamEvent]) -> String {
     events
         .iter()
         .filter_map(|e| match e {
-            ThreadStreamEvent::ThreadItemDone {
-                item: ThreadItem::AssistantMessage(m),
-            } => Some(m.content[0].text.clone()),
+            ThreadStreamEvent::ThreadItemDone { item } => match &**item {
+                ThreadItem::AssistantMessage(m) => Some(m.content[0].text.clone()),
+                _ => None,
+            },
             _ => None,
         })
         .collect::<Vec<_>>()
@@ -151,7 +153,7 @@ async fn a_whole_conversation_with_widgets_and_actions() {
     let payload = weather.widget.to_value()["children"][3]["onClickAction"]["payload"].clone();
     let events = demo.stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": weather.id, "action": {"type": "weather.refresh", "payload": payload}}})).await;
     assert!(
-        matches!(&events[..], [ThreadStreamEvent::StreamOptions { .. }, ThreadStreamEvent::ThreadItemReplaced { item: ThreadItem::Widget(w) }] if w.id == weather.id)
+        matches!(&events[..], [ThreadStreamEvent::StreamOptions { .. }, ThreadStreamEvent::ThreadItemReplaced { item }] if matches!(&**item, ThreadItem::Widget(w) if w.id == weather.id))
     );
 
     // A second message in the same thread: the task list.

@@ -193,7 +193,7 @@ async fn a_full_conversation_over_http() {
 
     let events = post_stream(addr, json!({"type": "threads.custom_action", "params": {"thread_id": id, "action": {"type": "refresh"}}})).await;
     assert!(
-        matches!(&events[1], ThreadStreamEvent::ThreadItemDone { item: ThreadItem::AssistantMessage(m) } if m.content[0].text == "Action refresh")
+        matches!(&events[1], ThreadStreamEvent::ThreadItemDone { item } if matches!(&**item, ThreadItem::AssistantMessage(m) if m.content[0].text == "Action refresh"))
     );
 
     let (status, thread) = post_json(

@@ -52,17 +52,15 @@ async fn the_banker_shows_the_balance_card_and_answers() {
         .await;
 
     // The widget came first, then the streamed answer.
-    assert!(matches!(
-        &events[0],
-        ThreadStreamEvent::ThreadItemDone {
-            item: ThreadItem::Widget(_)
-        }
-    ));
-    let Some(ThreadStreamEvent::ThreadItemDone {
-        item: ThreadItem::AssistantMessage(answer),
-    }) = events.last()
-    else {
+    assert!(
+        matches!(&events[0], ThreadStreamEvent::ThreadItemDone { item } if matches!(**item, ThreadItem::Widget(_))),
+        "{events:?}"
+    );
+    let Some(ThreadStreamEvent::ThreadItemDone { item }) = events.last() else {
         panic!("{events:?}")
+    };
+    let ThreadItem::AssistantMessage(answer) = &**item else {
+        panic!("{item:?}")
     };
     assert_eq!(answer.content[0].text, "You have 42 galleons.");
 

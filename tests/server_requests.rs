@@ -607,7 +607,7 @@ async fn workflow_tasks_are_not_duplicated_on_done() {
             let task = Task::Custom(CustomTask { title: Some("t".into()), ..Default::default() });
             let mut item = WorkflowItem { id: "wf".into(), thread_id: thread.id().into(), created_at: Timestamp::now(), workflow: Workflow::new(WorkflowType::Custom) };
             yield ThreadStreamEvent::item_added(item.clone());
-            yield ThreadStreamEvent::item_updated("wf", ThreadItemUpdate::WorkflowTaskAdded { task_index: 0, task: task.clone() });
+            yield ThreadStreamEvent::item_updated("wf", ThreadItemUpdate::task_added(0, task.clone()));
             item.workflow.tasks.push(task);
             yield ThreadStreamEvent::item_done(item);
         })

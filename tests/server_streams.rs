@@ -211,11 +211,10 @@ impl Scenario {
             ThreadStreamEvent::item_added(assistant(id.clone(), thread, "")),
             ThreadStreamEvent::item_updated(&id, part(0, "")),
         ];
-        if let ThreadStreamEvent::ThreadItemAdded {
-            item: ThreadItem::AssistantMessage(m),
-        } = &mut events[0]
-        {
-            m.content.clear();
+        if let ThreadStreamEvent::ThreadItemAdded { item } = &mut events[0] {
+            if let ThreadItem::AssistantMessage(m) = &mut **item {
+                m.content.clear();
+            }
         }
         events.extend(
             deltas
@@ -306,10 +305,10 @@ impl ChatKitServer for Scenario {
                     let thought = Task::Thought(ThoughtTask { content: "Comparing results".into(), ..Default::default() });
                     let mut workflow = WorkflowItem { id: wf.clone(), thread_id: t.id().into(), created_at: Timestamp::now(), workflow: Workflow::new(WorkflowType::Custom) };
                     yield ThreadStreamEvent::item_added(workflow.clone());
-                    yield ThreadStreamEvent::item_updated(&wf, ThreadItemUpdate::WorkflowTaskAdded { task_index: 0, task: planning(TaskStatusIndicator::Loading) });
-                    yield ThreadStreamEvent::item_updated(&wf, ThreadItemUpdate::WorkflowTaskUpdated { task_index: 0, task: planning(TaskStatusIndicator::Complete) });
-                    yield ThreadStreamEvent::item_updated(&wf, ThreadItemUpdate::WorkflowTaskAdded { task_index: 1, task: search.clone() });
-                    yield ThreadStreamEvent::item_updated(&wf, ThreadItemUpdate::WorkflowTaskAdded { task_index: 2, task: thought.clone() });
+                    yield ThreadStreamEvent::item_updated(&wf, ThreadItemUpdate::task_added(0, planning(TaskStatusIndicator::Loading)));
+                    yield ThreadStreamEvent::item_updated(&wf, ThreadItemUpdate::task_updated(0, planning(TaskStatusIndicator::Complete)));
+                    yield ThreadStreamEvent::item_updated(&wf, ThreadItemUpdate::task_added(1, search.clone()));
+                    yield ThreadStreamEvent::item_updated(&wf, ThreadItemUpdate::task_added(2, thought.clone()));
                     workflow.workflow.tasks = vec![planning(TaskStatusIndicator::Complete), search, thought];
                     workflow.workflow.summary = Some(WorkflowSummary::Custom { title: "Finished".into(), icon: Some(BuiltinIcon::Check.into()) });
                     yield ThreadStreamEvent::item_done(workflow);

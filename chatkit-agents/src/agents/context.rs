@@ -196,13 +196,7 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
             if item.workflow.workflow_type != WorkflowType::Reasoning && index == 0 {
                 ThreadStreamEvent::item_added(item.clone())
             } else {
-                ThreadStreamEvent::item_updated(
-                    &item.id,
-                    ThreadItemUpdate::WorkflowTaskAdded {
-                        task_index: index,
-                        task,
-                    },
-                )
+                ThreadStreamEvent::item_updated(&item.id, ThreadItemUpdate::task_added(index, task))
             }
         };
         self.stream(event);
@@ -231,7 +225,7 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
                 *slot = task.clone();
                 ThreadStreamEvent::item_updated(
                     &item.id,
-                    ThreadItemUpdate::WorkflowTaskUpdated { task_index, task },
+                    ThreadItemUpdate::task_updated(task_index, task),
                 )
             };
         self.stream(event);
@@ -372,11 +366,11 @@ mod tests {
         assert!(item.id.starts_with("wf_"));
         ctx.end_workflow(None, false);
         let all: Vec<_> = std::iter::from_fn(|| events.try_recv().ok()).collect();
-        let ThreadStreamEvent::ThreadItemDone {
-            item: crate::types::ThreadItem::Workflow(done),
-        } = &all[1]
-        else {
+        let ThreadStreamEvent::ThreadItemDone { item } = &all[1] else {
             panic!("{all:?}")
+        };
+        let crate::types::ThreadItem::Workflow(done) = &**item else {
+            panic!("{item:?}")
         };
         assert_eq!(
             done.workflow.summary,
@@ -419,10 +413,10 @@ mod tests {
         let (ctx, mut events) = context();
         ctx.add_workflow_task(task("a"));
         ctx.add_workflow_task(task("b"));
-        let ThreadStreamEvent::ThreadItemAdded {
-            item: crate::types::ThreadItem::Workflow(first),
-        } = events.try_recv().unwrap()
-        else {
+        let ThreadStreamEvent::ThreadItemAdded { item } = events.try_recv().unwrap() else {
+            panic!()
+        };
+        let crate::types::ThreadItem::Workflow(first) = *item else {
             panic!()
         };
         assert_eq!(

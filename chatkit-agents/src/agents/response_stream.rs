@@ -178,6 +178,7 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
             match next {
                 Next::Queued(event) => {
                     if let ThreadStreamEvent::ThreadItemAdded { item } | ThreadStreamEvent::ThreadItemDone { item } = &event {
+                        let item: &ThreadItem = item;
                         if let Some(workflow) = ctx.workflow_item() {
                             let skip = matches!(item, ThreadItem::ClientToolCall(_) | ThreadItem::HiddenContext(_));
                             if workflow.id != item.id() && !skip {
@@ -430,11 +431,7 @@ async fn map_model_event<C: Send + Sync + 'static>(
                 *counter += 1;
                 out.push(ThreadStreamEvent::item_updated(
                     item_id,
-                    ThreadItemUpdate::AssistantMessageContentPartAnnotationAdded {
-                        content_index,
-                        annotation_index,
-                        annotation,
-                    },
+                    ThreadItemUpdate::annotation_added(content_index, annotation_index, annotation),
                 ));
             }
         }
@@ -516,10 +513,7 @@ async fn map_model_event<C: Send + Sync + 'static>(
                 state.thought = Some((item_id, summary_index, 0));
                 out.push(ThreadStreamEvent::item_updated(
                     &workflow.id,
-                    ThreadItemUpdate::WorkflowTaskAdded {
-                        task_index: 0,
-                        task,
-                    },
+                    ThreadItemUpdate::task_added(0, task),
                 ));
             } else if let Some((_, _, index)) = state
                 .thought
@@ -533,10 +527,7 @@ async fn map_model_event<C: Send + Sync + 'static>(
                 let task = tasks[index].clone();
                 out.push(ThreadStreamEvent::item_updated(
                     &workflow.id,
-                    ThreadItemUpdate::WorkflowTaskUpdated {
-                        task_index: index,
-                        task,
-                    },
+                    ThreadItemUpdate::task_updated(index, task),
                 ));
             } else {
                 return out;
@@ -566,10 +557,7 @@ async fn map_model_event<C: Send + Sync + 'static>(
                 let task = tasks[index].clone();
                 out.push(ThreadStreamEvent::item_updated(
                     &workflow.id,
-                    ThreadItemUpdate::WorkflowTaskUpdated {
-                        task_index: index,
-                        task,
-                    },
+                    ThreadItemUpdate::task_updated(index, task),
                 ));
             } else {
                 let task = Task::Thought(ThoughtTask {
@@ -580,10 +568,7 @@ async fn map_model_event<C: Send + Sync + 'static>(
                 let index = tasks.len() - 1;
                 out.push(ThreadStreamEvent::item_updated(
                     &workflow.id,
-                    ThreadItemUpdate::WorkflowTaskAdded {
-                        task_index: index,
-                        task,
-                    },
+                    ThreadItemUpdate::task_added(index, task),
                 ));
             }
             ctx.set_workflow_item(Some(workflow));

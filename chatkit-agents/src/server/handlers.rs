@@ -243,9 +243,7 @@ async fn create<S: ChatKitServer>(
         if let Err(e) = store.save_thread(&thread, &ctx).await {
             return stream::iter([store_failure(e)]).boxed();
         }
-        let created = ThreadStreamEvent::ThreadCreated {
-            thread: thread_response(&thread, Page::default()),
-        };
+        let created = ThreadStreamEvent::thread_created(thread_response(&thread, Page::default()));
         stream::iter([Box::new(created)])
             .chain(new_user_message(
                 server,

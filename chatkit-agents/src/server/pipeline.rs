@@ -11,8 +11,8 @@ use super::result::Events;
 use super::{ChatKitServer, EventStream, ThreadHandle};
 use crate::store::{Store, StoreError};
 use crate::types::{
-    AssistantMessageContent, SdkHiddenContextItem, StoreItemType, Thread, ThreadItem,
-    ThreadItemUpdate, ThreadMetadata, ThreadStreamEvent, Timestamp,
+    Annotation, AssistantMessageContent, SdkHiddenContextItem, StoreItemType, Task, Thread,
+    ThreadItem, ThreadItemUpdate, ThreadMetadata, ThreadStreamEvent, Timestamp,
 };
 
 /// The note saved when a client cancels a stream, for the model's next turn.
@@ -83,7 +83,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
             match thread_changed(&thread, &mut last, &mut last_version) {
                 None => {}
                 Some(changed) => match store.save_thread(&changed, &ctx).await {
-                    Ok(()) => yield Box::new(ThreadStreamEvent::ThreadUpdated { thread: thread_response(&changed, Default::default()) }),
+                    Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default()))),
                     Err(error) => {
                         tracing::error!(thread_id = thread.id(), %error, "saving the thread failed");
                         yield Box::new(ThreadStreamEvent::Error(crate::types::ErrorEvent::stream_error(true)));
@@ -96,7 +96,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
         guard.disarm();
         if let Some(changed) = thread_changed(&thread, &mut last, &mut last_version) {
             match store.save_thread(&changed, &ctx).await {
-                Ok(()) => yield Box::new(ThreadStreamEvent::ThreadUpdated { thread: thread_response(&changed, Default::default()) }),
+                Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default()))),
                 Err(error) => tracing::error!(thread_id = thread.id(), %error, "saving the thread failed"),
             }
         }
@@ -133,7 +133,7 @@ async fn persist<C: Send + Sync>(
 ) -> Result<(), StoreError> {
     match event {
         ThreadStreamEvent::ThreadItemAdded { item } => {
-            pending.insert(item.id().to_owned(), item.clone());
+            pending.insert(item.id().to_owned(), ThreadItem::clone(item));
         }
         ThreadStreamEvent::ThreadItemDone { item } => {
             store.add_thread_item(thread.id(), item, ctx).await?;
@@ -187,13 +187,13 @@ pub(crate) fn apply_update(item: &mut ThreadItem, update: &ThreadItemUpdate) {
                 } => {
                     let annotations = &mut part(parts, *content_index).annotations;
                     let at = (*annotation_index).min(annotations.len());
-                    annotations.insert(at, annotation.clone());
+                    annotations.insert(at, Annotation::clone(annotation));
                 }
                 _ => {}
             }
         }
         (ThreadItem::Workflow(workflow), ThreadItemUpdate::WorkflowTaskAdded { task, .. }) => {
-            workflow.workflow.tasks.push(task.clone());
+            workflow.workflow.tasks.push(Task::clone(task));
         }
         (
             ThreadItem::Workflow(workflow),
@@ -201,9 +201,9 @@ pub(crate) fn apply_update(item: &mut ThreadItem, update: &ThreadItemUpdate) {
         ) => {
             let tasks = &mut workflow.workflow.tasks;
             if let Some(slot) = tasks.get_mut(*task_index) {
-                *slot = task.clone();
+                *slot = Task::clone(task);
             } else if *task_index == tasks.len() {
-                tasks.push(task.clone());
+                tasks.push(Task::clone(task));
             } else {
                 tracing::warn!(
                     task_index,

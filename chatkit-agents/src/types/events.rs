@@ -20,25 +20,25 @@ pub enum ThreadStreamEvent {
     #[serde(rename = "thread.created")]
     ThreadCreated {
         /// The new thread.
-        thread: Thread,
+        thread: Box<Thread>,
     },
     /// The thread's title, status or other metadata changed.
     #[serde(rename = "thread.updated")]
     ThreadUpdated {
         /// The thread as it is now.
-        thread: Thread,
+        thread: Box<Thread>,
     },
     /// An item is complete (the server persists it).
     #[serde(rename = "thread.item.done")]
     ThreadItemDone {
         /// The item.
-        item: ThreadItem,
+        item: Box<ThreadItem>,
     },
     /// An item started; updates follow.
     #[serde(rename = "thread.item.added")]
     ThreadItemAdded {
         /// The item as it starts.
-        item: ThreadItem,
+        item: Box<ThreadItem>,
     },
     /// An incremental change to an item.
     #[serde(rename = "thread.item.updated")]
@@ -58,7 +58,7 @@ pub enum ThreadStreamEvent {
     #[serde(rename = "thread.item.replaced")]
     ThreadItemReplaced {
         /// The new item.
-        item: ThreadItem,
+        item: Box<ThreadItem>,
     },
     /// Options for this stream; the first event the pipeline writes.
     #[serde(rename = "stream_options")]
@@ -93,14 +93,32 @@ pub enum ThreadStreamEvent {
 }
 
 impl ThreadStreamEvent {
+    /// `thread.created`.
+    pub fn thread_created(thread: Thread) -> Self {
+        ThreadStreamEvent::ThreadCreated {
+            thread: Box::new(thread),
+        }
+    }
+
+    /// `thread.updated`.
+    pub fn thread_updated(thread: Thread) -> Self {
+        ThreadStreamEvent::ThreadUpdated {
+            thread: Box::new(thread),
+        }
+    }
+
     /// `thread.item.done` for `item`.
     pub fn item_done(item: impl Into<ThreadItem>) -> Self {
-        ThreadStreamEvent::ThreadItemDone { item: item.into() }
+        ThreadStreamEvent::ThreadItemDone {
+            item: Box::new(item.into()),
+        }
     }
 
     /// `thread.item.added` for `item`.
     pub fn item_added(item: impl Into<ThreadItem>) -> Self {
-        ThreadStreamEvent::ThreadItemAdded { item: item.into() }
+        ThreadStreamEvent::ThreadItemAdded {
+            item: Box::new(item.into()),
+        }
     }
 
     /// `thread.item.updated` for the item `item_id`.
@@ -113,7 +131,9 @@ impl ThreadStreamEvent {
 
     /// `thread.item.replaced` for `item`.
     pub fn item_replaced(item: impl Into<ThreadItem>) -> Self {
-        ThreadStreamEvent::ThreadItemReplaced { item: item.into() }
+        ThreadStreamEvent::ThreadItemReplaced {
+            item: Box::new(item.into()),
+        }
     }
 
     /// `thread.item.removed` for the item `item_id`.
@@ -205,7 +225,7 @@ pub enum ThreadItemUpdate {
         /// Index of the annotation within the part.
         annotation_index: usize,
         /// The annotation.
-        annotation: Annotation,
+        annotation: Box<Annotation>,
     },
     /// A content part is complete.
     #[serde(rename = "assistant_message.content_part.done")]
@@ -231,13 +251,13 @@ pub enum ThreadItemUpdate {
         /// The component's `id`.
         component_id: String,
         /// The new component.
-        component: WidgetComponent,
+        component: Box<WidgetComponent>,
     },
     /// The whole widget replaced.
     #[serde(rename = "widget.root.updated")]
     WidgetRootUpdated {
         /// The new root.
-        widget: WidgetRoot,
+        widget: Box<WidgetRoot>,
     },
     /// A task added to a workflow.
     #[serde(rename = "workflow.task.added")]
@@ -245,7 +265,7 @@ pub enum ThreadItemUpdate {
         /// Index of the task.
         task_index: usize,
         /// The task.
-        task: Task,
+        task: Box<Task>,
     },
     /// A task of a workflow changed.
     #[serde(rename = "workflow.task.updated")]
@@ -253,7 +273,7 @@ pub enum ThreadItemUpdate {
         /// Index of the task.
         task_index: usize,
         /// The task as it is now.
-        task: Task,
+        task: Box<Task>,
     },
     /// Progress on a generated image.
     #[serde(rename = "generated_image.updated")]
@@ -264,6 +284,63 @@ pub enum ThreadItemUpdate {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         progress: Option<f64>,
     },
+}
+
+impl ThreadItemUpdate {
+    /// `assistant_message.content_part.text_delta`.
+    pub fn text_delta(content_index: usize, delta: impl Into<String>) -> Self {
+        ThreadItemUpdate::AssistantMessageContentPartTextDelta {
+            content_index,
+            delta: delta.into(),
+        }
+    }
+
+    /// `assistant_message.content_part.annotation_added`.
+    pub fn annotation_added(
+        content_index: usize,
+        annotation_index: usize,
+        annotation: Annotation,
+    ) -> Self {
+        ThreadItemUpdate::AssistantMessageContentPartAnnotationAdded {
+            content_index,
+            annotation_index,
+            annotation: Box::new(annotation),
+        }
+    }
+
+    /// `widget.component.updated`.
+    pub fn component_updated(
+        component_id: impl Into<String>,
+        component: impl Into<WidgetComponent>,
+    ) -> Self {
+        ThreadItemUpdate::WidgetComponentUpdated {
+            component_id: component_id.into(),
+            component: Box::new(component.into()),
+        }
+    }
+
+    /// `widget.root.updated`.
+    pub fn root_updated(widget: WidgetRoot) -> Self {
+        ThreadItemUpdate::WidgetRootUpdated {
+            widget: Box::new(widget),
+        }
+    }
+
+    /// `workflow.task.added`.
+    pub fn task_added(task_index: usize, task: impl Into<Task>) -> Self {
+        ThreadItemUpdate::WorkflowTaskAdded {
+            task_index,
+            task: Box::new(task.into()),
+        }
+    }
+
+    /// `workflow.task.updated`.
+    pub fn task_updated(task_index: usize, task: impl Into<Task>) -> Self {
+        ThreadItemUpdate::WorkflowTaskUpdated {
+            task_index,
+            task: Box::new(task.into()),
+        }
+    }
 }
 
 /// The `code` of an error event. The protocol treats it as open: codes other than the
@@ -369,4 +446,18 @@ pub struct NoticeEvent {
     /// A title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod size_tests {
+    use super::*;
+
+    /// Every stream layer moves events by value: the large payloads (items, threads,
+    /// tasks, annotations, widgets) are boxed so that a text delta, nearly every event
+    /// of a response, does not pay for them.
+    #[test]
+    fn events_stay_small() {
+        assert_eq!(std::mem::size_of::<ThreadItemUpdate>(), 64);
+        assert_eq!(std::mem::size_of::<ThreadStreamEvent>(), 96);
+    }
 }

@@ -58,9 +58,7 @@ pub fn diff_widget(
 ) -> Result<Vec<ThreadItemUpdate>, DiffError> {
     let mut walk = Walk::default();
     if walk.node(before.props(), after.props()) == Verdict::Replace {
-        return Ok(vec![ThreadItemUpdate::WidgetRootUpdated {
-            widget: after.clone(),
-        }]);
+        return Ok(vec![ThreadItemUpdate::root_updated(after.clone())]);
     }
     if let Some(id) = walk.ambiguous_delta() {
         return Err(DiffError::DuplicateId { id: id.to_owned() });

@@ -142,6 +142,13 @@ struct JsonString<'a> {
 
 impl<'a> JsonString<'a> {
     fn new(text: &'a str) -> Self {
+        // Nearly every string needs no escape; this check runs over whole words.
+        if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            return JsonString {
+                text,
+                len: text.len() + 2,
+            };
+        }
         let escapes: usize = text
             .bytes()
             .map(|b| match b {

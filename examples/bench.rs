@@ -62,21 +62,22 @@ const ALLOCATOR: &str = if cfg!(feature = "mimalloc") {
     "system"
 };
 
+/// The scenario sizes (the reference's defaults, overridable on the command line).
 #[derive(Clone)]
-struct Sizes {
-    pipeline_n: usize,
-    agent_n: usize,
-    widget_states: usize,
-    widget_chunk: String,
-    template_items: usize,
-    template_reps: usize,
-    diff_children: usize,
-    diff_reps: usize,
-    runs: usize,
-    clients: usize,
-    requests_per_client: usize,
-    http_deltas: usize,
-    pin_cores: bool,
+pub(crate) struct Sizes {
+    pub(crate) pipeline_n: usize,
+    pub(crate) agent_n: usize,
+    pub(crate) widget_states: usize,
+    pub(crate) widget_chunk: String,
+    pub(crate) template_items: usize,
+    pub(crate) template_reps: usize,
+    pub(crate) diff_children: usize,
+    pub(crate) diff_reps: usize,
+    pub(crate) runs: usize,
+    pub(crate) clients: usize,
+    pub(crate) requests_per_client: usize,
+    pub(crate) http_deltas: usize,
+    pub(crate) pin_cores: bool,
 }
 
 impl Default for Sizes {
@@ -564,19 +565,23 @@ fn serve_http(deltas: usize) {
         .enable_all()
         .build()
         .expect("a Tokio runtime");
-    rt.block_on(async move {
-        let server = Arc::new(BenchServer {
-            store: Arc::new(MemoryStore::new()),
-            n: deltas,
-        });
-        let app = chatkit_agents::http::ChatKitEndpoint::new(server, |_| Ok(())).router();
-        let listener = chatkit_agents::http::listen("127.0.0.1:0")
-            .await
-            .expect("a local port");
-        let address = axum::serve::Listener::local_addr(&listener).expect("an address");
-        println!("{}", address.port());
-        axum::serve(listener, app).await.expect("the server runs");
+    rt.block_on(serve_endpoint(deltas, |port| println!("{port}")));
+}
+
+/// Serves the `http_load` endpoint on a free local port (announced to `bound`) until
+/// the process ends: each `threads.create` streams `deltas` text deltas.
+pub(crate) async fn serve_endpoint(deltas: usize, bound: impl FnOnce(u16)) {
+    let server = Arc::new(BenchServer {
+        store: Arc::new(MemoryStore::new()),
+        n: deltas,
     });
+    let app = chatkit_agents::http::ChatKitEndpoint::new(server, |_| Ok(())).router();
+    let listener = chatkit_agents::http::listen("127.0.0.1:0")
+        .await
+        .expect("a local port");
+    let address = axum::serve::Listener::local_addr(&listener).expect("an address");
+    bound(address.port());
+    axum::serve(listener, app).await.expect("the server runs");
 }
 
 /// User + system CPU time of a process (`self` or a pid), from `/proc/<pid>/stat`, in
@@ -631,6 +636,27 @@ fn http_load(sizes: &Sizes) -> Value {
         .read_line(&mut port)
         .expect("the server prints its port");
     let url = format!("http://127.0.0.1:{}/chatkit", port.trim());
+    let mut report = drive_load(&url, sizes);
+    let server_rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0);
+    let server_cpu = cpu_seconds(&child.id().to_string());
+    let _ = child.kill();
+    let _ = child.wait();
+    report["peak_rss_mb"] = json!(server_rss);
+    report["server_cpu_seconds"] = json!(server_cpu);
+    report
+}
+
+/// The client side of `http_load`: `sizes.clients` concurrent clients, each creating
+/// `sizes.requests_per_client` threads at `url` and reading every stream to the end.
+pub(crate) fn drive_load(url: &str, sizes: &Sizes) -> Value {
+    let url = url.to_owned();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -685,17 +711,6 @@ fn http_load(sizes: &Sizes) -> Value {
         all
     });
     let seconds = started.elapsed().as_secs_f64();
-    let server_rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0);
-    let server_cpu = cpu_seconds(&child.id().to_string());
-    let _ = child.kill();
-    let _ = child.wait();
     let ok: Vec<_> = results.iter().filter_map(|r| r.ok()).collect();
     let errors = results.len() - ok.len();
     let events: usize = ok.iter().map(|s| s.2).sum();
@@ -708,15 +723,16 @@ fn http_load(sizes: &Sizes) -> Value {
         "events_per_sec": events as f64 / seconds, "errors": errors, "clients": clients,
         "first_event_ms": {"p50": percentile(&first, 0.5), "p99": percentile(&first, 0.99)},
         "last_event_ms": {"p50": percentile(&last, 0.5), "p99": percentile(&last, 0.99)},
-        "peak_rss_mb": server_rss, "client_peak_rss_mb": peak_rss_mb(), "pinned_cores": sizes.pin_cores,
-        "server_cpu_seconds": server_cpu, "client_cpu_seconds": cpu_seconds("self"),
+        "client_peak_rss_mb": peak_rss_mb(), "pinned_cores": sizes.pin_cores,
+        "client_cpu_seconds": cpu_seconds("self"),
         "check": {"events_per_request": if ok.is_empty() { 0 } else { events / ok.len() }},
     })
 }
 
 // ---- driver -------------------------------------------------------------------------------
 
-fn run_scenario(name: &str, sizes: &Sizes) -> Value {
+/// Runs one scenario in this process and returns its figures.
+pub(crate) fn run_scenario(name: &str, sizes: &Sizes) -> Value {
     match name {
         "pipeline_text" => pipeline_text(sizes),
         "serialize_baseline" => serialize_baseline(sizes),

@@ -46,17 +46,18 @@ fn delta_frame(event: &ThreadStreamEvent) -> Option<Bytes> {
             const DELTA: &[u8] = br#","delta":"#;
             let item_id = JsonString::new(item_id);
             let delta = JsonString::new(delta);
-            let index = itoa::Buffer::new().format(*content_index).len();
+            let mut digits = itoa::Buffer::new();
+            let index = digits.format(*content_index).as_bytes();
             let len = update_len(&item_id, UPDATE)
                 + INDEX.len()
-                + index
+                + index.len()
                 + DELTA.len()
                 + delta.len
                 + CLOSE.len();
             exactly(len, |out| {
                 open_update(out, &item_id, UPDATE);
                 out.extend_from_slice(INDEX);
-                out.extend_from_slice(itoa::Buffer::new().format(*content_index).as_bytes());
+                out.extend_from_slice(index);
                 out.extend_from_slice(DELTA);
                 delta.write(out);
                 out.extend_from_slice(CLOSE);

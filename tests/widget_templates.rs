@@ -43,6 +43,22 @@ fn every_renderable_reference_widget_matches_the_reference() {
     assert_eq!(rendered, 32, "renderable reference widgets");
 }
 
+/// The default fuel leaves a hundredfold headroom over the largest reference widget.
+#[test]
+fn every_reference_widget_builds_with_a_hundredth_of_the_default_fuel() {
+    let fuel = chatkit_agents::widgets::DEFAULT_FUEL / 100;
+    for (name, case) in golden() {
+        let Some(data) = case.get("output").map(|_| case["data"].clone()) else {
+            continue;
+        };
+        WidgetTemplate::from_file(fixtures().join(&name))
+            .unwrap()
+            .fuel(Some(fuel))
+            .build(&data)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
 #[test]
 fn reference_failures_fail_here_with_the_same_cause() {
     let mut failures = 0;

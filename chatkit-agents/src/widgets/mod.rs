@@ -28,6 +28,6 @@ pub use diff::{diff_widget, DiffError};
 pub use stream::{
     accumulate_text, stream_widget, StreamingTextBase, WidgetSource, WidgetStreamError,
 };
-pub use template::{TemplateError, WidgetTemplate};
+pub use template::{TemplateError, WidgetTemplate, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT_BYTES};
 pub use tree::{WidgetComponent, WidgetError, WidgetRoot, ROOT_TYPES};
 pub use values::*;

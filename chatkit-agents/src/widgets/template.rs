@@ -12,6 +12,7 @@ use super::tree::{WidgetError, WidgetRoot};
 /// What went wrong loading or building a widget template. Every variant names the
 /// template.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TemplateError {
     /// The file could not be read.
     #[error("cannot read widget template {path}: {source}")]
@@ -68,6 +69,23 @@ pub enum TemplateError {
         line: usize,
         /// What failed.
         message: String,
+    },
+    /// The render used up its fuel ([`WidgetTemplate::fuel`]): too many instructions or
+    /// too much memory, as an endless or exploding template does.
+    #[error("widget template {template}: rendering stopped: it used more than its fuel of {fuel} (an endless loop or an exploding value?)")]
+    OutOfFuel {
+        /// The template.
+        template: String,
+        /// The budget it had.
+        fuel: u64,
+    },
+    /// The rendered text grew past [`WidgetTemplate::max_output_bytes`].
+    #[error("widget template {template}: rendering stopped: the output is larger than {limit} bytes")]
+    OutputTooLarge {
+        /// The template.
+        template: String,
+        /// The limit in bytes.
+        limit: usize,
     },
     /// The data is not an object (or `None`).
     #[error("widget template {template}: data must be an object with one key per template variable, got {found}")]
@@ -145,6 +163,8 @@ pub struct WidgetTemplate {
     source: String,
     data_schema: Option<Value>,
     env: minijinja::Environment<'static>,
+    fuel: Option<u64>,
+    max_output_bytes: usize,
     #[cfg(feature = "json-schema")]
     validator: std::sync::OnceLock<Result<jsonschema::Validator, String>>,
 }
@@ -222,8 +242,9 @@ impl WidgetTemplate {
             None => return Err(invalid(&name, "missing \"template\"")),
         };
         let data_schema = definition.remove("jsonSchema").filter(|s| !s.is_null());
-        let mut env = jinja::environment();
-        env.add_template_owned(name.clone(), source.clone())
+        let mut env = jinja::environment(Some(DEFAULT_FUEL));
+        let compiled = jinja::rewrite_namespace_sets(&source).into_owned();
+        env.add_template_owned(name.clone(), compiled)
             .map_err(|e| TemplateError::Syntax {
                 template: name.clone(),
                 line: e.line().unwrap_or(0),
@@ -235,9 +256,47 @@ impl WidgetTemplate {
             source,
             data_schema,
             env,
+            fuel: Some(DEFAULT_FUEL),
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             #[cfg(feature = "json-schema")]
             validator: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets the fuel of each build ([`DEFAULT_FUEL`] unless changed; `None` for no limit).
+    ///
+    /// Fuel is minijinja's execution budget: every instruction, and every value it
+    /// allocates, costs some. A build that runs out stops with
+    /// [`TemplateError::OutOfFuel`], so a template with an endless loop or an exploding
+    /// value (`range(100000)` inside `range(100000)`, `indent(10**9)`) fails in bounded
+    /// time and memory instead of holding a worker. Raise it for unusually large
+    /// widgets; the error names the budget that ran out.
+    ///
+    /// ```
+    /// use chatkit_agents::widgets::{TemplateError, WidgetTemplate};
+    /// use serde_json::json;
+    ///
+    /// let template = WidgetTemplate::new(json!({
+    ///     "version": "1.0",
+    ///     "name": "spin",
+    ///     "template": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    /// }))
+    /// .unwrap()
+    /// .fuel(Some(100_000));
+    /// assert!(matches!(template.build(json!({})), Err(TemplateError::OutOfFuel { fuel: 100_000, .. })));
+    /// ```
+    pub fn fuel(mut self, fuel: Option<u64>) -> Self {
+        self.fuel = fuel;
+        self.env.set_fuel(fuel);
+        self
+    }
+
+    /// Sets the largest rendered text a build may produce, in bytes
+    /// ([`DEFAULT_MAX_OUTPUT_BYTES`] unless changed). Past it the build stops with
+    /// [`TemplateError::OutputTooLarge`].
+    pub fn max_output_bytes(mut self, bytes: usize) -> Self {
+        self.max_output_bytes = bytes;
+        self
     }
 
     /// The template's name.
@@ -307,10 +366,39 @@ impl WidgetTemplate {
             .env
             .get_template(&self.name)
             .map_err(|e| self.render_error(&e))?;
-        template.render(context).map_err(|e| self.render_error(&e))
+        let mut output = CappedOutput::new(self.max_output_bytes);
+        // The last line of defence: a panic inside the engine (a bug in minijinja or in
+        // a filter) fails this build, not the process. The template and environment
+        // are not mutated by rendering, so nothing is left half-done.
+        let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            template.render_captured_to(context, &mut output).map(drop)
+        }));
+        match rendered {
+            Ok(Ok(())) => String::from_utf8(output.bytes).map_err(|_| TemplateError::Render {
+                template: self.name.clone(),
+                line: 0,
+                message: "the engine wrote invalid UTF-8".to_owned(),
+            }),
+            Ok(Err(_)) if output.overflowed => Err(TemplateError::OutputTooLarge {
+                template: self.name.clone(),
+                limit: self.max_output_bytes,
+            }),
+            Ok(Err(e)) => Err(self.render_error(&e)),
+            Err(panic) => Err(TemplateError::Render {
+                template: self.name.clone(),
+                line: 0,
+                message: format!("the template engine failed: {}", panic_message(&*panic)),
+            }),
+        }
     }
 
     fn render_error(&self, e: &minijinja::Error) -> TemplateError {
+        if e.kind() == minijinja::ErrorKind::OutOfFuel {
+            return TemplateError::OutOfFuel {
+                template: self.name.clone(),
+                fuel: self.fuel.unwrap_or_default(),
+            };
+        }
         let line = e.line().unwrap_or(0);
         let detail = e.detail().unwrap_or_default();
         // minijinja names the undefined expression in the detail ("`user.name` is
@@ -389,6 +477,55 @@ impl WidgetTemplate {
     }
 }
 
+/// The fuel of each build unless [`WidgetTemplate::fuel`] changes it: about a hundred
+/// times what the largest reference widget uses, a few tens of milliseconds of work.
+pub const DEFAULT_FUEL: u64 = 10_000_000;
+
+/// The largest rendered text a build may produce unless
+/// [`WidgetTemplate::max_output_bytes`] changes it: 4 MiB.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 4 << 20;
+
+/// The render's output, refusing to grow past a limit.
+struct CappedOutput {
+    bytes: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl CappedOutput {
+    fn new(limit: usize) -> Self {
+        CappedOutput {
+            bytes: Vec::with_capacity(limit.min(4096)),
+            limit,
+            overflowed: false,
+        }
+    }
+}
+
+impl std::io::Write for CappedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len().saturating_add(buf.len()) > self.limit {
+            self.overflowed = true;
+            return Err(std::io::Error::other("widget template output limit reached"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("panic")
+}
+
 impl FromStr for WidgetTemplate {
     type Err = TemplateError;
 
@@ -420,4 +557,30 @@ fn snippet(text: &str, line: usize, column: usize) -> String {
     let start = at.saturating_sub(40);
     let end = (at + 40).min(chars.len());
     chars[start..end].iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_the_engine_fails_the_build_not_the_process() {
+        let mut template = WidgetTemplate::new(serde_json::json!({
+            "version": "1.0",
+            "name": "p",
+            "template": "{{ 1 | explode }}",
+        }));
+        // No filter of ours panics; stand one in for an engine bug. Templates compile
+        // lazily against the environment's filters, so adding one now takes effect.
+        if let Ok(template) = &mut template {
+            template
+                .env
+                .add_filter("explode", |_: i64| -> String { panic!("engine bug") });
+        }
+        let err = template.unwrap().render(()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "widget template p: rendering failed on line 0: the template engine failed: engine bug"
+        );
+    }
 }

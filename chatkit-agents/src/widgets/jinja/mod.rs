@@ -1,0 +1,83 @@
+//! The Jinja2-compatible template environment behind [`super::WidgetTemplate`].
+//!
+//! minijinja already follows Jinja2 closely (Python-style printing of `None`/`True`,
+//! slicing, inline `if`). What differs, or must be safe with untrusted templates, is
+//! supplied here:
+//!
+//! - [`tojson`]: exactly Jinja2's `htmlsafe_json_dumps` (keys sorted, `", "`/`": "`
+//!   separators, `ensure_ascii`, `<>&'` escaped); undefined values are an error, as with
+//!   `StrictUndefined`.
+//! - [`namespace`]: `namespace(...)` whose lists support `.append(x)`, and
+//!   `{% set ns.attr = value %}` through [`rewrite`], both refusing to build values that
+//!   contain themselves (printing one would overflow the stack).
+//! - A fuel budget (minijinja's `fuel`: instructions and the memory they allocate),
+//!   set per template by [`super::WidgetTemplate::fuel`].
+
+mod namespace;
+mod rewrite;
+mod tojson;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+
+pub(crate) use rewrite::rewrite_namespace_sets;
+
+/// A fresh environment configured like the reference's module-level Jinja2 environment
+/// (`StrictUndefined`, no autoescape), with `fuel` as its per-render budget.
+pub(crate) fn environment(fuel: Option<u64>) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_fuel(fuel);
+    env.add_filter("tojson", tojson::tojson);
+    env.add_function("namespace", namespace::namespace);
+    env.add_function(rewrite::SETTER, namespace::namespace_set);
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::{Error, ErrorKind, Value};
+
+    fn render(source: &str, ctx: Value) -> Result<String, Error> {
+        environment(Some(1_000_000)).render_str(&rewrite_namespace_sets(source), ctx)
+    }
+
+    #[test]
+    fn tojson_matches_jinja2() {
+        let ctx = minijinja::context! { v => minijinja::value::Serde(serde_json::json!({"b": [1, 2.5, null, true], "a": "<&'é😀\"\n>"})) };
+        assert_eq!(
+            render("{{ v | tojson }}", ctx).unwrap(),
+            r#"{"a": "\u003c\u0026\u0027\u00e9\ud83d\ude00\"\n\u003e", "b": [1, 2.5, null, true]}"#
+        );
+    }
+
+    #[test]
+    fn tojson_of_undefined_is_an_error() {
+        let err = render(
+            "{{ missing | default(x) | tojson }}",
+            minijinja::context! {},
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UndefinedError);
+    }
+
+    #[test]
+    fn namespace_lists_can_be_appended() {
+        let src = "{% set ns = namespace(items=[0], n=1) %}{% for i in [1, 2] %}{% set _ = ns.items.append(i) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.items | tojson }} {{ ns.n }} {{ ns.items | length }} {{ ns.items[-1] }}";
+        assert_eq!(
+            render(src, minijinja::context! {}).unwrap(),
+            "[0, 1, 2] 4 3 2"
+        );
+    }
+
+    #[test]
+    fn appending_needs_one_argument() {
+        let err = render(
+            "{% set ns = namespace(items=[]) %}{{ ns.items.append() }}",
+            minijinja::context! {},
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("exactly one argument"), "{err}");
+    }
+}

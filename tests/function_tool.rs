@@ -207,6 +207,54 @@ fn no_parameters() {
     );
 }
 
+/// Look something up.
+///
+/// Second paragraph.
+///
+/// # Arguments
+///
+/// * `query` - What to look for.
+///
+/// The results come newest first.
+#[function_tool]
+async fn lookup_lines(query: String, #[arg(default = "")] prefix: String) -> String {
+    format!("{prefix}{query}")
+}
+
+/** Look something up.
+
+Second paragraph.
+
+# Arguments
+
+* `query` - What to look for.
+
+The results come newest first. */
+#[function_tool]
+async fn lookup_block(query: String, #[arg(default = "")] prefix: String) -> String {
+    format!("{prefix}{query}")
+}
+
+#[test]
+fn line_and_block_doc_comments_give_the_same_tool() {
+    let lines = Tool::<()>::definition(&lookup_lines).unwrap();
+    let block = Tool::<()>::definition(&lookup_block).unwrap();
+    assert_eq!(lines.description, "Look something up.\n\nSecond paragraph.");
+    assert_eq!(block.description, lines.description);
+    assert_eq!(block.parameters, lines.parameters);
+    assert_eq!(
+        lines.parameters["properties"]["query"]["description"],
+        "What to look for."
+    );
+    // A string literal default works for a `String` parameter.
+    assert_eq!(lines.parameters["properties"]["prefix"]["default"], "");
+}
+
+#[tokio::test]
+async fn a_string_literal_default_fills_a_missing_string() {
+    assert_eq!(call(&lookup_lines, (), r#"{"query": "q"}"#).await, "q");
+}
+
 /// A nested address.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 struct Address {

@@ -53,13 +53,27 @@ pub fn parse_arguments<A: serde::de::DeserializeOwned>(
     })
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+/// The message of a caught panic (`panic!` payloads are `&str` or `String`).
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned())
 }
+
+/// Compiles only for types that can be written into a tool's JSON schema as a default.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has a `#[arg(default = ...)]` but does not implement `Serialize`",
+    label = "the schema shows a parameter's default, so its type must implement `serde::Serialize`",
+    note = "derive `Serialize` for `{Self}`, or drop the default and take an `Option`"
+)]
+pub trait SerializableDefault {}
+
+impl<T: serde::Serialize> SerializableDefault for T {}
+
+/// Checks at compile time that a default's type is [`SerializableDefault`].
+pub const fn assert_serializable_default<T: SerializableDefault>() {}
 
 /// Runs an async tool body, turning a panic into [`ToolFailure::Panicked`] and, with a
 /// timeout, an overrun into [`ToolFailure::TimedOut`].

@@ -16,7 +16,10 @@ pub(crate) fn doc_lines(attrs: &[syn::Attribute]) -> Vec<String> {
                 ..
             }) = &nv.value
             {
-                for line in text.value().lines() {
+                // `split`, not `lines`: a blank `///` line is `#[doc = ""]`, whose
+                // `lines()` is empty, and dropping it would run paragraphs together.
+                for line in text.value().split('\n') {
+                    let line = line.strip_suffix('\r').unwrap_or(line);
                     lines.push(line.strip_prefix(' ').unwrap_or(line).to_owned());
                 }
             }
@@ -100,6 +103,39 @@ mod tests {
         assert_eq!(args["units"], "Units.");
         assert_eq!(args["days"], "How many.");
         assert!(!args.contains_key("x"));
+    }
+
+    fn doc_attrs(texts: &[&str]) -> Vec<syn::Attribute> {
+        texts
+            .iter()
+            .map(|text| syn::parse_quote!(#[doc = #text]))
+            .collect()
+    }
+
+    #[test]
+    fn line_and_block_comments_give_the_same_lines() {
+        // `/// One.`, `///`, `/// Two.` and `/** One.\n\n Two. */`.
+        let line_style = doc_lines(&doc_attrs(&[" One.", "", " Two."]));
+        let block_style = doc_lines(&doc_attrs(&[" One.\n\n Two."]));
+        assert_eq!(line_style, ["One.", "", "Two."]);
+        assert_eq!(parse(&line_style).0, "One.\n\nTwo.");
+        assert_eq!(parse(&line_style), parse(&block_style));
+    }
+
+    #[test]
+    fn a_paragraph_after_the_arguments_belongs_to_no_argument() {
+        let lines = doc_lines(&doc_attrs(&[
+            " Get it.",
+            "",
+            " # Arguments",
+            "",
+            " * `city` - The city.",
+            "",
+            " Returns the weather.",
+        ]));
+        let (description, args) = parse(&lines);
+        assert_eq!(description, "Get it.");
+        assert_eq!(args["city"], "The city.");
     }
 
     #[test]

@@ -121,9 +121,22 @@ pub(crate) fn expand(args: ToolArgs, mut function: syn::ItemFn) -> syn::Result<T
         let default = param.default.as_ref().map(|expr| {
             let default_fn = format_ident!("__default_{}", ident);
             let fn_path = default_fn.to_string();
+            // A string literal becomes the parameter's type (`String`, `Cow<str>`, ...)
+            // through `Into`; other expressions must have the type already (so float and
+            // integer literals keep their usual inference).
+            let value = match expr {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(_),
+                    ..
+                }) => quote_spanned!(expr.span()=> ::core::convert::Into::<#ty>::into(#expr)),
+                _ => quote!(#expr),
+            };
             default_fns.push(quote_spanned! {expr.span()=>
                 #[allow(non_snake_case)]
-                fn #default_fn() -> #ty { #expr }
+                fn #default_fn() -> #ty {
+                    const _: () = ::chatkit_agents::__private::assert_serializable_default::<#ty>();
+                    #value
+                }
             });
             quote!(#[serde(default = #fn_path)])
         });

@@ -387,7 +387,10 @@ impl WidgetTemplate {
             Err(panic) => Err(TemplateError::Render {
                 template: self.name.clone(),
                 line: 0,
-                message: format!("the template engine failed: {}", panic_message(&*panic)),
+                message: format!(
+                    "the template engine failed: {}",
+                    crate::__private::panic_message(&*panic)
+                ),
             }),
         }
     }
@@ -515,15 +518,6 @@ impl std::io::Write for CappedOutput {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// The message of a caught panic.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("panic")
 }
 
 impl FromStr for WidgetTemplate {

@@ -10,6 +10,7 @@
 //! - [`namespace`]: `namespace(...)` whose lists support `.append(x)`, and
 //!   `{% set ns.attr = value %}` through [`rewrite`], both refusing to build values that
 //!   contain themselves (printing one would overflow the stack).
+//! - [`round`]: Jinja2's, whose `ceil` and `floor` always give a float (`46.0`).
 //! - A fuel budget (minijinja's `fuel`: instructions and the memory they allocate),
 //!   set per template by [`super::WidgetTemplate::fuel`].
 
@@ -17,7 +18,8 @@ mod namespace;
 mod rewrite;
 mod tojson;
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::value::{Kwargs, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, UndefinedBehavior, Value};
 
 pub(crate) use rewrite::rewrite_namespace_sets;
 
@@ -29,9 +31,39 @@ pub(crate) fn environment(fuel: Option<u64>) -> Environment<'static> {
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_fuel(fuel);
     env.add_filter("tojson", tojson::tojson);
+    env.add_filter("round", round);
     env.add_function("namespace", namespace::namespace);
     env.add_function(rewrite::SETTER, namespace::namespace_set);
     env
+}
+
+/// Jinja2's `round(value, precision=0, method="common")`. Python computes `ceil` and
+/// `floor` as `math.floor(value * 10**precision) / 10**precision`, a float even for an
+/// integer; minijinja keeps integers as they are, so they are made floats first.
+fn round(
+    value: Value,
+    precision: Option<i32>,
+    method: Option<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let precision = match precision {
+        Some(precision) => precision,
+        None => kwargs.get::<Option<i32>>("precision")?.unwrap_or(0),
+    };
+    let method = match method {
+        Some(method) => method,
+        None => kwargs
+            .get::<Option<String>>("method")?
+            .unwrap_or_else(|| "common".to_owned()),
+    };
+    kwargs.assert_all_used()?;
+    let value = if method != "common" && value.kind() == ValueKind::Number && value.is_integer() {
+        Value::from(f64::try_from(value)?)
+    } else {
+        value
+    };
+    let no_kwargs: Kwargs = std::iter::empty::<(&str, Value)>().collect();
+    minijinja::filters::round(value, Some(precision), Some(&method), no_kwargs)
 }
 
 #[cfg(test)]
@@ -50,6 +82,24 @@ mod tests {
             render("{{ v | tojson }}", ctx).unwrap(),
             r#"{"a": "\u003c\u0026\u0027\u00e9\ud83d\ude00\"\n\u003e", "b": [1, 2.5, null, true]}"#
         );
+    }
+
+    #[test]
+    fn round_matches_jinja2() {
+        let cases = [
+            ("{{ 46 | round(method='floor') }}", "46.0"),
+            ("{{ 46 | round(0, 'ceil') }}", "46.0"),
+            ("{{ 46 | round }}", "46"),
+            ("{{ 45.5 | round(method='floor') }}", "45.0"),
+            ("{{ 1234 | round(-2, 'floor') }}", "1200.0"),
+            ("{{ 1234 | round(-2) }}", "1200"),
+            ("{{ 2.345 | round(2, 'ceil') }}", "2.35"),
+            ("{{ 46 | round(method='floor') | tojson }}", "46.0"),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(render(source, minijinja::context! {}).unwrap(), expected, "{source}");
+        }
+        assert!(render("{{ 1 | round(method='up') }}", minijinja::context! {}).is_err());
     }
 
     #[test]

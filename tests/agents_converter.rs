@@ -39,6 +39,11 @@ async fn user_messages_with_quoted_text_only_when_last() {
         1,
         "quoted text is sent only with the last item"
     );
+    // Python tests the quote for truth: an empty one adds nothing.
+    let mut empty_quote = json!({"id": "m1", "type": "user_message", "content": [{"type": "input_text", "text": "Hi"}], "attachments": [], "quoted_text": "", "inference_options": {}});
+    assert_eq!(convert(vec![empty_quote.clone()]).await.len(), 1);
+    empty_quote["quoted_text"] = Value::Null;
+    assert_eq!(convert(vec![empty_quote]).await.len(), 1);
 }
 
 #[tokio::test]

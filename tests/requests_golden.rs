@@ -167,3 +167,32 @@ fn duplicate_keys_last_wins_and_unknown_keys_are_ignored() {
         serde_json::json!({"thread_id": "b"})
     );
 }
+
+/// A list where the reference expects an object is an error there (pydantic's
+/// `model_type`, checked with the oracle), at any depth; serde alone would read the
+/// list as the struct's fields in order.
+#[test]
+fn a_list_is_never_read_as_an_object() {
+    let cases = [
+        (
+            r#"{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"hi"}],"attachments":[],"inference_options":[]}}}"#,
+            "threads.create: params.input.inference_options: invalid type: sequence, expected",
+        ),
+        (
+            r#"{"type":"threads.create","params":{"input":[[{"type":"input_text","text":"hi"}],[],null,{}]}}"#,
+            "threads.create: params.input: invalid type: sequence, expected",
+        ),
+        (
+            r#"{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"hi"}],"attachments":[],"inference_options":{"tool_choice":["x"]}}}}"#,
+            "threads.create: params.input.inference_options.tool_choice: invalid type: sequence, expected",
+        ),
+        (
+            r#"{"type":"threads.custom_action","params":{"thread_id":"t","item_id":null,"action":["a",{}]}}"#,
+            "threads.custom_action: params.action: invalid type: sequence, expected",
+        ),
+    ];
+    for (body, expected) in cases {
+        let err = ChatKitRequest::parse(body.as_bytes()).unwrap_err().to_string();
+        assert!(err.starts_with(expected), "{body}: {err}");
+    }
+}

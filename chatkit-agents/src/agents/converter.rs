@@ -151,7 +151,9 @@ pub trait ThreadItemConverter: Send + Sync {
             content.push(self.attachment_to_message_content(attachment).await?);
         }
         let mut input = vec![json!({"role": "user", "type": "message", "content": content})];
-        if let (Some(quoted), true) = (&item.quoted_text, is_last_message) {
+        // Python tests `item.quoted_text` for truth: an empty quote adds nothing.
+        let quoted = item.quoted_text.as_deref().filter(|q| !q.is_empty());
+        if let (Some(quoted), true) = (quoted, is_last_message) {
             input.push(user_text(format!(
                 "The user is referring to this in particular: \n{quoted}"
             )));

@@ -30,6 +30,7 @@ mod ids;
 mod items;
 mod lax;
 mod misc;
+mod objects_only;
 mod requests;
 mod structured_input;
 mod thread;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::actions::Action;
 use super::content::{InferenceOptions, UserMessageContent};
 use super::lax;
+use super::objects_only::ObjectsOnly;
 use super::misc::FeedbackKind;
 use super::structured_input::StructuredInputSubmission;
 
@@ -156,7 +157,8 @@ impl RequestOp {
     /// Parses `params` for the op named `op`.
     fn from_params(op: &str, params: &Value) -> Result<Self, RequestParseError> {
         fn p<T: DeserializeOwned>(op: &str, params: &Value) -> Result<T, RequestParseError> {
-            serde_path_to_error::deserialize(params).map_err(|e| {
+            // Objects only: serde would take a list of field values for a struct.
+            serde_path_to_error::deserialize(ObjectsOnly(params)).map_err(|e| {
                 let path = e.path().to_string();
                 RequestParseError::InvalidParams {
                     op: op.to_owned(),

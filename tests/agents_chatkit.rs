@@ -357,6 +357,72 @@ async fn an_existing_summary_is_kept_and_open_workflows_resume() {
     assert_eq!(k[2], "item.added:assistant_message");
 }
 
+/// Start, update and end a workflow without yielding in between.
+#[function_tool]
+async fn quick_workflow(ctx: &ToolContext<Ctx>) -> &'static str {
+    let loading = |title: &str| {
+        Task::Custom(CustomTask {
+            title: Some(title.into()),
+            status_indicator: TaskStatusIndicator::Loading,
+            ..Default::default()
+        })
+    };
+    ctx.add_workflow_task(loading("first"));
+    ctx.add_workflow_task(loading("second"));
+    let done = Task::Custom(CustomTask {
+        title: Some("first".into()),
+        status_indicator: TaskStatusIndicator::Complete,
+        ..Default::default()
+    });
+    ctx.update_workflow_task(done, 0).unwrap();
+    ctx.end_workflow(
+        Some(WorkflowSummary::Custom {
+            title: "Both done".into(),
+            icon: None,
+        }),
+        false,
+    );
+    "ok"
+}
+
+#[tokio::test]
+async fn a_workflow_ended_by_a_tool_is_not_revived_by_its_queued_snapshots() {
+    let (ctx, store) = context();
+    let agent = agent(vec![
+        vec![Step::tool_call("quick_workflow", json!({}))],
+        vec![Step::text("Done")],
+    ])
+    .tool(quick_workflow);
+    let (events, error) = chatkit_events(&ctx, &agent, Runner::new()).await;
+    assert!(error.is_none(), "{error:?}");
+    let done: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "workflow")
+        .collect();
+    assert_eq!(done.len(), 1, "one done per workflow: {:?}", kinds(&events));
+    assert_eq!(done[0]["item"]["workflow"]["summary"], json!({"title": "Both done"}));
+    assert_eq!(done[0]["item"]["workflow"]["tasks"][0]["status_indicator"], "complete");
+    assert!(ctx.workflow_item().is_none());
+    assert!(store.load_thread_items("thr_1", None, 10, SortOrder::Asc, &()).await.unwrap().data.is_empty());
+
+    // With StopAtTools nothing stale is saved over the completed workflow either.
+    let (ctx, store) = context();
+    let agent = agent_stopping(quick_workflow);
+    let (events, _) = chatkit_events(&ctx, &agent, Runner::new()).await;
+    let done = events
+        .iter()
+        .filter(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "workflow")
+        .count();
+    assert_eq!(done, 1, "{:?}", kinds(&events));
+    assert!(store.load_thread_items("thr_1", None, 10, SortOrder::Asc, &()).await.unwrap().data.is_empty());
+}
+
+fn agent_stopping(tool: impl Tool<Ctx> + 'static) -> Agent<Ctx> {
+    agent(vec![vec![Step::tool_call("quick_workflow", json!({}))]])
+        .tool(tool)
+        .tool_use_behavior(ToolUseBehavior::StopOnFirstTool)
+}
+
 /// Ask the client for its selection.
 #[function_tool]
 async fn get_selection(ctx: &ToolContext<Ctx>) -> &'static str {

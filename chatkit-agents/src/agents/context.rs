@@ -44,6 +44,9 @@ pub enum AgentContextError {
 #[derive(Default)]
 struct State {
     workflow_item: Option<WorkflowItem>,
+    /// Workflows ended in this run: their queued snapshots must not make them active
+    /// again when `stream_agent_response` reads them later.
+    ended_workflows: Vec<String>,
     generated_image_item: Option<GeneratedImageItem>,
     client_tool_call: Option<ClientToolCall>,
     previous_response_id: Option<String>,
@@ -235,7 +238,14 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
     /// Ends the active workflow (if any): sets the summary (by default, how long it ran),
     /// whether it shows expanded, and queues its `thread.item.done`.
     pub fn end_workflow(&self, summary: Option<WorkflowSummary>, expanded: bool) {
-        let Some(mut item) = lock(&self.inner.state).workflow_item.take() else {
+        let Some(mut item) = ({
+            let mut state = lock(&self.inner.state);
+            let item = state.workflow_item.take();
+            if let Some(item) = &item {
+                state.ended_workflows.push(item.id.clone());
+            }
+            item
+        }) else {
             return;
         };
         if let Some(summary) = summary {
@@ -248,6 +258,31 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
         }
         item.workflow.expanded = expanded;
         self.stream(ThreadStreamEvent::item_done(item));
+    }
+
+    /// Makes a workflow seen in the event stream the active one, unless it is already
+    /// active (the live one is newer than any queued snapshot of it) or was ended in
+    /// this run. Returns whether it became active.
+    pub(crate) fn adopt_streamed_workflow(&self, item: &WorkflowItem) -> bool {
+        let mut state = lock(&self.inner.state);
+        let active = state.workflow_item.as_ref().is_some_and(|w| w.id == item.id);
+        if active || state.ended_workflows.contains(&item.id) {
+            return false;
+        }
+        state.workflow_item = Some(item.clone());
+        true
+    }
+
+    /// Forgets the active workflow if `id` is it and records it as ended (its
+    /// `thread.item.done` was streamed by other means than [`end_workflow`](Self::end_workflow)).
+    pub(crate) fn workflow_done_streamed(&self, id: &str) {
+        let mut state = lock(&self.inner.state);
+        if state.workflow_item.as_ref().is_some_and(|w| w.id == id) {
+            state.workflow_item = None;
+        }
+        if !state.ended_workflows.iter().any(|ended| ended == id) {
+            state.ended_workflows.push(id.to_owned());
+        }
     }
 
     /// The active workflow, if any.

@@ -186,8 +186,16 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
                                 yield auto_end_workflow(workflow);
                             }
                         }
-                        if let (ThreadStreamEvent::ThreadItemAdded { .. }, ThreadItem::Workflow(workflow)) = (&event, item) {
-                            ctx.set_workflow_item(Some(workflow.clone()));
+                        // A queued snapshot of a workflow a tool has since updated or
+                        // ended must not replace the live state or revive it.
+                        match (&event, item) {
+                            (ThreadStreamEvent::ThreadItemAdded { .. }, ThreadItem::Workflow(workflow)) => {
+                                ctx.adopt_streamed_workflow(workflow);
+                            }
+                            (ThreadStreamEvent::ThreadItemDone { .. }, ThreadItem::Workflow(workflow)) => {
+                                ctx.workflow_done_streamed(&workflow.id);
+                            }
+                            _ => {}
                         }
                         state.produced.insert(item.id().to_owned());
                     }

@@ -115,7 +115,7 @@ pub(crate) async fn handle<S: ChatKitServer>(
         RequestOp::ThreadsUpdate(p) => {
             let mut thread = store.load_thread(&p.thread_id, &ctx).await?;
             thread.title = Some(p.title);
-            store.save_thread(&thread, &ctx).await?;
+            store.update_thread(&thread, &ctx).await?;
             json(&thread_response(&thread, Page::default()))
         }
         RequestOp::ThreadsDelete(p) => {

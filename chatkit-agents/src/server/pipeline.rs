@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 
 use super::result::Events;
 use super::{ChatKitServer, EventStream, ThreadHandle};
-use crate::store::{Store, StoreError};
+use crate::store::{RecordKind, Store, StoreError};
 use crate::types::{
     Annotation, AssistantMessageContent, SdkHiddenContextItem, StoreItemType, Task, Thread,
     ThreadItem, ThreadItemUpdate, ThreadMetadata, ThreadStreamEvent, Timestamp,
@@ -72,6 +72,13 @@ pub(crate) fn process_events<S: ChatKitServer>(
                 }
             };
             if let Err(error) = persist(&*store, &thread, &ctx, &event, &mut guard.pending).await {
+                if thread_deleted(&error) {
+                    // Deleted by another request while this answer streamed: nothing of
+                    // it may be saved any more, and there is nothing to report.
+                    tracing::info!(thread_id = thread.id(), "thread deleted while its answer streamed; stream ended");
+                    guard.disarm();
+                    break;
+                }
                 tracing::error!(thread_id = thread.id(), %error, "store failed while streaming");
                 yield Box::new(ThreadStreamEvent::Error(crate::types::ErrorEvent::stream_error(true)));
                 break;
@@ -82,8 +89,13 @@ pub(crate) fn process_events<S: ChatKitServer>(
             }
             match thread_changed(&thread, &mut last, &mut last_version) {
                 None => {}
-                Some(changed) => match store.save_thread(&changed, &ctx).await {
+                Some(changed) => match store.update_thread(&changed, &ctx).await {
                     Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default()))),
+                    Err(error) if thread_deleted(&error) => {
+                        tracing::info!(thread_id = thread.id(), "thread deleted while its answer streamed; stream ended");
+                        guard.disarm();
+                        break;
+                    }
                     Err(error) => {
                         tracing::error!(thread_id = thread.id(), %error, "saving the thread failed");
                         yield Box::new(ThreadStreamEvent::Error(crate::types::ErrorEvent::stream_error(true)));
@@ -95,13 +107,21 @@ pub(crate) fn process_events<S: ChatKitServer>(
         drop(events);
         guard.disarm();
         if let Some(changed) = thread_changed(&thread, &mut last, &mut last_version) {
-            match store.save_thread(&changed, &ctx).await {
+            match store.update_thread(&changed, &ctx).await {
                 Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default()))),
+                Err(error) if thread_deleted(&error) => {
+                    tracing::info!(thread_id = thread.id(), "thread deleted while its answer streamed; its update is dropped");
+                }
                 Err(error) => tracing::error!(thread_id = thread.id(), %error, "saving the thread failed"),
             }
         }
     }
     .boxed()
+}
+
+/// Whether a store error says the thread itself is gone.
+pub(crate) fn thread_deleted(error: &StoreError) -> bool {
+    matches!(error, StoreError::NotFound { kind: RecordKind::Thread, .. })
 }
 
 /// The thread, if it differs from the last snapshot (which it then replaces).
@@ -251,9 +271,12 @@ impl<S: ChatKitServer> Drop for CancelGuard<S> {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
-                    if let Err(error) = server.handle_stream_cancelled(thread, pending, &ctx).await
-                    {
-                        tracing::error!(%error, "handle_stream_cancelled failed");
+                    match server.handle_stream_cancelled(thread, pending, &ctx).await {
+                        Ok(()) => {}
+                        Err(error) if thread_deleted(&error) => {
+                            tracing::info!("stream cancelled after its thread was deleted; nothing saved");
+                        }
+                        Err(error) => tracing::error!(%error, "handle_stream_cancelled failed"),
                     }
                 });
             }

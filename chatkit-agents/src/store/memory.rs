@@ -79,6 +79,16 @@ impl<C: StoreContext> Store<C> for MemoryStore {
         Ok(())
     }
 
+    async fn update_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError> {
+        self.write(ctx, |s| match s.threads.get_mut(&thread.id) {
+            Some(stored) => {
+                *stored = thread.clone();
+                Ok(())
+            }
+            None => Err(StoreError::not_found(RecordKind::Thread, &thread.id)),
+        })
+    }
+
     async fn load_thread_items(
         &self,
         thread_id: &str,
@@ -164,12 +174,15 @@ impl<C: StoreContext> Store<C> for MemoryStore {
         ctx: &C,
     ) -> Result<(), StoreError> {
         self.write(ctx, |s| {
+            if !s.threads.contains_key(thread_id) {
+                return Err(StoreError::not_found(RecordKind::Thread, thread_id));
+            }
             s.items
                 .entry(thread_id.to_owned())
                 .or_default()
                 .insert(item.id().to_owned(), item.clone());
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     async fn load_item(

@@ -119,8 +119,20 @@ pub trait Store<C: Send + Sync>: Send + Sync {
     /// Loads a thread.
     async fn load_thread(&self, thread_id: &str, ctx: &C) -> Result<ThreadMetadata, StoreError>;
 
-    /// Inserts or replaces a thread.
+    /// Inserts or replaces a thread (the server calls it to create one).
     async fn save_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError>;
+
+    /// Replaces a thread that exists; [`StoreError::NotFound`] when it does not (it was
+    /// deleted, or belongs to another user). The server saves title and status changes
+    /// with it, so a thread deleted while its answer streams is never re-created.
+    ///
+    /// The default loads, then saves, which leaves a short window in which a concurrent
+    /// delete is undone; the built-in stores check and write in one statement, and a
+    /// store of yours should too.
+    async fn update_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError> {
+        self.load_thread(&thread.id, ctx).await?;
+        self.save_thread(thread, ctx).await
+    }
 
     /// A page of a thread's items.
     async fn load_thread_items(
@@ -152,6 +164,9 @@ pub trait Store<C: Send + Sync>: Send + Sync {
     ) -> Result<Page<ThreadMetadata>, StoreError>;
 
     /// Adds a new item to a thread (an upsert, so adding the same id twice is safe).
+    ///
+    /// A thread that does not exist (for this user) is [`StoreError::NotFound`] about
+    /// the thread, checked in the same write: an item never outlives its thread.
     async fn add_thread_item(
         &self,
         thread_id: &str,
@@ -159,7 +174,8 @@ pub trait Store<C: Send + Sync>: Send + Sync {
         ctx: &C,
     ) -> Result<(), StoreError>;
 
-    /// Inserts or replaces an item.
+    /// Inserts or replaces an item; like [`add_thread_item`](Self::add_thread_item), an
+    /// error when the thread does not exist.
     async fn save_item(
         &self,
         thread_id: &str,

@@ -234,8 +234,11 @@ impl SqliteStore {
         thread_id: &str,
         item: &ThreadItem,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO chatkit_items (user_id, thread_id, id, created_at, data) VALUES (?, ?, ?, ?, ?)
+        // The thread's existence is checked in the same statement, so a concurrent
+        // delete cannot leave an orphan row behind.
+        let written = sqlx::query(
+            "INSERT INTO chatkit_items (user_id, thread_id, id, created_at, data)
+             SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM chatkit_threads WHERE user_id = ? AND id = ?)
              ON CONFLICT (user_id, thread_id, id) DO UPDATE SET created_at = excluded.created_at, data = excluded.data",
         )
         .bind(user)
@@ -243,9 +246,14 @@ impl SqliteStore {
         .bind(item.id())
         .bind(item.created_at().to_utc().timestamp_micros())
         .bind(encode(item)?)
+        .bind(user)
+        .bind(thread_id)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
+        if written.rows_affected() == 0 {
+            return Err(StoreError::not_found(RecordKind::Thread, thread_id));
+        }
         Ok(())
     }
 }
@@ -303,6 +311,22 @@ impl<C: StoreContext> Store<C> for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn update_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError> {
+        let written =
+            sqlx::query("UPDATE chatkit_threads SET created_at = ?, data = ? WHERE user_id = ? AND id = ?")
+                .bind(thread.created_at.to_utc().timestamp_micros())
+                .bind(encode(thread)?)
+                .bind(scope(ctx))
+                .bind(&thread.id)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        if written.rows_affected() == 0 {
+            return Err(StoreError::not_found(RecordKind::Thread, &thread.id));
+        }
         Ok(())
     }
 

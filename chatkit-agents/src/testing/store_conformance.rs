@@ -46,6 +46,9 @@ fn ids<T>(data: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
 /// - items: ordering by `created_at` in both orders, ties in insertion order, cursors,
 ///   `has_more` and `after`, upserts (`add_thread_item` twice, `save_item`), load,
 ///   missing items, deleting unknown ids;
+/// - deleted threads stay deleted: adding or saving an item, or updating the thread,
+///   after a delete is [`StoreError::NotFound`] and writes nothing; so is writing into
+///   another user's thread;
 /// - attachments: file and image round-trip with private `metadata` kept, delete;
 /// - isolation: another user sees none of it;
 /// - ids: default prefixes `thr_`, `msg_`, `tc_`, `tsk_`, `wf_`.
@@ -62,6 +65,7 @@ pub async fn store_conformance<S: Store<TestUser>>(store: &S) {
     items(store, &ada).await;
     attachments(store, &ada).await;
     isolation(store, &ada, &bob).await;
+    deleted_threads_stay_deleted(store, &ada, &bob).await;
     id_prefixes(store, &ada);
 }
 
@@ -349,6 +353,66 @@ async fn isolation<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser
     assert!(
         store.load_thread("thr_a", ada).await.is_ok(),
         "another user cannot delete ada's thread"
+    );
+}
+
+fn is_thread_not_found(result: Result<(), StoreError>) -> bool {
+    matches!(result, Err(StoreError::NotFound { kind: crate::store::RecordKind::Thread, .. }))
+}
+
+async fn deleted_threads_stay_deleted<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {
+    let thread = ThreadMetadata::new("thr_gone", at(0));
+    store.save_thread(&thread, ada).await.expect("save_thread");
+    store
+        .add_thread_item("thr_gone", &message("g1", "thr_gone", 1), ada)
+        .await
+        .expect("add_thread_item");
+    assert!(
+        is_thread_not_found(store.add_thread_item("thr_gone", &message("b1", "thr_gone", 1), bob).await),
+        "another user cannot add items to ada's thread"
+    );
+    let mut renamed = thread.clone();
+    renamed.title = Some("Renamed by bob".into());
+    assert!(
+        is_thread_not_found(store.update_thread(&renamed, bob).await),
+        "another user cannot update ada's thread"
+    );
+    renamed.title = Some("Renamed".into());
+    store.update_thread(&renamed, ada).await.expect("update_thread of an existing thread");
+    assert_eq!(
+        store.load_thread("thr_gone", ada).await.expect("load_thread").title.as_deref(),
+        Some("Renamed")
+    );
+
+    store.delete_thread("thr_gone", ada).await.expect("delete_thread");
+    assert!(
+        is_thread_not_found(store.add_thread_item("thr_gone", &message("g2", "thr_gone", 2), ada).await),
+        "adding an item to a deleted thread is NotFound(thread)"
+    );
+    assert!(
+        is_thread_not_found(store.save_item("thr_gone", &message("g1", "thr_gone", 3), ada).await),
+        "saving an item of a deleted thread is NotFound(thread)"
+    );
+    assert!(
+        is_thread_not_found(store.update_thread(&renamed, ada).await),
+        "updating a deleted thread is NotFound(thread)"
+    );
+    assert!(
+        matches!(store.load_thread("thr_gone", ada).await, Err(StoreError::NotFound { .. })),
+        "a deleted thread does not come back"
+    );
+    let items = store
+        .load_thread_items("thr_gone", None, 10, SortOrder::Asc, ada)
+        .await
+        .expect("load_thread_items of a deleted thread");
+    assert!(items.data.is_empty(), "no item of a deleted thread comes back");
+    let threads = store
+        .load_threads(100, None, SortOrder::Asc, ada)
+        .await
+        .expect("load_threads");
+    assert!(
+        threads.data.iter().all(|t| t.id != "thr_gone"),
+        "a deleted thread is not listed"
     );
 }
 

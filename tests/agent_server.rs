@@ -135,3 +135,33 @@ async fn a_converter_can_show_a_progress_line_per_tool_call() {
     );
     assert!(!plain_events.iter().any(|e| e["type"] == "progress_update"));
 }
+
+/// The default converter cannot turn `@mention` tags into model input (faithful to the
+/// reference); `AgentServer` still answers that message and every later one, with the
+/// tag as its plain `@name`.
+#[tokio::test]
+async fn a_tag_never_breaks_the_thread() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::text("Noted.")],
+        vec![Step::text("Still here.")],
+    ]));
+    let server = server(model.clone(), 20);
+    let tagged = serde_json::json!({"type": "threads.create", "params": {"input": {"content": [
+        {"type": "input_text", "text": "ask "},
+        {"type": "input_tag", "id": "u1", "text": "Ada", "data": {"role": "admin"}, "interactive": false}
+    ], "attachments": [], "inference_options": {}}}});
+    let first = events(&server, tagged).await;
+    assert!(first.iter().all(|e| e["type"] != "error"), "{first:?}");
+    assert_eq!(first.last().unwrap()["item"]["content"][0]["text"], "Noted.");
+    let thread_id = first[0]["thread"]["id"].as_str().unwrap().to_owned();
+
+    let second = events(&server, add_message(&thread_id, "and now?")).await;
+    assert!(second.iter().all(|e| e["type"] != "error"), "{second:?}");
+    assert_eq!(second.last().unwrap()["item"]["content"][0]["text"], "Still here.");
+    let requests = model.requests();
+    assert_eq!(seen(&requests[0].input), ["user: ask @Ada"]);
+    assert_eq!(
+        seen(&requests[1].input),
+        ["user: ask @Ada", "assistant: Noted.", "user: and now?"]
+    );
+}

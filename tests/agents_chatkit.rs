@@ -16,9 +16,12 @@ use serde_json::{json, Value};
 
 type Ctx = AgentContext<()>;
 
-fn context() -> (Ctx, Arc<MemoryStore>) {
+/// A context on a thread saved in a fresh store (items can only go into saved threads).
+async fn context() -> (Ctx, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
-    let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+    let meta = ThreadMetadata::new("thr_1", Timestamp::now());
+    store.save_thread(&meta, &()).await.unwrap();
+    let thread = ThreadHandle::new(meta);
     (AgentContext::new(thread, store.clone(), ()), store)
 }
 
@@ -64,7 +67,7 @@ fn kinds(events: &[Value]) -> Vec<String> {
 
 #[tokio::test]
 async fn text_maps_to_assistant_message_events_with_the_model_item_id() {
-    let (ctx, store) = context();
+    let (ctx, store) = context().await;
     let (events, error) = chatkit_events(
         &ctx,
         &agent(vec![vec![Step::text("Hello, world!")]]),
@@ -126,7 +129,7 @@ async fn annotations_get_compact_indexes_and_unknown_ones_are_dropped() {
             index: 3,
         },
     ];
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let (events, _) = chatkit_events(
         &ctx,
         &agent(vec![vec![Step::Annotated {
@@ -177,7 +180,7 @@ async fn annotations_get_compact_indexes_and_unknown_ones_are_dropped() {
 
 #[tokio::test]
 async fn refusals_become_text() {
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let (events, _) = chatkit_events(
         &ctx,
         &agent(vec![vec![Step::Refusal("I can't help with that.".into())]]),
@@ -222,7 +225,7 @@ fn reasoning_events(item_id: &str) -> Vec<ModelEvent> {
 
 #[tokio::test]
 async fn reasoning_becomes_a_workflow_of_thoughts_like_the_reference() {
-    let (ctx, store) = context();
+    let (ctx, store) = context().await;
     let (events, _) = chatkit_events(
         &ctx,
         &agent(vec![vec![Step::Events(reasoning_events("rs_1"))]]),
@@ -266,7 +269,7 @@ async fn reasoning_becomes_a_workflow_of_thoughts_like_the_reference() {
 async fn a_message_ends_the_reasoning_workflow_with_a_duration() {
     let mut steps = reasoning_events("rs_1");
     steps.truncate(4);
-    let (ctx, store) = context();
+    let (ctx, store) = context().await;
     let (events, _) = chatkit_events(
         &ctx,
         &agent(vec![vec![Step::Events(steps), Step::text("Answer")]]),
@@ -313,7 +316,7 @@ async fn plan(ctx: &ToolContext<Ctx>, title: String) -> &'static str {
 
 #[tokio::test]
 async fn an_existing_summary_is_kept_and_open_workflows_resume() {
-    let (ctx, store) = context();
+    let (ctx, store) = context().await;
     // A custom workflow left open by an earlier turn.
     let mut earlier = Workflow::new(WorkflowType::Custom);
     earlier.summary = Some(WorkflowSummary::Custom {
@@ -387,7 +390,7 @@ async fn quick_workflow(ctx: &ToolContext<Ctx>) -> &'static str {
 
 #[tokio::test]
 async fn a_workflow_ended_by_a_tool_is_not_revived_by_its_queued_snapshots() {
-    let (ctx, store) = context();
+    let (ctx, store) = context().await;
     let agent = agent(vec![
         vec![Step::tool_call("quick_workflow", json!({}))],
         vec![Step::text("Done")],
@@ -406,7 +409,7 @@ async fn a_workflow_ended_by_a_tool_is_not_revived_by_its_queued_snapshots() {
     assert!(store.load_thread_items("thr_1", None, 10, SortOrder::Asc, &()).await.unwrap().data.is_empty());
 
     // With StopAtTools nothing stale is saved over the completed workflow either.
-    let (ctx, store) = context();
+    let (ctx, store) = context().await;
     let agent = agent_stopping(quick_workflow);
     let (events, _) = chatkit_events(&ctx, &agent, Runner::new()).await;
     let done = events
@@ -449,7 +452,7 @@ async fn the_client_tool_call_comes_last_with_the_model_call_ids() {
     let agent = agent(vec![vec![Step::Events(events)]])
         .tool(get_selection)
         .tool_use_behavior(ToolUseBehavior::StopAtTools(vec!["get_selection".into()]));
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let (events, error) = chatkit_events(&ctx, &agent, Runner::new()).await;
     assert!(error.is_none());
     let last = events.last().unwrap();
@@ -463,7 +466,7 @@ async fn the_client_tool_call_comes_last_with_the_model_call_ids() {
 
 #[tokio::test]
 async fn queued_widgets_stream_before_the_model_and_generators_stream_deltas() {
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let card: WidgetRoot = w::Card::new().child(w::Text::new("queued")).into();
     ctx.stream_widget(card, None).await.unwrap();
     let states = futures::stream::iter(["", "Hi", "Hi there"]).map(|t| -> WidgetRoot {
@@ -537,7 +540,7 @@ impl ResponseStreamConverter for Uploads {
 
 #[tokio::test]
 async fn generated_images_stream_with_progress_and_custom_urls() {
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let run = Runner::new().run_streamed(
         &agent(vec![vec![Step::Events(image_events())]]),
         "draw",
@@ -568,7 +571,7 @@ async fn generated_images_stream_with_progress_and_custom_urls() {
         .unwrap()
         .starts_with("msg_"));
 
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let (events, _) = chatkit_events(
         &ctx,
         &agent(vec![vec![Step::Events(image_events())]]),
@@ -601,7 +604,7 @@ impl RunHooks<Ctx> for Blocker {
 
 #[tokio::test]
 async fn a_tripwire_removes_everything_the_run_produced() {
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     ctx.stream(ThreadStreamEvent::item_done(EndOfTurnItem {
         id: "queued_before".into(),
         thread_id: "thr_1".into(),
@@ -642,7 +645,7 @@ async fn a_run_error_ends_the_stream_after_the_queued_events() {
         }],
     ])
     .tool(notify);
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let (events, error) = chatkit_events(&ctx, &agent, Runner::new()).await;
     assert_eq!(kinds(&events), ["progress_update"]);
     assert!(error.unwrap().to_string().contains("boom"));
@@ -665,7 +668,7 @@ async fn pattern_a_tool_streams_a_static_widget() {
         vec![Step::text("Here she is.")],
     ])
     .tool(show_profile);
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let (events, error) = chatkit_events(&ctx, &agent, Runner::new()).await;
     assert!(error.is_none());
     let k = kinds(&events);
@@ -701,7 +704,7 @@ async fn pattern_b_tool_streams_a_widget_from_a_nested_run() {
         vec![Step::text("Sent.")],
     ])
     .tool(draft_letter);
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let (events, error) = chatkit_events(&ctx, &agent, Runner::new()).await;
     assert!(error.is_none(), "{error:?}");
     let widget_events: Vec<_> = events
@@ -761,7 +764,7 @@ async fn pattern_c_a_hook_streams_a_widget_on_tool_end() {
         vec![Step::text("Enjoy.")],
     ])
     .tool(weather);
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let (events, error) = chatkit_events(&ctx, &agent, Runner::new().hooks(WeatherCard)).await;
     assert!(error.is_none());
     assert_eq!(kinds(&events)[0], "item.done:widget");
@@ -789,7 +792,7 @@ async fn widgets_stream_while_a_slow_tool_is_still_running() {
         vec![Step::text("ok")],
     ])
     .tool(slow_report);
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let run = Runner::new().run_streamed(&agent, "go", ctx.clone());
     let mut stream = stream_agent_response(&ctx, run);
     let started = std::time::Instant::now();
@@ -807,7 +810,7 @@ async fn widgets_stream_while_a_slow_tool_is_still_running() {
 
 #[tokio::test]
 async fn the_events_of_a_context_can_only_be_streamed_once() {
-    let (ctx, _) = context();
+    let (ctx, _) = context().await;
     let _first = ctx.take_events();
     let (events, error) =
         chatkit_events(&ctx, &agent(vec![vec![Step::text("x")]]), Runner::new()).await;

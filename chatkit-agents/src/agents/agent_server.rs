@@ -8,6 +8,7 @@ use futures::StreamExt;
 use super::agent::Agent;
 use super::context::AgentContext;
 use super::converter::{DefaultThreadItemConverter, ThreadItemConverter};
+use super::history::convert_history;
 use super::response_stream::{
     stream_agent_response_with, DefaultResponseStreamConverter, ResponseStreamConverter,
 };
@@ -18,7 +19,9 @@ use crate::types::{SortOrder, UserMessageItem};
 
 /// A ChatKit server that answers with `agent`: it loads the thread's recent items,
 /// converts them to model input (with the default [`ThreadItemConverter`] unless you
-/// give one), runs the agent, and streams the run with [`stream_agent_response`](super::stream_agent_response).
+/// give one; an item the converter cannot handle is logged and converted without its
+/// tags and attachments, or left out, rather than failing this and every later turn),
+/// runs the agent, and streams the run with [`stream_agent_response`](super::stream_agent_response).
 /// Implement [`ChatKitServer`] yourself for actions, attachments or custom routing.
 ///
 /// ```
@@ -106,7 +109,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
             let recent = self.store.load_thread_items(thread.id(), None, self.history, SortOrder::Desc, &context).await?;
             let mut items = recent.data;
             items.reverse();
-            let input = self.converter.to_agent_input(&items).await.map_err(StreamError::from)?;
+            let input = convert_history(&*self.converter, &items, thread.id()).await;
             let agent_context = AgentContext::new(thread, self.store.clone(), context);
             let run = self.runner.run_streamed(&self.agent, input, agent_context.clone());
             let mut events = stream_agent_response_with(&agent_context, run, self.response_converter.clone());

@@ -307,21 +307,30 @@ pub trait ThreadItemConverter: Send + Sync {
         let mut input = Vec::new();
         for (index, item) in items.iter().enumerate() {
             let is_last = index + 1 == items.len();
-            input.extend(match item {
-                ThreadItem::UserMessage(i) => self.user_message_to_input(i, is_last).await?,
-                ThreadItem::AssistantMessage(i) => self.assistant_message_to_input(i).await?,
-                ThreadItem::ClientToolCall(i) => self.client_tool_call_to_input(i).await?,
-                ThreadItem::Widget(i) => self.widget_to_input(i).await?,
-                ThreadItem::GeneratedImage(i) => self.generated_image_to_input(i).await?,
-                ThreadItem::StructuredInput(i) => self.structured_input_to_input(i).await?,
-                ThreadItem::Workflow(i) => self.workflow_to_input(i).await?,
-                ThreadItem::Task(i) => self.task_to_input(i).await?,
-                ThreadItem::HiddenContext(i) => self.hidden_context_to_input(i).await?,
-                ThreadItem::SdkHiddenContext(i) => self.sdk_hidden_context_to_input(i).await?,
-                ThreadItem::EndOfTurn(i) => self.end_of_turn_to_input(i).await?,
-            });
+            input.extend(item_to_input(self, item, is_last).await?);
         }
         Ok(input)
+    }
+}
+
+/// One item through the converter method for its kind.
+pub(crate) async fn item_to_input<T: ThreadItemConverter + ?Sized>(
+    converter: &T,
+    item: &ThreadItem,
+    is_last: bool,
+) -> Result<Vec<Value>, ConversionError> {
+    match item {
+        ThreadItem::UserMessage(i) => converter.user_message_to_input(i, is_last).await,
+        ThreadItem::AssistantMessage(i) => converter.assistant_message_to_input(i).await,
+        ThreadItem::ClientToolCall(i) => converter.client_tool_call_to_input(i).await,
+        ThreadItem::Widget(i) => converter.widget_to_input(i).await,
+        ThreadItem::GeneratedImage(i) => converter.generated_image_to_input(i).await,
+        ThreadItem::StructuredInput(i) => converter.structured_input_to_input(i).await,
+        ThreadItem::Workflow(i) => converter.workflow_to_input(i).await,
+        ThreadItem::Task(i) => converter.task_to_input(i).await,
+        ThreadItem::HiddenContext(i) => converter.hidden_context_to_input(i).await,
+        ThreadItem::SdkHiddenContext(i) => converter.sdk_hidden_context_to_input(i).await,
+        ThreadItem::EndOfTurn(i) => converter.end_of_turn_to_input(i).await,
     }
 }
 

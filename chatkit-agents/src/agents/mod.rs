@@ -33,6 +33,7 @@ mod context;
 mod converter;
 mod guardrail;
 mod handoff;
+mod history;
 mod hooks;
 mod model;
 #[cfg(feature = "openai")]

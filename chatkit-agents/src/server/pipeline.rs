@@ -63,6 +63,11 @@ pub(crate) fn process_events<S: ChatKitServer>(
             tokio::task::consume_budget().await;
             let event = match next {
                 Ok(event) => event,
+                Err(error) if error.downcast_ref::<StoreError>().is_some_and(thread_deleted) => {
+                    tracing::info!(thread_id = thread.id(), "thread deleted while its answer streamed; stream ended");
+                    guard.disarm();
+                    break;
+                }
                 Err(error) => {
                     if error.is_internal() {
                         tracing::error!(thread_id = thread.id(), %error, "error while generating streamed response");

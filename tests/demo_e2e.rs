@@ -152,8 +152,11 @@ async fn a_whole_conversation_with_widgets_and_actions() {
     // The widget's Refresh button: the server replaces the card.
     let payload = weather.widget.to_value()["children"][3]["onClickAction"]["payload"].clone();
     let events = demo.stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": weather.id, "action": {"type": "weather.refresh", "payload": payload}}})).await;
+    // (The refresh count lives in the thread's server-side metadata, so the thread is
+    // saved too, announced with its metadata left out.)
     assert!(
-        matches!(&events[..], [ThreadStreamEvent::StreamOptions { .. }, ThreadStreamEvent::ThreadItemReplaced { item }] if matches!(&**item, ThreadItem::Widget(w) if w.id == weather.id))
+        matches!(&events[..], [ThreadStreamEvent::StreamOptions { .. }, ThreadStreamEvent::ThreadItemReplaced { item }, ThreadStreamEvent::ThreadUpdated { thread }] if matches!(&**item, ThreadItem::Widget(w) if w.id == weather.id) && thread.metadata.is_empty()),
+        "{events:?}"
     );
 
     // A second message in the same thread: the task list.
@@ -168,7 +171,7 @@ async fn a_whole_conversation_with_widgets_and_actions() {
     let kinds: Vec<_> = events.iter().map(ThreadStreamEvent::type_name).collect();
     assert_eq!(
         kinds,
-        ["stream_options", "thread.item.replaced", "thread.item.done"],
+        ["stream_options", "thread.item.replaced", "thread.updated", "thread.item.done"],
         "the hidden context item is persisted, not sent"
     );
     assert!(assistant_text(&events).contains("is done"));
@@ -185,6 +188,35 @@ async fn a_whole_conversation_with_widgets_and_actions() {
     assert!(
         matches!(events.last(), Some(ThreadStreamEvent::Error(e)) if e.message.as_deref() == Some("That action could not be read. Please try again."))
     );
+
+    // Payloads carry ids only; the server keeps the state. A payload stuffed with a
+    // client-made task list (what the demo used to trust) changes nothing but the named
+    // task, and the reply stays small; the star set above is still there.
+    let forged: Vec<Value> = (0..2000)
+        .map(|i| json!({"id": format!("x{i}"), "title": "forged".repeat(10), "done": false, "starred": false}))
+        .collect();
+    let events = demo.stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": tasks.id, "action": {"type": "tasks.toggle", "payload": {"id": "t2", "tasks": forged}}}})).await;
+    let replaced = events
+        .iter()
+        .find_map(|e| match e {
+            ThreadStreamEvent::ThreadItemReplaced { item } => Some(serde_json::to_string(item).unwrap()),
+            _ => None,
+        })
+        .expect("the toggled list");
+    assert!(replaced.len() < 10_000, "{} bytes", replaced.len());
+    assert!(!replaced.contains("forged"));
+    assert!(replaced.contains("star-filled"), "the server's state is kept between actions");
+    for (action, payload, message) in [
+        ("tasks.toggle", json!({"id": "t99"}), "That task no longer exists."),
+        ("tasks.toggle", json!({"id": "t".repeat(5000)}), "That task is not one this server knows."),
+        ("weather.refresh", json!({"city": "Atlantis", "refreshes": 4294967295u32}), "That weather card is not one this server showed."),
+    ] {
+        let events = demo.stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": tasks.id, "action": {"type": action, "payload": payload}}})).await;
+        assert!(
+            matches!(events.last(), Some(ThreadStreamEvent::Error(e)) if e.message.as_deref() == Some(message)),
+            "{action}: {events:?}"
+        );
+    }
 
     // The items as the client lists them: no hidden items.
     let items: Page<ThreadItem> = demo.json(json!({"type": "items.list", "params": {"thread_id": thread_id, "order": "asc", "limit": 50}})).await;

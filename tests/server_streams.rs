@@ -59,6 +59,11 @@ impl Store<()> for TestStore {
         self.record(format!("save_thread {}", t.id));
         self.inner.save_thread(t, ctx).await
     }
+    /// Recorded as the reference's `save_thread`: the same write, checked to exist.
+    async fn update_thread(&self, t: &ThreadMetadata, ctx: &()) -> Result<(), StoreError> {
+        self.record(format!("save_thread {}", t.id));
+        self.inner.update_thread(t, ctx).await
+    }
     async fn load_thread_items(
         &self,
         id: &str,

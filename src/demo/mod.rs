@@ -6,6 +6,7 @@
 
 mod offline;
 mod server;
+pub mod state;
 pub mod tools;
 pub mod widgets;
 

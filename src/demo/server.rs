@@ -7,10 +7,10 @@ use chatkit_agents::async_trait;
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
 use chatkit_agents::store::{SqliteStore, Store};
 use chatkit_agents::types::*;
-use serde::Deserialize;
 
 use super::tools::{draft_note, get_weather, show_tasks};
-use super::widgets::{task_list, weather_card, Task};
+use super::state::{self, Refused};
+use super::widgets::{task_list, weather_card};
 use super::RequestContext;
 
 /// The demo server.
@@ -33,18 +33,6 @@ impl DemoServer {
     }
 }
 
-#[derive(Deserialize)]
-struct Refresh {
-    city: String,
-    refreshes: u32,
-}
-
-#[derive(Deserialize)]
-struct TaskAction {
-    id: String,
-    tasks: Vec<Task>,
-}
-
 fn widget_item(sender: Option<WidgetItem>, action: &str) -> Result<WidgetItem, StreamError> {
     sender.ok_or_else(|| {
         StreamError::custom(
@@ -54,12 +42,9 @@ fn widget_item(sender: Option<WidgetItem>, action: &str) -> Result<WidgetItem, S
     })
 }
 
-/// Parses an untrusted action payload, turning a bad one into a message for the user.
-fn payload<T: serde::de::DeserializeOwned>(action: &Action) -> Result<T, StreamError> {
-    action.parse_payload().map_err(|e| {
-        tracing::warn!(%e, "rejected an action payload");
-        StreamError::custom("That action could not be read. Please try again.", false)
-    })
+/// A refused action as the error event the user reads.
+fn refused(Refused(message): Refused) -> StreamError {
+    StreamError::custom(message, false)
 }
 
 #[async_trait]
@@ -103,20 +88,17 @@ impl ChatKitServer for DemoServer {
         Box::pin(async_stream::try_stream! {
             match action.action_type.as_str() {
                 "weather.refresh" => {
-                    let refresh: Refresh = payload(&action)?;
+                    let (city, refreshes) = state::refresh_weather(&thread, &action).map_err(refused)?;
                     let mut item = widget_item(sender, "refresh")?;
-                    item.widget = weather_card(&refresh.city, refresh.refreshes);
+                    item.widget = weather_card(&city, refreshes);
                     yield ThreadStreamEvent::item_replaced(item);
                 }
                 "tasks.toggle" => {
-                    let TaskAction { id, mut tasks } = payload(&action)?;
+                    let mut tasks = state::tasks(&thread.snapshot());
+                    let task = state::change_task(&mut tasks, &action, |task| task.done = !task.done).map_err(refused)?;
                     let mut item = widget_item(sender, "toggle")?;
-                    let Some(task) = tasks.iter_mut().find(|t| t.id == id) else {
-                        Err(StreamError::custom("That task no longer exists.", false))?;
-                        return;
-                    };
-                    task.done = !task.done;
-                    let (title, done) = (task.title.clone(), task.done);
+                    let (title, done) = (task.title, task.done);
+                    state::set_tasks(&thread, &tasks);
                     item.widget = task_list(&tasks);
                     yield ThreadStreamEvent::item_replaced(item);
                     // Tell the model what happened, without showing it to the user.
@@ -143,26 +125,25 @@ impl ChatKitServer for DemoServer {
 
     async fn sync_action(
         &self,
-        _thread: ThreadMetadata,
+        thread: ThreadMetadata,
         action: Action,
         sender: Option<WidgetItem>,
         context: &RequestContext,
     ) -> Result<SyncCustomActionResponse, ProcessError> {
         match action.action_type.as_str() {
             "tasks.star" => {
-                let TaskAction { id, mut tasks } = action
-                    .parse_payload()
-                    .map_err(|e| ProcessError::BadRequest(e.to_string()))?;
                 let mut item = sender.ok_or_else(|| {
                     ProcessError::BadRequest("tasks.star needs its widget".into())
                 })?;
-                let task = tasks
-                    .iter_mut()
-                    .find(|t| t.id == id)
-                    .ok_or_else(|| ProcessError::BadRequest(format!("no task {id}")))?;
-                task.starred = !task.starred;
+                let mut thread = thread;
+                let mut tasks = state::tasks(&thread);
+                state::change_task(&mut tasks, &action, |task| task.starred = !task.starred)
+                    .map_err(|Refused(message)| ProcessError::BadRequest(message))?;
                 item.widget = task_list(&tasks);
-                // The reference persists nothing for sync actions; save the new state ourselves.
+                // The reference persists nothing for sync actions; save the new state
+                // ourselves (an error if the thread was deleted meanwhile).
+                state::put_tasks(&mut thread, &tasks);
+                self.store.update_thread(&thread, context).await?;
                 self.store
                     .save_item(
                         &item.thread_id.clone(),

@@ -9,7 +9,8 @@ use chatkit_agents::types::ThreadStreamEvent;
 use chatkit_agents::widgets::{self as w, accumulate_text, WidgetSource};
 use futures::StreamExt;
 
-use super::widgets::{initial_tasks, note_card, reading, task_list, weather_card};
+use super::state;
+use super::widgets::{note_card, reading, task_list, weather_card};
 use super::RequestContext;
 
 /// The run context of the demo's agents.
@@ -25,6 +26,7 @@ pub async fn get_weather(ctx: &ToolContext<Ctx>, city: String) -> Result<String,
     ctx.stream(ThreadStreamEvent::progress(format!(
         "Checking the sky over {city}..."
     )));
+    state::weather_shown(ctx.context().thread(), &city);
     ctx.stream_widget(weather_card(&city, 0), Some(format!("Weather in {city}")))
         .await?;
     let (temperature, conditions) = reading(&city, 0);
@@ -36,7 +38,9 @@ pub async fn get_weather(ctx: &ToolContext<Ctx>, city: String) -> Result<String,
 /// Show the user's task list, where they can tick tasks off.
 #[function_tool]
 pub async fn show_tasks(ctx: &ToolContext<Ctx>) -> Result<String, ToolError> {
-    let tasks = initial_tasks();
+    let thread = ctx.context().thread();
+    let tasks = state::tasks(&thread.snapshot());
+    state::set_tasks(thread, &tasks);
     ctx.stream_widget(task_list(&tasks), Some("Task list".into()))
         .await?;
     Ok(format!(

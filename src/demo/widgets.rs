@@ -13,7 +13,8 @@ pub fn reading(city: &str, refreshes: u32) -> (i64, &'static str) {
     (8 + i64::from(seed % 20), conditions[(seed % 5) as usize])
 }
 
-/// A weather card with a refresh button (a server action).
+/// A weather card with a refresh button (a server action naming only the city; the
+/// server counts the refreshes).
 pub fn weather_card(city: &str, refreshes: u32) -> WidgetRoot {
     let (temperature, conditions) = reading(city, refreshes);
     w::Card::new()
@@ -39,7 +40,7 @@ pub fn weather_card(city: &str, refreshes: u32) -> WidgetRoot {
                 .variant(w::ControlVariant::Outline)
                 .on_click_action(
                     ActionConfig::new("weather.refresh")
-                        .payload(serde_json::json!({"city": city, "refreshes": refreshes + 1}))
+                        .payload(serde_json::json!({"city": city}))
                         .loading_behavior(LoadingBehavior::SelfOnly),
                 ),
         )
@@ -77,7 +78,8 @@ pub fn initial_tasks() -> Vec<Task> {
 }
 
 /// The task list: clicking a row toggles it on the server (a streamed action); the star
-/// button answers synchronously (`streaming: false`).
+/// button answers synchronously (`streaming: false`). Actions carry only the task id:
+/// the list itself lives on the server ([`super::state`]).
 pub fn task_list(tasks: &[Task]) -> WidgetRoot {
     let rows = tasks.iter().map(|task| {
         w::ListViewItem::new()
@@ -86,7 +88,7 @@ pub fn task_list(tasks: &[Task]) -> WidgetRoot {
             .align(w::Alignment::Center)
             .on_click_action(
                 ActionConfig::new("tasks.toggle")
-                    .payload(serde_json::json!({"id": task.id, "tasks": tasks})),
+                    .payload(serde_json::json!({"id": task.id})),
             )
             .child(w::Icon::new(if task.done {
                 BuiltinIcon::CheckCircleFilled
@@ -106,7 +108,7 @@ pub fn task_list(tasks: &[Task]) -> WidgetRoot {
                     .uniform(true)
                     .on_click_action(
                         ActionConfig::new("tasks.star")
-                            .payload(serde_json::json!({"id": task.id, "tasks": tasks}))
+                            .payload(serde_json::json!({"id": task.id}))
                             .streaming(false)
                             .loading_behavior(LoadingBehavior::None),
                     ),

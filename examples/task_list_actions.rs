@@ -4,6 +4,10 @@
 //! for the model, streams an assistant message and a `client_effect`. A client-handled
 //! action (`handler: "client"`) and a synchronous one (`streaming: false`, answered by
 //! `sync_action`) sit beside it. Offline: `cargo run --example task_list_actions`.
+//!
+//! Action payloads come from the browser and are untrusted, so they carry ids only: the
+//! list itself lives on the server, in the thread's metadata (which clients never see),
+//! and an id the server does not know is refused.
 
 use std::sync::Arc;
 
@@ -27,7 +31,7 @@ fn task_list(tasks: &[Task]) -> WidgetRoot {
             .key(task.id.clone())
             .on_click_action(
                 ActionConfig::new("task.toggle")
-                    .payload(json!({"id": task.id, "tasks": tasks}))
+                    .payload(json!({"id": task.id}))
                     .loading_behavior(LoadingBehavior::SelfOnly),
             )
             .child(w::Icon::new(if task.done {
@@ -48,9 +52,7 @@ fn task_list(tasks: &[Task]) -> WidgetRoot {
                 )
                 .child(
                     w::Button::new().label("Count").on_click_action(
-                        ActionConfig::new("list.count")
-                            .payload(json!({"tasks": tasks}))
-                            .streaming(false),
+                        ActionConfig::new("list.count").streaming(false),
                     ),
                 ),
         )
@@ -60,7 +62,18 @@ fn task_list(tasks: &[Task]) -> WidgetRoot {
 #[derive(Deserialize)]
 struct Toggle {
     id: String,
-    tasks: Vec<Task>,
+}
+
+/// The thread metadata key of the task list.
+const TASKS: &str = "tasks";
+
+/// The thread's task list, as the server stored it.
+fn stored_tasks(thread: &ThreadMetadata) -> Vec<Task> {
+    thread
+        .metadata
+        .get(TASKS)
+        .and_then(|tasks| serde_json::from_value(tasks.clone()).ok())
+        .unwrap_or_default()
 }
 
 struct TaskServer {
@@ -93,6 +106,8 @@ impl ChatKitServer for TaskServer {
                 done: false,
             },
         ];
+        // The pipeline saves the thread (with its metadata) after the next event.
+        thread.set_metadata(TASKS, json!(tasks));
         let item = WidgetItem {
             id: default_generate_id(StoreItemType::Message),
             thread_id: thread.id().into(),
@@ -114,14 +129,16 @@ impl ChatKitServer for TaskServer {
     ) -> EventStream {
         Box::pin(async_stream::try_stream! {
             // The payload comes from the browser: parse it, and refuse what does not fit.
-            let Toggle { id, mut tasks } = action
+            let Toggle { id } = action
                 .parse_payload()
                 .map_err(|e| StreamError::custom(format!("Bad action: {e}"), false))?;
+            let mut tasks = stored_tasks(&thread.snapshot());
             let mut item = sender.ok_or_else(|| StreamError::custom("No widget sent this action.", false))?;
             let task = tasks.iter_mut().find(|t| t.id == id).ok_or_else(|| StreamError::custom("Unknown task.", false))?;
             task.done = !task.done;
             let note = format!("The user toggled \"{}\" (now {}).", task.title, if task.done { "done" } else { "open" });
             item.widget = task_list(&tasks);
+            thread.set_metadata(TASKS, json!(tasks));
             yield ThreadStreamEvent::item_replaced(item);
             yield ThreadStreamEvent::item_done(HiddenContextItem { id: default_generate_id(StoreItemType::Message), thread_id: thread.id().into(), created_at: Timestamp::now(), content: note.into() });
             yield ThreadStreamEvent::item_done(AssistantMessageItem { id: default_generate_id(StoreItemType::Message), thread_id: thread.id().into(), created_at: Timestamp::now(), content: vec![AssistantMessageContent::new("Updated your list.")] });
@@ -131,18 +148,12 @@ impl ChatKitServer for TaskServer {
 
     async fn sync_action(
         &self,
-        _: ThreadMetadata,
-        action: Action,
+        thread: ThreadMetadata,
+        _: Action,
         _: Option<WidgetItem>,
         _: &(),
     ) -> Result<SyncCustomActionResponse, ProcessError> {
-        #[derive(Deserialize)]
-        struct Count {
-            tasks: Vec<Task>,
-        }
-        let Count { tasks } = action
-            .parse_payload()
-            .map_err(|e| ProcessError::BadRequest(e.to_string()))?;
+        let tasks = stored_tasks(&thread);
         tracing::info!(
             open = tasks.iter().filter(|t| !t.done).count(),
             "counted tasks"

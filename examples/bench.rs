@@ -579,12 +579,11 @@ pub(crate) async fn serve_endpoint(deltas: usize, bound: impl FnOnce(u16)) {
         n: deltas,
     });
     let app = chatkit_agents::http::ChatKitEndpoint::new(server, |_| Ok(())).router();
-    let listener = chatkit_agents::http::listen("127.0.0.1:0")
+    let server = chatkit_agents::http::Server::bind("127.0.0.1:0")
         .await
         .expect("a local port");
-    let address = axum::serve::Listener::local_addr(&listener).expect("an address");
-    bound(address.port());
-    axum::serve(listener, app).await.expect("the server runs");
+    bound(server.local_addr().expect("an address").port());
+    server.serve(app).await.expect("the server runs");
 }
 
 /// User + system CPU time of a process (`self` or a pid), from `/proc/<pid>/stat`, in

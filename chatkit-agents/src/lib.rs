@@ -28,7 +28,7 @@
 //!     let agent = Agent::new("Greeter", Arc::new(OpenAIResponsesModel::new("gpt-4.1-mini"))).tool(greet);
 //!     let server = AgentServer::new(store, agent); // answers each message with the agent
 //!     let app = ChatKitEndpoint::new(Arc::new(server), |_| Ok(())).router();
-//!     axum::serve(chatkit_agents::http::listen("127.0.0.1:8000").await?, app).await?;
+//!     chatkit_agents::http::Server::bind("127.0.0.1:8000").await?.serve(app).await?;
 //!     Ok(())
 //! }
 //! ```

@@ -229,7 +229,9 @@ pub fn app(store: Arc<SqliteStore>, model: Arc<dyn Model>) -> Router {
 /// Runs the demo until Ctrl-C.
 pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(SqliteStore::open(&config.database).await?);
-    let listener = chatkit_agents::http::listen(config.address).await?;
+    // Header-read and idle timeouts and a connection limit (the defaults of
+    // `chatkit_agents::http::Server`), so slow or idle clients cannot pile up.
+    let server = chatkit_agents::http::Server::bind(config.address).await?;
     let mode = match &config.model {
         DemoModel::Offline => "the offline model (set OPENAI_API_KEY for a real one)".to_owned(),
         DemoModel::OpenAI {
@@ -248,12 +250,12 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
     };
     tracing::info!(
         "chatkit-agents demo on http://{} with {mode}; data in {}",
-        axum::serve::Listener::local_addr(&listener)?,
+        server.local_addr()?,
         config.database.display()
     );
     let app = app(store, model(&config.model));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
+    server
+        .serve_with_shutdown(app, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;

@@ -1,5 +1,6 @@
 //! An axum endpoint for ChatKit (feature `axum`): one `POST` route that hands the body
-//! to [`process`] and answers with JSON or Server-Sent Events.
+//! to [`process`] and answers with JSON or Server-Sent Events, and a [`Server`] that
+//! serves it with the timeouts a public endpoint needs.
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -12,7 +13,7 @@
 //! #     fn store(&self) -> Arc<dyn Store<()>> { self.0.clone() }
 //! #     fn respond(self: Arc<Self>, _: ThreadHandle, _: Option<UserMessageItem>, _: ()) -> EventStream { Box::pin(futures::stream::empty()) }
 //! # }
-//! use chatkit_agents::http::ChatKitEndpoint;
+//! use chatkit_agents::http::{ChatKitEndpoint, Server};
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let server = Arc::new(MyServer(Arc::new(MemoryStore::new())));
@@ -20,19 +21,22 @@
 //!     .path("/chatkit")
 //!     .body_limit(1 << 20)
 //!     .router();
-//! axum::serve(chatkit_agents::http::listen("127.0.0.1:8000").await?, app).await
+//! Server::bind("127.0.0.1:8000").await?.serve(app).await
 //! # }
 //! ```
 //!
-//! Bind with [`listen`] rather than a bare `TcpListener`: it turns off Nagle's algorithm
-//! on every connection, without which an event stream's small frames wait for the
-//! client's delayed ACK (up to 40 ms per stall).
+//! Serve with [`Server`] rather than a bare `axum::serve`, which has no timeouts: a
+//! client that sends half a header, or leaves a keep-alive connection idle, would hold
+//! its connection forever. [`Server`] closes those (header read timeout 10 s, idle
+//! timeout 60 s), limits open connections (10,000), and sets `TCP_NODELAY`. If you
+//! use `axum::serve` anyway, bind with [`listen`] for the latter.
 //!
-//! What it does for you:
+//! What the endpoint does for you:
 //! - builds the request context from the request's headers, URI and extensions with
 //!   your extractor (authenticate in middleware and put the user in an extension, or
 //!   read a header here); a rejection is answered with its status and a JSON body;
-//! - limits the body size (default 10 MiB: room for base64 audio), answering 413 beyond;
+//! - limits the body size (default 10 MiB: room for base64 audio), answering 413
+//!   beyond, and the time the body may take to arrive (default 30 s), answering 408;
 //! - answers streams as `text/event-stream` with `Cache-Control: no-cache` and
 //!   `X-Accel-Buffering: no`, so proxies pass each event on at once;
 //! - maps errors found before a stream starts to their status (400, 404, 500, 501) with
@@ -42,6 +46,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -54,6 +59,12 @@ use futures::StreamExt;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use crate::server::{process, ChatKitServer, ProcessResult};
+
+mod serve;
+
+pub use serve::{
+    Server, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+};
 
 /// A listener for [`axum::serve()`] whose connections have `TCP_NODELAY` set.
 pub type NoDelayListener = axum::serve::TapIo<TcpListener, fn(&mut TcpStream)>;
@@ -119,6 +130,9 @@ fn pace_and_coalesce(
 /// The default body limit: 10 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
+/// The default [`ChatKitEndpoint::body_timeout`]: 30 seconds (10 MiB at 350 KB/s).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Why a request's context could not be built (e.g. missing credentials).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -151,6 +165,7 @@ pub struct ChatKitEndpoint<S: ChatKitServer> {
     extract: Arc<Extractor<S::Context>>,
     path: String,
     body_limit: usize,
+    body_timeout: Duration,
 }
 
 impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
@@ -160,6 +175,7 @@ impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
             extract: self.extract.clone(),
             path: self.path.clone(),
             body_limit: self.body_limit,
+            body_timeout: self.body_timeout,
         }
     }
 }
@@ -175,6 +191,7 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
             extract: Arc::new(extract),
             path: "/chatkit".into(),
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 
@@ -187,6 +204,14 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
     /// Rejects bodies larger than `bytes` with 413.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// Answers 408 when the request body has not fully arrived `timeout` after the
+    /// headers (default [`DEFAULT_BODY_TIMEOUT`]): a client that trickles its body
+    /// cannot hold the request open.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 
@@ -239,13 +264,24 @@ async fn handle<S: ChatKitServer>(
             return error_response(rejection.status, "rejected", &rejection.message);
         }
     };
-    let body: Bytes = match axum::body::to_bytes(body, endpoint.body_limit).await {
-        Ok(body) => body,
-        Err(error) if too_large(&error) => {
+    let read = tokio::time::timeout(
+        endpoint.body_timeout,
+        axum::body::to_bytes(body, endpoint.body_limit),
+    );
+    let body: Bytes = match read.await {
+        Err(_elapsed) => {
+            let message = format!(
+                "request body did not arrive within {} s",
+                endpoint.body_timeout.as_secs_f64()
+            );
+            return error_response(StatusCode::REQUEST_TIMEOUT, "body_timeout", &message);
+        }
+        Ok(Ok(body)) => body,
+        Ok(Err(error)) if too_large(&error) => {
             let message = format!("request body is larger than {} bytes", endpoint.body_limit);
             return error_response(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", &message);
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             return error_response(StatusCode::BAD_REQUEST, "invalid_body", &error.to_string())
         }
     };

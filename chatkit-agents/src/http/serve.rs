@@ -1,0 +1,374 @@
+//! [`Server`]: serves a router over HTTP/1.1 with the timeouts a public endpoint needs.
+//!
+//! `axum::serve` sets no timeout at all: a client that opens a connection and sends
+//! half a request header, or keeps an idle keep-alive connection open, holds a file
+//! descriptor forever, and a few thousand such clients (slowloris) exhaust them. This
+//! server closes a connection
+//!
+//! - whose request headers have not fully arrived [`header_read_timeout`](Server::header_read_timeout)
+//!   after their first byte (default 10 s);
+//! - that has had no request in flight and received nothing for
+//!   [`idle_timeout`](Server::idle_timeout) (default 60 s: the keep-alive timeout, and
+//!   how long a new connection may wait before its first byte);
+//!
+//! and accepts at most [`max_connections`](Server::max_connections) at once (default
+//! 10,000; further clients wait in the kernel's backlog). A response being streamed is
+//! never cut by these timeouts, however long the model takes. The request *body* is
+//! bounded by [`ChatKitEndpoint::body_timeout`](super::ChatKitEndpoint::body_timeout).
+//! Every connection has `TCP_NODELAY` set (see [`listen`](super::listen)).
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::Router;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::time::Instant;
+
+/// The default [`Server::header_read_timeout`]: 10 seconds.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default [`Server::idle_timeout`]: 60 seconds.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default [`Server::max_connections`]: 10,000.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// An HTTP/1.1 server for a ChatKit endpoint (or any axum router), with header-read and
+/// idle timeouts and a connection limit on by default.
+///
+/// ```no_run
+/// # use std::sync::Arc;
+/// # use chatkit_agents::server::{ChatKitServer, EventStream, ThreadHandle};
+/// # use chatkit_agents::store::{MemoryStore, Store};
+/// # use chatkit_agents::types::UserMessageItem;
+/// # struct MyServer(Arc<MemoryStore>);
+/// # impl ChatKitServer for MyServer {
+/// #     type Context = ();
+/// #     fn store(&self) -> Arc<dyn Store<()>> { self.0.clone() }
+/// #     fn respond(self: Arc<Self>, _: ThreadHandle, _: Option<UserMessageItem>, _: ()) -> EventStream { Box::pin(futures::stream::empty()) }
+/// # }
+/// use std::time::Duration;
+/// use chatkit_agents::http::{ChatKitEndpoint, Server};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let server = Arc::new(MyServer(Arc::new(MemoryStore::new())));
+/// let app = ChatKitEndpoint::new(server, |_| Ok(())).router();
+/// Server::bind("127.0.0.1:8000")
+///     .await?
+///     .header_read_timeout(Duration::from_secs(5))
+///     .idle_timeout(Duration::from_secs(30))
+///     .max_connections(Some(2_000))
+///     .serve(app)
+///     .await
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    header_read_timeout: Duration,
+    idle_timeout: Duration,
+    max_connections: Option<usize>,
+}
+
+impl Server {
+    /// Binds `address`, with the default timeouts and limit.
+    pub async fn bind(address: impl ToSocketAddrs) -> io::Result<Self> {
+        Ok(Self::from_listener(TcpListener::bind(address).await?))
+    }
+
+    /// Serves on a listener you bound yourself.
+    pub fn from_listener(listener: TcpListener) -> Self {
+        Server {
+            listener,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: Some(DEFAULT_MAX_CONNECTIONS),
+        }
+    }
+
+    /// The address it listens on (useful after binding port 0).
+    pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// How long a request's headers may take to arrive, from their first byte.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may stay open with no request in flight and nothing
+    /// received (keep-alive, or a new connection that sends nothing).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How many connections may be open at once (`None`: no limit).
+    pub fn max_connections(mut self, limit: Option<usize>) -> Self {
+        self.max_connections = limit;
+        self
+    }
+
+    /// Serves `app` until the process ends (or accepting fails).
+    pub async fn serve(self, app: Router) -> io::Result<()> {
+        self.serve_with_shutdown(app, std::future::pending()).await
+    }
+
+    /// Serves `app` until `shutdown` completes; then stops accepting, lets each open
+    /// connection finish the response it is sending, and returns when all are closed.
+    pub async fn serve_with_shutdown(
+        self,
+        app: Router,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> io::Result<()> {
+        let limit = self.max_connections.map(|n| Arc::new(Semaphore::new(n)));
+        let (stop, stopped) = watch::channel(false);
+        let open = Arc::new(AtomicUsize::new(0));
+        let (closed_tx, mut closed) = watch::channel(());
+        let mut shutdown = std::pin::pin!(shutdown);
+        let limits = Limits {
+            header_read: self.header_read_timeout,
+            idle: self.idle_timeout,
+        };
+        loop {
+            let permit = match &limit {
+                Some(limit) => tokio::select! {
+                    permit = limit.clone().acquire_owned() => permit.ok(),
+                    () = &mut shutdown => break,
+                },
+                None => None,
+            };
+            let stream = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        // Out of file descriptors, a connection reset before it was
+                        // accepted: back off instead of spinning, then go on.
+                        tracing::warn!(%error, "accepting a connection failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY on a connection: {error}");
+            }
+            open.fetch_add(1, Ordering::AcqRel);
+            let (app, stopped, open, closed_tx) =
+                (app.clone(), stopped.clone(), open.clone(), closed_tx.clone());
+            tokio::spawn(async move {
+                serve_connection(stream, app, limits, stopped).await;
+                drop(permit);
+                open.fetch_sub(1, Ordering::AcqRel);
+                let _ = closed_tx.send(());
+            });
+        }
+        let _ = stop.send(true);
+        while open.load(Ordering::Acquire) > 0 {
+            if closed.changed().await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    header_read: Duration,
+    idle: Duration,
+}
+
+/// What the timeouts look at, shared by a connection's reader, its service and its
+/// watchdog.
+#[derive(Debug)]
+struct Activity {
+    /// Requests whose response is not finished.
+    in_flight: usize,
+    /// When the connection last became idle (opened, or finished a response).
+    idle_since: Instant,
+    /// The first byte received while idle: a request's headers are arriving.
+    header_started: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    activity: Mutex<Activity>,
+    /// Signalled when the last request in flight finishes.
+    went_idle: Notify,
+}
+
+type SharedActivity = Arc<Shared>;
+
+fn lock(shared: &SharedActivity) -> std::sync::MutexGuard<'_, Activity> {
+    shared
+        .activity
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// When the connection must close if nothing changes, or `None` while a request is in
+/// flight.
+fn deadline(activity: &Activity, limits: Limits) -> Option<Instant> {
+    if activity.in_flight > 0 {
+        return None;
+    }
+    Some(match activity.header_started {
+        Some(started) => started + limits.header_read,
+        None => activity.idle_since + limits.idle,
+    })
+}
+
+async fn serve_connection(stream: TcpStream, app: Router, limits: Limits, mut stopped: watch::Receiver<bool>) {
+    let activity: SharedActivity = Arc::new(Shared {
+        activity: Mutex::new(Activity {
+            in_flight: 0,
+            idle_since: Instant::now(),
+            header_started: None,
+        }),
+        went_idle: Notify::new(),
+    });
+    let io = TokioIo::new(Tracked {
+        stream,
+        activity: activity.clone(),
+    });
+    let service = {
+        let activity = activity.clone();
+        hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let guard = InFlight::begin(&activity);
+            let mut app = app.clone();
+            async move {
+                let response = tower_service::Service::call(&mut app, request).await?;
+                // The request counts as in flight until hyper drops its body: sent, or
+                // the connection gone.
+                Ok::<_, std::convert::Infallible>(response.map(move |body| {
+                    Body::new(body.map_frame(move |frame| {
+                        let _ = &guard;
+                        frame
+                    }))
+                }))
+            }
+        })
+    };
+    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    let mut connection = std::pin::pin!(connection);
+    let mut stopping = *stopped.borrow();
+    if stopping {
+        connection.as_mut().graceful_shutdown();
+    }
+    loop {
+        let due = deadline(&lock(&activity), limits);
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "HTTP connection ended with an error");
+                }
+                return;
+            }
+            () = sleep_until(due, &activity.went_idle) => {
+                // Re-check: a request may have started since the deadline was read.
+                if deadline(&lock(&activity), limits).is_some_and(|d| d <= Instant::now()) {
+                    tracing::debug!("closing an HTTP connection that was idle or sent its headers too slowly");
+                    return;
+                }
+            }
+            changed = stopped.changed(), if !stopping => {
+                if changed.is_err() || *stopped.borrow() {
+                    stopping = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+/// Until `deadline`, or (while a request is in flight) until the connection goes idle.
+async fn sleep_until(deadline: Option<Instant>, went_idle: &Notify) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => went_idle.notified().await,
+    }
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight(SharedActivity);
+
+impl InFlight {
+    fn begin(activity: &SharedActivity) -> Self {
+        let mut state = lock(activity);
+        state.in_flight += 1;
+        state.header_started = None;
+        drop(state);
+        InFlight(activity.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = lock(&self.0);
+        state.in_flight = state.in_flight.saturating_sub(1);
+        if state.in_flight == 0 {
+            state.idle_since = Instant::now();
+            // A permit is kept if the watchdog is not waiting yet.
+            self.0.went_idle.notify_one();
+        }
+    }
+}
+
+/// The socket, noting when bytes arrive on an idle connection.
+struct Tracked {
+    stream: TcpStream,
+    activity: SharedActivity,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let result = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            let mut state = lock(&this.activity);
+            if state.in_flight == 0 && state.header_started.is_none() {
+                state.header_started = Some(Instant::now());
+            }
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}

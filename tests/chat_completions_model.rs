@@ -475,3 +475,39 @@ async fn streamed_thinking_becomes_a_reasoning_item_and_a_chatkit_workflow() {
         .await;
     assert_eq!(items, ["workflow", "assistant_message"]);
 }
+
+#[tokio::test]
+async fn usage_can_be_left_out_for_servers_that_reject_it_and_include_is_refused() {
+    // A server that rejects `stream_options` (as some do) gets a request without it.
+    let server = serve(vec![(200, text_stream(&["hi"]))]).await;
+    let settings = ModelSettings {
+        include_usage: Some(false),
+        store: Some(true),
+        parallel_tool_calls: Some(false),
+        ..Default::default()
+    };
+    let agent: Agent<()> = Agent::new("A", model(&server)).settings(settings).tool(add);
+    let result = Runner::new().run(&agent, "hi", ()).await;
+    assert!(result.is_ok(), "{result:?}");
+    let body = &requests(&server).await[0];
+    assert!(body.get("stream_options").is_none(), "{body}");
+    assert_eq!(body["store"], true);
+    assert_eq!(body["parallel_tool_calls"], false);
+
+    // Responses-only output options are a clear configuration error here.
+    let server = serve(vec![(200, text_stream(&["x"]))]).await;
+    let error = model(&server)
+        .stream(ModelRequest {
+            settings: ModelSettings {
+                include: vec!["reasoning.encrypted_content".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .next()
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(error, ModelError::InvalidRequest(ref m) if m.contains("include")), "{error:?}");
+    assert!(requests(&server).await.is_empty());
+}

@@ -406,6 +406,9 @@ async fn settings_reach_the_request() {
         temperature: Some(0.2),
         tool_choice: Some("get_weather".into()),
         reasoning: Some(json!({"effort": "low"})),
+        store: Some(false),
+        include: vec!["reasoning.encrypted_content".into()],
+        parallel_tool_calls: Some(false),
         ..Default::default()
     };
     let agent: Agent<()> = Agent::new("A", model).settings(settings).tool(get_weather);
@@ -419,6 +422,9 @@ async fn settings_reach_the_request() {
         json!({"type": "function", "name": "get_weather"})
     );
     assert_eq!(body["reasoning"], json!({"effort": "low"}));
+    assert_eq!(body["store"], false);
+    assert_eq!(body["include"], json!(["reasoning.encrypted_content"]));
+    assert_eq!(body["parallel_tool_calls"], false);
     let request = &server.received_requests().await.unwrap()[0];
     let header = |name: &str| {
         request

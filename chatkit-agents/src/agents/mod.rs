@@ -40,6 +40,8 @@ mod model;
 mod openai;
 mod output;
 mod response_stream;
+#[cfg(feature = "openai")]
+mod retry;
 mod runner;
 mod schema;
 mod tool;
@@ -70,6 +72,8 @@ pub use model::{
 #[cfg(feature = "openai")]
 pub use openai::OpenAIResponsesModel;
 pub use output::{OutputSchema, OutputType};
+#[cfg(feature = "openai")]
+pub use retry::RetryPolicy;
 pub use response_stream::{
     stream_agent_response, stream_agent_response_with, DefaultResponseStreamConverter,
     ResponseStreamConverter,

@@ -659,6 +659,22 @@ pub struct ModelSettings {
     /// Reasoning options (`{"effort": "low", "summary": "auto"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<Value>,
+    /// Whether the provider keeps the response (`store`). With `false`, ask for
+    /// `reasoning.encrypted_content` in [`include`](Self::include) so that reasoning
+    /// items can be sent back in the next turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<bool>,
+    /// Extra output the Responses API should include (`include`, e.g.
+    /// `reasoning.encrypted_content`, `file_search_call.results`); the Python SDK's
+    /// `response_include`. Chat Completions has no such field: a request with it is an
+    /// error there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// Chat Completions only: whether to ask for usage in the stream
+    /// (`stream_options.include_usage`, on unless `Some(false)`). Turn it off for
+    /// servers that reject the option; the run then reports no token usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_usage: Option<bool>,
     /// Any other request fields, sent as given.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub extra: Map<String, Value>,

@@ -7,7 +7,10 @@ use async_openai::Client;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use serde_json::{json, Map, Value};
 
+use async_openai::middleware::ReqwestService;
+
 use super::model::{Model, ModelError, ModelEvent, ModelRequest};
+use super::retry::{RetryPolicy, RetryService};
 
 /// `config` with this crate's `User-Agent`.
 fn identify(config: OpenAIConfig) -> OpenAIConfig {
@@ -19,12 +22,16 @@ fn identify(config: OpenAIConfig) -> OpenAIConfig {
 }
 
 /// A client configured from `OPENAI_API_KEY` and `OPENAI_BASE_URL`, with this crate's
-/// `User-Agent`.
+/// `User-Agent` and the default [`RetryPolicy`].
 pub(super) fn env_client() -> Client<OpenAIConfig> {
-    Client::with_config(identify(OpenAIConfig::default()))
+    with_retries(
+        Client::with_config(identify(OpenAIConfig::default())),
+        RetryPolicy::default(),
+    )
 }
 
-/// A client for the server at `base_url`, with this crate's `User-Agent`.
+/// A client for the server at `base_url`, with this crate's `User-Agent` and the
+/// default [`RetryPolicy`].
 pub(super) fn client_for(
     base_url: impl Into<String>,
     api_key: impl Into<String>,
@@ -32,7 +39,13 @@ pub(super) fn client_for(
     let config = OpenAIConfig::new()
         .with_api_base(base_url)
         .with_api_key(api_key);
-    Client::with_config(identify(config))
+    with_retries(Client::with_config(identify(config)), RetryPolicy::default())
+}
+
+/// `client` sending its requests under `policy` (instead of async-openai's retries).
+pub(super) fn with_retries(client: Client<OpenAIConfig>, policy: RetryPolicy) -> Client<OpenAIConfig> {
+    let transport = ReqwestService::new(reqwest::Client::new());
+    client.with_http_service(RetryService::new(transport, policy))
 }
 
 /// The frames of a streamed response as JSON: a frame that is not JSON is skipped with a
@@ -110,6 +123,15 @@ impl OpenAIResponsesModel {
         }
     }
 
+    /// Sends requests under `policy` (the default: [`RetryPolicy::default`]). This
+    /// replaces the client's transport, so call it on models made by
+    /// [`new`](Self::new) or [`with_base_url`](Self::with_base_url); a client passed
+    /// to [`from_client`](Self::from_client) keeps its own until you call this.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.client = with_retries(self.client, policy);
+        self
+    }
+
     /// The default model name (the request's `settings.model` wins).
     pub fn model_name(&self) -> &str {
         &self.model
@@ -154,6 +176,11 @@ impl OpenAIResponsesModel {
                 settings.parallel_tool_calls.map(|v| json!(v)),
             ),
             ("reasoning", settings.reasoning.clone()),
+            ("store", settings.store.map(|v| json!(v))),
+            (
+                "include",
+                (!settings.include.is_empty()).then(|| json!(settings.include)),
+            ),
             (
                 "previous_response_id",
                 request.previous_response_id.as_ref().map(|v| json!(v)),

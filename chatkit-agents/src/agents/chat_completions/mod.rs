@@ -17,7 +17,8 @@ use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
 use super::model::{Model, ModelError, ModelEvent, ModelRequest, StreamErrorInfo};
-use super::openai::{client_for, env_client, lenient_frames, model_error};
+use super::openai::{client_for, env_client, lenient_frames, model_error, with_retries};
+use super::retry::RetryPolicy;
 
 mod chunks;
 mod messages;
@@ -58,6 +59,12 @@ impl OpenAIChatCompletionsModel {
         api_key: impl Into<String>,
     ) -> Self {
         Self::from_client(client_for(base_url, api_key), model)
+    }
+
+    /// Sends requests under `policy`; see [`OpenAIResponsesModel::retry_policy`](super::OpenAIResponsesModel::retry_policy).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.client = with_retries(self.client, policy);
+        self
     }
 
     /// The model `model` on a configured async-openai client.
@@ -115,11 +122,25 @@ impl OpenAIChatCompletionsModel {
             ("top_p", settings.top_p.map(|v| json!(v))),
             ("max_tokens", settings.max_output_tokens.map(|v| json!(v))),
             ("reasoning_effort", effort),
+            ("store", settings.store.map(|v| json!(v))),
+            (
+                // Only meaningful with tools; some servers reject it otherwise.
+                "parallel_tool_calls",
+                settings
+                    .parallel_tool_calls
+                    .filter(|_| !request.tools.is_empty())
+                    .map(|v| json!(v)),
+            ),
         ];
         for (key, value) in optional {
             if let Some(value) = value {
                 body.insert(key.into(), value);
             }
+        }
+        if !settings.include.is_empty() {
+            return Err(ModelError::InvalidRequest(
+                "`include` is a Responses API setting; Chat Completions has no such field".into(),
+            ));
         }
         if request.previous_response_id.is_some() {
             return Err(ModelError::InvalidRequest(
@@ -136,7 +157,9 @@ impl OpenAIChatCompletionsModel {
             body.insert(key.clone(), value.clone());
         }
         body.insert("stream".into(), json!(true));
-        body.insert("stream_options".into(), json!({"include_usage": true}));
+        if settings.include_usage != Some(false) {
+            body.insert("stream_options".into(), json!({"include_usage": true}));
+        }
         Ok(Value::Object(body))
     }
 }

@@ -309,7 +309,9 @@ async fn handle<S: ChatKitServer>(
         Err(error) => {
             let status =
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            if status.is_server_error() {
+            // A 501 is a feature this server did not configure (any client can ask
+            // for one): not a server fault, so it must not flood the error log.
+            if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
                 tracing::error!(%error, "ChatKit request failed");
             } else {
                 tracing::info!(status = status.as_u16(), %error, "ChatKit request refused");

@@ -73,6 +73,26 @@ impl StreamError {
         matches!(self.0, Repr::Internal(_))
     }
 
+    /// The error and every cause below it, joined with `: `, for logs (the
+    /// user-facing kinds show their message).
+    pub fn with_causes(&self) -> String {
+        let Repr::Internal(error) = &self.0 else {
+            return self.to_string();
+        };
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let cause = cause.to_string();
+            // thiserror's `#[error("...: {0}")]` often repeats its source already.
+            if !text.ends_with(&cause) {
+                text.push_str(": ");
+                text.push_str(&cause);
+            }
+            source = cause_source(source);
+        }
+        text
+    }
+
     /// The error an internal failure was made from, if it is an `E`: e.g. the
     /// [`RunError`](crate::agents::RunError) that ended a `stream_agent_response`.
     pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
@@ -81,6 +101,12 @@ impl StreamError {
             _ => None,
         }
     }
+}
+
+fn cause_source<'a>(
+    error: Option<&'a (dyn std::error::Error + 'static)>,
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    error.and_then(std::error::Error::source)
 }
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for StreamError {

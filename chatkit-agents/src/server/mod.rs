@@ -55,6 +55,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use tracing::Instrument;
 
 pub use errors::{ProcessError, StreamError};
 pub use frame::sse_frame;
@@ -202,10 +203,19 @@ pub async fn process_request<S: ChatKitServer>(
     request: ChatKitRequest,
     context: S::Context,
 ) -> Result<ProcessResult, ProcessError> {
-    tracing::info!(
-        op = request.type_name(),
-        "Received request op: {}",
-        request.type_name()
+    // Everything logged while handling the request, including while its stream is
+    // read later, is inside this span: each line names the request type and thread.
+    let span = tracing::info_span!(
+        "chatkit_request",
+        request_type = request.type_name(),
+        thread_id = request.op.thread_id().unwrap_or("(new)"),
     );
-    handlers::handle(server, request, context).await
+    tracing::info!(parent: &span, "Received request op: {}", request.type_name());
+    let result = handlers::handle(server, request, context)
+        .instrument(span.clone())
+        .await;
+    match result {
+        Ok(ProcessResult::Streaming(stream)) => Ok(ProcessResult::Streaming(stream.in_span(span))),
+        other => other,
+    }
 }

@@ -69,8 +69,12 @@ pub(crate) fn process_events<S: ChatKitServer>(
                     break;
                 }
                 Err(error) => {
+                    // Logged once, here, with its causes. A message meant for the user
+                    // (`StreamError::custom` / `code`) is deliberate: not a server error.
                     if error.is_internal() {
-                        tracing::error!(thread_id = thread.id(), %error, "error while generating streamed response");
+                        tracing::error!(thread_id = thread.id(), error = %error.with_causes(), "streamed response failed; the client got stream.error");
+                    } else {
+                        tracing::info!(thread_id = thread.id(), error = %error, "streamed response ended with an error event for the user");
                     }
                     yield Box::new(ThreadStreamEvent::Error(error.to_event()));
                     break;

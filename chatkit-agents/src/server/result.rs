@@ -23,6 +23,9 @@ pub enum ProcessResult {
 /// response (see [`super::ChatKitServer::handle_stream_cancelled`]).
 pub struct StreamingResult {
     events: Events,
+    /// Entered while the stream is polled, so what the pipeline logs carries the
+    /// request's type and thread.
+    span: tracing::Span,
 }
 
 /// The pipeline's event stream. Events travel boxed: a `ThreadStreamEvent` is a few
@@ -38,12 +41,21 @@ impl std::fmt::Debug for StreamingResult {
 
 impl StreamingResult {
     pub(crate) fn new(events: Events) -> Self {
-        StreamingResult { events }
+        StreamingResult {
+            events,
+            span: tracing::Span::none(),
+        }
+    }
+
+    pub(crate) fn in_span(mut self, span: tracing::Span) -> Self {
+        self.span = span;
+        self
     }
 
     /// The events themselves, before SSE framing.
     pub fn into_events(self) -> BoxStream<'static, ThreadStreamEvent> {
-        self.events.map(|event| *event).boxed()
+        let StreamingResult { events, span } = self;
+        InSpan { events, span }.map(|event| *event).boxed()
     }
 }
 
@@ -51,7 +63,9 @@ impl Stream for StreamingResult {
     type Item = Bytes;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        self.events
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        this.events
             .as_mut()
             .poll_next(cx)
             .map(|event| event.map(|e| sse_frame(&e)))
@@ -59,5 +73,21 @@ impl Stream for StreamingResult {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.events.size_hint()
+    }
+}
+
+/// The events, polled inside the request's span.
+struct InSpan {
+    events: Events,
+    span: tracing::Span,
+}
+
+impl Stream for InSpan {
+    type Item = Box<ThreadStreamEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        this.events.as_mut().poll_next(cx)
     }
 }

@@ -141,6 +141,28 @@ impl RequestOp {
         }
     }
 
+    /// The thread the request is about, when its params name one (every op but
+    /// `threads.create`, `threads.list`, the attachment ops and `input.transcribe`).
+    pub fn thread_id(&self) -> Option<&str> {
+        Some(match self {
+            RequestOp::ThreadsAddUserMessage(p) => &p.thread_id,
+            RequestOp::ThreadsAddClientToolOutput(p) => &p.thread_id,
+            RequestOp::ThreadsAddStructuredInput(p) => &p.thread_id,
+            RequestOp::ThreadsRetryAfterItem(p) => &p.thread_id,
+            RequestOp::ThreadsCustomAction(p) | RequestOp::ThreadsSyncCustomAction(p) => &p.thread_id,
+            RequestOp::ThreadsGetById(p) => &p.thread_id,
+            RequestOp::ItemsList(p) => &p.thread_id,
+            RequestOp::ItemsFeedback(p) => &p.thread_id,
+            RequestOp::ThreadsUpdate(p) => &p.thread_id,
+            RequestOp::ThreadsDelete(p) => &p.thread_id,
+            RequestOp::ThreadsCreate(_)
+            | RequestOp::ThreadsList(_)
+            | RequestOp::AttachmentsCreate(_)
+            | RequestOp::AttachmentsDelete(_)
+            | RequestOp::InputTranscribe(_) => return None,
+        })
+    }
+
     /// Whether the reply is an SSE stream (six ops) rather than one JSON document.
     pub fn is_streaming(&self) -> bool {
         matches!(

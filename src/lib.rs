@@ -3,3 +3,4 @@
 
 pub mod demo;
 pub mod example_support;
+pub mod fuzzing;

@@ -19,7 +19,63 @@ mod rewrite;
 mod tojson;
 
 use minijinja::value::{Kwargs, ValueKind};
-use minijinja::{AutoEscape, Environment, Error, UndefinedBehavior, Value};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value};
+
+use namespace::MAX_VALUE_DEPTH;
+
+/// The most elements `{{ value }}` prints (nested ones included).
+const MAX_PRINTED_ELEMENTS: usize = 100_000;
+
+/// `{{ value }}`. A list or map is measured first: minijinja formats a value whole
+/// before writing it, so printing a huge lazy one (`[1] * 10**8`) would take seconds
+/// and gigabytes before the output cap could stop it. Each element costs fuel.
+fn formatter(out: &mut Output<'_>, state: &mut State<'_, '_>, value: &Value) -> Result<(), Error> {
+    if matches!(value.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::Iterable) {
+        let mut counted = 0usize;
+        count_elements(value, 0, &mut counted)?;
+        state.consume_fuel(counted as u64)?;
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
+/// Adds the elements of `value` (at any depth) to `counted`, failing past
+/// [`MAX_PRINTED_ELEMENTS`]. Lazy iterables are counted by their length, never iterated
+/// (iterating a one-shot iterator would empty it).
+fn count_elements(value: &Value, depth: usize, counted: &mut usize) -> Result<(), Error> {
+    let too_large = || {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("value too large to print (more than {MAX_PRINTED_ELEMENTS} elements)"),
+        )
+    };
+    if depth > MAX_VALUE_DEPTH {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("value nested more than {MAX_VALUE_DEPTH} levels deep"),
+        ));
+    }
+    match value.kind() {
+        ValueKind::Iterable => {
+            *counted = counted.saturating_add(value.len().unwrap_or(0));
+        }
+        ValueKind::Seq | ValueKind::Map => {
+            *counted = counted.saturating_add(value.len().unwrap_or(0));
+            if *counted > MAX_PRINTED_ELEMENTS {
+                return Err(too_large());
+            }
+            let map = value.kind() == ValueKind::Map;
+            for item in value.try_iter()? {
+                let child = if map { value.get_item(&item)? } else { item };
+                count_elements(&child, depth + 1, counted)?;
+            }
+        }
+        _ => {}
+    }
+    if *counted > MAX_PRINTED_ELEMENTS {
+        return Err(too_large());
+    }
+    Ok(())
+}
 
 pub(crate) use rewrite::rewrite_namespace_sets;
 
@@ -30,6 +86,7 @@ pub(crate) fn environment(fuel: Option<u64>) -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_fuel(fuel);
+    env.set_formatter(formatter);
     env.add_filter("tojson", tojson::tojson);
     env.add_filter("round", round);
     env.add_function("namespace", namespace::namespace);

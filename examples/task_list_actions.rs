@@ -51,9 +51,9 @@ fn task_list(tasks: &[Task]) -> WidgetRoot {
                         .on_click_action(ActionConfig::new("list.copy").handler(Handler::Client)),
                 )
                 .child(
-                    w::Button::new().label("Count").on_click_action(
-                        ActionConfig::new("list.count").streaming(false),
-                    ),
+                    w::Button::new()
+                        .label("Count")
+                        .on_click_action(ActionConfig::new("list.count").streaming(false)),
                 ),
         )
         .into()

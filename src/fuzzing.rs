@@ -45,7 +45,8 @@ pub fn template_build(data: &[u8]) -> bool {
     };
     let source = String::from_utf8_lossy(source);
     let data: Value = serde_json::from_slice(data).unwrap_or_else(|_| json!({}));
-    let Ok(template) = WidgetTemplate::new(json!({"version": "1.0", "name": "fuzz", "template": source}))
+    let Ok(template) =
+        WidgetTemplate::new(json!({"version": "1.0", "name": "fuzz", "template": source}))
     else {
         return false;
     };
@@ -58,7 +59,9 @@ pub fn template_build(data: &[u8]) -> bool {
             assert_eq!(again, widget, "a built widget changed in a round trip");
             true
         }
-        Err(TemplateError::Render { message, .. }) if message.starts_with("the template engine failed") => {
+        Err(TemplateError::Render { message, .. })
+            if message.starts_with("the template engine failed") =>
+        {
             panic!("the template engine panicked on {source:?}: {message}")
         }
         Err(_) => true,
@@ -81,12 +84,17 @@ pub fn widget_parsing(data: &[u8]) -> bool {
 pub fn widget_diff(data: &[u8]) -> bool {
     let at = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let parse = |bytes: &[u8]| serde_json::from_slice::<WidgetRoot>(bytes).ok();
-    let (Some(before), Some(after)) = (parse(&data[..at]), parse(data.get(at + 1..).unwrap_or_default()))
-    else {
+    let (Some(before), Some(after)) = (
+        parse(&data[..at]),
+        parse(data.get(at + 1..).unwrap_or_default()),
+    ) else {
         return false;
     };
     match diff_widget(&before, &before) {
-        Ok(updates) => assert!(updates.is_empty(), "a widget differs from itself: {updates:?}"),
+        Ok(updates) => assert!(
+            updates.is_empty(),
+            "a widget differs from itself: {updates:?}"
+        ),
         Err(DiffError::DuplicateId { .. }) => {}
     }
     if let Ok(updates) = diff_widget(&before, &after) {
@@ -113,7 +121,12 @@ pub fn sse_framing(data: &[u8]) -> bool {
     let payload = frame
         .strip_prefix(b"data: ")
         .and_then(|rest| rest.strip_suffix(b"\n\n"))
-        .unwrap_or_else(|| panic!("not an SSE data frame: {:?}", String::from_utf8_lossy(&frame)));
+        .unwrap_or_else(|| {
+            panic!(
+                "not an SSE data frame: {:?}",
+                String::from_utf8_lossy(&frame)
+            )
+        });
     assert!(!payload.contains(&b'\n'), "a frame spans lines");
     assert_eq!(
         String::from_utf8_lossy(payload),

@@ -152,12 +152,18 @@ async fn a_tag_never_breaks_the_thread() {
     ], "attachments": [], "inference_options": {}}}});
     let first = events(&server, tagged).await;
     assert!(first.iter().all(|e| e["type"] != "error"), "{first:?}");
-    assert_eq!(first.last().unwrap()["item"]["content"][0]["text"], "Noted.");
+    assert_eq!(
+        first.last().unwrap()["item"]["content"][0]["text"],
+        "Noted."
+    );
     let thread_id = first[0]["thread"]["id"].as_str().unwrap().to_owned();
 
     let second = events(&server, add_message(&thread_id, "and now?")).await;
     assert!(second.iter().all(|e| e["type"] != "error"), "{second:?}");
-    assert_eq!(second.last().unwrap()["item"]["content"][0]["text"], "Still here.");
+    assert_eq!(
+        second.last().unwrap()["item"]["content"][0]["text"],
+        "Still here."
+    );
     let requests = model.requests();
     assert_eq!(seen(&requests[0].input), ["user: ask @Ada"]);
     assert_eq!(

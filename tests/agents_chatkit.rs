@@ -403,10 +403,21 @@ async fn a_workflow_ended_by_a_tool_is_not_revived_by_its_queued_snapshots() {
         .filter(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "workflow")
         .collect();
     assert_eq!(done.len(), 1, "one done per workflow: {:?}", kinds(&events));
-    assert_eq!(done[0]["item"]["workflow"]["summary"], json!({"title": "Both done"}));
-    assert_eq!(done[0]["item"]["workflow"]["tasks"][0]["status_indicator"], "complete");
+    assert_eq!(
+        done[0]["item"]["workflow"]["summary"],
+        json!({"title": "Both done"})
+    );
+    assert_eq!(
+        done[0]["item"]["workflow"]["tasks"][0]["status_indicator"],
+        "complete"
+    );
     assert!(ctx.workflow_item().is_none());
-    assert!(store.load_thread_items("thr_1", None, 10, SortOrder::Asc, &()).await.unwrap().data.is_empty());
+    assert!(store
+        .load_thread_items("thr_1", None, 10, SortOrder::Asc, &())
+        .await
+        .unwrap()
+        .data
+        .is_empty());
 
     // With StopAtTools nothing stale is saved over the completed workflow either.
     let (ctx, store) = context().await;
@@ -417,7 +428,12 @@ async fn a_workflow_ended_by_a_tool_is_not_revived_by_its_queued_snapshots() {
         .filter(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "workflow")
         .count();
     assert_eq!(done, 1, "{:?}", kinds(&events));
-    assert!(store.load_thread_items("thr_1", None, 10, SortOrder::Asc, &()).await.unwrap().data.is_empty());
+    assert!(store
+        .load_thread_items("thr_1", None, 10, SortOrder::Asc, &())
+        .await
+        .unwrap()
+        .data
+        .is_empty());
 }
 
 fn agent_stopping(tool: impl Tool<Ctx> + 'static) -> Agent<Ctx> {

@@ -508,6 +508,9 @@ async fn usage_can_be_left_out_for_servers_that_reject_it_and_include_is_refused
         .await
         .unwrap()
         .unwrap_err();
-    assert!(matches!(error, ModelError::InvalidRequest(ref m) if m.contains("include")), "{error:?}");
+    assert!(
+        matches!(error, ModelError::InvalidRequest(ref m) if m.contains("include")),
+        "{error:?}"
+    );
     assert!(requests(&server).await.is_empty());
 }

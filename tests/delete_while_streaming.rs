@@ -52,7 +52,10 @@ impl ChatKitServer for GatedServer {
 }
 
 async fn json_request(server: &Arc<GatedServer>, body: Value) -> Value {
-    match process(server, body.to_string().as_bytes(), ()).await.unwrap() {
+    match process(server, body.to_string().as_bytes(), ())
+        .await
+        .unwrap()
+    {
         ProcessResult::Json(json) => serde_json::from_slice(&json).unwrap(),
         ProcessResult::Streaming(_) => panic!("expected JSON"),
     }
@@ -80,8 +83,9 @@ async fn delete_while_streaming(store: Arc<dyn Store<()>>) {
     });
     let body = json!({"type": "threads.create", "params": {"input": {
         "content": [{"type": "input_text", "text": "hi"}], "attachments": [], "inference_options": {}}}});
-    let ProcessResult::Streaming(mut stream) =
-        process(&server, body.to_string().as_bytes(), ()).await.unwrap()
+    let ProcessResult::Streaming(mut stream) = process(&server, body.to_string().as_bytes(), ())
+        .await
+        .unwrap()
     else {
         panic!("expected a stream");
     };
@@ -108,7 +112,8 @@ async fn delete_while_streaming(store: Arc<dyn Store<()>>) {
         "the stream ends cleanly: {rest:?}"
     );
     assert!(
-        rest.iter().all(|e| e["item"]["id"] != "msg_after" && e["type"] != "thread.updated"),
+        rest.iter()
+            .all(|e| e["item"]["id"] != "msg_after" && e["type"] != "thread.updated"),
         "nothing after the delete is announced as saved: {rest:?}"
     );
 
@@ -122,7 +127,11 @@ async fn delete_while_streaming(store: Arc<dyn Store<()>>) {
         .unwrap();
     assert!(items.data.is_empty(), "orphan items: {:?}", items.data);
     let listed = json_request(&server, json!({"type": "threads.list", "params": {}})).await;
-    assert_eq!(listed["data"], json!([]), "the deleted thread is not listed");
+    assert_eq!(
+        listed["data"],
+        json!([]),
+        "the deleted thread is not listed"
+    );
 }
 
 #[tokio::test]

@@ -171,7 +171,12 @@ async fn a_whole_conversation_with_widgets_and_actions() {
     let kinds: Vec<_> = events.iter().map(ThreadStreamEvent::type_name).collect();
     assert_eq!(
         kinds,
-        ["stream_options", "thread.item.replaced", "thread.updated", "thread.item.done"],
+        [
+            "stream_options",
+            "thread.item.replaced",
+            "thread.updated",
+            "thread.item.done"
+        ],
         "the hidden context item is persisted, not sent"
     );
     assert!(assistant_text(&events).contains("is done"));
@@ -199,17 +204,34 @@ async fn a_whole_conversation_with_widgets_and_actions() {
     let replaced = events
         .iter()
         .find_map(|e| match e {
-            ThreadStreamEvent::ThreadItemReplaced { item } => Some(serde_json::to_string(item).unwrap()),
+            ThreadStreamEvent::ThreadItemReplaced { item } => {
+                Some(serde_json::to_string(item).unwrap())
+            }
             _ => None,
         })
         .expect("the toggled list");
     assert!(replaced.len() < 10_000, "{} bytes", replaced.len());
     assert!(!replaced.contains("forged"));
-    assert!(replaced.contains("star-filled"), "the server's state is kept between actions");
+    assert!(
+        replaced.contains("star-filled"),
+        "the server's state is kept between actions"
+    );
     for (action, payload, message) in [
-        ("tasks.toggle", json!({"id": "t99"}), "That task no longer exists."),
-        ("tasks.toggle", json!({"id": "t".repeat(5000)}), "That task is not one this server knows."),
-        ("weather.refresh", json!({"city": "Atlantis", "refreshes": 4294967295u32}), "That weather card is not one this server showed."),
+        (
+            "tasks.toggle",
+            json!({"id": "t99"}),
+            "That task no longer exists.",
+        ),
+        (
+            "tasks.toggle",
+            json!({"id": "t".repeat(5000)}),
+            "That task is not one this server knows.",
+        ),
+        (
+            "weather.refresh",
+            json!({"city": "Atlantis", "refreshes": 4294967295u32}),
+            "That weather card is not one this server showed.",
+        ),
     ] {
         let events = demo.stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": tasks.id, "action": {"type": action, "payload": payload}}})).await;
         assert!(

@@ -47,8 +47,12 @@ fn iterations(default: usize) -> usize {
 }
 
 fn golden(path: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(path))
-        .unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(path),
+    )
+    .unwrap()
 }
 
 /// The `field` of every line of a golden JSON-lines file, as JSON text.
@@ -66,8 +70,26 @@ fn golden_field(path: &str, field: &str) -> Vec<Vec<u8>> {
 
 /// Strings that break naive code: escapes, controls, astral characters, huge numbers.
 const NASTY: &[&str] = &[
-    "", "\"", "\\", "\n", "\u{0}", "\u{7f}", "é", "😀", "\u{2028}", "</script>", "{{", "{%",
-    "-1", "1e400", "18446744073709551616", "-0", "NaN", "null", "[]", "{}",
+    "",
+    "\"",
+    "\\",
+    "\n",
+    "\u{0}",
+    "\u{7f}",
+    "é",
+    "😀",
+    "\u{2028}",
+    "</script>",
+    "{{",
+    "{%",
+    "-1",
+    "1e400",
+    "18446744073709551616",
+    "-0",
+    "NaN",
+    "null",
+    "[]",
+    "{}",
 ];
 
 fn random_value(rng: &mut Rng, depth: usize) -> Value {
@@ -83,7 +105,11 @@ fn random_value(rng: &mut Rng, depth: usize) -> Value {
                 .map(|_| *rng.pick(NASTY))
                 .collect::<String>(),
         ),
-        6 => Value::Array((0..rng.below(4)).map(|_| random_value(rng, depth + 1)).collect()),
+        6 => Value::Array(
+            (0..rng.below(4))
+                .map(|_| random_value(rng, depth + 1))
+                .collect(),
+        ),
         _ => Value::Object(
             (0..rng.below(4))
                 .map(|i| (format!("k{i}"), random_value(rng, depth + 1)))
@@ -96,7 +122,11 @@ fn random_value(rng: &mut Rng, depth: usize) -> Value {
 fn mutate_value(rng: &mut Rng, value: &mut Value) {
     match value {
         Value::Object(map) if !map.is_empty() && !rng.chance(4) => {
-            let key = map.keys().nth(rng.below(map.len())).cloned().unwrap_or_default();
+            let key = map
+                .keys()
+                .nth(rng.below(map.len()))
+                .cloned()
+                .unwrap_or_default();
             if let Some(child) = map.get_mut(&key) {
                 mutate_value(rng, child);
             }
@@ -170,7 +200,10 @@ fn run(
         }
     }
     println!("{name}: {count} inputs, {exercised} past parsing");
-    assert!(exercised * 10 >= count, "{name}: only {exercised} of {count} inputs parsed");
+    assert!(
+        exercised * 10 >= count,
+        "{name}: only {exercised} of {count} inputs parsed"
+    );
 }
 
 fn corpus(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
@@ -198,7 +231,12 @@ fn request_parsing_never_panics_and_round_trips() {
         }
     }
     assert!(seeds.len() > 50);
-    run("request_parsing", iterations(20_000), |rng| corpus(rng, &seeds), fuzzing::request_parsing);
+    run(
+        "request_parsing",
+        iterations(20_000),
+        |rng| corpus(rng, &seeds),
+        fuzzing::request_parsing,
+    );
 }
 
 /// Fragments templates are assembled from, hostile ones included.
@@ -271,7 +309,8 @@ fn templates_never_panic_and_stay_in_budget() {
         |rng| {
             let mut source = String::new();
             for _ in 0..1 + rng.below(8) {
-                source.push_str(*rng.pick(FRAGMENTS));
+                let fragment: &&str = rng.pick(FRAGMENTS);
+                source.push_str(fragment);
             }
             let mut input = source.into_bytes();
             input.push(0);
@@ -307,7 +346,12 @@ fn widget_seeds() -> Vec<Vec<u8>> {
 #[test]
 fn widget_parsing_never_panics_and_round_trips() {
     let seeds = widget_seeds();
-    run("widget_parsing", iterations(10_000), |rng| corpus(rng, &seeds), fuzzing::widget_parsing);
+    run(
+        "widget_parsing",
+        iterations(10_000),
+        |rng| corpus(rng, &seeds),
+        fuzzing::widget_parsing,
+    );
 }
 
 #[test]
@@ -363,5 +407,10 @@ fn sse_frames_are_exactly_serdes_json_on_one_line() {
         );
     }
     assert!(seeds.len() > 20);
-    run("sse_framing", iterations(20_000), |rng| corpus(rng, &seeds), fuzzing::sse_framing);
+    run(
+        "sse_framing",
+        iterations(20_000),
+        |rng| corpus(rng, &seeds),
+        fuzzing::sse_framing,
+    );
 }

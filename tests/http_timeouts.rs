@@ -33,7 +33,11 @@ fn app(pause: Duration) -> axum::Router {
 async fn start(
     server: Server,
     app: axum::Router,
-) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+) -> (
+    SocketAddr,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let address = server.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(server.serve_with_shutdown(app, async {
@@ -42,7 +46,13 @@ async fn start(
     (address, stop, handle)
 }
 
-async fn short_server(app: axum::Router) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+async fn short_server(
+    app: axum::Router,
+) -> (
+    SocketAddr,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let server = Server::bind("127.0.0.1:0")
         .await
         .unwrap()
@@ -80,11 +90,18 @@ const CREATE: &str = r#"{"type":"threads.create","params":{"input":{"content":[{
 async fn half_a_header_is_cut_off() {
     let (address, _stop, _) = short_server(app(Duration::ZERO)).await;
     let mut client = TcpStream::connect(address).await.unwrap();
-    client.write_all(b"POST /chatkit HTTP/1.1\r\nhost: te").await.unwrap();
+    client
+        .write_all(b"POST /chatkit HTTP/1.1\r\nhost: te")
+        .await
+        .unwrap();
     let started = Instant::now();
     let (_, closed) = read_until_closed(&mut client, Duration::from_secs(5)).await;
     assert!(closed, "the server kept a half-sent header open");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -171,5 +188,8 @@ async fn shutdown_lets_a_running_stream_finish() {
         .expect("serve returned after its connections closed");
     assert!(result.unwrap().is_ok());
     drop(idle);
-    assert!(TcpStream::connect(address).await.is_err(), "still accepting");
+    assert!(
+        TcpStream::connect(address).await.is_err(),
+        "still accepting"
+    );
 }

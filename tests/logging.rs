@@ -68,10 +68,18 @@ async fn a_failed_stream_is_logged_once_with_its_cause_thread_and_request_type()
     assert_eq!(sent.last().unwrap()["type"], "error");
     let thread_id = sent[0]["thread"]["id"].as_str().unwrap();
 
-    let errors: Vec<String> = log.lines().into_iter().filter(|l| l.contains("ERROR")).collect();
+    let errors: Vec<String> = log
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("ERROR"))
+        .collect();
     assert_eq!(errors.len(), 1, "{errors:#?}");
     let line = &errors[0];
-    assert!(line.contains("request_type=\"threads.create\"") || line.contains("request_type=threads.create"), "{line}");
+    assert!(
+        line.contains("request_type=\"threads.create\"")
+            || line.contains("request_type=threads.create"),
+        "{line}"
+    );
     assert!(line.contains(thread_id), "{line}");
     assert!(line.contains("no turn left"), "the cause: {line}");
 }
@@ -80,13 +88,21 @@ async fn a_failed_stream_is_logged_once_with_its_cause_thread_and_request_type()
 async fn a_message_for_the_user_is_not_a_server_error() {
     let (log, _guard) = capture();
     let server = TestServer::new(|_, _| {
-        Box::pin(futures::stream::iter([Err(StreamError::custom("Try again later.", true))]))
+        Box::pin(futures::stream::iter([Err(StreamError::custom(
+            "Try again later.",
+            true,
+        ))]))
     });
     let sent = events(&server, create("hi")).await;
     assert_eq!(sent.last().unwrap()["message"], "Try again later.");
     let lines = log.lines();
     assert!(lines.iter().all(|l| !l.contains("ERROR")), "{lines:#?}");
-    assert!(lines.iter().any(|l| l.contains("INFO") && l.contains("Try again later.")), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("INFO") && l.contains("Try again later.")),
+        "{lines:#?}"
+    );
 }
 
 #[tokio::test]

@@ -1,8 +1,6 @@
 //! The OpenAI models' retry policy against a scripted server: what is retried, how long
 //! it waits, and when it gives up.
 
-
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,7 +52,8 @@ async fn scripted(script: Vec<ResponseTemplate>) -> (MockServer, Arc<AtomicUsize
 
 /// Runs one model call under `policy`; returns the error (if any) and how long it took.
 async fn call(server: &MockServer, policy: RetryPolicy) -> (Option<ModelError>, Duration) {
-    let model = OpenAIResponsesModel::with_base_url("gpt-test", server.uri(), "k").retry_policy(policy);
+    let model =
+        OpenAIResponsesModel::with_base_url("gpt-test", server.uri(), "k").retry_policy(policy);
     let started = Instant::now();
     let mut events = model.stream(ModelRequest::default());
     let mut error = None;
@@ -82,7 +81,13 @@ async fn server_errors_are_retried_until_one_succeeds() {
 async fn attempts_are_capped() {
     let (server, calls) = scripted(vec![failing(500)]).await;
     let (error, _) = call(&server, fast().max_attempts(3)).await;
-    assert!(matches!(error, Some(ModelError::Http { status: 500, .. }) | Some(ModelError::Api { .. })), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Some(ModelError::Http { status: 500, .. }) | Some(ModelError::Api { .. })
+        ),
+        "{error:?}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     let (server, calls) = scripted(vec![failing(500)]).await;
     call(&server, RetryPolicy::none()).await;
@@ -91,16 +96,25 @@ async fn attempts_are_capped() {
 
 #[tokio::test]
 async fn a_long_retry_after_fails_at_once() {
-    let (server, calls) = scripted(vec![failing(429).insert_header("retry-after", "2"), ok()]).await;
+    let (server, calls) =
+        scripted(vec![failing(429).insert_header("retry-after", "2"), ok()]).await;
     let (error, took) = call(&server, fast().max_retry_after(Duration::from_secs(1))).await;
     assert!(error.is_some());
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry for a wait past the cap");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "no retry for a wait past the cap"
+    );
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
 
 #[tokio::test]
 async fn a_short_retry_after_is_honoured() {
-    let (server, calls) = scripted(vec![failing(429).insert_header("retry-after-ms", "200"), ok()]).await;
+    let (server, calls) = scripted(vec![
+        failing(429).insert_header("retry-after-ms", "200"),
+        ok(),
+    ])
+    .await;
     let (error, took) = call(&server, fast()).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -116,7 +130,11 @@ async fn no_retry_starts_past_the_deadline() {
         .deadline(Duration::from_millis(500));
     let (error, took) = call(&server, policy).await;
     assert!(error.is_some());
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "one retry fits in the deadline");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "one retry fits in the deadline"
+    );
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
@@ -125,7 +143,8 @@ async fn client_errors_and_a_server_saying_no_are_not_retried() {
     let (server, calls) = scripted(vec![failing(400)]).await;
     call(&server, fast()).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    let (server, calls) = scripted(vec![failing(503).insert_header("x-should-retry", "false")]).await;
+    let (server, calls) =
+        scripted(vec![failing(503).insert_header("x-should-retry", "false")]).await;
     call(&server, fast()).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }

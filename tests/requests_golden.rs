@@ -192,7 +192,9 @@ fn a_list_is_never_read_as_an_object() {
         ),
     ];
     for (body, expected) in cases {
-        let err = ChatKitRequest::parse(body.as_bytes()).unwrap_err().to_string();
+        let err = ChatKitRequest::parse(body.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(expected), "{body}: {err}");
     }
 }

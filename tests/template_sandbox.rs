@@ -25,8 +25,14 @@ fn render(source: &str, data: Value) -> Result<String, TemplateError> {
 #[test]
 fn reverse_slicing_an_empty_value_renders_empty() {
     assert_eq!(render("{{ name[::-1] }}", json!({"name": ""})).unwrap(), "");
-    assert_eq!(render("{{ items[::-1] }}", json!({"items": []})).unwrap(), "[]");
-    assert_eq!(render("{{ name[::-1] }}", json!({"name": "abc"})).unwrap(), "cba");
+    assert_eq!(
+        render("{{ items[::-1] }}", json!({"items": []})).unwrap(),
+        "[]"
+    );
+    assert_eq!(
+        render("{{ name[::-1] }}", json!({"name": "abc"})).unwrap(),
+        "cba"
+    );
 }
 
 #[test]
@@ -37,7 +43,10 @@ fn a_list_appended_to_itself_is_refused() {
     )
     .unwrap_err();
     assert!(matches!(err, TemplateError::Render { .. }), "{err}");
-    assert!(err.to_string().contains("cannot be stored inside another"), "{err}");
+    assert!(
+        err.to_string().contains("cannot be stored inside another"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -87,7 +96,10 @@ fn namespace_assignments_behave_as_in_jinja2() {
         "6 [2, 4, 6] [\"a\"] b6"
     );
     let err = render("{% set x = 1 %}{% set x.a = 2 %}", json!({})).unwrap_err();
-    assert!(err.to_string().contains("can only assign to namespaces"), "{err}");
+    assert!(
+        err.to_string().contains("can only assign to namespaces"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -134,7 +146,10 @@ fn the_output_is_capped() {
         .max_output_bytes(1000)
         .render(json!({}))
         .unwrap_err();
-    assert!(matches!(err, TemplateError::OutputTooLarge { limit: 1000, .. }), "{err}");
+    assert!(
+        matches!(err, TemplateError::OutputTooLarge { limit: 1000, .. }),
+        "{err}"
+    );
     assert_eq!(template(source).render(json!({})).unwrap().len(), 10_000);
 }
 
@@ -142,7 +157,10 @@ fn the_output_is_capped() {
 fn fuel_is_configurable() {
     let source = "{% for i in range(20000) %}{{ i }}{% endfor %}";
     assert!(template(source).render(json!({})).is_ok());
-    let err = template(source).fuel(Some(1000)).render(json!({})).unwrap_err();
+    let err = template(source)
+        .fuel(Some(1000))
+        .render(json!({}))
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "widget template hostile: rendering stopped: it used more than its fuel of 1000 (an endless loop or an exploding value?)"

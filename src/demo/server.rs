@@ -8,8 +8,8 @@ use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamErr
 use chatkit_agents::store::{SqliteStore, Store};
 use chatkit_agents::types::*;
 
-use super::tools::{draft_note, get_weather, show_tasks};
 use super::state::{self, Refused};
+use super::tools::{draft_note, get_weather, show_tasks};
 use super::widgets::{task_list, weather_card};
 use super::RequestContext;
 

@@ -39,7 +39,9 @@ struct CityRef {
 
 fn bounded(name: String, what: &str) -> Result<String, Refused> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
-        return Err(Refused(format!("That {what} is not one this server knows.")));
+        return Err(Refused(format!(
+            "That {what} is not one this server knows."
+        )));
     }
     Ok(name)
 }
@@ -134,7 +136,9 @@ mod tests {
     #[test]
     fn task_actions_name_known_tasks_only() {
         let mut tasks = initial_tasks();
-        let toggled = change_task(&mut tasks, &action(json!({"id": "t1"})), |t| t.done = !t.done);
+        let toggled = change_task(&mut tasks, &action(json!({"id": "t1"})), |t| {
+            t.done = !t.done
+        });
         assert!(toggled.unwrap().done);
         for payload in [
             json!({"id": "nope"}),
@@ -142,7 +146,10 @@ mod tests {
             json!({"id": 5}),
             json!({"tasks": []}),
         ] {
-            assert!(change_task(&mut tasks, &action(payload.clone()), |_| {}).is_err(), "{payload}");
+            assert!(
+                change_task(&mut tasks, &action(payload.clone()), |_| {}).is_err(),
+                "{payload}"
+            );
         }
     }
 
@@ -153,7 +160,10 @@ mod tests {
         assert!(refresh("Paris").is_err(), "a card never shown");
         weather_shown(&thread, "Paris");
         assert_eq!(refresh("Paris"), Ok(("Paris".into(), 1)));
-        thread.update(|t| t.metadata.insert(WEATHER.into(), json!({"Paris": u32::MAX})));
+        thread.update(|t| {
+            t.metadata
+                .insert(WEATHER.into(), json!({"Paris": u32::MAX}))
+        });
         assert_eq!(refresh("Paris"), Ok(("Paris".into(), u32::MAX)));
     }
 }

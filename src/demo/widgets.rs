@@ -87,8 +87,7 @@ pub fn task_list(tasks: &[Task]) -> WidgetRoot {
             .gap(2)
             .align(w::Alignment::Center)
             .on_click_action(
-                ActionConfig::new("tasks.toggle")
-                    .payload(serde_json::json!({"id": task.id})),
+                ActionConfig::new("tasks.toggle").payload(serde_json::json!({"id": task.id})),
             )
             .child(w::Icon::new(if task.done {
                 BuiltinIcon::CheckCircleFilled

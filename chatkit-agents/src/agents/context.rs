@@ -265,7 +265,10 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
     /// this run. Returns whether it became active.
     pub(crate) fn adopt_streamed_workflow(&self, item: &WorkflowItem) -> bool {
         let mut state = lock(&self.inner.state);
-        let active = state.workflow_item.as_ref().is_some_and(|w| w.id == item.id);
+        let active = state
+            .workflow_item
+            .as_ref()
+            .is_some_and(|w| w.id == item.id);
         if active || state.ended_workflows.contains(&item.id) {
             return false;
         }

@@ -13,9 +13,7 @@
 use serde_json::Value;
 
 use super::converter::{item_to_input, ConversionError, ThreadItemConverter};
-use crate::types::{
-    ThreadItem, UserMessageContent, UserMessageItem, UserMessageTextContent,
-};
+use crate::types::{ThreadItem, UserMessageContent, UserMessageItem, UserMessageTextContent};
 
 /// `items` as model input, never failing; see the module docs.
 pub(crate) async fn convert_history(
@@ -35,7 +33,9 @@ pub(crate) async fn convert_history(
             Err(error) => {
                 let fallback = match item {
                     ThreadItem::UserMessage(message) => {
-                        converter.user_message_to_input(&plain(message), is_last).await
+                        converter
+                            .user_message_to_input(&plain(message), is_last)
+                            .await
                     }
                     _ => Err(error.clone()),
                 };

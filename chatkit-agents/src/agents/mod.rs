@@ -72,12 +72,12 @@ pub use model::{
 #[cfg(feature = "openai")]
 pub use openai::OpenAIResponsesModel;
 pub use output::{OutputSchema, OutputType};
-#[cfg(feature = "openai")]
-pub use retry::RetryPolicy;
 pub use response_stream::{
     stream_agent_response, stream_agent_response_with, DefaultResponseStreamConverter,
     ResponseStreamConverter,
 };
+#[cfg(feature = "openai")]
+pub use retry::RetryPolicy;
 pub use runner::{
     message_text, text_deltas, RunError, RunEvent, RunInput, RunOptions, RunResult, RunStream,
     Runner, DEFAULT_MAX_TURNS, MULTIPLE_HANDOFFS,

@@ -39,11 +39,17 @@ pub(super) fn client_for(
     let config = OpenAIConfig::new()
         .with_api_base(base_url)
         .with_api_key(api_key);
-    with_retries(Client::with_config(identify(config)), RetryPolicy::default())
+    with_retries(
+        Client::with_config(identify(config)),
+        RetryPolicy::default(),
+    )
 }
 
 /// `client` sending its requests under `policy` (instead of async-openai's retries).
-pub(super) fn with_retries(client: Client<OpenAIConfig>, policy: RetryPolicy) -> Client<OpenAIConfig> {
+pub(super) fn with_retries(
+    client: Client<OpenAIConfig>,
+    policy: RetryPolicy,
+) -> Client<OpenAIConfig> {
     let transport = ReqwestService::new(reqwest::Client::new());
     client.with_http_service(RetryService::new(transport, policy))
 }

@@ -135,7 +135,10 @@ where
     type Error = OpenAIError;
     type Future = ResponseFuture;
 
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), OpenAIError>> {
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), OpenAIError>> {
         self.inner.poll_ready(cx)
     }
 
@@ -165,7 +168,12 @@ where
                     return result;
                 }
                 let status = result.as_ref().ok().map(|r| r.status().as_u16());
-                tracing::info!(?status, attempt = retry + 2, wait_ms = wait.as_millis() as u64, "retrying a model request");
+                tracing::info!(
+                    ?status,
+                    attempt = retry + 2,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying a model request"
+                );
                 // Let the failed attempt's connection go before waiting.
                 drop(result);
                 tokio::time::sleep(wait).await;
@@ -225,21 +233,35 @@ mod tests {
         headers.insert("retry-after-ms", "150".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(150)));
         let mut headers = HeaderMap::new();
-        headers.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::ZERO), "a date in the past");
+        headers.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            retry_after(&headers),
+            Some(Duration::ZERO),
+            "a date in the past"
+        );
         headers.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
     }
 
     #[test]
     fn waits_grow_to_their_cap_and_long_server_waits_stop_retrying() {
-        let policy = RetryPolicy::default().backoff(Duration::from_millis(100), Duration::from_millis(300));
+        let policy =
+            RetryPolicy::default().backoff(Duration::from_millis(100), Duration::from_millis(300));
         let waits: Vec<Duration> = (0..4).map(|n| policy.wait(n, None).unwrap()).collect();
         for (wait, full) in waits.iter().zip([100, 200, 300, 300]) {
             let full = Duration::from_millis(full);
-            assert!(*wait <= full && *wait >= full.mul_f64(0.75), "{wait:?} for {full:?}");
+            assert!(
+                *wait <= full && *wait >= full.mul_f64(0.75),
+                "{wait:?} for {full:?}"
+            );
         }
-        assert_eq!(policy.wait(0, Some(Duration::from_secs(2))), Some(Duration::from_secs(2)));
+        assert_eq!(
+            policy.wait(0, Some(Duration::from_secs(2))),
+            Some(Duration::from_secs(2))
+        );
         assert_eq!(policy.wait(0, Some(Duration::from_secs(60))), None);
         assert_eq!(RetryPolicy::none().max_attempts, 1);
     }

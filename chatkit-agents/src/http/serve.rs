@@ -165,8 +165,12 @@ impl Server {
                 tracing::debug!("cannot set TCP_NODELAY on a connection: {error}");
             }
             open.fetch_add(1, Ordering::AcqRel);
-            let (app, stopped, open, closed_tx) =
-                (app.clone(), stopped.clone(), open.clone(), closed_tx.clone());
+            let (app, stopped, open, closed_tx) = (
+                app.clone(),
+                stopped.clone(),
+                open.clone(),
+                closed_tx.clone(),
+            );
             tokio::spawn(async move {
                 serve_connection(stream, app, limits, stopped).await;
                 drop(permit);
@@ -230,7 +234,12 @@ fn deadline(activity: &Activity, limits: Limits) -> Option<Instant> {
     })
 }
 
-async fn serve_connection(stream: TcpStream, app: Router, limits: Limits, mut stopped: watch::Receiver<bool>) {
+async fn serve_connection(
+    stream: TcpStream,
+    app: Router,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+) {
     let activity: SharedActivity = Arc::new(Shared {
         activity: Mutex::new(Activity {
             in_flight: 0,
@@ -333,7 +342,11 @@ struct Tracked {
 }
 
 impl AsyncRead for Tracked {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let result = Pin::new(&mut this.stream).poll_read(cx, buf);
@@ -348,7 +361,11 @@ impl AsyncRead for Tracked {
 }
 
 impl AsyncWrite for Tracked {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
     }
 

@@ -130,7 +130,13 @@ pub(crate) fn process_events<S: ChatKitServer>(
 
 /// Whether a store error says the thread itself is gone.
 pub(crate) fn thread_deleted(error: &StoreError) -> bool {
-    matches!(error, StoreError::NotFound { kind: RecordKind::Thread, .. })
+    matches!(
+        error,
+        StoreError::NotFound {
+            kind: RecordKind::Thread,
+            ..
+        }
+    )
 }
 
 /// The thread, if it differs from the last snapshot (which it then replaces).
@@ -283,7 +289,9 @@ impl<S: ChatKitServer> Drop for CancelGuard<S> {
                     match server.handle_stream_cancelled(thread, pending, &ctx).await {
                         Ok(()) => {}
                         Err(error) if thread_deleted(&error) => {
-                            tracing::info!("stream cancelled after its thread was deleted; nothing saved");
+                            tracing::info!(
+                                "stream cancelled after its thread was deleted; nothing saved"
+                            );
                         }
                         Err(error) => tracing::error!(%error, "handle_stream_cancelled failed"),
                     }

@@ -315,15 +315,16 @@ impl<C: StoreContext> Store<C> for SqliteStore {
     }
 
     async fn update_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError> {
-        let written =
-            sqlx::query("UPDATE chatkit_threads SET created_at = ?, data = ? WHERE user_id = ? AND id = ?")
-                .bind(thread.created_at.to_utc().timestamp_micros())
-                .bind(encode(thread)?)
-                .bind(scope(ctx))
-                .bind(&thread.id)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+        let written = sqlx::query(
+            "UPDATE chatkit_threads SET created_at = ?, data = ? WHERE user_id = ? AND id = ?",
+        )
+        .bind(thread.created_at.to_utc().timestamp_micros())
+        .bind(encode(thread)?)
+        .bind(scope(ctx))
+        .bind(&thread.id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         if written.rows_affected() == 0 {
             return Err(StoreError::not_found(RecordKind::Thread, &thread.id));
         }

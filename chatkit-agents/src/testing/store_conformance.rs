@@ -357,10 +357,20 @@ async fn isolation<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser
 }
 
 fn is_thread_not_found(result: Result<(), StoreError>) -> bool {
-    matches!(result, Err(StoreError::NotFound { kind: crate::store::RecordKind::Thread, .. }))
+    matches!(
+        result,
+        Err(StoreError::NotFound {
+            kind: crate::store::RecordKind::Thread,
+            ..
+        })
+    )
 }
 
-async fn deleted_threads_stay_deleted<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {
+async fn deleted_threads_stay_deleted<S: Store<TestUser>>(
+    store: &S,
+    ada: &TestUser,
+    bob: &TestUser,
+) {
     let thread = ThreadMetadata::new("thr_gone", at(0));
     store.save_thread(&thread, ada).await.expect("save_thread");
     store
@@ -368,7 +378,11 @@ async fn deleted_threads_stay_deleted<S: Store<TestUser>>(store: &S, ada: &TestU
         .await
         .expect("add_thread_item");
     assert!(
-        is_thread_not_found(store.add_thread_item("thr_gone", &message("b1", "thr_gone", 1), bob).await),
+        is_thread_not_found(
+            store
+                .add_thread_item("thr_gone", &message("b1", "thr_gone", 1), bob)
+                .await
+        ),
         "another user cannot add items to ada's thread"
     );
     let mut renamed = thread.clone();
@@ -378,19 +392,38 @@ async fn deleted_threads_stay_deleted<S: Store<TestUser>>(store: &S, ada: &TestU
         "another user cannot update ada's thread"
     );
     renamed.title = Some("Renamed".into());
-    store.update_thread(&renamed, ada).await.expect("update_thread of an existing thread");
+    store
+        .update_thread(&renamed, ada)
+        .await
+        .expect("update_thread of an existing thread");
     assert_eq!(
-        store.load_thread("thr_gone", ada).await.expect("load_thread").title.as_deref(),
+        store
+            .load_thread("thr_gone", ada)
+            .await
+            .expect("load_thread")
+            .title
+            .as_deref(),
         Some("Renamed")
     );
 
-    store.delete_thread("thr_gone", ada).await.expect("delete_thread");
+    store
+        .delete_thread("thr_gone", ada)
+        .await
+        .expect("delete_thread");
     assert!(
-        is_thread_not_found(store.add_thread_item("thr_gone", &message("g2", "thr_gone", 2), ada).await),
+        is_thread_not_found(
+            store
+                .add_thread_item("thr_gone", &message("g2", "thr_gone", 2), ada)
+                .await
+        ),
         "adding an item to a deleted thread is NotFound(thread)"
     );
     assert!(
-        is_thread_not_found(store.save_item("thr_gone", &message("g1", "thr_gone", 3), ada).await),
+        is_thread_not_found(
+            store
+                .save_item("thr_gone", &message("g1", "thr_gone", 3), ada)
+                .await
+        ),
         "saving an item of a deleted thread is NotFound(thread)"
     );
     assert!(
@@ -398,14 +431,20 @@ async fn deleted_threads_stay_deleted<S: Store<TestUser>>(store: &S, ada: &TestU
         "updating a deleted thread is NotFound(thread)"
     );
     assert!(
-        matches!(store.load_thread("thr_gone", ada).await, Err(StoreError::NotFound { .. })),
+        matches!(
+            store.load_thread("thr_gone", ada).await,
+            Err(StoreError::NotFound { .. })
+        ),
         "a deleted thread does not come back"
     );
     let items = store
         .load_thread_items("thr_gone", None, 10, SortOrder::Asc, ada)
         .await
         .expect("load_thread_items of a deleted thread");
-    assert!(items.data.is_empty(), "no item of a deleted thread comes back");
+    assert!(
+        items.data.is_empty(),
+        "no item of a deleted thread comes back"
+    );
     let threads = store
         .load_threads(100, None, SortOrder::Asc, ada)
         .await

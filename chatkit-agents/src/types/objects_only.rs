@@ -103,7 +103,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectsOnly<D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_struct(name, fields, StructVisitor(visitor))
+        self.0
+            .deserialize_struct(name, fields, StructVisitor(visitor))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -137,7 +138,10 @@ struct Access<A>(A);
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Access<A> {
     type Error = A::Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
         self.0.next_key_seed(seed)
     }
 
@@ -153,7 +157,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Access<A> {
 impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Access<SeqMarker<A>> {
     type Error = A::Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, A::Error> {
         self.0 .0.next_element_seed(Seed(seed))
     }
 
@@ -252,7 +259,10 @@ mod tests {
             serde_json::json!([{}, [], null]),
         ] {
             let err = parse(bad.clone()).unwrap_err();
-            assert!(err.contains("invalid type: sequence, expected"), "{bad}: {err}");
+            assert!(
+                err.contains("invalid type: sequence, expected"),
+                "{bad}: {err}"
+            );
         }
         // Without the wrapper, serde takes a list of field values.
         assert!(Inner::deserialize(&serde_json::json!([])).is_ok());

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use super::actions::Action;
 use super::content::{InferenceOptions, UserMessageContent};
 use super::lax;
-use super::objects_only::ObjectsOnly;
 use super::misc::FeedbackKind;
+use super::objects_only::ObjectsOnly;
 use super::structured_input::StructuredInputSubmission;
 
 use crate::python_json::json_kind;
@@ -149,7 +149,9 @@ impl RequestOp {
             RequestOp::ThreadsAddClientToolOutput(p) => &p.thread_id,
             RequestOp::ThreadsAddStructuredInput(p) => &p.thread_id,
             RequestOp::ThreadsRetryAfterItem(p) => &p.thread_id,
-            RequestOp::ThreadsCustomAction(p) | RequestOp::ThreadsSyncCustomAction(p) => &p.thread_id,
+            RequestOp::ThreadsCustomAction(p) | RequestOp::ThreadsSyncCustomAction(p) => {
+                &p.thread_id
+            }
             RequestOp::ThreadsGetById(p) => &p.thread_id,
             RequestOp::ItemsList(p) => &p.thread_id,
             RequestOp::ItemsFeedback(p) => &p.thread_id,

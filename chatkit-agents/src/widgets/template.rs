@@ -80,7 +80,9 @@ pub enum TemplateError {
         fuel: u64,
     },
     /// The rendered text grew past [`WidgetTemplate::max_output_bytes`].
-    #[error("widget template {template}: rendering stopped: the output is larger than {limit} bytes")]
+    #[error(
+        "widget template {template}: rendering stopped: the output is larger than {limit} bytes"
+    )]
     OutputTooLarge {
         /// The template.
         template: String,
@@ -138,6 +140,14 @@ pub enum TemplateError {
 /// The Jinja2 source is compiled once, when the template is created; [`build`](Self::build)
 /// only renders, parses and checks. Rendering follows Jinja2 with `StrictUndefined`, as
 /// the reference does, so every one of the reference widgets renders to the same JSON.
+///
+/// Templates and their data are treated as untrusted: each build has a
+/// [fuel](Self::fuel) budget ([`DEFAULT_FUEL`]) and an
+/// [output cap](Self::max_output_bytes) ([`DEFAULT_MAX_OUTPUT_BYTES`]); values that
+/// would contain themselves (`{% set ns.me = ns %}`) and values nested more than 128
+/// levels deep are errors; printing a list or map of more than 100,000 elements is an
+/// error; and a panic inside the engine becomes a [`TemplateError::Render`]. Whatever a
+/// template does, the build returns in bounded time with a value or a typed error.
 ///
 /// ```
 /// use chatkit_agents::widgets::WidgetTemplate;
@@ -509,7 +519,9 @@ impl std::io::Write for CappedOutput {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.bytes.len().saturating_add(buf.len()) > self.limit {
             self.overflowed = true;
-            return Err(std::io::Error::other("widget template output limit reached"));
+            return Err(std::io::Error::other(
+                "widget template output limit reached",
+            ));
         }
         self.bytes.extend_from_slice(buf);
         Ok(buf.len())

@@ -19,7 +19,9 @@ mod rewrite;
 mod tojson;
 
 use minijinja::value::{Kwargs, ValueKind};
-use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value};
+use minijinja::{
+    AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value,
+};
 
 use namespace::MAX_VALUE_DEPTH;
 
@@ -30,7 +32,10 @@ const MAX_PRINTED_ELEMENTS: usize = 100_000;
 /// before writing it, so printing a huge lazy one (`[1] * 10**8`) would take seconds
 /// and gigabytes before the output cap could stop it. Each element costs fuel.
 fn formatter(out: &mut Output<'_>, state: &mut State<'_, '_>, value: &Value) -> Result<(), Error> {
-    if matches!(value.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::Iterable) {
+    if matches!(
+        value.kind(),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Iterable
+    ) {
         let mut counted = 0usize;
         count_elements(value, 0, &mut counted)?;
         state.consume_fuel(counted as u64)?;
@@ -154,7 +159,11 @@ mod tests {
             ("{{ 46 | round(method='floor') | tojson }}", "46.0"),
         ];
         for (source, expected) in cases {
-            assert_eq!(render(source, minijinja::context! {}).unwrap(), expected, "{source}");
+            assert_eq!(
+                render(source, minijinja::context! {}).unwrap(),
+                expected,
+                "{source}"
+            );
         }
         assert!(render("{{ 1 | round(method='up') }}", minijinja::context! {}).is_err());
     }

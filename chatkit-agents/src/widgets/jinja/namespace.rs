@@ -27,19 +27,27 @@ pub(crate) const MAX_VALUE_DEPTH: usize = 128;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a map or Vec half-written.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// `namespace(...)`: keyword arguments or one map become its attributes; list values
 /// become [`AppendableList`]s.
-pub(crate) fn namespace(state: &State<'_, '_>, defaults: Option<ValueOrKwargs>) -> Result<Value, Error> {
+pub(crate) fn namespace(
+    state: &State<'_, '_>,
+    defaults: Option<ValueOrKwargs>,
+) -> Result<Value, Error> {
     let namespace = Namespace::default();
     if let Some(defaults) = defaults {
         let defaults = defaults.into_value();
         if defaults.kind() != ValueKind::Map {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("namespace() takes keyword arguments or a map, not {}", defaults.kind()),
+                format!(
+                    "namespace() takes keyword arguments or a map, not {}",
+                    defaults.kind()
+                ),
             ));
         }
         for key in defaults.try_iter()? {
@@ -188,7 +196,11 @@ pub(crate) fn freeze(state: &State<'_, '_>, value: Value, depth: usize) -> Resul
 }
 
 /// [`freeze`], returning `None` when the value can be stored as it is.
-fn freeze_inner(state: &State<'_, '_>, value: &Value, depth: usize) -> Result<Option<Value>, Error> {
+fn freeze_inner(
+    state: &State<'_, '_>,
+    value: &Value,
+    depth: usize,
+) -> Result<Option<Value>, Error> {
     state.consume_fuel(1)?;
     if depth > MAX_VALUE_DEPTH {
         return Err(Error::new(

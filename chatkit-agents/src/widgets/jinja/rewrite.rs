@@ -66,7 +66,11 @@ pub(crate) fn rewrite_namespace_sets(source: &str) -> Cow<'_, str> {
                                     "{{%{} set {temporary} {}%}}",
                                     tag.left, tag.right
                                 ));
-                                blocks.push(Some((namespace.to_owned(), attribute.to_owned(), temporary)));
+                                blocks.push(Some((
+                                    namespace.to_owned(),
+                                    attribute.to_owned(),
+                                    temporary,
+                                )));
                             }
                         }
                     }

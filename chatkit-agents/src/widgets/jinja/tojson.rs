@@ -7,7 +7,11 @@ use super::namespace::MAX_VALUE_DEPTH;
 
 /// Jinja2's `tojson` filter. Each value written costs one unit of fuel; values nested
 /// deeper than [`MAX_VALUE_DEPTH`] are an error rather than a stack overflow.
-pub(super) fn tojson(state: &State<'_, '_>, value: &Value, args: Rest<Value>) -> Result<Value, Error> {
+pub(super) fn tojson(
+    state: &State<'_, '_>,
+    value: &Value,
+    args: Rest<Value>,
+) -> Result<Value, Error> {
     if !args.is_empty() {
         return Err(Error::new(
             ErrorKind::TooManyArguments,
@@ -113,4 +117,3 @@ fn json_key(key: &Value) -> Result<String, Error> {
         }
     })
 }
-

@@ -1,0 +1,6 @@
+//! libFuzzer target: `chatkit_agents_workspace::fuzzing::sse_framing`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    chatkit_agents_workspace::fuzzing::sse_framing(data);
+});

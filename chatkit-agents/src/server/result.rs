@@ -64,7 +64,8 @@ impl Stream for StreamingResult {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let this = &mut *self;
-        let _entered = this.span.enter();
+        // Without a subscriber the span is disabled: skip entering it per frame.
+        let _entered = (!this.span.is_disabled()).then(|| this.span.enter());
         this.events
             .as_mut()
             .poll_next(cx)
@@ -87,7 +88,8 @@ impl Stream for InSpan {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        let _entered = this.span.enter();
+        // Without a subscriber the span is disabled: skip entering it per frame.
+        let _entered = (!this.span.is_disabled()).then(|| this.span.enter());
         this.events.as_mut().poll_next(cx)
     }
 }

@@ -23,7 +23,7 @@ use minijinja::{
     AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value,
 };
 
-use namespace::MAX_VALUE_DEPTH;
+use namespace::{too_deep, MAX_VALUE_DEPTH};
 
 /// The most elements `{{ value }}` prints (nested ones included).
 const MAX_PRINTED_ELEMENTS: usize = 100_000;
@@ -54,10 +54,7 @@ fn count_elements(value: &Value, depth: usize, counted: &mut usize) -> Result<()
         )
     };
     if depth > MAX_VALUE_DEPTH {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("value nested more than {MAX_VALUE_DEPTH} levels deep"),
-        ));
+        return Err(too_deep());
     }
     match value.kind() {
         ValueKind::Iterable => {

@@ -25,6 +25,14 @@ use minijinja::{Error, ErrorKind, State, Value};
 /// shallower; the limit only keeps printing and `tojson` within the stack.
 pub(crate) const MAX_VALUE_DEPTH: usize = 128;
 
+/// The error for a value nested deeper than [`MAX_VALUE_DEPTH`].
+pub(crate) fn too_deep() -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("value nested more than {MAX_VALUE_DEPTH} levels deep"),
+    )
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a map or Vec half-written.
     mutex
@@ -203,10 +211,7 @@ fn freeze_inner(
 ) -> Result<Option<Value>, Error> {
     state.consume_fuel(1)?;
     if depth > MAX_VALUE_DEPTH {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("value nested more than {MAX_VALUE_DEPTH} levels deep"),
-        ));
+        return Err(too_deep());
     }
     if is_mutable_container(value) {
         return Err(Error::new(

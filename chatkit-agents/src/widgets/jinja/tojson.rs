@@ -3,7 +3,7 @@
 use minijinja::value::{Rest, ValueKind};
 use minijinja::{Error, ErrorKind, State, Value};
 
-use super::namespace::MAX_VALUE_DEPTH;
+use super::namespace::{too_deep, MAX_VALUE_DEPTH};
 
 /// Jinja2's `tojson` filter. Each value written costs one unit of fuel; values nested
 /// deeper than [`MAX_VALUE_DEPTH`] are an error rather than a stack overflow.
@@ -40,10 +40,7 @@ fn write_json(
 ) -> Result<(), Error> {
     state.consume_fuel(1)?;
     if depth > MAX_VALUE_DEPTH {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("tojson: value nested more than {MAX_VALUE_DEPTH} levels deep"),
-        ));
+        return Err(too_deep());
     }
     match value.kind() {
         ValueKind::Undefined => {

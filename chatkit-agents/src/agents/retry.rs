@@ -164,7 +164,7 @@ where
                 let Some(wait) = policy.wait(retry, server_asked) else {
                     return result;
                 };
-                if started.elapsed() + wait > policy.deadline {
+                if started.elapsed().saturating_add(wait) > policy.deadline {
                     return result;
                 }
                 let status = result.as_ref().ok().map(|r| r.status().as_u16());
@@ -210,11 +210,12 @@ fn retryable_error(error: &OpenAIError) -> bool {
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(ms) = header("retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
-        return (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
+        // `try_`: a huge or negative value from the server must not panic.
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
     }
     let value = header("retry-after")?.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        return Duration::try_from_secs_f64(seconds).ok();
     }
     let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
@@ -244,6 +245,10 @@ mod tests {
         );
         headers.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+        for hostile in ["1e300", "-5", "NaN", "inf"] {
+            headers.insert("retry-after", hostile.parse().unwrap());
+            assert_eq!(retry_after(&headers), None, "{hostile}");
+        }
     }
 
     #[test]

@@ -229,9 +229,17 @@ fn deadline(activity: &Activity, limits: Limits) -> Option<Instant> {
         return None;
     }
     Some(match activity.header_started {
-        Some(started) => started + limits.header_read,
-        None => activity.idle_since + limits.idle,
+        Some(started) => later(started, limits.header_read),
+        None => later(activity.idle_since, limits.idle),
     })
+}
+
+/// `start + timeout`, or a century on for a timeout too large to add (`Duration::MAX`
+/// means "never").
+fn later(start: Instant, timeout: Duration) -> Instant {
+    start
+        .checked_add(timeout)
+        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 async fn serve_connection(
@@ -387,5 +395,20 @@ impl AsyncWrite for Tracked {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_too_large_to_add_means_never() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > now + Duration::from_secs(3600 * 24 * 365));
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
     }
 }

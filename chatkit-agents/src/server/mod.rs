@@ -208,7 +208,7 @@ pub async fn process_request<S: ChatKitServer>(
     let span = tracing::info_span!(
         "chatkit_request",
         request_type = request.type_name(),
-        thread_id = request.op.thread_id().unwrap_or("(new)"),
+        thread_id = request.op.thread_id(),
     );
     tracing::info!(parent: &span, "Received request op: {}", request.type_name());
     let result = handlers::handle(server, request, context)

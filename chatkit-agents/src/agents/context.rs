@@ -238,16 +238,10 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
     /// Ends the active workflow (if any): sets the summary (by default, how long it ran),
     /// whether it shows expanded, and queues its `thread.item.done`.
     pub fn end_workflow(&self, summary: Option<WorkflowSummary>, expanded: bool) {
-        let Some(mut item) = ({
-            let mut state = lock(&self.inner.state);
-            let item = state.workflow_item.take();
-            if let Some(item) = &item {
-                state.ended_workflows.push(item.id.clone());
-            }
-            item
-        }) else {
+        let Some(mut item) = lock(&self.inner.state).workflow_item.clone() else {
             return;
         };
+        self.workflow_done_streamed(&item.id);
         if let Some(summary) = summary {
             item.workflow.summary = Some(summary);
         } else if item.workflow.summary.is_none() {
@@ -262,22 +256,20 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
 
     /// Makes a workflow seen in the event stream the active one, unless it is already
     /// active (the live one is newer than any queued snapshot of it) or was ended in
-    /// this run. Returns whether it became active.
-    pub(crate) fn adopt_streamed_workflow(&self, item: &WorkflowItem) -> bool {
+    /// this run.
+    pub(crate) fn adopt_streamed_workflow(&self, item: &WorkflowItem) {
         let mut state = lock(&self.inner.state);
         let active = state
             .workflow_item
             .as_ref()
             .is_some_and(|w| w.id == item.id);
-        if active || state.ended_workflows.contains(&item.id) {
-            return false;
+        if !active && !state.ended_workflows.contains(&item.id) {
+            state.workflow_item = Some(item.clone());
         }
-        state.workflow_item = Some(item.clone());
-        true
     }
 
-    /// Forgets the active workflow if `id` is it and records it as ended (its
-    /// `thread.item.done` was streamed by other means than [`end_workflow`](Self::end_workflow)).
+    /// Forgets the active workflow if `id` is it and records it as ended (by
+    /// [`end_workflow`](Self::end_workflow), or by a `thread.item.done` streamed otherwise).
     pub(crate) fn workflow_done_streamed(&self, id: &str) {
         let mut state = lock(&self.inner.state);
         if state.workflow_item.as_ref().is_some_and(|w| w.id == id) {

@@ -22,10 +22,7 @@ pub enum ProcessResult {
 /// `event:` or `id:` lines, no keep-alives). Dropping it before the end cancels the
 /// response (see [`super::ChatKitServer::handle_stream_cancelled`]).
 pub struct StreamingResult {
-    events: Events,
-    /// Entered while the stream is polled, so what the pipeline logs carries the
-    /// request's type and thread.
-    span: tracing::Span,
+    events: InSpan,
 }
 
 /// The pipeline's event stream. Events travel boxed: a `ThreadStreamEvent` is a few
@@ -42,20 +39,21 @@ impl std::fmt::Debug for StreamingResult {
 impl StreamingResult {
     pub(crate) fn new(events: Events) -> Self {
         StreamingResult {
-            events,
-            span: tracing::Span::none(),
+            events: InSpan {
+                events,
+                span: tracing::Span::none(),
+            },
         }
     }
 
     pub(crate) fn in_span(mut self, span: tracing::Span) -> Self {
-        self.span = span;
+        self.events.span = span;
         self
     }
 
     /// The events themselves, before SSE framing.
     pub fn into_events(self) -> BoxStream<'static, ThreadStreamEvent> {
-        let StreamingResult { events, span } = self;
-        InSpan { events, span }.map(|event| *event).boxed()
+        self.events.map(|event| *event).boxed()
     }
 }
 
@@ -63,21 +61,18 @@ impl Stream for StreamingResult {
     type Item = Bytes;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        let this = &mut *self;
-        // Without a subscriber the span is disabled: skip entering it per frame.
-        let _entered = (!this.span.is_disabled()).then(|| this.span.enter());
-        this.events
-            .as_mut()
+        Pin::new(&mut self.events)
             .poll_next(cx)
             .map(|event| event.map(|e| sse_frame(&e)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.events.size_hint()
+        self.events.events.size_hint()
     }
 }
 
-/// The events, polled inside the request's span.
+/// The events, polled inside the request's span, so that what the pipeline logs
+/// carries the request's type and thread.
 struct InSpan {
     events: Events,
     span: tracing::Span,

@@ -173,7 +173,6 @@ pub struct WidgetTemplate {
     source: String,
     data_schema: Option<Value>,
     env: minijinja::Environment<'static>,
-    fuel: Option<u64>,
     max_output_bytes: usize,
     #[cfg(feature = "json-schema")]
     validator: std::sync::OnceLock<Result<jsonschema::Validator, String>>,
@@ -266,7 +265,6 @@ impl WidgetTemplate {
             source,
             data_schema,
             env,
-            fuel: Some(DEFAULT_FUEL),
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             #[cfg(feature = "json-schema")]
             validator: std::sync::OnceLock::new(),
@@ -296,7 +294,6 @@ impl WidgetTemplate {
     /// assert!(matches!(template.build(json!({})), Err(TemplateError::OutOfFuel { fuel: 100_000, .. })));
     /// ```
     pub fn fuel(mut self, fuel: Option<u64>) -> Self {
-        self.fuel = fuel;
         self.env.set_fuel(fuel);
         self
     }
@@ -409,7 +406,7 @@ impl WidgetTemplate {
         if e.kind() == minijinja::ErrorKind::OutOfFuel {
             return TemplateError::OutOfFuel {
                 template: self.name.clone(),
-                fuel: self.fuel.unwrap_or_default(),
+                fuel: self.env.fuel().unwrap_or_default(),
             };
         }
         let line = e.line().unwrap_or(0);

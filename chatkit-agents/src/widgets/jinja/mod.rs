@@ -18,6 +18,8 @@ mod namespace;
 mod rewrite;
 mod tojson;
 
+pub(crate) use rewrite::rewrite_namespace_sets;
+
 use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{
     AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value,
@@ -56,30 +58,26 @@ fn count_elements(value: &Value, depth: usize, counted: &mut usize) -> Result<()
     if depth > MAX_VALUE_DEPTH {
         return Err(too_deep());
     }
-    match value.kind() {
-        ValueKind::Iterable => {
-            *counted = counted.saturating_add(value.len().unwrap_or(0));
-        }
-        ValueKind::Seq | ValueKind::Map => {
-            *counted = counted.saturating_add(value.len().unwrap_or(0));
-            if *counted > MAX_PRINTED_ELEMENTS {
-                return Err(too_large());
-            }
-            let map = value.kind() == ValueKind::Map;
-            for item in value.try_iter()? {
-                let child = if map { value.get_item(&item)? } else { item };
-                count_elements(&child, depth + 1, counted)?;
-            }
-        }
-        _ => {}
+    let kind = value.kind();
+    if !matches!(kind, ValueKind::Iterable | ValueKind::Seq | ValueKind::Map) {
+        return Ok(());
     }
+    *counted = counted.saturating_add(value.len().unwrap_or(0));
     if *counted > MAX_PRINTED_ELEMENTS {
         return Err(too_large());
     }
+    if kind != ValueKind::Iterable {
+        for item in value.try_iter()? {
+            let child = if kind == ValueKind::Map {
+                value.get_item(&item)?
+            } else {
+                item
+            };
+            count_elements(&child, depth + 1, counted)?;
+        }
+    }
     Ok(())
 }
-
-pub(crate) use rewrite::rewrite_namespace_sets;
 
 /// A fresh environment configured like the reference's module-level Jinja2 environment
 /// (`StrictUndefined`, no autoescape), with `fuel` as its per-render budget.

@@ -91,7 +91,7 @@ pub(crate) struct Namespace {
 
 impl Namespace {
     fn set(&self, state: &State<'_, '_>, attribute: &str, value: Value) -> Result<(), Error> {
-        let value = freeze(state, value, 0)?;
+        let value = freeze(state, value)?;
         // A list stored in a namespace can be appended to, as in Python.
         let value = if value.kind() == ValueKind::Seq {
             Value::from_object(AppendableList::new(value.try_iter()?.collect()))
@@ -167,13 +167,13 @@ impl Object for AppendableList {
     ) -> Result<Value, Error> {
         match (method, args) {
             ("append", [item]) => {
-                let item = freeze(state, item.clone(), 0)?;
+                let item = freeze(state, item.clone())?;
                 lock(&self.items).push(item);
             }
             ("extend", [items]) => {
                 let mut new = Vec::new();
                 for item in items.try_iter()? {
-                    new.push(freeze(state, item, 0)?);
+                    new.push(freeze(state, item)?);
                 }
                 lock(&self.items).extend(new);
             }
@@ -199,8 +199,8 @@ fn is_mutable_container(value: &Value) -> bool {
 /// holds views, an error when it holds a namespace or appendable list (which could
 /// later be made to contain the container itself) or nests deeper than
 /// [`MAX_VALUE_DEPTH`]. Each value visited costs one unit of fuel.
-pub(crate) fn freeze(state: &State<'_, '_>, value: Value, depth: usize) -> Result<Value, Error> {
-    Ok(freeze_inner(state, &value, depth)?.unwrap_or(value))
+fn freeze(state: &State<'_, '_>, value: Value) -> Result<Value, Error> {
+    Ok(freeze_inner(state, &value, 0)?.unwrap_or(value))
 }
 
 /// [`freeze`], returning `None` when the value can be stored as it is.

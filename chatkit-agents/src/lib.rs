@@ -81,6 +81,7 @@
 
 #[macro_use]
 mod macros;
+mod panics;
 mod python_json;
 
 /// Re-exported: `async_stream::try_stream!` is the natural way to write `respond`.

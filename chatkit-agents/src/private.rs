@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures::FutureExt;
 
 use crate::agents::{ToolDefinition, ToolFailure, ToolSchemaError};
+use crate::panics::panic_message;
 
 pub use {schemars, serde, serde_json};
 
@@ -51,15 +52,6 @@ pub fn parse_arguments<A: serde::de::DeserializeOwned>(
         tool: tool.to_owned(),
         message: e.to_string(),
     })
-}
-
-/// The message of a caught panic (`panic!` payloads are `&str` or `String`).
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 /// Compiles only for types that can be written into a tool's JSON schema as a default.

@@ -24,44 +24,37 @@
 //! }
 //! ```
 
+// The runtime: generic over the run context, it knows nothing of ChatKit.
 mod agent;
-mod agent_server;
 mod agent_tool;
-#[cfg(feature = "openai")]
-mod chat_completions;
-mod context;
-mod converter;
 mod guardrail;
-mod handoff;
-mod history;
 mod hooks;
 mod model;
-#[cfg(feature = "openai")]
-mod openai;
 mod output;
-mod response_stream;
-#[cfg(feature = "openai")]
-mod retry;
 mod runner;
 mod schema;
 mod tool;
 
+// The backends a model runs on.
+mod providers;
+
+// The ChatKit bridge: context, response stream, converters, `AgentServer`.
+mod chatkit;
+
+pub use agent::{remove_all_tools, Handoff, HandoffInputFilter};
 pub use agent::{Agent, ToolUseBehavior};
-pub use agent_server::AgentServer;
 pub use agent_tool::AgentTool;
-#[cfg(feature = "openai")]
-pub use chat_completions::OpenAIChatCompletionsModel;
-pub use chatkit_agents_macros::function_tool;
-pub use context::{AgentContext, AgentContextError, ClientToolCall};
-pub use converter::{
-    python_json_dumps, simple_to_agent_input, ConversionError, DefaultThreadItemConverter,
+pub use chatkit::{
+    python_json_dumps, simple_to_agent_input, stream_agent_response, stream_agent_response_with,
+    AgentContext, AgentContextError, AgentServer, ClientToolCall, ConversionError,
+    DefaultResponseStreamConverter, DefaultThreadItemConverter, ResponseStreamConverter,
     ThreadItemConverter,
 };
+pub use chatkit_agents_macros::function_tool;
 pub use guardrail::{
     GuardrailOutput, InputGuardrail, OutputGuardrail, ToolGuardrailOutput, ToolInputGuardrail,
     ToolOutputGuardrail,
 };
-pub use handoff::{remove_all_tools, Handoff, HandoffInputFilter};
 pub use hooks::{NoHooks, RunHooks, Tripwire};
 pub use model::{
     AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,
@@ -69,15 +62,9 @@ pub use model::{
     ModelRequest, ModelSettings, OutputItem, OutputTextType, ReasoningItem, ReasoningType,
     RefusalType, ResponseInfo, StreamErrorInfo, Usage,
 };
-#[cfg(feature = "openai")]
-pub use openai::OpenAIResponsesModel;
 pub use output::{OutputSchema, OutputType};
-pub use response_stream::{
-    stream_agent_response, stream_agent_response_with, DefaultResponseStreamConverter,
-    ResponseStreamConverter,
-};
 #[cfg(feature = "openai")]
-pub use retry::RetryPolicy;
+pub use providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel, RetryPolicy};
 pub use runner::{
     message_text, text_deltas, RunError, RunEvent, RunInput, RunOptions, RunResult, RunStream,
     Runner, DEFAULT_MAX_TURNS, MULTIPLE_HANDOFFS,

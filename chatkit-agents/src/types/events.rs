@@ -9,8 +9,8 @@ use super::content::{Annotation, AssistantMessageContent};
 use super::icons::IconName;
 use super::items::{GeneratedImage, ThreadItem};
 use super::thread::Thread;
+use super::widget::{WidgetComponent, WidgetRoot};
 use super::workflow::Task;
-use crate::widgets::{WidgetComponent, WidgetRoot};
 
 /// One event of a streamed response, written as `data: <json>\n\n`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

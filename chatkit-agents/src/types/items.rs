@@ -7,8 +7,8 @@ use super::attachments::Attachment;
 use super::content::{AssistantMessageContent, InferenceOptions, UserMessageContent};
 use super::structured_input::{StructuredInput, StructuredInputStatus};
 use super::timestamp::Timestamp;
+use super::widget::WidgetRoot;
 use super::workflow::{Task, Workflow};
-use crate::widgets::WidgetRoot;
 
 tagged_union! {
     /// An item of a thread. Every variant starts with `id`, `thread_id` and `created_at`,

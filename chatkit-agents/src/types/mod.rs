@@ -35,6 +35,7 @@ mod requests;
 mod structured_input;
 mod thread;
 mod timestamp;
+pub mod widget;
 mod workflow;
 
 pub use actions::{Action, ActionConfig, ActionPayloadError, Handler, LoadingBehavior};
@@ -74,6 +75,7 @@ pub use structured_input::{
 };
 pub use thread::{Page, Thread, ThreadMetadata, ThreadStatus};
 pub use timestamp::{Timestamp, TimestampParseError};
+pub use widget::{WidgetComponent, WidgetError, WidgetRoot};
 pub use workflow::{
     CustomTask, FileTask, ImageTask, SearchTask, Task, TaskStatusIndicator, ThoughtTask, Workflow,
     WorkflowSummary, WorkflowType,

@@ -27,8 +27,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::tree::{drop_nulls, WidgetComponent, WidgetRoot};
 use super::values::*;
+use crate::types::widget::{drop_nulls, WidgetComponent, WidgetRoot};
 use crate::types::{ActionConfig, IconName};
 
 /// Serializes a typed builder into the tree. Builders only hold well-formed children and

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::tree::WidgetRoot;
+use crate::types::widget::WidgetRoot;
 use crate::types::ThreadItemUpdate;
 
 /// Why two widget states cannot be diffed.

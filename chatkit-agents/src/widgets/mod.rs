@@ -1,5 +1,7 @@
-//! Widgets: the tree ([`WidgetRoot`], [`WidgetComponent`]) and typed builders for every
-//! strict component ([`Card`], [`Text`], [`Button`], ...).
+//! Widgets: typed builders for every strict component ([`Card`], [`Text`], [`Button`], ...),
+//! `.widget` templates ([`WidgetTemplate`]), [`diff_widget`] and [`stream_widget`], over the
+//! widget tree ([`WidgetRoot`], [`WidgetComponent`]), which lives in the wire layer
+//! ([`crate::types::widget`]) because items and events carry it.
 //!
 //! The tree is an insertion-ordered JSON object per component, so widgets from templates
 //! and component types this crate does not know round-trip untouched. The builders sit
@@ -13,12 +15,11 @@
 mod components;
 mod diff;
 mod jinja;
-mod parse;
 mod stream;
 mod template;
-mod tree;
 mod values;
 
+pub use crate::types::widget::{WidgetComponent, WidgetError, WidgetRoot, ROOT_TYPES};
 pub use components::{
     Badge, Basic, Box, Button, Caption, Card, Chart, Checkbox, Col, DatePicker, Divider, Form,
     Icon, Image, Input, Label, ListView, ListViewItem, Markdown, RadioGroup, Row, Select, Spacer,
@@ -29,5 +30,4 @@ pub use stream::{
     accumulate_text, stream_widget, StreamingTextBase, WidgetSource, WidgetStreamError,
 };
 pub use template::{TemplateError, WidgetTemplate, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT_BYTES};
-pub use tree::{WidgetComponent, WidgetError, WidgetRoot, ROOT_TYPES};
 pub use values::*;

@@ -4,7 +4,7 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 
 use super::components::{Markdown, Text};
 use super::diff::{diff_widget, DiffError};
-use super::tree::{WidgetComponent, WidgetRoot};
+use crate::types::widget::{WidgetComponent, WidgetRoot};
 use crate::types::{
     StoreItemType, ThreadItem, ThreadMetadata, ThreadStreamEvent, Timestamp, WidgetItem,
 };

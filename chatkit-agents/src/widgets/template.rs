@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::jinja;
-use super::tree::{WidgetError, WidgetRoot};
+use crate::types::widget::{WidgetError, WidgetRoot};
 
 /// What went wrong loading or building a widget template. Every variant names the
 /// template.
@@ -396,7 +396,7 @@ impl WidgetTemplate {
                 line: 0,
                 message: format!(
                     "the template engine failed: {}",
-                    crate::__private::panic_message(&*panic)
+                    crate::panics::panic_message(&*panic)
                 ),
             }),
         }

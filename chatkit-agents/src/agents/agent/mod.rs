@@ -1,14 +1,17 @@
-//! [`Agent`]: instructions, a model, tools and settings.
+//! [`Agent`]: instructions, a model, tools and settings; and in [`handoff`] how an agent
+//! hands the conversation over to another (a handoff holds its target agent, so it is part
+//! of the agent's definition).
 
 use std::sync::Arc;
 
-use serde_json::json;
+mod handoff;
+
+pub use handoff::{remove_all_tools, Handoff, HandoffInputFilter};
 
 use super::guardrail::{InputGuardrail, OutputGuardrail, ToolInputGuardrail, ToolOutputGuardrail};
-use super::handoff::Handoff;
 use super::model::{Model, ModelSettings};
 use super::output::OutputType;
-use super::tool::{Tool, ToolDefinition};
+use super::tool::Tool;
 
 /// What happens after the model calls tools.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -256,50 +259,6 @@ impl<C> Agent<C> {
     /// The handoffs this agent offers.
     pub fn handoffs(&self) -> &[Handoff<C>] {
         &self.handoffs
-    }
-
-    /// The name of the tool that hands off to this agent: `transfer_to_` and the name in
-    /// the Python SDK's function style (characters other than ASCII letters, digits and
-    /// `_` become `_`, then lowercase).
-    pub fn handoff_tool_name(&self) -> String {
-        let style: String = self
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("transfer_to_{}", style.to_ascii_lowercase())
-    }
-
-    /// What the model reads as the handoff tool's output once this agent took over, in
-    /// the Python SDK's words (a Python dict's `str`, not JSON).
-    pub fn handoff_transfer_message(&self) -> String {
-        format!("{{'assistant': '{}'}}", self.name)
-    }
-
-    /// The tool that hands off to this agent, as the Python SDK describes it.
-    pub fn handoff_definition(&self) -> ToolDefinition {
-        ToolDefinition {
-            name: self.handoff_tool_name(),
-            description: format!(
-                "Handoff to the {} agent to handle the request. {}",
-                self.name,
-                self.handoff_description.as_deref().unwrap_or("")
-            ),
-            // The Python SDK's strict form of an empty schema, key order included.
-            parameters: json!({
-                "additionalProperties": false,
-                "type": "object",
-                "properties": {},
-                "required": []
-            }),
-            strict: true,
-        }
     }
 
     /// The agent's name.

@@ -136,7 +136,7 @@ mod tests {
     /// The reader agrees with parsing into a `Value` and then removing nulls.
     fn plain(text: &str) -> Value {
         let mut value: Value = serde_json::from_str(text).unwrap();
-        crate::widgets::tree::drop_nulls(&mut value);
+        crate::types::widget::drop_nulls(&mut value);
         value
     }
 

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-use super::agent::Agent;
 use super::context::AgentContext;
 use super::converter::{DefaultThreadItemConverter, ThreadItemConverter};
 use super::history::convert_history;
 use super::response_stream::{
     stream_agent_response_with, DefaultResponseStreamConverter, ResponseStreamConverter,
 };
-use super::runner::{RunError, Runner};
+use crate::agents::agent::Agent;
+use crate::agents::runner::{RunError, Runner};
 use crate::server::{ChatKitServer, EventStream, StreamError, ThreadHandle};
 use crate::store::Store;
 use crate::types::{SortOrder, UserMessageItem};

@@ -7,11 +7,11 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use super::agent::Agent;
-use super::schema::{parameters_schema, ToolSchemaError};
-use super::tool::ToolDefinition;
+use super::Agent;
+use crate::agents::schema::{parameters_schema, ToolSchemaError};
+use crate::agents::tool::ToolDefinition;
 
 /// Rewrites the conversation (Responses input items) a handoff passes to the next agent.
 pub type HandoffInputFilter = Arc<dyn Fn(Vec<Value>) -> Vec<Value> + Send + Sync>;
@@ -208,6 +208,53 @@ impl<C> Handoff<C> {
         match &self.input_filter {
             Some(filter) => filter(input),
             None => input,
+        }
+    }
+}
+
+/// The default handoff tool of an agent: what an agent that hands off to it offers.
+impl<C> Agent<C> {
+    /// The name of the tool that hands off to this agent: `transfer_to_` and the name in
+    /// the Python SDK's function style (characters other than ASCII letters, digits and
+    /// `_` become `_`, then lowercase).
+    pub fn handoff_tool_name(&self) -> String {
+        let style: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("transfer_to_{}", style.to_ascii_lowercase())
+    }
+
+    /// What the model reads as the handoff tool's output once this agent took over, in
+    /// the Python SDK's words (a Python dict's `str`, not JSON).
+    pub fn handoff_transfer_message(&self) -> String {
+        format!("{{'assistant': '{}'}}", self.name)
+    }
+
+    /// The tool that hands off to this agent, as the Python SDK describes it.
+    pub fn handoff_definition(&self) -> ToolDefinition {
+        ToolDefinition {
+            name: self.handoff_tool_name(),
+            description: format!(
+                "Handoff to the {} agent to handle the request. {}",
+                self.name,
+                self.handoff_description.as_deref().unwrap_or("")
+            ),
+            // The Python SDK's strict form of an empty schema, key order included.
+            parameters: json!({
+                "additionalProperties": false,
+                "type": "object",
+                "properties": {},
+                "required": []
+            }),
+            strict: true,
         }
     }
 }

@@ -9,8 +9,8 @@ use futures::stream::StreamExt;
 use indexmap::IndexSet;
 
 use super::context::AgentContext;
-use super::model::{ContentPart, FunctionCall, ModelAnnotation, ModelEvent, OutputItem};
-use super::runner::{RunError, RunEvent, RunStream};
+use crate::agents::model::{ContentPart, FunctionCall, ModelAnnotation, ModelEvent, OutputItem};
+use crate::agents::runner::{RunError, RunEvent, RunStream};
 use crate::server::{EventStream, StreamError};
 use crate::types::{
     Annotation, AssistantMessageContent, AssistantMessageItem, ClientToolCallItem,

@@ -11,8 +11,10 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::parse::{deserialize_without_nulls, from_str_without_nulls};
+mod parse;
+
 use crate::python_json::json_kind;
+use parse::{deserialize_without_nulls, from_str_without_nulls};
 
 /// The root types a widget may have.
 pub const ROOT_TYPES: &[&str] = &["Card", "ListView", "Basic"];

@@ -16,9 +16,9 @@ use async_openai::Client;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
-use super::model::{Model, ModelError, ModelEvent, ModelRequest, StreamErrorInfo};
-use super::openai::{client_for, env_client, lenient_frames, model_error, with_retries};
+use super::client::{client_for, env_client, lenient_frames, model_error, with_retries};
 use super::retry::RetryPolicy;
+use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest, StreamErrorInfo};
 
 mod chunks;
 mod messages;

@@ -1,0 +1,112 @@
+//! The async-openai client both OpenAI providers build on: configuration from the
+//! environment or a base URL, this crate's `User-Agent`, the [`RetryPolicy`] transport,
+//! and the reading of streamed frames and errors into the runtime's [`ModelError`].
+
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::ReqwestService;
+use async_openai::Client;
+use futures::stream::{Stream, StreamExt};
+use serde_json::Value;
+
+use super::retry::{RetryPolicy, RetryService};
+use crate::agents::model::ModelError;
+
+/// The `User-Agent` of requests from clients this module builds, in the reference's
+/// format (`Agents/Python <version> ChatKit/Python <version>`).
+pub(crate) const USER_AGENT: &str = concat!(
+    "Agents/Rust ",
+    env!("CARGO_PKG_VERSION"),
+    " ChatKit/Rust ",
+    env!("CARGO_PKG_VERSION")
+);
+
+/// `config` with this crate's `User-Agent`.
+fn identify(config: OpenAIConfig) -> OpenAIConfig {
+    // A constant, valid header value: the fallback is never taken.
+    config
+        .clone()
+        .with_header("user-agent", USER_AGENT)
+        .unwrap_or(config)
+}
+
+/// A client configured from `OPENAI_API_KEY` and `OPENAI_BASE_URL`, with this crate's
+/// `User-Agent` and the default [`RetryPolicy`].
+pub(crate) fn env_client() -> Client<OpenAIConfig> {
+    with_retries(
+        Client::with_config(identify(OpenAIConfig::default())),
+        RetryPolicy::default(),
+    )
+}
+
+/// A client for the server at `base_url`, with this crate's `User-Agent` and the
+/// default [`RetryPolicy`].
+pub(crate) fn client_for(
+    base_url: impl Into<String>,
+    api_key: impl Into<String>,
+) -> Client<OpenAIConfig> {
+    let config = OpenAIConfig::new()
+        .with_api_base(base_url)
+        .with_api_key(api_key);
+    with_retries(
+        Client::with_config(identify(config)),
+        RetryPolicy::default(),
+    )
+}
+
+/// `client` sending its requests under `policy` (instead of async-openai's retries).
+pub(crate) fn with_retries(
+    client: Client<OpenAIConfig>,
+    policy: RetryPolicy,
+) -> Client<OpenAIConfig> {
+    let transport = ReqwestService::new(reqwest::Client::new());
+    client.with_http_service(RetryService::new(transport, policy))
+}
+
+/// The frames of a streamed response as JSON: a frame that is not JSON is skipped with a
+/// warning (one odd frame never stops a run); any other error becomes a [`ModelError`],
+/// after which the caller stops reading.
+pub(crate) fn lenient_frames(
+    frames: impl Stream<Item = Result<Value, OpenAIError>>,
+) -> impl Stream<Item = Result<Value, ModelError>> {
+    frames.filter_map(|frame| {
+        futures::future::ready(match frame {
+            Ok(value) => Some(Ok(value)),
+            Err(OpenAIError::JSONDeserialize(error, content)) => {
+                let shown: String = content.chars().take(200).collect();
+                tracing::warn!(%error, frame = %shown, "skipping a stream frame that is not JSON");
+                None
+            }
+            Err(error) => Some(Err(model_error(error))),
+        })
+    })
+}
+
+pub(crate) fn model_error(error: OpenAIError) -> ModelError {
+    match error {
+        OpenAIError::ApiError(response) => {
+            let status = response.status_code.as_u16();
+            let api = response.api_error;
+            if status >= 400 && api.code.is_none() && api.r#type.is_none() {
+                ModelError::Http {
+                    status,
+                    message: api.message,
+                }
+            } else {
+                ModelError::Api {
+                    code: api.code.or(api.r#type),
+                    message: format!("{} (HTTP {status})", api.message),
+                }
+            }
+        }
+        OpenAIError::Reqwest(e) => match e.status() {
+            Some(status) => ModelError::Http {
+                status: status.as_u16(),
+                message: e.to_string(),
+            },
+            None => ModelError::Connection(e.to_string()),
+        },
+        OpenAIError::InvalidArgument(message) => ModelError::InvalidRequest(message),
+        other => ModelError::Connection(other.to_string()),
+    }
+}

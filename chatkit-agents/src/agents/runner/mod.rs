@@ -1,0 +1,190 @@
+//! [`Runner`]: the multi-turn loop: call the model, run the tools it asks for (all
+//! calls of a turn concurrently), feed the outputs back, switch agents on a handoff,
+//! until it answers.
+//!
+//! Each turn goes through the same phases, one file each (as the Python SDK's
+//! `run_internal/` splits them): `model_call` calls the model while the input
+//! guardrails race it, `plan` sorts what the model asked for into messages, tool calls
+//! and handoffs through a name → target map, `tools` runs the turn's tool calls, and
+//! `next_step` decides what follows (`NextStep`: a final output, a
+//! handoff, or another turn). `run_loop` strings the phases together and streams the
+//! events; `result` holds what a run takes and gives.
+
+mod model_call;
+mod next_step;
+mod plan;
+mod result;
+mod run_loop;
+mod tools;
+
+use std::sync::{Arc, Mutex};
+
+use futures::stream::{BoxStream, StreamExt};
+
+pub use result::{
+    RunError, RunEvent, RunInput, RunOptions, RunResult, RunStream, MULTIPLE_HANDOFFS,
+};
+
+use super::agent::Agent;
+use super::hooks::{NoHooks, RunHooks};
+use super::model::{ContentPart, MessageItem, ModelEvent};
+use super::tool::ToolErrorFormatter;
+use result::Outcome;
+
+/// The Python Agents SDK's default turn limit.
+pub const DEFAULT_MAX_TURNS: usize = 10;
+
+/// Runs agents. Configure the turn limit, hooks and the tool error formatter, then call
+/// [`run_streamed`](Self::run_streamed).
+pub struct Runner<C> {
+    max_turns: usize,
+    hooks: Arc<dyn RunHooks<C>>,
+    error_formatter: Option<ToolErrorFormatter>,
+}
+
+impl<C: Send + Sync + 'static> Default for Runner<C> {
+    fn default() -> Self {
+        Runner {
+            max_turns: DEFAULT_MAX_TURNS,
+            hooks: Arc::new(NoHooks),
+            error_formatter: None,
+        }
+    }
+}
+
+impl<C> Clone for Runner<C> {
+    fn clone(&self) -> Self {
+        Runner {
+            max_turns: self.max_turns,
+            hooks: self.hooks.clone(),
+            error_formatter: self.error_formatter.clone(),
+        }
+    }
+}
+
+/// The text of a message (its text and refusal parts, joined).
+pub fn message_text(message: &MessageItem) -> String {
+    message
+        .content
+        .iter()
+        .filter_map(|part| match part {
+            ContentPart::OutputText { text, .. } => Some(text.as_str()),
+            ContentPart::Refusal { refusal, .. } => Some(refusal.as_str()),
+            ContentPart::Other(_) => None,
+        })
+        .collect()
+}
+
+impl<C: Clone + Send + Sync + 'static> Runner<C> {
+    /// A runner with the default limit (10 turns) and no hooks.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the turn limit.
+    pub fn max_turns(mut self, max_turns: usize) -> Self {
+        self.max_turns = max_turns;
+        self
+    }
+
+    /// Sets the hooks.
+    pub fn hooks(mut self, hooks: impl RunHooks<C> + 'static) -> Self {
+        self.hooks = Arc::new(hooks);
+        self
+    }
+
+    /// Sets how tool failures read to the model (tools' own formatters come first).
+    pub fn error_formatter(mut self, formatter: ToolErrorFormatter) -> Self {
+        self.error_formatter = Some(formatter);
+        self
+    }
+
+    /// Runs `agent` on `input` to the end: the final output, or the error that ended the
+    /// run. [`run_streamed`](Self::run_streamed) gives the same run as a stream.
+    pub async fn run(
+        &self,
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        context: C,
+    ) -> Result<RunResult, RunError> {
+        self.run_with(agent, input, context, RunOptions::default())
+            .await
+    }
+
+    /// [`run`](Self::run) with per-run options.
+    pub async fn run_with(
+        &self,
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        context: C,
+        options: RunOptions,
+    ) -> Result<RunResult, RunError> {
+        let mut run = self.run_streamed_with(agent, input, context, options);
+        let mut events = Vec::new();
+        while let Some(event) = run.next().await {
+            events.push(event?);
+        }
+        Ok(RunResult {
+            final_output: run.final_output().unwrap_or_default(),
+            final_value: run.final_value(),
+            last_response_id: run.last_response_id(),
+            events,
+        })
+    }
+
+    /// Starts `agent` on `input` with run context `context`.
+    pub fn run_streamed(
+        &self,
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        context: C,
+    ) -> RunStream {
+        self.run_streamed_with(agent, input, context, RunOptions::default())
+    }
+
+    /// [`run_streamed`](Self::run_streamed) with per-run options.
+    pub fn run_streamed_with(
+        &self,
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        context: C,
+        options: RunOptions,
+    ) -> RunStream {
+        let outcome = Arc::new(Mutex::new(Outcome::default()));
+        let events = run_loop::run(
+            self.clone(),
+            agent.clone(),
+            input.into().0,
+            context,
+            options,
+            outcome.clone(),
+        );
+        RunStream::with_outcome(events, outcome)
+    }
+}
+
+/// The text deltas of a run's messages, for [`crate::widgets::accumulate_text`] (the
+/// reference's `accumulate_text` reads them from the run's events the same way). Run
+/// errors end the stream.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{text_deltas, Agent, Runner};
+/// use chatkit_agents::testing::{ScriptedModel, Step};
+/// use futures::StreamExt;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let agent: Agent<()> = Agent::new("Writer", Arc::new(ScriptedModel::new(vec![vec![Step::text("Dear Harry,")]])));
+/// let deltas: Vec<String> = text_deltas(Runner::new().run_streamed(&agent, "write", ())).collect().await;
+/// assert_eq!(deltas.concat(), "Dear Harry,");
+/// # });
+/// ```
+pub fn text_deltas(run: RunStream) -> BoxStream<'static, String> {
+    run.take_while(|event| futures::future::ready(event.is_ok()))
+        .filter_map(|event| {
+            futures::future::ready(match event {
+                Ok(RunEvent::Model(ModelEvent::OutputTextDelta { delta, .. })) => Some(delta),
+                _ => None,
+            })
+        })
+        .boxed()
+}

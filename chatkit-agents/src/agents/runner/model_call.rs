@@ -1,0 +1,165 @@
+//! Calling the model: one streamed response, raced on the first turn by the input
+//! guardrails that run in parallel with it.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures::future::BoxFuture;
+use futures::stream::{BoxStream, StreamExt};
+use serde_json::Value;
+
+use super::result::{input_tripwire, Outcome, RunError};
+use crate::agents::agent::Agent;
+use crate::agents::guardrail::{check_input, Tripped};
+use crate::agents::model::{ModelError, ModelEvent, OutputItem};
+
+/// The input guardrails of a run: only the agent the run starts with checks the input,
+/// on the first turn. Blocking guardrails finish before the model is called; the others
+/// race the first model call, and nothing the model asked for happens before they pass.
+pub(super) struct InputChecks {
+    blocking: Option<BoxFuture<'static, Option<Tripped>>>,
+    parallel: Option<BoxFuture<'static, Option<Tripped>>>,
+}
+
+impl InputChecks {
+    /// Starts the checks of `agent`'s input guardrails on `input`.
+    pub(super) fn start<C: Clone>(agent: &Agent<C>, context: &C, input: &[Value]) -> Self {
+        let (blocking, parallel): (Vec<_>, Vec<_>) = agent
+            .input_guardrails()
+            .iter()
+            .partition(|g| !g.runs_in_parallel());
+        InputChecks {
+            blocking: (!blocking.is_empty()).then(|| check_input(&blocking, context, input)),
+            parallel: (!parallel.is_empty()).then(|| check_input(&parallel, context, input)),
+        }
+    }
+
+    /// Waits for the blocking checks (once; later calls return at once).
+    pub(super) async fn blocking_passed(&mut self) -> Result<(), RunError> {
+        passed(self.blocking.take()).await
+    }
+
+    /// Waits for the parallel checks still running (once).
+    pub(super) async fn parallel_passed(&mut self) -> Result<(), RunError> {
+        passed(self.parallel.take()).await
+    }
+}
+
+async fn passed(check: Option<BoxFuture<'static, Option<Tripped>>>) -> Result<(), RunError> {
+    match check {
+        Some(check) => match check.await {
+            Some(tripped) => Err(input_tripwire(tripped)),
+            None => Ok(()),
+        },
+        None => Ok(()),
+    }
+}
+
+/// What the model answered: its output items in output order, and the response's id.
+pub(super) struct ModelResponse {
+    pub(super) items: Vec<OutputItem>,
+    pub(super) id: Option<String>,
+}
+
+/// One model call in progress: the events streamed so far, read into a [`ModelResponse`].
+pub(super) struct ModelCall {
+    events: BoxStream<'static, Result<ModelEvent, ModelError>>,
+    output: Vec<(usize, OutputItem)>,
+    failure: Option<ModelError>,
+    response_id: Option<String>,
+    outcome: Arc<Mutex<Outcome>>,
+}
+
+/// The next thing that happened while the model call races the input checks.
+enum Racing {
+    Check(Option<Tripped>),
+    Model(Option<Result<ModelEvent, ModelError>>),
+}
+
+impl ModelCall {
+    /// Reads `events`; the id of a completed response goes to `outcome` at once, so a
+    /// run that fails later still tells which response it got to.
+    pub(super) fn new(
+        events: BoxStream<'static, Result<ModelEvent, ModelError>>,
+        outcome: Arc<Mutex<Outcome>>,
+    ) -> Self {
+        ModelCall {
+            events,
+            output: Vec::new(),
+            failure: None,
+            response_id: None,
+            outcome,
+        }
+    }
+
+    /// The next model event, or `None` at the end of the response. A parallel input
+    /// check that finishes first is taken on the way (its tripwire ends the call).
+    pub(super) async fn next(
+        &mut self,
+        checks: &mut InputChecks,
+    ) -> Result<Option<ModelEvent>, RunError> {
+        loop {
+            let next = match checks.parallel.as_mut() {
+                None => Racing::Model(self.events.next().await),
+                Some(check) => tokio::select! {
+                    tripped = check => Racing::Check(tripped),
+                    event = self.events.next() => Racing::Model(event),
+                },
+            };
+            match next {
+                Racing::Check(tripped) => {
+                    checks.parallel = None;
+                    if let Some(tripped) = tripped {
+                        return Err(input_tripwire(tripped));
+                    }
+                }
+                Racing::Model(None) => return Ok(None),
+                Racing::Model(Some(event)) => {
+                    let event = event?;
+                    self.observe(&event);
+                    return Ok(Some(event));
+                }
+            }
+        }
+    }
+
+    fn observe(&mut self, event: &ModelEvent) {
+        match event {
+            ModelEvent::OutputItemDone { output_index, item } => {
+                self.output.push((*output_index, item.clone()))
+            }
+            ModelEvent::Error(info) => {
+                self.failure.get_or_insert(ModelError::Api {
+                    code: info.code.clone(),
+                    message: info.message.clone(),
+                });
+            }
+            ModelEvent::Failed { response } => {
+                let info = response.error.clone().unwrap_or_default();
+                self.failure.get_or_insert(ModelError::Api {
+                    code: info.code,
+                    message: info.message,
+                });
+            }
+            ModelEvent::Completed { response } => {
+                self.response_id = response.id.clone();
+                self.outcome
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .last_response_id = response.id.clone();
+            }
+            _ => {}
+        }
+    }
+
+    /// The response, or the error the model reported in its stream.
+    pub(super) fn finish(mut self) -> Result<ModelResponse, RunError> {
+        if let Some(failure) = self.failure.take() {
+            return Err(failure.into());
+        }
+        self.output.sort_by_key(|(index, _)| *index);
+        Ok(ModelResponse {
+            items: self.output.into_iter().map(|(_, item)| item).collect(),
+            id: self.response_id,
+        })
+    }
+}

@@ -1,0 +1,160 @@
+//! Planning a turn: what the model's output asks for, sorted through a name → target
+//! map into messages, tool calls and handoffs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::message_text;
+use super::result::{RunError, RunEvent};
+use crate::agents::agent::{Agent, Handoff};
+use crate::agents::model::{FunctionCall, MessageItem, OutputItem};
+use crate::agents::tool::{Tool, ToolDefinition};
+
+/// What a tool name the model calls stands for.
+enum Target<C> {
+    /// The agent's tool, with its definition.
+    Tool(Arc<dyn Tool<C>>, ToolDefinition),
+    /// A handoff to another agent.
+    Handoff(Handoff<C>),
+}
+
+/// The agent that runs, with what it offers the model.
+pub(super) struct ActiveAgent<C> {
+    pub(super) agent: Agent<C>,
+    /// The tools offered to the model: the agent's tools, then a tool per handoff.
+    pub(super) definitions: Vec<ToolDefinition>,
+    targets: HashMap<String, Target<C>>,
+}
+
+impl<C> ActiveAgent<C> {
+    /// `agent` ready to run, or why one of its tools cannot be offered to the model.
+    pub(super) fn new(agent: Agent<C>) -> Result<Self, RunError> {
+        let mut definitions = Vec::with_capacity(agent.tools().len() + agent.handoffs().len());
+        let mut targets = HashMap::with_capacity(definitions.capacity());
+        for tool in agent.tools() {
+            let definition = tool.definition()?.clone();
+            // The first tool of a name answers to it.
+            targets
+                .entry(definition.name.clone())
+                .or_insert_with(|| Target::Tool(tool.clone(), definition.clone()));
+            definitions.push(definition);
+        }
+        for handoff in agent.handoffs() {
+            let definition = handoff.definition()?;
+            // A handoff wins over a tool of the same name; the first handoff over later ones.
+            match targets.get(&definition.name) {
+                Some(Target::Handoff(_)) => {}
+                _ => {
+                    targets.insert(definition.name.clone(), Target::Handoff(handoff.clone()));
+                }
+            }
+            definitions.push(definition);
+        }
+        Ok(ActiveAgent {
+            agent,
+            definitions,
+            targets,
+        })
+    }
+
+    /// Sorts the turn's output items.
+    pub(super) fn plan(&self, items: &[OutputItem]) -> TurnPlan<C> {
+        let mut plan = TurnPlan {
+            messages: Vec::new(),
+            last_message: None,
+            calls: Vec::new(),
+            handoffs: Vec::new(),
+            order: Vec::new(),
+        };
+        for item in items {
+            match item {
+                OutputItem::Message(message) => {
+                    plan.last_message = Some(message_text(message));
+                    plan.messages.push(message.clone());
+                }
+                OutputItem::FunctionCall(call) => match self.targets.get(&call.name) {
+                    Some(Target::Handoff(handoff)) => {
+                        plan.order.push(RunEvent::HandoffCalled(call.clone()));
+                        plan.handoffs.push((call.clone(), handoff.clone()));
+                    }
+                    target => {
+                        plan.order.push(RunEvent::ToolCalled(call.clone()));
+                        let tool = match target {
+                            Some(Target::Tool(tool, definition)) => {
+                                Some((tool.clone(), definition.clone()))
+                            }
+                            _ => None,
+                        };
+                        plan.calls.push(PlannedCall {
+                            call: call.clone(),
+                            tool,
+                        });
+                    }
+                },
+                _ => {}
+            }
+        }
+        plan
+    }
+}
+
+/// A tool call of the turn, with the tool it names (`None`: the agent has no such tool).
+pub(super) struct PlannedCall<C> {
+    pub(super) call: FunctionCall,
+    tool: Option<(Arc<dyn Tool<C>>, ToolDefinition)>,
+}
+
+/// A tool call whose tool exists.
+pub(super) struct ResolvedCall<C> {
+    pub(super) call: FunctionCall,
+    pub(super) tool: Arc<dyn Tool<C>>,
+    pub(super) definition: ToolDefinition,
+}
+
+/// What one turn's output asks for.
+pub(super) struct TurnPlan<C> {
+    /// The messages, in output order.
+    pub(super) messages: Vec<MessageItem>,
+    /// The text of the last message.
+    last_message: Option<String>,
+    calls: Vec<PlannedCall<C>>,
+    /// The handoff calls with their handoffs; only the first one runs.
+    pub(super) handoffs: Vec<(FunctionCall, Handoff<C>)>,
+    /// `ToolCalled` and `HandoffCalled` events in output order, as the Python SDK
+    /// streams run items.
+    order: Vec<RunEvent>,
+}
+
+impl<C> TurnPlan<C> {
+    /// The final output when the model called nothing: the last message's text.
+    pub(super) fn final_message(&self) -> Option<String> {
+        (self.calls.is_empty() && self.handoffs.is_empty())
+            .then(|| self.last_message.clone().unwrap_or_default())
+    }
+
+    /// The events announcing the turn's calls, in output order.
+    pub(super) fn call_events(&mut self) -> Vec<RunEvent> {
+        std::mem::take(&mut self.order)
+    }
+
+    /// The tool calls with their tools, or the first call of a tool `agent` does not have.
+    pub(super) fn resolve_tools(
+        &mut self,
+        agent: &Agent<C>,
+    ) -> Result<Vec<ResolvedCall<C>>, RunError> {
+        std::mem::take(&mut self.calls)
+            .into_iter()
+            .map(|planned| match planned.tool {
+                Some((tool, definition)) => Ok(ResolvedCall {
+                    call: planned.call,
+                    tool,
+                    definition,
+                }),
+                None => Err(RunError::UnknownTool {
+                    name: planned.call.name,
+                    agent: agent.name().to_owned(),
+                }),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,318 @@
+//! What a run takes and gives: its input and options, the events it streams, its
+//! errors, and its result.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use futures::stream::{AbortHandle, Abortable, BoxStream, Stream, StreamExt};
+use serde_json::{json, Value};
+
+use crate::agents::guardrail::Tripped;
+use crate::agents::hooks::Tripwire;
+use crate::agents::model::{FunctionCall, MessageItem, ModelError, ModelEvent};
+use crate::agents::schema::ToolSchemaError;
+
+/// What a run streams.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// The agent that runs (the first event).
+    AgentUpdated {
+        /// Its name.
+        name: String,
+    },
+    /// A raw model event, as the model streamed it.
+    Model(ModelEvent),
+    /// The model produced a message (after its response completed).
+    MessageOutput(MessageItem),
+    /// The model called a tool (after its response completed).
+    ToolCalled(FunctionCall),
+    /// A tool's output, in call order once every call of the turn finished.
+    ToolOutput {
+        /// The call.
+        call: FunctionCall,
+        /// What the model sees.
+        output: String,
+    },
+    /// The model called a handoff tool (after its response completed); the Python SDK's
+    /// `handoff_requested`.
+    HandoffCalled(FunctionCall),
+    /// The conversation was handed over (the Python SDK's `handoff_occured`), after the
+    /// turn's tools ran; an [`RunEvent::AgentUpdated`] for `to` follows.
+    Handoff {
+        /// The handoff call.
+        call: FunctionCall,
+        /// The agent that handed off.
+        from: String,
+        /// The agent that answers from now on.
+        to: String,
+    },
+}
+
+/// The output the model reads for a handoff call it made beside an earlier one in the
+/// same turn (only the first handoff of a turn runs), in the Python SDK's words.
+pub const MULTIPLE_HANDOFFS: &str = "Multiple handoffs detected, ignoring this one.";
+
+/// Why a run stopped without a final output.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunError {
+    /// The model kept calling tools past the limit.
+    #[error("Max turns ({0}) exceeded")]
+    MaxTurnsExceeded(usize),
+    /// The model called a tool the agent does not have.
+    #[error("Tool {name} not found in agent {agent}")]
+    UnknownTool {
+        /// The tool name the model used.
+        name: String,
+        /// The agent.
+        agent: String,
+    },
+    /// The model failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A tool cannot be offered to the model.
+    #[error(transparent)]
+    ToolSchema(#[from] ToolSchemaError),
+    /// A hook stopped the run.
+    #[error(transparent)]
+    Tripwire(#[from] Tripwire),
+    /// An input guardrail's tripwire fired.
+    #[error("Input guardrail {guardrail} triggered tripwire")]
+    InputGuardrailTripwire {
+        /// The guardrail's name.
+        guardrail: String,
+        /// What it reported.
+        output_info: Value,
+    },
+    /// A tool guardrail stopped the run (other calls of the same turn may have run).
+    #[error("Tool guardrail {guardrail} triggered tripwire on tool {tool}")]
+    ToolGuardrailTripwire {
+        /// The guardrail's name.
+        guardrail: String,
+        /// The tool whose call or output it checked.
+        tool: String,
+        /// What it reported.
+        output_info: Value,
+    },
+    /// The model's arguments to a handoff with an input type do not parse as that type.
+    #[error("Invalid JSON input for handoff {handoff}: {message}")]
+    InvalidHandoffInput {
+        /// The handoff tool.
+        handoff: String,
+        /// The parse error.
+        message: String,
+    },
+    /// The final answer of an agent with an output type is not of that type.
+    #[error("agent {agent}: {message}")]
+    InvalidOutput {
+        /// The agent.
+        agent: String,
+        /// What is wrong (the JSON or type error).
+        message: String,
+    },
+    /// An output guardrail's tripwire fired.
+    #[error("Output guardrail {guardrail} triggered tripwire")]
+    OutputGuardrailTripwire {
+        /// The guardrail's name.
+        guardrail: String,
+        /// What it reported.
+        output_info: Value,
+    },
+}
+
+impl RunError {
+    /// Whether a hook or a guardrail stopped the run on purpose (rather than a failure),
+    /// in which case `stream_agent_response` takes back what the run showed.
+    pub fn is_tripwire(&self) -> bool {
+        matches!(
+            self,
+            RunError::Tripwire(_)
+                | RunError::InputGuardrailTripwire { .. }
+                | RunError::OutputGuardrailTripwire { .. }
+                | RunError::ToolGuardrailTripwire { .. }
+        )
+    }
+}
+
+/// What a run's input can be: a user's text, or Responses input items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInput(pub Vec<Value>);
+
+impl From<&str> for RunInput {
+    fn from(text: &str) -> Self {
+        RunInput(vec![json!({"role": "user", "content": text})])
+    }
+}
+
+impl From<String> for RunInput {
+    fn from(text: String) -> Self {
+        RunInput::from(text.as_str())
+    }
+}
+
+impl From<Vec<Value>> for RunInput {
+    fn from(items: Vec<Value>) -> Self {
+        RunInput(items)
+    }
+}
+
+/// What a finished run leaves for [`RunStream`]'s getters.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    pub(super) final_output: Option<String>,
+    /// The final answer as JSON, for an agent with an output type.
+    pub(super) final_value: Option<Value>,
+    pub(super) last_response_id: Option<String>,
+}
+
+/// Per-run options ([`Runner::run_streamed_with`], [`Runner::run_with`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// Continue a conversation the model's server keeps (the Responses API's stored
+    /// responses): the first call names this response, and each call sends only the
+    /// items the server has not seen (the new input, then tool outputs), as the Python
+    /// SDK's `previous_response_id`. Models that keep no state (Chat Completions) refuse
+    /// it.
+    pub previous_response_id: Option<String>,
+}
+
+impl RunOptions {
+    /// Continue from the stored response `id` (see [`RunOptions::previous_response_id`]).
+    pub fn previous_response_id(mut self, id: impl Into<String>) -> Self {
+        self.previous_response_id = Some(id.into());
+        self
+    }
+}
+
+/// A finished run ([`Runner::run`]): its final output and every event it produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The final output: the last message's text (JSON for an agent with an output
+    /// type), or the tool output that ended the run.
+    pub final_output: String,
+    /// The final answer as JSON, for an agent with an output type (unwrapped).
+    pub final_value: Option<Value>,
+    /// The id of the last model response.
+    pub last_response_id: Option<String>,
+    /// Everything the run streamed, in order.
+    pub events: Vec<RunEvent>,
+}
+
+impl RunResult {
+    /// The final output as a `T`: the structured answer of an agent with an output type,
+    /// or else the final output text read as JSON.
+    pub fn final_output_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        match &self.final_value {
+            Some(value) => T::deserialize(value),
+            None => serde_json::from_str(&self.final_output),
+        }
+    }
+}
+
+/// A running agent: a stream of [`RunEvent`]s (ending with `Err` if the run fails).
+/// Dropping it, or [`cancel`](Self::cancel), stops the run.
+pub struct RunStream {
+    events: Abortable<BoxStream<'static, Result<RunEvent, RunError>>>,
+    abort: AbortHandle,
+    outcome: Arc<Mutex<Outcome>>,
+}
+
+impl std::fmt::Debug for RunStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunStream").finish_non_exhaustive()
+    }
+}
+
+impl RunStream {
+    /// A run made of given events: for driving [`crate::agents::stream_agent_response`]
+    /// from your own run loop, a recording, or a benchmark.
+    pub fn from_events(
+        events: impl Stream<Item = Result<RunEvent, RunError>> + Send + 'static,
+    ) -> Self {
+        Self::with_outcome(events.boxed(), Arc::default())
+    }
+
+    /// A run whose loop reports its outcome into `outcome`.
+    pub(super) fn with_outcome(
+        events: BoxStream<'static, Result<RunEvent, RunError>>,
+        outcome: Arc<Mutex<Outcome>>,
+    ) -> Self {
+        let (abort, registration) = AbortHandle::new_pair();
+        RunStream {
+            events: Abortable::new(events, registration),
+            abort,
+            outcome,
+        }
+    }
+
+    /// Stops the run: the stream ends at its next poll.
+    pub fn cancel(&self) {
+        self.abort.abort();
+    }
+
+    /// A handle that stops the run from elsewhere.
+    pub fn cancel_handle(&self) -> AbortHandle {
+        self.abort.clone()
+    }
+
+    /// The final output, once the run has finished successfully.
+    pub fn final_output(&self) -> Option<String> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .final_output
+            .clone()
+    }
+
+    /// The final answer as JSON, once the run has finished, for an agent with an output
+    /// type.
+    pub fn final_value(&self) -> Option<Value> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .final_value
+            .clone()
+    }
+
+    /// The id of the last model response.
+    pub fn last_response_id(&self) -> Option<String> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_response_id
+            .clone()
+    }
+}
+
+impl Stream for RunStream {
+    type Item = Result<RunEvent, RunError>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.events).poll_next(cx)
+    }
+}
+
+/// The error of an input guardrail that tripped.
+pub(super) fn input_tripwire((guardrail, output_info): Tripped) -> RunError {
+    RunError::InputGuardrailTripwire {
+        guardrail,
+        output_info,
+    }
+}
+
+/// The error of a tool guardrail that tripped on `tool`.
+pub(super) fn tool_tripwire((guardrail, output_info): Tripped, tool: &str) -> RunError {
+    RunError::ToolGuardrailTripwire {
+        guardrail,
+        tool: tool.to_owned(),
+        output_info,
+    }
+}
+
+/// The error of an output guardrail that tripped.
+pub(super) fn output_tripwire((guardrail, output_info): Tripped) -> RunError {
+    RunError::OutputGuardrailTripwire {
+        guardrail,
+        output_info,
+    }
+}

@@ -1,0 +1,109 @@
+//! Running a turn's tool calls: every start hook first, then all calls concurrently,
+//! each behind the agent's tool guardrails.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+
+use super::plan::ResolvedCall;
+use super::result::{tool_tripwire, RunError};
+use crate::agents::agent::Agent;
+use crate::agents::guardrail::{check_tool_input, check_tool_output, ToolVerdict, Tripped};
+use crate::agents::hooks::{RunHooks, Tripwire};
+use crate::agents::model::FunctionCall;
+use crate::agents::tool::{call_tool, ToolContext, ToolErrorFormatter};
+
+/// How one call ended: its output (what the model reads), or what stopped the run.
+pub(super) struct ToolRun {
+    pub(super) call: FunctionCall,
+    output: String,
+    end_hook: Result<(), Tripwire>,
+    tripped: Option<RunError>,
+}
+
+impl ToolRun {
+    /// The output, or the guardrail tripwire or hook error that ends the run here.
+    pub(super) fn into_output(self) -> Result<(FunctionCall, String), RunError> {
+        if let Some(tripped) = self.tripped {
+            return Err(tripped);
+        }
+        self.end_hook?;
+        Ok((self.call, self.output))
+    }
+}
+
+/// Runs `calls` for `agent`, in call order once every call has finished. A start hook
+/// that fails stops the run before any tool runs, as in the Python SDK.
+pub(super) async fn run_tools<C: Clone + Send + Sync + 'static>(
+    calls: Vec<ResolvedCall<C>>,
+    agent: &Agent<C>,
+    context: &C,
+    hooks: &Arc<dyn RunHooks<C>>,
+    formatter: Option<&ToolErrorFormatter>,
+) -> Result<Vec<ToolRun>, RunError> {
+    let contexts: Vec<ToolContext<C>> = calls
+        .iter()
+        .map(|c| {
+            ToolContext::new(
+                context.clone(),
+                c.call.name.clone(),
+                c.call.call_id.clone(),
+                c.call.arguments.clone(),
+            )
+        })
+        .collect();
+    for (call, tool_context) in calls.iter().zip(&contexts) {
+        hooks
+            .on_tool_start(tool_context, agent, &call.definition)
+            .await?;
+    }
+    let runs = calls
+        .iter()
+        .zip(&contexts)
+        .map(|(call, tool_context)| run_one(call, tool_context, agent, hooks, formatter));
+    Ok(join_all(runs).await)
+}
+
+async fn run_one<C: Clone + Send + Sync + 'static>(
+    planned: &ResolvedCall<C>,
+    tool_context: &ToolContext<C>,
+    agent: &Agent<C>,
+    hooks: &Arc<dyn RunHooks<C>>,
+    formatter: Option<&ToolErrorFormatter>,
+) -> ToolRun {
+    let call = &planned.call;
+    let stopped = |output: String, tripped: Tripped| ToolRun {
+        call: call.clone(),
+        output,
+        end_hook: Ok(()),
+        tripped: Some(tool_tripwire(tripped, &call.name)),
+    };
+    let output = match check_tool_input(agent.tool_input_guardrails(), tool_context).await {
+        ToolVerdict::Allow => {
+            call_tool(
+                planned.tool.as_ref(),
+                tool_context,
+                &call.arguments,
+                formatter,
+            )
+            .await
+        }
+        ToolVerdict::Reject(message) => message,
+        ToolVerdict::Trip(tripped) => return stopped(String::new(), tripped),
+    };
+    let output =
+        match check_tool_output(agent.tool_output_guardrails(), tool_context, &output).await {
+            ToolVerdict::Allow => output,
+            ToolVerdict::Reject(message) => message,
+            ToolVerdict::Trip(tripped) => return stopped(output, tripped),
+        };
+    let end_hook = hooks
+        .on_tool_end(tool_context, agent, &planned.definition, &output)
+        .await;
+    ToolRun {
+        call: call.clone(),
+        output,
+        end_hook,
+        tripped: None,
+    }
+}

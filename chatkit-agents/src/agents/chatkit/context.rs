@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 use crate::server::ThreadHandle;
 use crate::store::Store;
 use crate::types::{
-    GeneratedImageItem, StoreItemType, Task, ThreadItemUpdate, ThreadStreamEvent, Timestamp,
-    Workflow, WorkflowItem, WorkflowSummary, WorkflowType,
+    StoreItemType, Task, ThreadItemUpdate, ThreadStreamEvent, Timestamp, Workflow, WorkflowItem,
+    WorkflowSummary, WorkflowType,
 };
 use crate::widgets::{stream_widget, WidgetSource, WidgetStreamError};
 
@@ -47,9 +47,7 @@ struct State {
     /// Workflows ended in this run: their queued snapshots must not make them active
     /// again when `stream_agent_response` reads them later.
     ended_workflows: Vec<String>,
-    generated_image_item: Option<GeneratedImageItem>,
     client_tool_call: Option<ClientToolCall>,
-    previous_response_id: Option<String>,
 }
 
 struct Inner<C> {
@@ -242,14 +240,10 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
             return;
         };
         self.workflow_done_streamed(&item.id);
-        if let Some(summary) = summary {
-            item.workflow.summary = Some(summary);
-        } else if item.workflow.summary.is_none() {
-            let elapsed = Timestamp::now().to_utc() - item.created_at.to_utc();
-            item.workflow.summary = Some(WorkflowSummary::Duration {
-                duration: u64::try_from(elapsed.num_seconds()).unwrap_or(0),
-            });
+        if summary.is_some() {
+            item.workflow.summary = summary;
         }
+        summarize_duration(&mut item);
         item.workflow.expanded = expanded;
         self.stream(ThreadStreamEvent::item_done(item));
     }
@@ -290,14 +284,10 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
         lock(&self.inner.state).workflow_item = item;
     }
 
-    /// The image being generated, if any.
-    pub fn generated_image_item(&self) -> Option<GeneratedImageItem> {
-        lock(&self.inner.state).generated_image_item.clone()
-    }
-
-    /// Sets the image being generated.
-    pub fn set_generated_image_item(&self, item: Option<GeneratedImageItem>) {
-        lock(&self.inner.state).generated_image_item = item;
+    /// Runs `f` on the active workflow in place (the response stream updates it per
+    /// reasoning delta without copying it).
+    pub(crate) fn with_workflow<R>(&self, f: impl FnOnce(&mut Option<WorkflowItem>) -> R) -> R {
+        f(&mut lock(&self.inner.state).workflow_item)
     }
 
     /// Asks the client to run a tool once the model's turn ends.
@@ -315,21 +305,29 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
         lock(&self.inner.state).client_tool_call.take()
     }
 
-    /// The previous Responses API response id, for chaining turns.
-    pub fn previous_response_id(&self) -> Option<String> {
-        lock(&self.inner.state).previous_response_id.clone()
-    }
-
-    /// Sets the previous Responses API response id.
-    pub fn set_previous_response_id(&self, id: Option<String>) {
-        lock(&self.inner.state).previous_response_id = id;
-    }
-
     /// Takes the receiving end of the event queue (once): `stream_agent_response` does
     /// this to merge queued events into the ChatKit stream. `None` if already taken.
     pub fn take_events(&self) -> Option<mpsc::UnboundedReceiver<ThreadStreamEvent>> {
         lock(&self.inner.receiver).take()
     }
+}
+
+/// Gives a workflow without a summary one that says how long it ran.
+fn summarize_duration(item: &mut WorkflowItem) {
+    if item.workflow.summary.is_none() {
+        let elapsed = Timestamp::now().to_utc() - item.created_at.to_utc();
+        item.workflow.summary = Some(WorkflowSummary::Duration {
+            duration: u64::try_from(elapsed.num_seconds()).unwrap_or(0),
+        });
+    }
+}
+
+/// The `thread.item.done` of a workflow that ends because something else arrived: a
+/// duration summary if it has none, collapsed.
+pub(crate) fn end_with_duration(mut item: WorkflowItem) -> ThreadStreamEvent {
+    summarize_duration(&mut item);
+    item.workflow.expanded = false;
+    ThreadStreamEvent::item_done(item)
 }
 
 #[cfg(test)]

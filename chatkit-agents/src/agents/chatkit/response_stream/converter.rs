@@ -1,0 +1,151 @@
+//! [`ResponseStreamConverter`]: the overridable part of the mapping (images to URLs,
+//! image progress, citations to annotations, tool-call progress).
+
+use async_trait::async_trait;
+
+use crate::agents::model::{ContentPart, FunctionCall, ModelAnnotation};
+use crate::types::{Annotation, AssistantMessageContent, FileSource, UrlSource};
+
+/// Overridable conversions used by [`stream_agent_response_with`] (the reference's
+/// `ResponseStreamConverter`): images to URLs, image progress, citations to annotations.
+#[async_trait]
+pub trait ResponseStreamConverter: Send + Sync {
+    /// A URL for a generated image. Default: a `data:image/png;base64,` URL. Override to
+    /// upload the image and return a link.
+    async fn base64_image_to_url(
+        &self,
+        _image_id: &str,
+        base64_image: &str,
+        _partial_image_index: Option<u32>,
+    ) -> String {
+        format!("data:image/png;base64,{base64_image}")
+    }
+
+    /// Progress (0 to 1) shown for partial image `index`. Default: 0.
+    fn partial_image_index_to_progress(&self, _index: u32) -> f64 {
+        0.0
+    }
+
+    /// A file citation. Default: a file source titled with the file name (none without one).
+    async fn file_citation_to_annotation(
+        &self,
+        _file_id: &str,
+        filename: &str,
+        index: usize,
+    ) -> Option<Annotation> {
+        (!filename.is_empty())
+            .then(|| Annotation::new(FileSource::new(filename, filename), Some(index as u64)))
+    }
+
+    /// A citation of a file in a code container. Default: like a file citation, placed at `end_index`.
+    async fn container_file_citation_to_annotation(
+        &self,
+        _file_id: &str,
+        filename: &str,
+        end_index: usize,
+    ) -> Option<Annotation> {
+        (!filename.is_empty())
+            .then(|| Annotation::new(FileSource::new(filename, filename), Some(end_index as u64)))
+    }
+
+    /// A progress line (`progress_update`, not persisted) shown when the model calls a
+    /// tool, until the next event replaces it. Default: none, as the reference. For
+    /// example `Some(format!("Calling {}…", call.name))`.
+    fn tool_call_progress(&self, _call: &FunctionCall) -> Option<String> {
+        None
+    }
+
+    /// A web citation. Default: a URL source placed at `end_index`.
+    async fn url_citation_to_annotation(
+        &self,
+        url: &str,
+        title: &str,
+        end_index: usize,
+    ) -> Option<Annotation> {
+        Some(Annotation::new(
+            UrlSource::new(title, url),
+            Some(end_index as u64),
+        ))
+    }
+}
+
+/// The default conversions, with the number of partial images requested (for progress).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultResponseStreamConverter {
+    /// How many partial images the image tool was asked for.
+    pub partial_images: Option<u32>,
+}
+
+#[async_trait]
+impl ResponseStreamConverter for DefaultResponseStreamConverter {
+    fn partial_image_index_to_progress(&self, index: u32) -> f64 {
+        match self.partial_images {
+            Some(total) if total > 0 => (f64::from(index) / f64::from(total)).min(1.0),
+            _ => 0.0,
+        }
+    }
+}
+
+/// A message content part as ChatKit content (`None` for parts ChatKit does not show).
+pub(super) async fn convert_part(
+    converter: &dyn ResponseStreamConverter,
+    part: &ContentPart,
+) -> Option<AssistantMessageContent> {
+    match part {
+        ContentPart::OutputText {
+            text, annotations, ..
+        } => {
+            let mut converted = Vec::new();
+            for annotation in annotations {
+                if let Some(annotation) = convert_annotation(converter, annotation).await {
+                    converted.push(annotation);
+                }
+            }
+            Some(AssistantMessageContent::with_annotations(
+                text.clone(),
+                converted,
+            ))
+        }
+        ContentPart::Refusal { refusal, .. } => Some(AssistantMessageContent::new(refusal.clone())),
+        ContentPart::Other(_) => None,
+    }
+}
+
+/// A model citation as a ChatKit annotation, through `converter`.
+pub(super) async fn convert_annotation(
+    converter: &dyn ResponseStreamConverter,
+    annotation: &ModelAnnotation,
+) -> Option<Annotation> {
+    match annotation {
+        ModelAnnotation::FileCitation {
+            file_id,
+            filename,
+            index,
+        } => {
+            converter
+                .file_citation_to_annotation(file_id, filename, *index)
+                .await
+        }
+        ModelAnnotation::ContainerFileCitation {
+            file_id,
+            filename,
+            end_index,
+            ..
+        } => {
+            converter
+                .container_file_citation_to_annotation(file_id, filename, *end_index)
+                .await
+        }
+        ModelAnnotation::UrlCitation {
+            url,
+            title,
+            end_index,
+            ..
+        } => {
+            converter
+                .url_citation_to_annotation(url, title, *end_index)
+                .await
+        }
+        ModelAnnotation::FilePath { .. } | ModelAnnotation::Other => None,
+    }
+}

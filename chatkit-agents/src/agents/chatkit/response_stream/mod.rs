@@ -1,0 +1,164 @@
+//! [`stream_agent_response`]: a run's events, merged with what tools and hooks queued on
+//! the [`AgentContext`], as ChatKit events, as the Python SDK's `stream_agent_response`
+//! does. The merge loop is here; the mapping of each event is in `mapper.rs`, the
+//! overridable conversions in `converter.rs`.
+
+mod converter;
+mod mapper;
+
+use std::sync::Arc;
+
+use futures::stream::StreamExt;
+
+pub use converter::{DefaultResponseStreamConverter, ResponseStreamConverter};
+
+use super::context::AgentContext;
+use crate::agents::runner::{RunError, RunEvent, RunStream};
+use crate::server::{EventStream, StreamError};
+use crate::types::{SortOrder, ThreadItem, ThreadStreamEvent};
+use mapper::EventMapper;
+
+/// Streams a run as ChatKit events with the default conversions. See
+/// [`stream_agent_response_with`].
+pub fn stream_agent_response<C: Send + Sync + 'static>(
+    context: &AgentContext<C>,
+    run: RunStream,
+) -> EventStream {
+    stream_agent_response_with(
+        context,
+        run,
+        Arc::new(DefaultResponseStreamConverter::default()),
+    )
+}
+
+/// Streams a run as ChatKit events (the reference's `stream_agent_response`):
+/// Streams a run as ChatKit events (the reference's `stream_agent_response`):
+///
+/// - assistant messages become `thread.item.added`, content part and text delta
+///   updates, and `thread.item.done` (the model's item ids are kept);
+/// - citations become annotations, with compact per-part indexes;
+/// - reasoning becomes a `reasoning` workflow of thoughts, ended (with a duration
+///   summary, collapsed) when a message or another item arrives;
+/// - generated images become `generated_image` items with progress;
+/// - events queued on `context` (widgets, workflows, progress...) are merged in as they
+///   come, and drained when the run ends;
+/// - an open workflow is saved for the next turn, and a requested client tool call is
+///   sent last as a pending `client_tool_call` item;
+/// - a hook's or a guardrail's tripwire removes every item the run produced, then fails
+///   the stream;
+///   other run errors fail it after the queued events are out.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{stream_agent_response, Agent, AgentContext, Runner};
+/// use chatkit_agents::server::ThreadHandle;
+/// use chatkit_agents::store::MemoryStore;
+/// use chatkit_agents::testing::{ScriptedModel, Step};
+/// use chatkit_agents::types::{ThreadMetadata, Timestamp};
+/// use futures::StreamExt;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let model = Arc::new(ScriptedModel::new(vec![vec![Step::text("Hello!")]]));
+/// let agent = Agent::new("Greeter", model);
+/// let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+/// let context = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
+/// let run = Runner::new().run_streamed(&agent, "hi", context.clone());
+/// let events: Vec<_> = stream_agent_response(&context, run).collect().await;
+/// let kinds: Vec<&str> = events.iter().map(|e| e.as_ref().unwrap().type_name()).collect();
+/// assert_eq!(kinds.first(), Some(&"thread.item.added"));
+/// assert_eq!(kinds.last(), Some(&"thread.item.done"));
+/// # });
+/// ```
+pub fn stream_agent_response_with<C: Send + Sync + 'static>(
+    context: &AgentContext<C>,
+    run: RunStream,
+    converter: Arc<dyn ResponseStreamConverter>,
+) -> EventStream {
+    let ctx = context.clone();
+    async_stream::try_stream! {
+        let Some(mut queue) = ctx.take_events() else {
+            Err(StreamError::internal("stream_agent_response: this AgentContext's events are already being streamed"))?;
+            return;
+        };
+        resume_workflow(&ctx).await?;
+        let mut mapper = EventMapper::new(ctx.clone(), converter);
+        let mut run = run;
+        let mut out = Vec::new();
+        loop {
+            let next = tokio::select! {
+                biased;
+                Some(event) = queue.recv() => Next::Queued(event),
+                event = run.next() => Next::Run(event),
+            };
+            match next {
+                Next::Queued(event) => mapper.queued(event, &mut out),
+                Next::Run(None) => break,
+                Next::Run(Some(Ok(RunEvent::ToolCalled(call)))) => mapper.tool_called(&call, &mut out),
+                Next::Run(Some(Ok(RunEvent::Model(event)))) => mapper.model_event(event, &mut out).await,
+                Next::Run(Some(Ok(_))) => {}
+                Next::Run(Some(Err(error))) if error.is_tripwire() => {
+                    for id in mapper.produced() {
+                        yield ThreadStreamEvent::item_removed(id.clone());
+                    }
+                    while queue.try_recv().is_ok() {}
+                    Err(StreamError::from(error))?;
+                }
+                Next::Run(Some(Err(error))) => {
+                    while let Ok(event) = queue.try_recv() {
+                        yield event;
+                    }
+                    Err(StreamError::from(error))?;
+                }
+            }
+            for event in out.drain(..) {
+                yield event;
+            }
+        }
+        drop(run);
+        // What tools queued after the model's last event, as queued.
+        while let Ok(event) = queue.try_recv() {
+            yield event;
+        }
+        if let Some(workflow) = ctx.workflow_item() {
+            // Saved without an event, so the next turn can resume it.
+            ctx.store().add_thread_item(ctx.thread().id(), &workflow.into(), ctx.request_context()).await?;
+        }
+        if let Some(event) = mapper.client_tool_call() {
+            yield event;
+        }
+    }
+    .boxed()
+}
+
+/// What the merge loop got next: a queued event or a run event.
+enum Next {
+    Queued(ThreadStreamEvent),
+    Run(Option<Result<RunEvent, RunError>>),
+}
+
+/// Resumes the thread's open workflow: the newest item, or the one before a pending
+/// client tool call.
+async fn resume_workflow<C: Send + Sync + 'static>(
+    ctx: &AgentContext<C>,
+) -> Result<(), crate::store::StoreError> {
+    let recent = ctx
+        .store()
+        .load_thread_items(
+            ctx.thread().id(),
+            None,
+            2,
+            SortOrder::Desc,
+            ctx.request_context(),
+        )
+        .await?;
+    let workflow = match recent.data.as_slice() {
+        [ThreadItem::Workflow(workflow), ..] => Some(workflow.clone()),
+        [ThreadItem::ClientToolCall(_), ThreadItem::Workflow(workflow), ..] => {
+            Some(workflow.clone())
+        }
+        _ => None,
+    };
+    if workflow.is_some() {
+        ctx.set_workflow_item(workflow);
+    }
+    Ok(())
+}

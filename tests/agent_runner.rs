@@ -362,7 +362,7 @@ async fn limits_and_failures_are_run_errors() {
     let (_, error, _) = collect(Runner::new().run_streamed(&agent, "x", ())).await;
     assert!(matches!(
         error,
-        Some(RunError::Model(ModelError::ScriptExhausted(1)))
+        Some(RunError::Model(ModelError::Other(message))) if message.starts_with("the scripted model has no turn left for request 1")
     ));
 }
 

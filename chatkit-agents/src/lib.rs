@@ -75,7 +75,8 @@
 //!   Responses and Chat Completions, feature `openai`),
 //!   [`agents::stream_agent_response`], and [`agents::AgentServer`], a ready-made server
 //!   answering with an agent.
-//! - [`testing`]: [`testing::ScriptedModel`] and a conformance suite for your own stores.
+//! - [`testing`] (feature `testing`, for your tests): [`testing::ScriptedModel`] and a
+//!   conformance suite for your own stores.
 //! - [`prelude`]: the names most servers use.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
@@ -100,6 +101,7 @@ pub mod http;
 pub mod prelude;
 pub mod server;
 pub mod store;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
 pub mod widgets;

@@ -700,6 +700,7 @@ pub struct ModelRequest {
 
 /// A model call that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelError {
     /// The service answered with an HTTP error.
     #[error("model HTTP error {status}: {message}")]
@@ -723,9 +724,10 @@ pub enum ModelError {
     /// The request could not be built.
     #[error("invalid model request: {0}")]
     InvalidRequest(String),
-    /// A scripted model has no turn left.
-    #[error("the scripted model has no turn left for request {0}")]
-    ScriptExhausted(usize),
+    /// Any other failure of a model implementation (your own [`Model`], or a
+    /// [`ScriptedModel`](crate::testing::ScriptedModel) that has no turn left).
+    #[error("model error: {0}")]
+    Other(String),
 }
 
 /// A model: streams events for a request. Implementations: the OpenAI Responses

@@ -376,7 +376,7 @@ impl Model for ScriptedModel {
         let unique_ids = self.unique_ids;
         async_stream::stream! {
             let Some(steps) = turn else {
-                yield Err(ModelError::ScriptExhausted(number));
+                yield Err(ModelError::Other(format!("the scripted model has no turn left for request {number}: give it one more turn (one `Vec<Step>` per model call)")));
                 return;
             };
             let mut synth = Synth { ids, unique_ids, output_index: 0, words: 0 };

@@ -93,67 +93,13 @@ impl ChunkState {
             .iter()
             .find_map(|key| non_empty(delta, key));
         if let Some(thinking) = thinking {
-            if self.reasoning.is_none() {
-                let item = ReasoningItem {
-                    id: format!("rs_{}", uuid::Uuid::new_v4().simple()),
-                    ..Default::default()
-                };
-                let index = self.take_output_index();
-                events.push(ModelEvent::OutputItemAdded {
-                    output_index: index,
-                    item: OutputItem::Reasoning(item.clone()),
-                });
-                self.reasoning = Some((index, item, String::new()));
-            }
-            if let Some((index, item, text)) = &mut self.reasoning {
-                text.push_str(thinking);
-                events.push(ModelEvent::ReasoningSummaryTextDelta {
-                    item_id: item.id.clone(),
-                    output_index: *index,
-                    summary_index: 0,
-                    delta: thinking.to_owned(),
-                });
-            }
+            self.reasoning_delta(thinking, &mut events);
         }
         if let Some(text) = non_empty(delta, "content") {
-            self.start_message(&mut events);
-            if self.text.is_none() {
-                self.text = Some(String::new());
-                events.push(ModelEvent::ContentPartAdded {
-                    item_id: self.message_id(),
-                    output_index: self.message_index(),
-                    content_index: 0,
-                    part: ContentPart::text(""),
-                });
-            }
-            self.text.get_or_insert_with(String::new).push_str(text);
-            events.push(ModelEvent::OutputTextDelta {
-                item_id: self.message_id(),
-                output_index: self.message_index(),
-                content_index: 0,
-                delta: text.to_owned(),
-            });
+            self.text_delta(text, &mut events);
         }
         if let Some(refusal) = non_empty(delta, "refusal") {
-            self.start_message(&mut events);
-            let content_index = self.refusal_index();
-            if self.refusal.is_none() {
-                self.refusal = Some(String::new());
-                events.push(ModelEvent::ContentPartAdded {
-                    item_id: self.message_id(),
-                    output_index: self.message_index(),
-                    content_index,
-                    part: ContentPart::refusal(""),
-                });
-            }
-            self.refusal
-                .get_or_insert_with(String::new)
-                .push_str(refusal);
-            events.push(ModelEvent::RefusalDelta {
-                item_id: self.message_id(),
-                content_index,
-                delta: refusal.to_owned(),
-            });
+            self.refusal_delta(refusal, &mut events);
         }
         for call in delta
             .get("tool_calls")
@@ -161,22 +107,97 @@ impl ChunkState {
             .into_iter()
             .flatten()
         {
-            let index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
-            let entry = self.calls.entry(index).or_default();
-            if let Some(id) = call.get("id").and_then(Value::as_str) {
-                if entry.0.is_empty() {
-                    entry.0 = id.to_owned();
-                }
-            }
-            let function = call.get("function").unwrap_or(&Value::Null);
-            if let Some(name) = function.get("name").and_then(Value::as_str) {
-                entry.1.push_str(name);
-            }
-            if let Some(arguments) = function.get("arguments").and_then(Value::as_str) {
-                entry.2.push_str(arguments);
-            }
+            self.tool_call_delta(call);
         }
         events
+    }
+
+    /// A piece of the model's thinking: the summary of one reasoning item.
+    fn reasoning_delta(&mut self, thinking: &str, events: &mut Vec<ModelEvent>) {
+        if self.reasoning.is_none() {
+            let item = ReasoningItem {
+                id: format!("rs_{}", uuid::Uuid::new_v4().simple()),
+                ..Default::default()
+            };
+            let index = self.take_output_index();
+            events.push(ModelEvent::OutputItemAdded {
+                output_index: index,
+                item: OutputItem::Reasoning(item.clone()),
+            });
+            self.reasoning = Some((index, item, String::new()));
+        }
+        if let Some((index, item, text)) = &mut self.reasoning {
+            text.push_str(thinking);
+            events.push(ModelEvent::ReasoningSummaryTextDelta {
+                item_id: item.id.clone(),
+                output_index: *index,
+                summary_index: 0,
+                delta: thinking.to_owned(),
+            });
+        }
+    }
+
+    /// A piece of the answer: the message's output text part.
+    fn text_delta(&mut self, text: &str, events: &mut Vec<ModelEvent>) {
+        self.start_message(events);
+        if self.text.is_none() {
+            self.text = Some(String::new());
+            events.push(ModelEvent::ContentPartAdded {
+                item_id: self.message_id(),
+                output_index: self.message_index(),
+                content_index: 0,
+                part: ContentPart::text(""),
+            });
+        }
+        self.text.get_or_insert_with(String::new).push_str(text);
+        events.push(ModelEvent::OutputTextDelta {
+            item_id: self.message_id(),
+            output_index: self.message_index(),
+            content_index: 0,
+            delta: text.to_owned(),
+        });
+    }
+
+    /// A piece of a refusal: the message's refusal part.
+    fn refusal_delta(&mut self, refusal: &str, events: &mut Vec<ModelEvent>) {
+        self.start_message(events);
+        let content_index = self.refusal_index();
+        if self.refusal.is_none() {
+            self.refusal = Some(String::new());
+            events.push(ModelEvent::ContentPartAdded {
+                item_id: self.message_id(),
+                output_index: self.message_index(),
+                content_index,
+                part: ContentPart::refusal(""),
+            });
+        }
+        self.refusal
+            .get_or_insert_with(String::new)
+            .push_str(refusal);
+        events.push(ModelEvent::RefusalDelta {
+            item_id: self.message_id(),
+            content_index,
+            delta: refusal.to_owned(),
+        });
+    }
+
+    /// A piece of a tool call (its id, name and arguments arrive in pieces), kept until
+    /// the response finishes.
+    fn tool_call_delta(&mut self, call: &Value) {
+        let index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let entry = self.calls.entry(index).or_default();
+        if let Some(id) = call.get("id").and_then(Value::as_str) {
+            if entry.0.is_empty() {
+                entry.0 = id.to_owned();
+            }
+        }
+        let function = call.get("function").unwrap_or(&Value::Null);
+        if let Some(name) = function.get("name").and_then(Value::as_str) {
+            entry.1.push_str(name);
+        }
+        if let Some(arguments) = function.get("arguments").and_then(Value::as_str) {
+            entry.2.push_str(arguments);
+        }
     }
 
     fn start_message(&mut self, events: &mut Vec<ModelEvent>) {

@@ -24,6 +24,7 @@ impl Errors {
         }
     }
 
+    /// Every error pushed, combined, if there was one.
     pub(crate) fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }
@@ -55,16 +56,23 @@ fn parse_duration(text: &str) -> Option<u64> {
         .then_some(millis.round() as u64)
 }
 
-impl ToolArgs {
-    pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
-        let mut args = ToolArgs {
+impl Default for ToolArgs {
+    fn default() -> Self {
+        ToolArgs {
             name: None,
             description: None,
             strict: true,
             timeout_millis: None,
             error_formatter: None,
-        };
-        let mut errors = Errors::default();
+        }
+    }
+}
+
+impl ToolArgs {
+    /// The keys as far as they parse; every problem goes to `errors`, so that the
+    /// function's own mistakes are reported beside them.
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
+        let mut args = ToolArgs::default();
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("name") {
                 let name: syn::LitStr = meta.value()?.parse()?;
@@ -103,9 +111,10 @@ impl ToolArgs {
             }
             Ok(())
         });
-        parser.parse2(tokens)?;
-        errors.finish()?;
-        Ok(args)
+        if let Err(error) = parser.parse2(tokens) {
+            errors.push(error);
+        }
+        args
     }
 }
 

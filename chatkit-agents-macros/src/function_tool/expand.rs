@@ -4,7 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::args::{valid_tool_name, ToolArgs};
+use super::args::{valid_tool_name, Errors, ToolArgs};
+use super::params::Params;
 use super::{docs, params};
 
 /// How the function's return value becomes the model's output.
@@ -65,54 +66,96 @@ fn convert(kind: &Output, value: TokenStream, name: &str) -> TokenStream {
     }
 }
 
-pub(crate) fn expand(args: ToolArgs, mut function: syn::ItemFn) -> syn::Result<TokenStream> {
-    let fn_name = function.sig.ident.clone();
-    let name = match &args.name {
-        Some(name) => name.value(),
-        None => {
-            let name = fn_name.to_string();
-            let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
-            if !valid_tool_name(&name) {
-                return Err(syn::Error::new_spanned(&fn_name, "this function's name is not a valid tool name; set one with #[function_tool(name = \"...\")]"));
-            }
-            name
-        }
-    };
-    if !function.sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &function.sig.generics,
-            "tool functions cannot be generic: the schema needs concrete types",
-        ));
-    }
-    if let Some(variadic) = &function.sig.variadic {
-        return Err(syn::Error::new_spanned(
-            variadic,
-            "tool functions cannot be variadic",
-        ));
-    }
-    let is_async = function.sig.asyncness.is_some();
-    if let (false, Some((_, span))) = (is_async, args.timeout_millis) {
-        return Err(syn::Error::new(
-            span,
-            "`timeout` needs an async function (a blocking function cannot be stopped)",
-        ));
-    }
-    let classified = params::classify(&function, args.strict)?;
+/// What classification found out about a tool function, all checked.
+struct ToolFn {
+    args: ToolArgs,
+    /// The tool's name.
+    name: String,
+    /// The model-facing description (the doc comment, unless `description` is given).
+    description: String,
+    /// Descriptions from the doc comment's `# Arguments` list, by parameter name.
+    argument_docs: std::collections::HashMap<String, String>,
+    params: Params,
+    is_async: bool,
+}
 
+/// Checks the attribute and the function, reporting every error at once.
+fn classify(args: TokenStream, function: &syn::ItemFn) -> syn::Result<ToolFn> {
+    let mut errors = Errors::default();
+    let args = ToolArgs::parse(args, &mut errors);
+    let name = tool_name(&args, function, &mut errors);
+    check_signature(&args, function, &mut errors);
+    let params = params::classify(function, args.strict, &mut errors);
+    errors.finish()?;
     let (description, argument_docs) = docs::parse(&docs::doc_lines(&function.attrs));
     let description = args
         .description
         .as_ref()
         .map_or(description, syn::LitStr::value);
-    let strict = args.strict;
+    Ok(ToolFn {
+        name,
+        description,
+        argument_docs,
+        params,
+        is_async: function.sig.asyncness.is_some(),
+        args,
+    })
+}
 
-    // The arguments struct.
+/// The tool's name: `name = "..."`, or the function's name if it is a valid tool name.
+fn tool_name(args: &ToolArgs, function: &syn::ItemFn, errors: &mut Errors) -> String {
+    if let Some(name) = &args.name {
+        return name.value();
+    }
+    let fn_name = function.sig.ident.to_string();
+    let name = fn_name.strip_prefix("r#").unwrap_or(&fn_name).to_owned();
+    if !valid_tool_name(&name) {
+        errors.push(syn::Error::new_spanned(
+            &function.sig.ident,
+            "this function's name is not a valid tool name; set one with #[function_tool(name = \"...\")]",
+        ));
+    }
+    name
+}
+
+/// What a tool function cannot be: generic, variadic, or blocking with a timeout.
+fn check_signature(args: &ToolArgs, function: &syn::ItemFn, errors: &mut Errors) {
+    let sig = &function.sig;
+    if !sig.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &sig.generics,
+            "tool functions cannot be generic: the schema needs concrete types",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(
+            variadic,
+            "tool functions cannot be variadic",
+        ));
+    }
+    if let (None, Some((_, span))) = (sig.asyncness, args.timeout_millis) {
+        errors.push(syn::Error::new(
+            span,
+            "`timeout` needs an async function (a blocking function cannot be stopped)",
+        ));
+    }
+}
+
+/// Expands `#[function_tool(args)]` on `function`, or every error found in them.
+pub(crate) fn expand(args: TokenStream, function: syn::ItemFn) -> syn::Result<TokenStream> {
+    let tool = classify(args, &function)?;
+    Ok(generate(&tool, function))
+}
+
+/// The fields of the arguments struct, and the functions giving their defaults.
+fn argument_fields(tool: &ToolFn) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let mut fields = Vec::new();
     let mut default_fns = Vec::new();
-    for param in &classified.params {
+    for param in &tool.params.params {
         let ident = &param.ident;
         let ty = &param.ty;
-        let doc = argument_docs
+        let doc = tool
+            .argument_docs
             .get(&ident.to_string())
             .cloned()
             .unwrap_or_else(|| param.doc.join("\n").trim().to_owned());
@@ -142,60 +185,60 @@ pub(crate) fn expand(args: ToolArgs, mut function: syn::ItemFn) -> syn::Result<T
         });
         fields.push(quote! { #doc #default #(#forwarded)* #ident: #ty });
     }
-    let field_names: Vec<_> = classified.params.iter().map(|p| &p.ident).collect();
-    let deny_unknown = strict.then(|| quote!(#[serde(deny_unknown_fields)]));
+    (fields, default_fns)
+}
 
-    // The call of the original function.
-    let context_arg = classified.context.as_ref().map(|_| quote!(__ctx,));
-    let timeout = match args.timeout_millis {
-        Some((millis, _)) => {
-            quote!(::core::option::Option::Some(::std::time::Duration::from_millis(#millis)))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let run = if is_async {
+/// The call of the original function with the parsed arguments: awaited under the
+/// tool's timeout, or run on the blocking pool.
+fn call_expression(tool: &ToolFn, fn_name: &syn::Ident) -> TokenStream {
+    let name = &tool.name;
+    let field_names: Vec<_> = tool.params.params.iter().map(|p| &p.ident).collect();
+    let context = tool.params.context.as_ref();
+    if tool.is_async {
+        let context_arg = context.map(|_| quote!(__ctx,));
+        let timeout = match tool.args.timeout_millis {
+            Some((millis, _)) => {
+                quote!(::core::option::Option::Some(::std::time::Duration::from_millis(#millis)))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         quote! {
             ::chatkit_agents::__private::run(#name, #timeout, #fn_name::call(#context_arg #(#field_names),*)).await?
         }
     } else {
-        let clone_context = classified
-            .context
-            .as_ref()
-            .map(|_| quote!(let __ctx = ::core::clone::Clone::clone(__ctx);));
-        let context_ref = classified.context.as_ref().map(|_| quote!(&__ctx,));
+        let clone_context =
+            context.map(|_| quote!(let __ctx = ::core::clone::Clone::clone(__ctx);));
+        let context_ref = context.map(|_| quote!(&__ctx,));
         quote! {{
             #clone_context
             ::chatkit_agents::__private::run_blocking(#name, move || #fn_name::call(#context_ref #(#field_names),*)).await?
         }}
-    };
-    let output = convert(&output_kind(&function.sig.output), quote!(__value), &name);
+    }
+}
 
-    let (impl_generics, context_ty) =
-        match classified.context.as_ref().and_then(|c| c.inner.clone()) {
-            Some(inner) => (quote!(), quote!(#inner)),
-            None => (
+/// The `impl` generics and context type of the `Tool` impl, and its `where` clause: a
+/// tool written for `&ToolContext<C>` is a tool for `C`; one without a context (or with
+/// `&ToolContext`) for any context (which blocking tools clone onto the blocking pool,
+/// so it must be `Clone` there).
+fn tool_generics(tool: &ToolFn) -> (TokenStream, TokenStream, Option<TokenStream>) {
+    let context = tool.params.context.as_ref();
+    match context.and_then(|c| c.inner.clone()) {
+        Some(inner) => (quote!(), quote!(#inner), None),
+        None => {
+            let clone_bound = (context.is_some() && !tool.is_async)
+                .then(|| quote!(where __C: ::core::clone::Clone));
+            (
                 quote!(<__C: ::core::marker::Send + ::core::marker::Sync + 'static>),
                 quote!(__C),
-            ),
-        };
-    // Blocking tools clone the context onto the blocking pool, so a generic one must be Clone.
-    let clone_bound = (classified.context.is_some()
-        && !is_async
-        && classified
-            .context
-            .as_ref()
-            .is_some_and(|c| c.inner.is_none()))
-    .then(|| quote!(where __C: ::core::clone::Clone));
-    let unused_context = classified.context.is_none().then(|| quote!(let _ = __ctx;));
-    let format_failure = args.error_formatter.as_ref().map(|formatter| {
-        quote! {
-            fn format_failure(&self, failure: &::chatkit_agents::agents::ToolFailure) -> ::core::option::Option<::std::string::String> {
-                ::core::option::Option::Some(#formatter(failure))
-            }
+                clone_bound,
+            )
         }
-    });
+    }
+}
 
-    // The original function, kept callable as `name::call`.
+/// The original function, kept callable as `name::call`, and the doc attributes that
+/// move to the tool struct.
+fn callable(mut function: syn::ItemFn) -> (syn::ItemFn, Vec<syn::Attribute>) {
     params::strip_param_attributes(&mut function);
     let docs: Vec<_> = function
         .attrs
@@ -204,14 +247,42 @@ pub(crate) fn expand(args: ToolArgs, mut function: syn::ItemFn) -> syn::Result<T
         .cloned()
         .collect();
     function.attrs.retain(|a| !a.path().is_ident("doc"));
+    function.sig.ident = format_ident!("call", span = function.sig.ident.span());
+    (function, docs)
+}
+
+/// The tool struct, the arguments struct and the `Tool` impl.
+fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
+    let fn_name = function.sig.ident.clone();
     let vis = function.vis.clone();
-    function.sig.ident = format_ident!("call", span = fn_name.span());
+    let name = &tool.name;
+    let description = &tool.description;
+    let strict = tool.args.strict;
+    let (fields, default_fns) = argument_fields(tool);
+    let field_names: Vec<_> = tool.params.params.iter().map(|p| &p.ident).collect();
+    let deny_unknown = strict.then(|| quote!(#[serde(deny_unknown_fields)]));
+    let run = call_expression(tool, &fn_name);
+    let output = convert(&output_kind(&function.sig.output), quote!(__value), name);
+    let (impl_generics, context_ty, clone_bound) = tool_generics(tool);
+    let unused_context = tool
+        .params
+        .context
+        .is_none()
+        .then(|| quote!(let _ = __ctx;));
+    let format_failure = tool.args.error_formatter.as_ref().map(|formatter| {
+        quote! {
+            fn format_failure(&self, failure: &::chatkit_agents::agents::ToolFailure) -> ::core::option::Option<::std::string::String> {
+                ::core::option::Option::Some(#formatter(failure))
+            }
+        }
+    });
+    let (function, docs) = callable(function);
     let struct_doc = (docs.is_empty()).then(|| {
         let text = format!("The `{name}` tool.");
         quote!(#[doc = #text])
     });
 
-    Ok(quote! {
+    quote! {
         #(#docs)*
         #struct_doc
         #[allow(non_camel_case_types)]
@@ -256,5 +327,5 @@ pub(crate) fn expand(args: ToolArgs, mut function: syn::ItemFn) -> syn::Result<T
                 #format_failure
             }
         };
-    })
+    }
 }

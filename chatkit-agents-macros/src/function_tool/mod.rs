@@ -1,5 +1,7 @@
-//! `#[function_tool]`: parsing (`args`, `docs`), classification (`params`) and code
-//! generation (`expand`), each in its own file.
+//! `#[function_tool]`: parsing (`args`, `docs`), classification (`params`, and the
+//! signature checks in `expand`) and code generation (`expand`), each in its own file.
+//! Classification collects every error before any code is generated, so a function
+//! with several mistakes reports them all at once (as serde_derive does).
 
 mod args;
 mod docs;
@@ -22,9 +24,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return error.into_compile_error();
         }
     };
-    let result =
-        args::ToolArgs::parse(args).and_then(|args| expand::expand(args, function.clone()));
-    match result {
+    match expand::expand(args, function.clone()) {
         Ok(tokens) => tokens,
         Err(error) => {
             params::strip_param_attributes(&mut function);

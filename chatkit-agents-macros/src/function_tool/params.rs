@@ -114,8 +114,8 @@ fn parse_default(attr: &syn::Attribute) -> syn::Result<syn::Expr> {
     default.ok_or_else(|| syn::Error::new_spanned(attr, "expected #[arg(default = <expression>)]"))
 }
 
-pub(crate) fn classify(function: &syn::ItemFn, strict: bool) -> syn::Result<Params> {
-    let mut errors = Errors::default();
+/// Sorts the function's parameters; every problem goes to `errors`.
+pub(crate) fn classify(function: &syn::ItemFn, strict: bool, errors: &mut Errors) -> Params {
     let mut context = None;
     let mut params = Vec::new();
     for (index, input) in function.sig.inputs.iter().enumerate() {
@@ -194,6 +194,5 @@ pub(crate) fn classify(function: &syn::ItemFn, strict: bool) -> syn::Result<Para
         }
         params.push(param);
     }
-    errors.finish()?;
-    Ok(Params { context, params })
+    Params { context, params }
 }

@@ -11,36 +11,23 @@ use chatkit_agents_workspace::example_support::{create, send};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-struct ChannelServer {
-    store: Arc<MemoryStore>,
-    template: WidgetTemplate,
-}
-
-impl ChatKitServer for ChannelServer {
-    type Context = ();
-
-    fn store(&self) -> Arc<dyn Store<()>> {
-        self.store.clone()
-    }
-
-    fn respond(
-        self: Arc<Self>,
-        thread: ThreadHandle,
-        input: Option<UserMessageItem>,
-        _: (),
-    ) -> EventStream {
+/// The server: a store and a `respond` that streams the template (widget actions and
+/// attachments would need `impl ChatKitServer` instead).
+fn channel_server(template: Arc<WidgetTemplate>) -> impl ChatKitServer<Context = ()> {
+    respond_with(Arc::new(MemoryStore::new()), move |thread, input, _| {
+        let template = template.clone();
         Box::pin(async_stream::try_stream! {
             let text = input.map(|m| m.text()).unwrap_or_default();
             let data = json!({"channel": "#proj-chatkit", "time": "4:48 PM", "user": {"image": "/zj.png", "name": "Zach Johnston"}});
             // Template errors (a missing variable, bad JSON) become the stream's error event.
-            let widget = self.template.build(&data)?;
+            let widget = template.build(&data)?;
             let copy_text = format!("#proj-chatkit: {text}");
             let mut events = stream_widget(&thread.snapshot(), widget, Some(copy_text), default_generate_id);
             while let Some(event) = events.next().await {
                 yield event?;
             }
         })
-    }
+    })
 }
 
 /// Runs the scripted conversation and returns the events.
@@ -50,10 +37,7 @@ pub async fn run() -> Vec<Value> {
         "/examples/widgets/channel_message.widget"
     );
     let template = WidgetTemplate::from_file(path).expect("the template compiles");
-    let server = Arc::new(ChannelServer {
-        store: Arc::new(MemoryStore::new()),
-        template,
-    });
+    let server = Arc::new(channel_server(Arc::new(template)));
     send(&server, create("Post the weekly update"), ()).await
 }
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::server::{process, ChatKitServer, ProcessResult};
-use futures::StreamExt;
+use chatkit_agents::server::ChatKitServer;
+use chatkit_agents::testing::{self, Reply};
 use serde_json::Value;
 
 /// Sends `body` and returns the SSE events (or the JSON reply as one value), printing
@@ -15,27 +15,16 @@ pub async fn send<S: ChatKitServer>(
     context: S::Context,
 ) -> Vec<Value> {
     println!("\n>>> {}", body["type"].as_str().unwrap_or("?"));
-    match process(server, body.to_string().as_bytes(), context).await {
-        Ok(ProcessResult::Streaming(stream)) => {
-            let frames: Vec<_> = stream.collect().await;
-            frames
+    match testing::send(server, &body, context).await {
+        Ok(Reply::Events(events)) => {
+            events
                 .iter()
-                .map(|frame| {
-                    let text = String::from_utf8_lossy(frame);
-                    let json = text
-                        .trim()
-                        .strip_prefix("data: ")
-                        .unwrap_or(&text)
-                        .to_owned();
-                    println!("{}", shorten(&json));
-                    serde_json::from_str(&json).unwrap_or(Value::Null)
-                })
-                .collect()
+                .for_each(|e| println!("{}", shorten(&e.to_string())));
+            events
         }
-        Ok(ProcessResult::Json(json)) => {
-            let text = String::from_utf8_lossy(&json);
-            println!("{}", shorten(&text));
-            vec![serde_json::from_slice(&json).unwrap_or(Value::Null)]
+        Ok(Reply::Json(json)) => {
+            println!("{}", shorten(&json.to_string()));
+            vec![json]
         }
         Err(error) => {
             println!("error {}: {error}", error.status());
@@ -54,7 +43,7 @@ fn shorten(text: &str) -> String {
 
 /// The body of `threads.create` with one text message.
 pub fn create(text: &str) -> Value {
-    serde_json::json!({"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}}})
+    testing::requests::create_thread(text)
 }
 
 /// The thread id of a `threads.create` stream.

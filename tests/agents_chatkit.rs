@@ -1,5 +1,6 @@
-//! `stream_agent_response` on `ScriptedModel` runs: the event mapping of spec 8.2
-//! (`test_agents.py` counterparts) and the seed's three patterns end to end.
+//! `stream_agent_response` on `ScriptedModel` runs: the event mapping of the Python SDK's
+//! `stream_agent_response` (`test_agents.py` counterparts) and the three tool patterns
+//! (a static widget, a streamed widget, a workflow) end to end.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -668,7 +669,7 @@ async fn a_run_error_ends_the_stream_after_the_queued_events() {
     assert!(error.unwrap().to_string().contains("boom"));
 }
 
-// ---- the seed's three patterns --------------------------------------------------------
+// ---- the three tool patterns: a static widget, a streamed widget, a workflow --------------------------------------------------------
 
 /// Show a static widget.
 #[function_tool]

@@ -1,5 +1,5 @@
 //! `ThreadItemConverter`: every item type to model input with the reference's exact
-//! strings (spec 8.5), and overridable hooks (entity tagging).
+//! strings (the Python SDK's `ThreadItemConverter`), and overridable hooks (entity tagging).
 
 use chatkit_agents::agents::{simple_to_agent_input, ConversionError, ThreadItemConverter};
 use chatkit_agents::async_trait;

@@ -42,7 +42,7 @@ fn every_wire_record_round_trips_to_the_same_bytes() {
 }
 
 /// Records where the reference's key order comes from a Python class-hierarchy quirk
-/// that the spec says a port need not copy (Box/Row/Col/Form write their base fields
+/// that a port need not copy (ChatKit clients read JSON objects, not key order) (Box/Row/Col/Form write their base fields
 /// before `type`). The JSON values are still compared exactly.
 fn reference_key_order_quirk(kind: &str, name: &str) -> bool {
     kind == "WidgetRoot" && name == "card.layout"

@@ -14,7 +14,7 @@ pub use crate::async_trait;
 #[cfg(feature = "axum")]
 pub use crate::http::ChatKitEndpoint;
 pub use crate::server::{
-    process, ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle,
+    process, respond_with, ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle,
 };
 #[cfg(feature = "sqlite")]
 pub use crate::store::SqliteStore;

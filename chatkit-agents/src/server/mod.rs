@@ -48,6 +48,7 @@ mod errors;
 mod frame;
 mod handlers;
 mod pipeline;
+mod respond_with;
 mod result;
 mod thread_handle;
 
@@ -60,6 +61,7 @@ use tracing::Instrument;
 pub use errors::{ProcessError, StreamError};
 pub use frame::sse_frame;
 pub use pipeline::{default_handle_stream_cancelled, CANCELLED_NOTE};
+pub use respond_with::{respond_with, RespondWith};
 pub use result::{ProcessResult, StreamingResult};
 pub use thread_handle::ThreadHandle;
 

@@ -1,4 +1,5 @@
-//! [`ThreadItemConverter`]: thread items to model input (spec 8.5), with a hook per
+//! [`ThreadItemConverter`]: thread items to model input, exactly as the Python SDK's
+//! `ThreadItemConverter` writes them (the same texts and tags), with a hook per
 //! item type so you can change how anything reads to the model.
 
 use async_trait::async_trait;

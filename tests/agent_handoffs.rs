@@ -24,6 +24,7 @@ fn call(name: &str, id: &str, arguments: serde_json::Value) -> Step {
         name: name.into(),
         arguments,
         call_id: Some(id.into()),
+        id: None,
     }
 }
 

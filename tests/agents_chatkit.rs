@@ -838,3 +838,67 @@ async fn the_events_of_a_context_can_only_be_streamed_once() {
         .to_string()
         .contains("already being streamed"));
 }
+
+// ---- ScriptedModel: item ids, several parts, annotations per part ----------------------
+
+#[tokio::test]
+async fn scripted_messages_keep_given_ids_and_stream_each_part_with_its_annotations() {
+    let (ctx, _) = context().await;
+    let citation = ModelAnnotation::UrlCitation {
+        url: "https://example.com/memo".into(),
+        title: "Memo".into(),
+        start_index: 0,
+        end_index: 5,
+    };
+    let message = Step::message()
+        .id("msg_answer")
+        .text("First part.")
+        .annotated_text("Second part.", vec![citation])
+        .build();
+    let (events, error) = chatkit_events(&ctx, &agent(vec![vec![message]]), Runner::new()).await;
+    assert!(error.is_none(), "{error:?}");
+    assert!(events
+        .iter()
+        .all(|e| e["item"]["id"].is_null() || e["item"]["id"] == "msg_answer"));
+    let annotation = events
+        .iter()
+        .find(|e| e["update"]["type"] == "assistant_message.content_part.annotation_added")
+        .expect("an annotation event");
+    assert_eq!(annotation["update"]["content_index"], 1);
+    assert_eq!(annotation["update"]["annotation_index"], 0);
+    let done = events.last().unwrap();
+    assert_eq!(done["item"]["id"], "msg_answer");
+    let content = done["item"]["content"].as_array().unwrap();
+    assert_eq!(content.len(), 2);
+    assert_eq!(content[0]["text"], "First part.");
+    assert_eq!(content[0]["annotations"], json!([]));
+    assert_eq!(
+        content[1]["annotations"][0]["source"]["url"],
+        "https://example.com/memo"
+    );
+}
+
+#[tokio::test]
+async fn scripted_models_give_distinct_ids_across_models_unless_counting() {
+    let first_id = |model: ScriptedModel| async move {
+        let (ctx, _) = context().await;
+        let agent = Agent::new("A", Arc::new(model));
+        let (events, _) = chatkit_events(&ctx, &agent, Runner::new()).await;
+        events.last().unwrap()["item"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let turn = || vec![vec![Step::text("Hi")]];
+    let a = first_id(ScriptedModel::new(turn())).await;
+    let b = first_id(ScriptedModel::new(turn())).await;
+    assert_ne!(
+        a, b,
+        "two models, two runs: ids must not collide in a store"
+    );
+    let counted = first_id(ScriptedModel::new(turn()).with_counter_ids()).await;
+    assert_eq!(
+        counted, "msg_2",
+        "resp_1 is the response, msg_2 its message"
+    );
+}

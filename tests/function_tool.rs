@@ -73,7 +73,7 @@ fn example_a_matches_python() {
     let python = json!({"properties": {"city": {"description": "The city to look up.", "title": "City", "type": "string"},
         "units": {"default": "c", "description": "Temperature units.", "enum": ["c", "f"], "title": "Units", "type": "string"}},
         "required": ["city", "units"], "title": "get_weather_args", "type": "object", "additionalProperties": false});
-    let definition = Tool::<()>::definition(&get_weather).unwrap();
+    let definition = get_weather.definition().unwrap();
     assert_eq!(definition.name, "get_weather");
     assert_eq!(
         definition.description,
@@ -151,7 +151,7 @@ fn example_c_matches_python() {
         "limit": {"default": 5, "description": "Max results.", "title": "Limit", "type": "integer"},
         "tags": {"anyOf": [{"items": {"type": "string"}, "type": "array"}, {"type": "null"}], "default": null, "title": "Tags"}},
         "required": ["query"], "title": "search_docs_args", "type": "object"});
-    let definition = Tool::<()>::definition(&search).unwrap();
+    let definition = search.definition().unwrap();
     assert_eq!(definition.name, "search_docs");
     assert!(!definition.strict);
     assert_eq!(definition.parameters, without_titles(python));
@@ -202,7 +202,7 @@ async fn ping() -> &'static str {
 #[test]
 fn no_parameters() {
     assert_eq!(
-        Tool::<()>::definition(&ping).unwrap().parameters,
+        ping.definition().unwrap().parameters,
         json!({"type": "object", "properties": {}, "additionalProperties": false, "required": []})
     );
 }
@@ -237,8 +237,8 @@ async fn lookup_block(query: String, #[arg(default = "")] prefix: String) -> Str
 
 #[test]
 fn line_and_block_doc_comments_give_the_same_tool() {
-    let lines = Tool::<()>::definition(&lookup_lines).unwrap();
-    let block = Tool::<()>::definition(&lookup_block).unwrap();
+    let lines = lookup_lines.definition().unwrap();
+    let block = lookup_block.definition().unwrap();
     assert_eq!(lines.description, "Look something up.\n\nSecond paragraph.");
     assert_eq!(block.description, lines.description);
     assert_eq!(block.parameters, lines.parameters);
@@ -283,10 +283,7 @@ async fn save_person(
 
 #[test]
 fn nested_structs_enums_vecs_and_optional_structs_are_strict_everywhere() {
-    let schema = Tool::<()>::definition(&save_person)
-        .unwrap()
-        .parameters
-        .clone();
+    let schema = save_person.definition().unwrap().parameters.clone();
     assert_eq!(
         schema["required"],
         json!(["name", "home", "contacts", "tags"])
@@ -340,7 +337,7 @@ async fn hidden_map(scores: Scores) -> String {
 
 #[test]
 fn a_map_hidden_in_a_struct_is_an_error_when_the_tool_is_offered() {
-    let err = Tool::<()>::definition(&hidden_map).unwrap_err();
+    let err = hidden_map.definition().unwrap_err();
     assert!(
         err.to_string()
             .contains("/$defs/Scores/properties/by_name is a map"),

@@ -12,20 +12,56 @@ mod function_tool;
 /// `chatkit_agents::agents::Tool` (pass it to an agent as a value: `agent.tool(get_weather)`);
 /// the original function stays callable as `get_weather::call(..)`.
 ///
-/// ```ignore
-/// use chatkit_agents::agents::{function_tool, AgentContext, ToolContext, ToolError};
+/// ```
+/// use chatkit_agents::prelude::*; // also brings `JsonSchema` and `schemars`
+/// use serde::Deserialize;
 ///
-/// /// Get the current weather for a city.
+/// /// Temperature units.
+/// #[derive(Deserialize, JsonSchema)]
+/// #[serde(rename_all = "lowercase")]
+/// enum Units {
+///     Celsius,
+///     Fahrenheit,
+/// }
+///
+/// /// Where to look.
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Place {
+///     /// The city.
+///     city: String,
+///     /// ISO 3166 country code.
+///     country: Option<String>,
+/// }
+///
+/// /// Get the current weather for a place.
 /// ///
 /// /// # Arguments
 /// ///
-/// /// * `city` - The city to look up.
+/// /// * `place` - Where to look.
+/// /// * `units` - The units of the answer.
 /// #[function_tool(timeout = "5s")]
-/// async fn get_weather(ctx: &ToolContext<AgentContext<()>>, city: String, units: Option<Units>) -> Result<String, ToolError> {
-///     ctx.stream(chatkit_agents::types::ThreadStreamEvent::progress("Looking outside..."));
-///     Ok(format!("Sunny in {city}"))
+/// async fn get_weather(
+///     ctx: &ToolContext<AgentContext<()>>,
+///     place: Place,
+///     units: Units,
+/// ) -> Result<String, ToolError> {
+///     ctx.stream(ThreadStreamEvent::progress("Looking outside..."));
+///     let degrees = match units { Units::Celsius => "21 °C", Units::Fahrenheit => "70 °F" };
+///     Ok(format!("Sunny in {}, {degrees}", place.city))
 /// }
+///
+/// // What the model is offered:
+/// let definition = get_weather.definition().unwrap();
+/// assert_eq!(definition.name, "get_weather");
+/// assert_eq!(definition.description, "Get the current weather for a place.");
+/// assert_eq!(definition.parameters["required"], serde_json::json!(["place", "units"]));
+/// assert_eq!(definition.parameters["properties"]["units"]["description"], "The units of the answer.");
 /// ```
+///
+/// Tool argument types derive `Deserialize` (from `serde`) and `JsonSchema`: the prelude's
+/// `JsonSchema` and `schemars` are this crate's schemars 1.x, so no `schemars`
+/// dependency of your own is needed (if you add one, it must be `schemars = "1"`; 0.8
+/// derives a different trait).
 ///
 /// # What the model sees
 ///

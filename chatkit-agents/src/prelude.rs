@@ -13,6 +13,9 @@ pub use crate::agents::{OpenAIChatCompletionsModel, OpenAIResponsesModel};
 pub use crate::async_trait;
 #[cfg(feature = "axum")]
 pub use crate::http::ChatKitEndpoint;
+/// `#[derive(JsonSchema)]` on tool argument types works through these two names alone
+/// (the derive refers to `schemars::`), without a `schemars` dependency of your own.
+pub use crate::schemars::{self, JsonSchema};
 pub use crate::server::{
     process, respond_with, ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle,
 };

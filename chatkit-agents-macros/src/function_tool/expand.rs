@@ -305,10 +305,17 @@ fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
 
             #(#default_fns)*
 
-            impl #impl_generics ::chatkit_agents::agents::Tool<#context_ty> for #fn_name #clone_bound {
-                fn definition(&self) -> ::core::result::Result<&::chatkit_agents::agents::ToolDefinition, ::chatkit_agents::agents::ToolSchemaError> {
+            impl #fn_name {
+                /// The tool as the model sees it: its name, description and JSON schema.
+                #vis fn definition(&self) -> ::core::result::Result<&'static ::chatkit_agents::agents::ToolDefinition, ::chatkit_agents::agents::ToolSchemaError> {
                     static DEFINITION: ::chatkit_agents::__private::DefinitionCell = ::chatkit_agents::__private::DefinitionCell::new();
                     ::chatkit_agents::__private::definition::<__Arguments>(&DEFINITION, #name, #description, #strict)
+                }
+            }
+
+            impl #impl_generics ::chatkit_agents::agents::Tool<#context_ty> for #fn_name #clone_bound {
+                fn definition(&self) -> ::core::result::Result<&::chatkit_agents::agents::ToolDefinition, ::chatkit_agents::agents::ToolSchemaError> {
+                    #fn_name::definition(self)
                 }
 
                 fn invoke<'a>(

@@ -66,8 +66,8 @@ pub use output::{OutputSchema, OutputType};
 #[cfg(feature = "openai")]
 pub use providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel, RetryPolicy};
 pub use runner::{
-    message_text, text_deltas, RunError, RunEvent, RunInput, RunOptions, RunResult, RunStream,
-    Runner, DEFAULT_MAX_TURNS, MULTIPLE_HANDOFFS,
+    message_text, text_deltas, RunError, RunEvent, RunInput, RunOptions, RunOutcome, RunResult,
+    RunStream, Runner, DEFAULT_MAX_TURNS, MULTIPLE_HANDOFFS,
 };
 pub use schema::{parameters_schema, shape_schema, ToolSchemaError};
 pub use tool::{

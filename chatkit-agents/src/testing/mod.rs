@@ -9,5 +9,5 @@ mod store_conformance;
 
 pub use client::{requests, send, Reply};
 
-pub use scripted_model::{ScriptedModel, Step};
+pub use scripted_model::{ScriptedMessage, ScriptedModel, Step};
 pub use store_conformance::{store_conformance, TestUser};

@@ -30,14 +30,18 @@ pub enum Step {
     },
     /// A refusal message.
     Refusal(String),
-    /// A function call (the call id is generated unless given).
+    /// A message with its own item id or several content parts ([`Step::message`]).
+    Message(ScriptedMessage),
+    /// A function call (ids are generated unless given).
     ToolCall {
         /// The tool.
         name: String,
         /// The arguments.
         arguments: Value,
-        /// The call id; `None` generates `call_<n>`.
+        /// The call id; `None` generates one (`call_...`).
         call_id: Option<String>,
+        /// The item id; `None` generates one (`fc_...`).
+        id: Option<String>,
     },
     /// A reasoning item with these summary parts, each streamed a word at a time.
     Reasoning(Vec<String>),
@@ -62,18 +66,125 @@ impl Step {
         Step::Text(text.into())
     }
 
-    /// [`Step::ToolCall`] with a generated call id.
+    /// [`Step::ToolCall`] with generated ids.
     pub fn tool_call(name: impl Into<String>, arguments: Value) -> Self {
         Step::ToolCall {
             name: name.into(),
             arguments,
             call_id: None,
+            id: None,
         }
+    }
+
+    /// [`Step::ToolCall`] with the given call id and item id.
+    pub fn tool_call_with_ids(
+        name: impl Into<String>,
+        arguments: Value,
+        call_id: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Self {
+        Step::ToolCall {
+            name: name.into(),
+            arguments,
+            call_id: Some(call_id.into()),
+            id: Some(id.into()),
+        }
+    }
+
+    /// A message to build part by part ([`ScriptedMessage`]).
+    ///
+    /// ```
+    /// use chatkit_agents::agents::ModelAnnotation;
+    /// use chatkit_agents::testing::Step;
+    /// let step = Step::message()
+    ///     .id("msg_answer")
+    ///     .text("See the report.")
+    ///     .annotated_text(" And the memo.", vec![ModelAnnotation::UrlCitation {
+    ///         url: "https://example.com/memo".into(),
+    ///         title: "Memo".into(),
+    ///         start_index: 1,
+    ///         end_index: 14,
+    ///     }])
+    ///     .build();
+    /// # let _ = step;
+    /// ```
+    pub fn message() -> ScriptedMessage {
+        ScriptedMessage::default()
     }
 
     /// [`Step::Reasoning`].
     pub fn reasoning<S: Into<String>>(summaries: impl IntoIterator<Item = S>) -> Self {
         Step::Reasoning(summaries.into_iter().map(Into::into).collect())
+    }
+}
+
+/// A message of a scripted turn: its item id (generated unless given) and its content
+/// parts, each streamed a word at a time (or as given deltas) with its own annotations.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScriptedMessage {
+    id: Option<String>,
+    parts: Vec<ScriptedPart>,
+}
+
+/// A content part of a [`ScriptedMessage`].
+#[derive(Debug, Clone, PartialEq)]
+struct ScriptedPart {
+    deltas: Vec<String>,
+    annotations: Vec<ModelAnnotation>,
+    refusal: bool,
+}
+
+impl ScriptedMessage {
+    /// The message's item id (default: generated, `msg_...`).
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// An output text part, streamed a word at a time.
+    pub fn text(self, text: &str) -> Self {
+        self.annotated_text(text, Vec::new())
+    }
+
+    /// An output text part with citations (added after its text).
+    pub fn annotated_text(mut self, text: &str, annotations: Vec<ModelAnnotation>) -> Self {
+        self.parts.push(ScriptedPart {
+            deltas: words(text),
+            annotations,
+            refusal: false,
+        });
+        self
+    }
+
+    /// An output text part streamed as exactly these deltas.
+    pub fn text_deltas<S: Into<String>>(mut self, deltas: impl IntoIterator<Item = S>) -> Self {
+        self.parts.push(ScriptedPart {
+            deltas: deltas.into_iter().map(Into::into).collect(),
+            annotations: Vec::new(),
+            refusal: false,
+        });
+        self
+    }
+
+    /// A refusal part.
+    pub fn refusal(mut self, text: &str) -> Self {
+        self.parts.push(ScriptedPart {
+            deltas: words(text),
+            annotations: Vec::new(),
+            refusal: true,
+        });
+        self
+    }
+
+    /// The step.
+    pub fn build(self) -> Step {
+        Step::Message(self)
+    }
+}
+
+impl From<ScriptedMessage> for Step {
+    fn from(message: ScriptedMessage) -> Self {
+        Step::Message(message)
     }
 }
 
@@ -105,19 +216,26 @@ pub struct ScriptedModel {
 }
 
 impl ScriptedModel {
-    /// A model that plays `turns` in order, one per request.
+    /// A model that plays `turns` in order, one per request. Items it makes get random
+    /// ids (`msg_<32 hex>`), as a real model's do, so runs never collide in a store.
     pub fn new(turns: Vec<Vec<Step>>) -> Self {
         ScriptedModel {
             turns: Mutex::new(turns.into()),
             requests: Mutex::default(),
             ids: Arc::default(),
-            unique_ids: false,
+            unique_ids: true,
         }
     }
 
-    /// Gives every item a random id (`msg_<32 hex>`), as a real model does, instead of
-    /// the default counter (`msg_1`, `fc_2`, ...): for models whose items are stored
-    /// across many runs.
+    /// Numbers the ids of the items it makes (`resp_1`, `msg_2`, `fc_3`, `call_4`, ...,
+    /// counted per model) instead of random ones: for tests that compare whole events.
+    pub fn with_counter_ids(mut self) -> Self {
+        self.unique_ids = false;
+        self
+    }
+
+    /// Random item ids: the default since `with_counter_ids` exists; kept so that
+    /// older tests compile.
     pub fn with_unique_ids(mut self) -> Self {
         self.unique_ids = true;
         self
@@ -172,17 +290,27 @@ impl Synth {
         }
     }
 
+    /// A single-part message.
     fn message(
         &mut self,
         deltas: Vec<String>,
         annotations: Vec<ModelAnnotation>,
         refusal: bool,
     ) -> Vec<ModelEvent> {
-        let id = self.id("msg");
+        self.scripted_message(ScriptedMessage {
+            id: None,
+            parts: vec![ScriptedPart {
+                deltas,
+                annotations,
+                refusal,
+            }],
+        })
+    }
+
+    fn scripted_message(&mut self, message: ScriptedMessage) -> Vec<ModelEvent> {
+        let id = message.id.unwrap_or_else(|| self.id("msg"));
         let output_index = self.output_index;
         self.output_index += 1;
-        let text: String = deltas.concat();
-        self.words += deltas.len() as u64;
         let started = MessageItem {
             id: id.clone(),
             status: Some("in_progress".into()),
@@ -192,80 +320,14 @@ impl Synth {
             output_index,
             item: OutputItem::Message(started),
         }];
-        let full_part = if refusal {
-            ContentPart::Refusal {
-                part_type: Default::default(),
-                refusal: text.clone(),
-            }
-        } else {
-            ContentPart::OutputText {
-                part_type: OutputTextType,
-                text: text.clone(),
-                annotations: annotations.clone(),
-            }
-        };
-        let empty_part = if refusal {
-            ContentPart::Refusal {
-                part_type: Default::default(),
-                refusal: String::new(),
-            }
-        } else {
-            ContentPart::text("")
-        };
-        events.push(ModelEvent::ContentPartAdded {
-            item_id: id.clone(),
-            output_index,
-            content_index: 0,
-            part: empty_part,
-        });
-        for delta in deltas {
-            events.push(if refusal {
-                ModelEvent::RefusalDelta {
-                    item_id: id.clone(),
-                    content_index: 0,
-                    delta,
-                }
-            } else {
-                ModelEvent::OutputTextDelta {
-                    item_id: id.clone(),
-                    output_index,
-                    content_index: 0,
-                    delta,
-                }
-            });
+        let mut content = Vec::with_capacity(message.parts.len());
+        for (content_index, part) in message.parts.into_iter().enumerate() {
+            let full_part = self.part(&id, output_index, content_index, part, &mut events);
+            content.push(full_part);
         }
-        for (annotation_index, annotation) in annotations.into_iter().enumerate() {
-            events.push(ModelEvent::OutputTextAnnotationAdded {
-                item_id: id.clone(),
-                output_index,
-                content_index: 0,
-                annotation_index,
-                annotation,
-            });
-        }
-        events.push(if refusal {
-            ModelEvent::RefusalDone {
-                item_id: id.clone(),
-                content_index: 0,
-                refusal: text,
-            }
-        } else {
-            ModelEvent::OutputTextDone {
-                item_id: id.clone(),
-                output_index,
-                content_index: 0,
-                text,
-            }
-        });
-        events.push(ModelEvent::ContentPartDone {
-            item_id: id.clone(),
-            output_index,
-            content_index: 0,
-            part: full_part.clone(),
-        });
         let done = MessageItem {
             id,
-            content: vec![full_part],
+            content,
             status: Some("completed".into()),
             ..MessageItem::default()
         };
@@ -276,13 +338,99 @@ impl Synth {
         events
     }
 
+    /// The events of one content part; returns the finished part.
+    fn part(
+        &mut self,
+        id: &str,
+        output_index: usize,
+        content_index: usize,
+        part: ScriptedPart,
+        events: &mut Vec<ModelEvent>,
+    ) -> ContentPart {
+        let ScriptedPart {
+            deltas,
+            annotations,
+            refusal,
+        } = part;
+        let text: String = deltas.concat();
+        self.words += deltas.len() as u64;
+        let (empty_part, full_part) = if refusal {
+            let refusal_part = |refusal: String| ContentPart::Refusal {
+                part_type: Default::default(),
+                refusal,
+            };
+            (refusal_part(String::new()), refusal_part(text.clone()))
+        } else {
+            let full = ContentPart::OutputText {
+                part_type: OutputTextType,
+                text: text.clone(),
+                annotations: annotations.clone(),
+            };
+            (ContentPart::text(""), full)
+        };
+        let item_id = || id.to_owned();
+        events.push(ModelEvent::ContentPartAdded {
+            item_id: item_id(),
+            output_index,
+            content_index,
+            part: empty_part,
+        });
+        for delta in deltas {
+            events.push(if refusal {
+                ModelEvent::RefusalDelta {
+                    item_id: item_id(),
+                    content_index,
+                    delta,
+                }
+            } else {
+                ModelEvent::OutputTextDelta {
+                    item_id: item_id(),
+                    output_index,
+                    content_index,
+                    delta,
+                }
+            });
+        }
+        for (annotation_index, annotation) in annotations.into_iter().enumerate() {
+            events.push(ModelEvent::OutputTextAnnotationAdded {
+                item_id: item_id(),
+                output_index,
+                content_index,
+                annotation_index,
+                annotation,
+            });
+        }
+        events.push(if refusal {
+            ModelEvent::RefusalDone {
+                item_id: item_id(),
+                content_index,
+                refusal: text,
+            }
+        } else {
+            ModelEvent::OutputTextDone {
+                item_id: item_id(),
+                output_index,
+                content_index,
+                text,
+            }
+        });
+        events.push(ModelEvent::ContentPartDone {
+            item_id: item_id(),
+            output_index,
+            content_index,
+            part: full_part.clone(),
+        });
+        full_part
+    }
+
     fn tool_call(
         &mut self,
         name: String,
         arguments: Value,
         call_id: Option<String>,
+        id: Option<String>,
     ) -> Vec<ModelEvent> {
-        let id = self.id("fc");
+        let id = id.unwrap_or_else(|| self.id("fc"));
         let call_id = call_id.unwrap_or_else(|| self.id("call"));
         let output_index = self.output_index;
         self.output_index += 1;
@@ -388,7 +536,8 @@ impl Model for ScriptedModel {
                     Step::TextDeltas(deltas) => synth.message(deltas, Vec::new(), false),
                     Step::Annotated { text, annotations } => synth.message(words(&text), annotations, false),
                     Step::Refusal(text) => synth.message(words(&text), Vec::new(), true),
-                    Step::ToolCall { name, arguments, call_id } => synth.tool_call(name, arguments, call_id),
+                    Step::Message(message) => synth.scripted_message(message),
+                    Step::ToolCall { name, arguments, call_id, id } => synth.tool_call(name, arguments, call_id, id),
                     Step::Reasoning(summaries) => synth.reasoning(summaries),
                     Step::ApiError { code, message } => {
                         let error = StreamErrorInfo { code: Some(code), message };

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use futures::stream::{BoxStream, StreamExt};
 
 pub use result::{
-    RunError, RunEvent, RunInput, RunOptions, RunResult, RunStream, MULTIPLE_HANDOFFS,
+    RunError, RunEvent, RunInput, RunOptions, RunOutcome, RunResult, RunStream, MULTIPLE_HANDOFFS,
 };
 
 use super::agent::Agent;

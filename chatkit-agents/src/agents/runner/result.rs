@@ -258,30 +258,77 @@ impl RunStream {
 
     /// The final output, once the run has finished successfully.
     pub fn final_output(&self) -> Option<String> {
-        self.outcome
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .final_output
-            .clone()
+        self.outcome().final_output()
     }
 
     /// The final answer as JSON, once the run has finished, for an agent with an output
     /// type.
     pub fn final_value(&self) -> Option<Value> {
-        self.outcome
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .final_value
-            .clone()
+        self.outcome().final_value()
     }
 
     /// The id of the last model response.
     pub fn last_response_id(&self) -> Option<String> {
-        self.outcome
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .last_response_id
-            .clone()
+        self.outcome().last_response_id()
+    }
+
+    /// A handle on the run's outcome that outlives the stream: take it before handing
+    /// the run to [`stream_agent_response`](crate::agents::stream_agent_response) (which
+    /// consumes it) and read the final output afterwards.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chatkit_agents::agents::{stream_agent_response, Agent, AgentContext, Runner};
+    /// use chatkit_agents::server::ThreadHandle;
+    /// use chatkit_agents::store::MemoryStore;
+    /// use chatkit_agents::testing::{ScriptedModel, Step};
+    /// use chatkit_agents::types::{ThreadMetadata, Timestamp};
+    /// use futures::StreamExt;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let agent = Agent::new("Greeter", Arc::new(ScriptedModel::new(vec![vec![Step::text("Hello!")]])));
+    /// let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+    /// let context = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
+    /// let run = Runner::new().run_streamed(&agent, "hi", context.clone());
+    /// let outcome = run.outcome();
+    /// let _events: Vec<_> = stream_agent_response(&context, run).collect().await;
+    /// assert_eq!(outcome.final_output().as_deref(), Some("Hello!"));
+    /// # });
+    /// ```
+    pub fn outcome(&self) -> RunOutcome {
+        RunOutcome(self.outcome.clone())
+    }
+}
+
+/// What a run ended with, readable from a handle ([`RunStream::outcome`]) after the
+/// stream itself is gone. Every getter is `None` until the run has finished.
+#[derive(Clone)]
+pub struct RunOutcome(Arc<Mutex<Outcome>>);
+
+impl std::fmt::Debug for RunOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RunOutcome").field(&*self.lock()).finish()
+    }
+}
+
+impl RunOutcome {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Outcome> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The final output, once the run has finished successfully.
+    pub fn final_output(&self) -> Option<String> {
+        self.lock().final_output.clone()
+    }
+
+    /// The final answer as JSON, once the run has finished, for an agent with an output
+    /// type.
+    pub fn final_value(&self) -> Option<Value> {
+        self.lock().final_value.clone()
+    }
+
+    /// The id of the last model response.
+    pub fn last_response_id(&self) -> Option<String> {
+        self.lock().last_response_id.clone()
     }
 }
 

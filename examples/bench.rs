@@ -49,6 +49,8 @@ const SCENARIOS: &[&str] = &[
     "render_baseline",
     "diff_large",
 ];
+/// Scenarios that only run when named (they start a server and load it over loopback).
+const EXTRA_SCENARIOS: &[&str] = &["http_load"];
 
 // `--features mimalloc` measures the same code with mimalloc as the global allocator
 // (many Rust servers use one); every scenario reports which allocator it ran with.
@@ -751,6 +753,28 @@ pub(crate) fn run_scenario(name: &str, sizes: &Sizes) -> Value {
     }
 }
 
+const USAGE: &str = "usage: cargo run --release --example bench -- [SCENARIO ...] [OPTIONS]
+
+Runs the benchmark scenarios (all but http_load when none is named) and prints one JSON
+object {scenario: figures}. Build with --release: a debug build is many times slower.
+
+options:
+  --scenarios a,b,c          scenarios to run (same as naming them)
+  --runs N                   measured runs per scenario (default 3)
+  --in-process               run every scenario in this process (default: one process each)
+  --pin-cores                pin the benchmark (and the HTTP server) to their own cores
+  --pipeline-n N  --agent-n N  --widget-states N  --widget-chunk LEN
+  --template-items N  --template-reps N  --diff-children N  --diff-reps N
+  --clients N  --requests-per-client N  --http-deltas N
+                             the scenario sizes (defaults: the reference's)
+  -h, --help                 this text";
+
+/// Exits with `message` and the usage (status 2: a wrong command line).
+fn usage_error(message: &str) -> ! {
+    eprintln!("bench: {message}\n\n{USAGE}");
+    std::process::exit(2);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut sizes = Sizes::default();
@@ -764,7 +788,7 @@ fn main() {
             let value = iter
                 .next()
                 .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{arg} needs a number"));
+                .unwrap_or_else(|| usage_error(&format!("{arg} needs a number")));
             *target = value;
             forwarded.extend([arg.clone(), value.to_string()]);
         };
@@ -792,13 +816,13 @@ fn main() {
                 let length: usize = iter
                     .next()
                     .and_then(|v| v.parse().ok())
-                    .expect("--widget-chunk needs a length");
+                    .unwrap_or_else(|| usage_error("--widget-chunk needs a length"));
                 sizes.widget_chunk = WIDGET_CHUNK.chars().cycle().take(length).collect();
                 forwarded.extend([arg.clone(), length.to_string()]);
             }
             "--scenarios" => scenarios.extend(
                 iter.next()
-                    .expect("--scenarios needs a list")
+                    .unwrap_or_else(|| usage_error("--scenarios needs a list"))
                     .split(',')
                     .map(str::to_owned),
             ),
@@ -808,14 +832,33 @@ fn main() {
                 forwarded.push(arg.clone());
             }
             "--child" => child = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return;
+            }
+            flag if flag.starts_with('-') => usage_error(&format!("unknown option {flag:?}")),
             name => scenarios.push(name.to_owned()),
         }
     }
     if scenarios.is_empty() {
         scenarios = SCENARIOS.iter().map(|s| (*s).to_owned()).collect();
     }
+    let known = |name: &str| SCENARIOS.contains(&name) || EXTRA_SCENARIOS.contains(&name);
+    if let Some(unknown) = scenarios.iter().find(|name| !known(name)) {
+        usage_error(&format!(
+            "unknown scenario {unknown:?}; known: {} (and, when named, {})",
+            SCENARIOS.join(", "),
+            EXTRA_SCENARIOS.join(", ")
+        ));
+    }
+    if cfg!(debug_assertions) && !child {
+        eprintln!("bench: this is a debug build; figures are only meaningful with --release");
+    }
     let mut results = serde_json::Map::new();
     for name in &scenarios {
+        if !child {
+            eprintln!("bench: running {name}...");
+        }
         let result = if child || in_process {
             run_scenario(name, &sizes)
         } else {

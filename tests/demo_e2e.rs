@@ -130,6 +130,13 @@ async fn a_whole_conversation_with_widgets_and_actions() {
             && page.contains("chatkit.js")
             && page.contains("/chatkit")
     );
+    // Without internet the component never loads: the page says so and shows a curl line.
+    assert!(
+        page.contains("The ChatKit web component did not load")
+            && page.contains("onerror=\"showOffline(")
+            && page.contains("curl -N "),
+        "the page explains a missing web component"
+    );
 
     // A new thread: the weather tool streams a card, the answer streams, the title is set.
     let events = demo.stream(json!({"type": "threads.create", "params": {"input": message("What's the weather in Paris?")}})).await;

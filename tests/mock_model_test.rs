@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chatkit_agents::prelude::*;
-use chatkit_agents::testing::{ScriptedModel, Step};
+use chatkit_agents::testing::{requests, send, ScriptedModel, Step};
 use chatkit_agents::types::Timestamp;
 use chatkit_agents::widgets::{self as w, WidgetRoot};
 use futures::StreamExt;
@@ -77,4 +77,34 @@ async fn the_banker_shows_the_balance_card_and_answers() {
         second.instructions.as_deref(),
         Some("Answer questions about the user's accounts.")
     );
+}
+
+// ---- the README's "Testing your server" example, verbatim (tests/readme.rs checks it) ----
+
+/// Greet someone with a card.
+#[function_tool]
+async fn greet(ctx: &ToolContext<AgentContext<()>>, name: String) -> Result<String, ToolError> {
+    let card: WidgetRoot = w::Card::new()
+        .child(w::Title::new(format!("Hello, {name}!")))
+        .into();
+    ctx.stream_widget(card, None).await?;
+    Ok(format!("Greeted {name}"))
+}
+
+#[tokio::test]
+async fn greets() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("greet", serde_json::json!({"name": "Ada"}))],
+        vec![Step::text("Done!")],
+    ]));
+    let agent = Agent::new("Greeter", model.clone()).tool(greet);
+    let server = Arc::new(AgentServer::new(Arc::new(MemoryStore::new()), agent));
+
+    let reply = send(&server, &requests::create_thread("Greet Ada"), ())
+        .await
+        .unwrap();
+    assert!(reply
+        .event_types()
+        .contains(&"thread.item.done:widget".to_owned()));
+    assert_eq!(model.requests().len(), 2); // what the model was sent, turn by turn
 }

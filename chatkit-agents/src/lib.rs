@@ -24,10 +24,11 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     tracing_subscriber::fmt::init(); // failed streams are logged at ERROR; RUST_LOG=info shows requests
 //!     let store = Arc::new(SqliteStore::open("chat.sqlite").await?);
 //!     let agent = Agent::new("Greeter", Arc::new(OpenAIResponsesModel::new("gpt-4.1-mini"))).tool(greet);
 //!     let server = AgentServer::new(store, agent); // answers each message with the agent
-//!     let app = ChatKitEndpoint::new(Arc::new(server), |_| Ok(())).router();
+//!     let app = ChatKitEndpoint::new(Arc::new(server), |_| Ok(())).router(); // POST /chatkit
 //!     chatkit_agents::http::Server::bind("127.0.0.1:8000").await?.serve(app).await?;
 //!     Ok(())
 //! }

@@ -121,20 +121,40 @@ const PAGE: &str = r#"<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>chatkit-agents demo</title>
-  <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
+  <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async onerror="showOffline('the script could not be fetched')"></script>
   <style>
     html, body { height: 100%; margin: 0; font-family: system-ui, sans-serif; background: #f6f6f7; }
     main { max-width: 760px; height: 100%; margin: 0 auto; display: flex; flex-direction: column; }
     header { padding: 12px 4px; color: #555; font-size: 14px; }
     openai-chatkit { flex: 1; display: block; }
+    #offline { margin: 16px 4px; padding: 16px; background: #fff; border: 1px solid #ddd; border-radius: 8px; color: #333; }
+    #offline pre { background: #f0f0f2; padding: 10px; overflow-x: auto; white-space: pre-wrap; }
   </style>
 </head>
 <body>
   <main>
-    <header>chatkit-agents demo: a Rust ChatKit server. Try the prompts below.</header>
+    <header>chatkit-agents demo: a Rust ChatKit server. Try the prompts in the chat below.</header>
+    <section id="offline" hidden>
+      <strong>The ChatKit web component did not load</strong> (<span id="offline-why">no answer from OpenAI's CDN</span>).
+      It comes from <code>cdn.platform.openai.com</code>, so the browser needs internet; this
+      server does not. The server still works: talk to its endpoint directly, for example
+      <pre id="offline-curl"></pre>
+      and open this page again once the browser can reach the CDN.
+    </section>
     <openai-chatkit id="chat"></openai-chatkit>
   </main>
   <script>
+    // Without the component the page would stay blank: say why, and what still works.
+    function showOffline(why) {
+      if (customElements.get("openai-chatkit")) return;
+      document.getElementById("offline-why").textContent = why;
+      document.getElementById("offline-curl").textContent =
+        "curl -N " + location.origin + "/chatkit -H 'content-type: application/json' \\\n" +
+        "  -d '{\"type\":\"threads.create\",\"params\":{\"input\":{\"content\":[{\"type\":\"input_text\",\"text\":\"What is the weather in Paris?\"}],\"attachments\":[],\"inference_options\":{}}}}'";
+      document.getElementById("offline").hidden = false;
+      document.getElementById("chat").hidden = true;
+    }
+    setTimeout(() => showOffline("it had not loaded after 5 seconds"), 5000);
     customElements.whenDefined("openai-chatkit").then(() => {
       const chat = document.getElementById("chat");
       chat.setOptions({

@@ -160,6 +160,39 @@ impl Rejection {
 type Extractor<C> = dyn Fn(&Parts) -> Result<C, Rejection> + Send + Sync;
 
 /// The ChatKit endpoint for a server: configure, then turn into an axum [`Router`].
+///
+/// The extractor turns each request's parts into your request context; here, the user
+/// comes from a header, and a request without it is answered `401`:
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::http::{ChatKitEndpoint, Rejection};
+/// use chatkit_agents::server::respond_with;
+/// use chatkit_agents::store::{MemoryStore, StoreContext};
+/// use futures::stream;
+///
+/// #[derive(Clone)]
+/// struct User(String);
+///
+/// // Stores keep each user's threads apart by this id.
+/// impl StoreContext for User {
+///     fn user_id(&self) -> Option<&str> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let server = Arc::new(respond_with(Arc::new(MemoryStore::new()), |_, _, _: User| {
+///     Box::pin(stream::empty())
+/// }));
+/// let app: axum::Router = ChatKitEndpoint::new(server, |parts| {
+///     let user = parts.headers.get("x-user").and_then(|v| v.to_str().ok());
+///     user.map(|u| User(u.to_owned()))
+///         .ok_or_else(|| Rejection::unauthorized("no x-user header"))
+/// })
+/// .path("/api/chatkit")
+/// .router();
+/// # let _ = app;
+/// ```
 pub struct ChatKitEndpoint<S: ChatKitServer> {
     server: Arc<S>,
     extract: Arc<Extractor<S::Context>>,

@@ -84,6 +84,49 @@ pub type EventStream = BoxStream<'static, Result<ThreadStreamEvent, StreamError>
 /// metadata while streaming (or before returning the stream: the pipeline calls them
 /// after taking its snapshot) and the pipeline persists it and tells the client right
 /// after the next event, or at the end of the stream.
+///
+/// A server that answers with an agent and handles one widget action (for a server
+/// that only answers messages, [`respond_with`] needs no type of your own):
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::prelude::*;
+/// use chatkit_agents::testing::{ScriptedModel, Step};
+/// use chatkit_agents::types::{Action, WidgetItem};
+///
+/// struct Support {
+///     store: Arc<MemoryStore>,
+///     agent: Agent<AgentContext<()>>,
+/// }
+///
+/// impl ChatKitServer for Support {
+///     type Context = ();
+///
+///     fn store(&self) -> Arc<dyn Store<()>> {
+///         self.store.clone()
+///     }
+///
+///     fn respond(self: Arc<Self>, thread: ThreadHandle, input: Option<UserMessageItem>, ctx: ()) -> EventStream {
+///         let context = AgentContext::new(thread, self.store.clone(), ctx);
+///         let text = input.map(|message| message.text()).unwrap_or_default();
+///         let run = Runner::new().run_streamed(&self.agent, text, context.clone());
+///         stream_agent_response(&context, run)
+///     }
+///
+///     fn action(self: Arc<Self>, thread: ThreadHandle, action: Action, _sender: Option<WidgetItem>, _ctx: ()) -> EventStream {
+///         Box::pin(async_stream::try_stream! {
+///             if action.action_type == "close_ticket" {
+///                 thread.set_title("Closed");
+///                 yield ThreadStreamEvent::progress("Ticket closed");
+///             }
+///         })
+///     }
+/// }
+///
+/// let model = Arc::new(ScriptedModel::new(vec![vec![Step::text("How can I help?")]]));
+/// let server = Arc::new(Support { store: Arc::new(MemoryStore::new()), agent: Agent::new("Support", model) });
+/// # let _ = server;
+/// ```
 #[async_trait]
 pub trait ChatKitServer: Send + Sync + 'static {
     /// Per-request data from your HTTP layer (user, locale, ...), passed to every store

@@ -13,6 +13,27 @@ use super::widget::{WidgetComponent, WidgetRoot};
 use super::workflow::Task;
 
 /// One event of a streamed response, written as `data: <json>\n\n`.
+///
+/// Build events with the constructors ([`item_done`](Self::item_done),
+/// [`item_updated`](Self::item_updated), [`progress`](Self::progress), ...); each
+/// serializes exactly as the Python SDK's:
+///
+/// ```
+/// use chatkit_agents::types::{ThreadItemUpdate, ThreadStreamEvent};
+/// let event = ThreadStreamEvent::item_updated(
+///     "msg_1",
+///     ThreadItemUpdate::AssistantMessageContentPartTextDelta { content_index: 0, delta: "Hi".into() },
+/// );
+/// assert_eq!(event.type_name(), "thread.item.updated");
+/// assert_eq!(
+///     serde_json::to_string(&event).unwrap(),
+///     r#"{"type":"thread.item.updated","item_id":"msg_1","update":{"type":"assistant_message.content_part.text_delta","content_index":0,"delta":"Hi"}}"#
+/// );
+/// assert_eq!(
+///     serde_json::to_string(&ThreadStreamEvent::progress("Searching...")).unwrap(),
+///     r#"{"type":"progress_update","text":"Searching..."}"#
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ThreadStreamEvent {

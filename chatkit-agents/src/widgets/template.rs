@@ -137,6 +137,25 @@ pub enum TemplateError {
 
 /// A compiled `.widget` template.
 ///
+/// # The `.widget` file
+///
+/// A `.widget` file (what ChatKit Studio exports) is one JSON object:
+///
+/// | key | what it is | used here |
+/// |---|---|---|
+/// | `version` | the format version, `"1.0"` | checked: anything else is [`TemplateError::UnsupportedVersion`] |
+/// | `name` | the widget's name | names the template in every error |
+/// | `template` | the widget tree as Jinja2 source that renders to JSON: `{{ value \| tojson }}` for values, `{% for %}` / `{% if %}` for structure | compiled once, rendered by [`build`](Self::build) |
+/// | `jsonSchema` | a JSON Schema of the data the template expects | optional; [`build_validated`](Self::build_validated) checks data against it (feature `json-schema`) |
+/// | `outputJsonPreview` | the rendered tree for sample data | ignored (Studio's preview) |
+/// | `encodedWidget` | Studio's own encoding of the design | ignored |
+///
+/// The rendered JSON must be a widget root (`Card`, `ListView` or `Basic`); `null`
+/// values are dropped at any depth, as the reference does. The Jinja2 dialect is the
+/// reference's: strict undefined variables, Jinja2's `tojson` (Python's `json.dumps` with
+/// sorted keys, then HTML-safe escapes), `namespace()` with
+/// appendable lists, and Jinja2's filters (`round`, `default`, `join`, ...).
+///
 /// The Jinja2 source is compiled once, when the template is created; [`build`](Self::build)
 /// only renders, parses and checks. Rendering follows Jinja2 with `StrictUndefined`, as
 /// the reference does, so every one of the reference widgets renders to the same JSON.

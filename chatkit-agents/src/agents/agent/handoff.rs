@@ -128,7 +128,7 @@ impl<C> Handoff<C> {
     /// Lets the model pass a `T` when it hands off (the handoff tool's parameters become
     /// `T`'s strict schema) and calls `callback` with it, as the Python SDK's
     /// `on_handoff` with an `input_type`. Arguments that do not parse as a `T` end the
-    /// run with [`RunError::InvalidHandoffInput`](super::RunError::InvalidHandoffInput).
+    /// run with [`RunError::InvalidHandoffInput`](crate::agents::RunError::InvalidHandoffInput).
     ///
     /// ```
     /// use std::sync::Arc;

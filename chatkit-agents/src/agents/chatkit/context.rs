@@ -61,11 +61,28 @@ struct Inner<C> {
 
 /// The run context of a ChatKit agent run (the reference's `AgentContext`).
 ///
-/// Tools receive it inside their [`ToolContext`](super::ToolContext). Everything they
+/// Tools receive it inside their [`ToolContext`](crate::agents::ToolContext). Everything they
 /// queue here ([`stream`](Self::stream), [`stream_widget`](Self::stream_widget), the
 /// workflow helpers) is merged into the ChatKit stream by `stream_agent_response`, in
 /// order, as snapshots taken when queued. Cheap to clone; clones share the queue and
 /// state, so concurrent tools can use it at once.
+///
+/// A tool showing its progress as a workflow:
+///
+/// ```
+/// use chatkit_agents::agents::{function_tool, AgentContext, ToolContext};
+/// use chatkit_agents::types::{CustomTask, Task, Workflow, WorkflowSummary, WorkflowType};
+///
+/// /// Search the archive.
+/// #[function_tool]
+/// async fn search(ctx: &ToolContext<AgentContext<()>>, query: String) -> String {
+///     ctx.start_workflow(Workflow::new(WorkflowType::Custom));
+///     ctx.add_workflow_task(Task::Custom(CustomTask { title: Some(format!("Searching for {query}")), ..Default::default() }));
+///     // ... the search ...
+///     ctx.end_workflow(Some(WorkflowSummary::Custom { title: "Searched".into(), icon: None }), false);
+///     "3 results".to_owned()
+/// }
+/// ```
 pub struct AgentContext<C> {
     inner: Arc<Inner<C>>,
 }

@@ -35,7 +35,38 @@ use result::Outcome;
 pub const DEFAULT_MAX_TURNS: usize = 10;
 
 /// Runs agents. Configure the turn limit, hooks and the tool error formatter, then call
-/// [`run_streamed`](Self::run_streamed).
+/// [`run_streamed`](Self::run_streamed) (events as they happen) or [`run`](Self::run)
+/// (to the end).
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{function_tool, Agent, RunEvent, Runner};
+/// use chatkit_agents::testing::{ScriptedModel, Step};
+/// use futures::StreamExt;
+///
+/// /// Add two numbers.
+/// #[function_tool]
+/// async fn add(a: i64, b: i64) -> i64 {
+///     a + b
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let model = Arc::new(ScriptedModel::new(vec![
+///     vec![Step::tool_call("add", serde_json::json!({"a": 2, "b": 3}))],
+///     vec![Step::text("5")],
+/// ]));
+/// let agent: Agent<()> = Agent::new("Calculator", model).tool(add);
+/// let runner = Runner::new().max_turns(4);
+///
+/// let result = runner.run(&agent, "2 + 3?", ()).await.unwrap();
+/// assert_eq!(result.final_output, "5");
+/// let outputs: Vec<_> = result.events.iter().filter_map(|e| match e {
+///     RunEvent::ToolOutput { output, .. } => Some(output.as_str()),
+///     _ => None,
+/// }).collect();
+/// assert_eq!(outputs, ["5"]);
+/// # });
+/// ```
 pub struct Runner<C> {
     max_turns: usize,
     hooks: Arc<dyn RunHooks<C>>,

@@ -165,7 +165,7 @@ pub(super) struct Outcome {
     pub(super) last_response_id: Option<String>,
 }
 
-/// Per-run options ([`Runner::run_streamed_with`], [`Runner::run_with`]).
+/// Per-run options ([`Runner::run_streamed_with`](super::Runner::run_streamed_with), [`Runner::run_with`](super::Runner::run_with)).
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RunOptions {
@@ -185,7 +185,7 @@ impl RunOptions {
     }
 }
 
-/// A finished run ([`Runner::run`]): its final output and every event it produced.
+/// A finished run ([`Runner::run`](super::Runner::run)): its final output and every event it produced.
 #[derive(Debug, Clone)]
 pub struct RunResult {
     /// The final output: the last message's text (JSON for an agent with an output

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::agents::model::{ContentPart, FunctionCall, ModelAnnotation};
 use crate::types::{Annotation, AssistantMessageContent, FileSource, UrlSource};
 
-/// Overridable conversions used by [`stream_agent_response_with`] (the reference's
+/// Overridable conversions used by [`stream_agent_response_with`](super::stream_agent_response_with) (the reference's
 /// `ResponseStreamConverter`): images to URLs, image progress, citations to annotations.
 #[async_trait]
 pub trait ResponseStreamConverter: Send + Sync {

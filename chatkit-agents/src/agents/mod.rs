@@ -1,4 +1,15 @@
-//! The agent runtime, modelled on the Python Agents SDK:
+//! The agent runtime, modelled on the Python Agents SDK, in three parts:
+//!
+//! - the **runtime** (`agent/`, `runner/`, `model.rs`, `tool.rs`, `guardrail.rs`,
+//!   `hooks.rs`, `output.rs`, `schema.rs`, `agent_tool.rs`): generic over the run context
+//!   `C`, it imports nothing of ChatKit;
+//! - the **providers** (`providers/openai/`: the Responses and Chat Completions models
+//!   over one client builder and retry policy), which turn a [`ModelRequest`] into
+//!   [`ModelEvent`]s;
+//! - the **ChatKit bridge** (`chatkit/`: [`AgentContext`], [`stream_agent_response`],
+//!   [`ThreadItemConverter`], [`AgentServer`]), the one place where runs meet threads.
+//!
+//! Everything is re-exported here, so paths do not depend on the folders. What it offers:
 //!
 //! - tools (`#[function_tool]`, strict schemas) and the [`AgentContext`] they use to
 //!   stream ChatKit events mid-run;

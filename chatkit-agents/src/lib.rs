@@ -64,8 +64,9 @@
 //!
 //! ## Modules
 //!
-//! - [`types`]: the protocol's wire types (requests, items, events, updates).
-//! - [`widgets`]: the widget tree, typed component builders, `.widget` templates,
+//! - [`types`]: the protocol's wire types (requests, items, events, updates, and the
+//!   widget tree, [`types::widget`]).
+//! - [`widgets`]: typed component builders, `.widget` templates,
 //!   [`widgets::diff_widget`] and [`widgets::stream_widget`].
 //! - [`server`]: [`server::ChatKitServer`] and [`server::process`], the event pipeline.
 //! - [`store`]: the store traits, [`store::MemoryStore`] and [`store::SqliteStore`].
@@ -79,6 +80,10 @@
 //! - [`testing`] (feature `testing`, for your tests): [`testing::ScriptedModel`] and a
 //!   conformance suite for your own stores.
 //! - [`prelude`]: the names most servers use.
+//!
+//! The rooms import downward only, in the order `types`, `widgets`, `store`, `server`,
+//! `agents`, `http`; inside [`agents`], the runtime knows nothing of ChatKit and the
+//! `chatkit` bridge joins the two. `tests/layers.rs` keeps it so.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 #[macro_use]

@@ -110,3 +110,55 @@ pub(crate) fn model_error(error: OpenAIError) -> ModelError {
         other => ModelError::Connection(other.to_string()),
     }
 }
+
+/// The constructors the two OpenAI models share, expanded inside each model's `impl`
+/// (the models differ only in the API they call; both hold `client` and `model`).
+macro_rules! openai_model_constructors {
+    () => {
+        /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
+        /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
+        pub fn new(model: impl Into<String>) -> Self {
+            Self::from_client(
+                $crate::agents::providers::openai::client::env_client(),
+                model,
+            )
+        }
+
+        /// The model `model` on the server at `base_url` (e.g. `http://127.0.0.1:8080/v1`).
+        pub fn with_base_url(
+            model: impl Into<String>,
+            base_url: impl Into<String>,
+            api_key: impl Into<String>,
+        ) -> Self {
+            let client = $crate::agents::providers::openai::client::client_for(base_url, api_key);
+            Self::from_client(client, model)
+        }
+
+        /// The model `model` on a configured async-openai client.
+        pub fn from_client(
+            client: async_openai::Client<async_openai::config::OpenAIConfig>,
+            model: impl Into<String>,
+        ) -> Self {
+            Self {
+                client,
+                model: model.into(),
+            }
+        }
+
+        /// Sends requests under `policy` (the default: [`RetryPolicy::default`]). This
+        /// replaces the client's transport, so call it on models made by
+        /// [`new`](Self::new) or [`with_base_url`](Self::with_base_url); a client passed
+        /// to [`from_client`](Self::from_client) keeps its own until you call this.
+        pub fn retry_policy(mut self, policy: $crate::agents::RetryPolicy) -> Self {
+            self.client =
+                $crate::agents::providers::openai::client::with_retries(self.client, policy);
+            self
+        }
+
+        /// The default model name (the request's `settings.model` wins).
+        pub fn model_name(&self) -> &str {
+            &self.model
+        }
+    };
+}
+pub(crate) use openai_model_constructors;

@@ -6,10 +6,7 @@ use async_openai::Client;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
-use super::client::{
-    client_for, env_client, lenient_frames, model_error, with_retries, USER_AGENT,
-};
-use super::retry::RetryPolicy;
+use super::client::{lenient_frames, model_error, openai_model_constructors, USER_AGENT};
 use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
 
 /// A model on the Responses API, streamed.
@@ -33,20 +30,7 @@ pub struct OpenAIResponsesModel {
 }
 
 impl OpenAIResponsesModel {
-    /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
-    /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
-    pub fn new(model: impl Into<String>) -> Self {
-        Self::from_client(env_client(), model)
-    }
-
-    /// The model `model` on the server at `base_url` (e.g. `http://127.0.0.1:8080/v1`).
-    pub fn with_base_url(
-        model: impl Into<String>,
-        base_url: impl Into<String>,
-        api_key: impl Into<String>,
-    ) -> Self {
-        Self::from_client(client_for(base_url, api_key), model)
-    }
+    openai_model_constructors!();
 
     /// The `User-Agent` of the requests made by [`new`](Self::new) and
     /// [`with_base_url`](Self::with_base_url), in the reference's format
@@ -54,28 +38,6 @@ impl OpenAIResponsesModel {
     /// servers can be told apart. A client passed to [`from_client`](Self::from_client)
     /// keeps its own headers.
     pub const USER_AGENT: &'static str = USER_AGENT;
-
-    /// The model `model` on a configured async-openai client.
-    pub fn from_client(client: Client<OpenAIConfig>, model: impl Into<String>) -> Self {
-        OpenAIResponsesModel {
-            client,
-            model: model.into(),
-        }
-    }
-
-    /// Sends requests under `policy` (the default: [`RetryPolicy::default`]). This
-    /// replaces the client's transport, so call it on models made by
-    /// [`new`](Self::new) or [`with_base_url`](Self::with_base_url); a client passed
-    /// to [`from_client`](Self::from_client) keeps its own until you call this.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.client = with_retries(self.client, policy);
-        self
-    }
-
-    /// The default model name (the request's `settings.model` wins).
-    pub fn model_name(&self) -> &str {
-        &self.model
-    }
 
     /// The JSON body sent for `request`.
     pub fn request_body(&self, request: &ModelRequest) -> Value {

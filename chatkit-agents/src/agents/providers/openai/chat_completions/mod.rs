@@ -16,8 +16,7 @@ use async_openai::Client;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
-use super::client::{client_for, env_client, lenient_frames, model_error, with_retries};
-use super::retry::RetryPolicy;
+use super::client::{lenient_frames, model_error, openai_model_constructors};
 use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest, StreamErrorInfo};
 
 mod chunks;
@@ -46,39 +45,7 @@ pub struct OpenAIChatCompletionsModel {
 }
 
 impl OpenAIChatCompletionsModel {
-    /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
-    /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
-    pub fn new(model: impl Into<String>) -> Self {
-        Self::from_client(env_client(), model)
-    }
-
-    /// The model `model` on the server at `base_url` (e.g. `http://127.0.0.1:8080/v1`).
-    pub fn with_base_url(
-        model: impl Into<String>,
-        base_url: impl Into<String>,
-        api_key: impl Into<String>,
-    ) -> Self {
-        Self::from_client(client_for(base_url, api_key), model)
-    }
-
-    /// Sends requests under `policy`; see [`OpenAIResponsesModel::retry_policy`](super::OpenAIResponsesModel::retry_policy).
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.client = with_retries(self.client, policy);
-        self
-    }
-
-    /// The model `model` on a configured async-openai client.
-    pub fn from_client(client: Client<OpenAIConfig>, model: impl Into<String>) -> Self {
-        OpenAIChatCompletionsModel {
-            client,
-            model: model.into(),
-        }
-    }
-
-    /// The default model name (the request's `settings.model` wins).
-    pub fn model_name(&self) -> &str {
-        &self.model
-    }
+    openai_model_constructors!();
 
     /// The JSON body sent for `request`, or why `request` cannot be sent.
     pub fn request_body(&self, request: &ModelRequest) -> Result<Value, ModelError> {

@@ -145,7 +145,8 @@ macro_rules! openai_model_constructors {
             }
         }
 
-        /// Sends requests under `policy` (the default: [`RetryPolicy::default`]). This
+        /// Sends requests under `policy` (the default:
+        /// [`RetryPolicy::default`]($crate::agents::RetryPolicy::default)). This
         /// replaces the client's transport, so call it on models made by
         /// [`new`](Self::new) or [`with_base_url`](Self::with_base_url); a client passed
         /// to [`from_client`](Self::from_client) keeps its own until you call this.

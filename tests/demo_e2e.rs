@@ -6,15 +6,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatkit_agents::store::SqliteStore;
+use chatkit_agents::store::{PostgresStore, PostgresStoreOptions, SqliteStore, Store};
 use chatkit_agents::types::*;
-use chatkit_agents_workspace::demo::{app, OfflineModel};
+use chatkit_agents_workspace::demo::{app, OfflineModel, RequestContext};
 use serde_json::{json, Value};
 
 struct Demo {
     address: SocketAddr,
     client: reqwest::Client,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 /// A directory removed when the test ends.
@@ -34,6 +34,11 @@ async fn start() -> Demo {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(SqliteStore::open(dir.join("demo.sqlite")).await.unwrap());
+    start_on(store, Some(TempDir(dir))).await
+}
+
+/// The demo app on `store`, on an ephemeral port.
+async fn start_on(store: Arc<dyn Store<RequestContext>>, dir: Option<TempDir>) -> Demo {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -47,7 +52,7 @@ async fn start() -> Demo {
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap(),
-        _dir: TempDir(dir),
+        _dir: dir,
     }
 }
 
@@ -293,4 +298,72 @@ async fn the_offline_model_answers_plain_questions() {
         .await;
     assert!(assistant_text(&events).contains("offline model"));
     assert!(widget_items(&events).is_empty());
+}
+
+/// Two demo processes' worth of servers (each with its own store and pool) on one
+/// PostgreSQL schema: a conversation may go to either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_demo_replicas_on_one_postgres_database_share_a_conversation() {
+    let url = std::env::var("CHATKIT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!(
+        "ck_demo_{}_{}",
+        std::process::id(),
+        default_generate_id(StoreItemType::Thread)
+    );
+    let open = || async {
+        let options = PostgresStoreOptions::default()
+            .schema(&schema)
+            .max_connections(4);
+        PostgresStore::connect_with(&url, options)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL is needed at {url}: {e}"))
+    };
+    let (store_a, store_b) = (open().await, open().await);
+    let pool = store_a.pool().clone();
+    let a = start_on(Arc::new(store_a), None).await;
+    let b = start_on(Arc::new(store_b), None).await;
+
+    // Created on A, continued on B, read on both.
+    let created = a
+        .stream(json!({"type": "threads.create", "params": {"input": message("What's the weather in Paris?")}}))
+        .await;
+    let ThreadStreamEvent::ThreadCreated { thread } = &created[0] else {
+        panic!("{created:?}")
+    };
+    let thread_id = thread.id.clone();
+    let continued = b
+        .stream(json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": message("Show my tasks")}}))
+        .await;
+    assert_eq!(widget_items(&continued).len(), 1, "{continued:?}");
+    let list = json!({"type": "items.list", "params": {"thread_id": thread_id, "order": "asc", "limit": 50}});
+    let on_a: Page<ThreadItem> = a.json(list.clone()).await;
+    let on_b: Page<ThreadItem> = b.json(list).await;
+    assert_eq!(on_a, on_b);
+    assert!(on_a.data.len() >= 4, "{:?}", on_a.data);
+
+    // Paginated from either side alike.
+    let page = json!({"type": "items.list", "params": {"thread_id": thread_id, "order": "asc", "limit": 2}});
+    let first: Page<ThreadItem> = b.json(page).await;
+    let after = first.after.clone().expect("more than one page");
+    let next = json!({"type": "items.list", "params": {"thread_id": thread_id, "order": "asc", "limit": 50, "after": after}});
+    let rest: Page<ThreadItem> = a.json(next).await;
+    let joined: Vec<_> = first.data.into_iter().chain(rest.data).collect();
+    assert_eq!(joined, on_a.data);
+
+    // Deleted on B is gone for A.
+    let _: Value = b
+        .json(json!({"type": "threads.delete", "params": {"thread_id": thread_id}}))
+        .await;
+    let gone = a
+        .post(json!({"type": "threads.get_by_id", "params": {"thread_id": thread_id}}))
+        .await;
+    assert_eq!(gone.status(), 404);
+
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
 }

@@ -1,4 +1,5 @@
-//! The demo ChatKit server: an axum app with `SqliteStore`, an agent whose tools stream
+//! The demo ChatKit server: an axum app with `SqliteStore` (or `PostgresStore` when
+//! `CHATKIT_DB` is a `postgres://` URL), an agent whose tools stream
 //! widgets, and widget action handlers. With `OPENAI_API_KEY` set it uses the OpenAI
 //! Responses API; without, a built-in offline model that still calls the tools.
 //!
@@ -23,7 +24,7 @@ use axum::routing::get;
 use axum::Router;
 use chatkit_agents::agents::{Model, OpenAIChatCompletionsModel, OpenAIResponsesModel};
 use chatkit_agents::http::ChatKitEndpoint;
-use chatkit_agents::store::{SqliteStore, StoreContext};
+use chatkit_agents::store::{PostgresStore, SqliteStore, Store, StoreContext, StoreError};
 
 pub use offline::OfflineModel;
 pub use server::DemoServer;
@@ -70,20 +71,72 @@ pub enum DemoModel {
     },
 }
 
+/// Where the demo keeps its threads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DemoDatabase {
+    /// A SQLite file (one process).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://...`), which several demo processes can share.
+    Postgres(String),
+}
+
+impl DemoDatabase {
+    /// `postgres://` and `postgresql://` URLs are PostgreSQL; anything else a SQLite path.
+    pub fn parse(value: &str) -> Self {
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            DemoDatabase::Postgres(value.to_owned())
+        } else {
+            DemoDatabase::Sqlite(value.into())
+        }
+    }
+
+    /// Opens the store (PostgreSQL: applying its migrations).
+    pub async fn open(&self) -> Result<Arc<dyn Store<RequestContext>>, StoreError> {
+        Ok(match self {
+            DemoDatabase::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+            DemoDatabase::Postgres(url) => Arc::new(PostgresStore::connect(url).await?),
+        })
+    }
+}
+
+impl std::fmt::Display for DemoDatabase {
+    /// The file, or the URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DemoDatabase::Sqlite(path) => write!(f, "{}", path.display()),
+            DemoDatabase::Postgres(url) => {
+                let shown = match (url.find("://"), url.rfind('@')) {
+                    (Some(scheme), Some(at)) if at > scheme => {
+                        let credentials = &url[scheme + 3..at];
+                        match credentials.split_once(':') {
+                            Some((user, _)) => {
+                                format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                            }
+                            None => url.clone(),
+                        }
+                    }
+                    _ => url.clone(),
+                };
+                write!(f, "{shown}")
+            }
+        }
+    }
+}
+
 /// How the demo runs.
 #[derive(Debug, Clone)]
 pub struct DemoConfig {
     /// Where to listen.
     pub address: SocketAddr,
-    /// The SQLite file.
-    pub database: PathBuf,
+    /// Where threads are kept.
+    pub database: DemoDatabase,
     /// The model.
     pub model: DemoModel,
 }
 
 impl DemoConfig {
     /// From the environment: `PORT` (8000), `HOST` (127.0.0.1), `CHATKIT_DB`
-    /// (`chatkit-demo.sqlite`), `OPENAI_API_KEY` (offline model when unset or empty),
+    /// (`chatkit-demo.sqlite`; a `postgres://` URL uses PostgreSQL), `OPENAI_API_KEY` (offline model when unset or empty),
     /// `OPENAI_MODEL` (`gpt-4.1-mini`), `OPENAI_BASE_URL` (`https://api.openai.com/v1`),
     /// `OPENAI_API` (`responses`, or `chat_completions` for chat-only servers).
     pub fn from_env() -> Self {
@@ -105,9 +158,9 @@ impl DemoConfig {
         };
         DemoConfig {
             address,
-            database: var("CHATKIT_DB")
-                .unwrap_or_else(|| "chatkit-demo.sqlite".into())
-                .into(),
+            database: DemoDatabase::parse(
+                &var("CHATKIT_DB").unwrap_or_else(|| "chatkit-demo.sqlite".into()),
+            ),
             model,
         }
     }
@@ -225,7 +278,7 @@ pub fn model(config: &DemoModel) -> Arc<dyn Model> {
 }
 
 /// The demo app: `GET /` (the page) and `POST /chatkit`, on `store`, answering with `model`.
-pub fn app(store: Arc<SqliteStore>, model: Arc<dyn Model>) -> Router {
+pub fn app(store: Arc<dyn Store<RequestContext>>, model: Arc<dyn Model>) -> Router {
     let server = Arc::new(DemoServer::new(store, model.clone()));
     let chatkit = ChatKitEndpoint::new(server, move |parts| {
         let user_id = parts
@@ -248,7 +301,7 @@ pub fn app(store: Arc<SqliteStore>, model: Arc<dyn Model>) -> Router {
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
-    let store = Arc::new(SqliteStore::open(&config.database).await?);
+    let store = config.database.open().await?;
     // Header-read and idle timeouts and a connection limit (the defaults of
     // `chatkit_agents::http::Server`), so slow or idle clients cannot pile up.
     let server = chatkit_agents::http::Server::bind(config.address).await?;
@@ -271,7 +324,7 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(
         "chatkit-agents demo on http://{} with {mode}; data in {}",
         server.local_addr()?,
-        config.database.display()
+        config.database
     );
     let app = app(store, model(&config.model));
     server

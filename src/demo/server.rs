@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chatkit_agents::agents::{Agent, AgentServer};
 use chatkit_agents::async_trait;
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
-use chatkit_agents::store::{SqliteStore, Store};
+use chatkit_agents::store::Store;
 use chatkit_agents::types::*;
 
 use super::state::{self, Refused};
@@ -15,14 +15,17 @@ use super::RequestContext;
 
 /// The demo server.
 pub struct DemoServer {
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store<RequestContext>>,
     /// Answers messages; this server adds titles and the widget actions around it.
     agent: Arc<AgentServer<RequestContext>>,
 }
 
 impl DemoServer {
     /// A server on `store` whose agent uses `model`.
-    pub fn new(store: Arc<SqliteStore>, model: Arc<dyn chatkit_agents::agents::Model>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store<RequestContext>>,
+        model: Arc<dyn chatkit_agents::agents::Model>,
+    ) -> Self {
         let agent = Agent::new("Demo", model)
             .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, or to draft notes. Answer briefly.")
             .tool(get_weather)

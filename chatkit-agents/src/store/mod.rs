@@ -1,5 +1,6 @@
 //! Persistence: the [`Store`] and [`AttachmentStore`] traits, [`MemoryStore`], and
-//! [`SqliteStore`] (the embedded default, feature `sqlite`).
+//! [`SqliteStore`] (the embedded default, feature `sqlite`) and
+//! [`PostgresStore`] (several replicas on one database, feature `postgres`).
 //!
 //! Stores are generic over the request context `C`, which the server passes through
 //! untouched. A context that implements [`StoreContext`] and returns a user id scopes
@@ -21,10 +22,14 @@ use crate::types::{
 };
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, PostgresStoreOptions};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 

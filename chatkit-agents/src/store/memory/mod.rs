@@ -1,19 +1,21 @@
 //! [`MemoryStore`]: everything in process memory.
 
+mod ordered;
+
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 
 use async_trait::async_trait;
-use indexmap::IndexMap;
 
-use super::{paginate, RecordKind, Store, StoreContext, StoreError};
+use super::{RecordKind, Store, StoreContext, StoreError};
 use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
+use ordered::Ordered;
 
 #[derive(Default)]
 struct Scope {
-    threads: IndexMap<String, ThreadMetadata>,
-    /// Items per thread, in insertion order.
-    items: HashMap<String, IndexMap<String, ThreadItem>>,
+    threads: Ordered<ThreadMetadata>,
+    /// Items per thread.
+    items: HashMap<String, Ordered<ThreadItem>>,
     attachments: HashMap<String, Attachment>,
 }
 
@@ -59,12 +61,6 @@ impl MemoryStore {
     }
 }
 
-fn sorted_items(items: &IndexMap<String, ThreadItem>) -> Vec<ThreadItem> {
-    let mut sorted: Vec<ThreadItem> = items.values().cloned().collect();
-    sorted.sort_by_key(ThreadItem::created_at); // stable: ties keep insertion order
-    sorted
-}
-
 #[async_trait]
 impl<C: StoreContext> Store<C> for MemoryStore {
     async fn load_thread(&self, thread_id: &str, ctx: &C) -> Result<ThreadMetadata, StoreError> {
@@ -73,19 +69,14 @@ impl<C: StoreContext> Store<C> for MemoryStore {
     }
 
     async fn save_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError> {
-        self.write(ctx, |s| {
-            s.threads.insert(thread.id.clone(), thread.clone());
-        });
+        self.write(ctx, |s| s.threads.upsert(thread.clone()));
         Ok(())
     }
 
     async fn update_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError> {
-        self.write(ctx, |s| match s.threads.get_mut(&thread.id) {
-            Some(stored) => {
-                *stored = thread.clone();
-                Ok(())
-            }
-            None => Err(StoreError::not_found(RecordKind::Thread, &thread.id)),
+        self.write(ctx, |s| match s.threads.update(thread.clone()) {
+            true => Ok(()),
+            false => Err(StoreError::not_found(RecordKind::Thread, &thread.id)),
         })
     }
 
@@ -97,19 +88,10 @@ impl<C: StoreContext> Store<C> for MemoryStore {
         order: SortOrder,
         ctx: &C,
     ) -> Result<Page<ThreadItem>, StoreError> {
-        let sorted = self.read(ctx, |s| {
-            s.and_then(|s| s.items.get(thread_id))
-                .map(sorted_items)
-                .unwrap_or_default()
-        });
-        paginate(
-            sorted,
-            ThreadItem::id,
-            after,
-            limit,
-            order,
-            RecordKind::Item,
-        )
+        self.read(ctx, |s| match s.and_then(|s| s.items.get(thread_id)) {
+            Some(items) => items.page(after, limit, order, RecordKind::Item),
+            None => Ordered::default().page(after, limit, order, RecordKind::Item),
+        })
     }
 
     async fn save_attachment(&self, attachment: &Attachment, ctx: &C) -> Result<(), StoreError> {
@@ -143,19 +125,10 @@ impl<C: StoreContext> Store<C> for MemoryStore {
         order: SortOrder,
         ctx: &C,
     ) -> Result<Page<ThreadMetadata>, StoreError> {
-        let mut sorted = self.read(ctx, |s| {
-            s.map(|s| s.threads.values().cloned().collect::<Vec<_>>())
-                .unwrap_or_default()
-        });
-        sorted.sort_by_key(|t| t.created_at);
-        paginate(
-            sorted,
-            |t| t.id.as_str(),
-            after,
-            limit,
-            order,
-            RecordKind::Thread,
-        )
+        self.read(ctx, |s| match s {
+            Some(s) => s.threads.page(after, limit, order, RecordKind::Thread),
+            None => Ordered::default().page(after, limit, order, RecordKind::Thread),
+        })
     }
 
     async fn add_thread_item(
@@ -174,13 +147,13 @@ impl<C: StoreContext> Store<C> for MemoryStore {
         ctx: &C,
     ) -> Result<(), StoreError> {
         self.write(ctx, |s| {
-            if !s.threads.contains_key(thread_id) {
+            if !s.threads.contains(thread_id) {
                 return Err(StoreError::not_found(RecordKind::Thread, thread_id));
             }
             s.items
                 .entry(thread_id.to_owned())
                 .or_default()
-                .insert(item.id().to_owned(), item.clone());
+                .upsert(item.clone());
             Ok(())
         })
     }
@@ -201,7 +174,7 @@ impl<C: StoreContext> Store<C> for MemoryStore {
 
     async fn delete_thread(&self, thread_id: &str, ctx: &C) -> Result<(), StoreError> {
         self.write(ctx, |s| {
-            s.threads.shift_remove(thread_id);
+            s.threads.remove(thread_id);
             s.items.remove(thread_id);
         });
         Ok(())
@@ -215,7 +188,7 @@ impl<C: StoreContext> Store<C> for MemoryStore {
     ) -> Result<(), StoreError> {
         self.write(ctx, |s| {
             if let Some(items) = s.items.get_mut(thread_id) {
-                items.shift_remove(item_id);
+                items.remove(item_id);
             }
         });
         Ok(())

@@ -335,7 +335,40 @@ async fn two_demo_replicas_on_one_postgres_database_share_a_conversation() {
     let continued = b
         .stream(json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": message("Show my tasks")}}))
         .await;
-    assert_eq!(widget_items(&continued).len(), 1, "{continued:?}");
+    let tasks = widget_items(&continued);
+    assert_eq!(tasks.len(), 1, "{continued:?}");
+
+    // B's widget, acted on through A: A reads the task list state B saved.
+    let first_row = tasks[0].widget.to_value()["children"][0]["onClickAction"].clone();
+    let acted = a
+        .stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": tasks[0].id, "action": {"type": first_row["type"], "payload": first_row["payload"]}}}))
+        .await;
+    assert!(
+        acted
+            .iter()
+            .any(|e| matches!(e, ThreadStreamEvent::ThreadItemReplaced { .. })),
+        "{acted:?}"
+    );
+
+    // Retried on B: the answer to the last message is made again.
+    let user_messages: Page<ThreadItem> = a
+        .json(json!({"type": "items.list", "params": {"thread_id": thread_id, "order": "desc", "limit": 50}}))
+        .await;
+    let last_user = user_messages
+        .data
+        .iter()
+        .find(|item| matches!(item, ThreadItem::UserMessage(_)))
+        .expect("a user message")
+        .id()
+        .to_owned();
+    let retried = b
+        .stream(json!({"type": "threads.retry_after_item", "params": {"thread_id": thread_id, "item_id": last_user}}))
+        .await;
+    assert_eq!(
+        widget_items(&retried).len(),
+        1,
+        "the task list again: {retried:?}"
+    );
     let list = json!({"type": "items.list", "params": {"thread_id": thread_id, "order": "asc", "limit": 50}});
     let on_a: Page<ThreadItem> = a.json(list.clone()).await;
     let on_b: Page<ThreadItem> = b.json(list).await;

@@ -29,7 +29,7 @@ use chatkit_agents::agents::{
 use chatkit_agents::server::{
     process, ChatKitServer, EventStream, ProcessResult, StreamingResult, ThreadHandle,
 };
-use chatkit_agents::store::{MemoryStore, Store};
+use chatkit_agents::store::{MemoryStore, PostgresStore, PostgresStoreOptions, SqliteStore, Store};
 use chatkit_agents::types::*;
 use chatkit_agents::widgets::{
     diff_widget, stream_widget, WidgetRoot, WidgetSource, WidgetTemplate,
@@ -79,6 +79,8 @@ pub(crate) struct Sizes {
     pub(crate) clients: usize,
     pub(crate) requests_per_client: usize,
     pub(crate) http_deltas: usize,
+    /// The store `http_load`'s server keeps its threads in: memory, sqlite or postgres.
+    pub(crate) http_store: String,
     pub(crate) pin_cores: bool,
 }
 
@@ -97,6 +99,7 @@ impl Default for Sizes {
             clients: 200,
             requests_per_client: 5,
             http_deltas: 200,
+            http_store: "memory".into(),
             pin_cores: false,
         }
     }
@@ -157,7 +160,7 @@ fn runtime() -> tokio::runtime::Runtime {
 // ---- pipeline_text ------------------------------------------------------------------------
 
 struct BenchServer {
-    store: Arc<MemoryStore>,
+    store: Arc<dyn Store<()>>,
     n: usize,
 }
 
@@ -564,22 +567,94 @@ fn diff_large(sizes: &Sizes) -> Value {
 
 /// The server side of `http_load`, run in its own process so its peak RSS is its own:
 /// prints its port, then serves until killed.
-fn serve_http(deltas: usize) {
+fn serve_http(deltas: usize, store: &str) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a Tokio runtime");
-    rt.block_on(serve_endpoint(deltas, |port| println!("{port}")));
+    rt.block_on(async {
+        let store = open_http_store(store, std::os::unix::process::parent_id()).await;
+        serve_endpoint(deltas, store, |port| println!("{port}")).await
+    });
 }
 
-/// Serves the `http_load` endpoint on a free local port (announced to `bound`) until
-/// the process ends: each `threads.create` streams `deltas` text deltas.
-pub(crate) async fn serve_endpoint(deltas: usize, bound: impl FnOnce(u16)) {
-    let server = Arc::new(BenchServer {
-        store: Arc::new(MemoryStore::new()),
-        n: deltas,
-    });
+/// The SQLite file and PostgreSQL schema of the `http_load` run of benchmark `owner`.
+fn http_store_names(owner: u32) -> (std::path::PathBuf, String) {
+    (
+        std::env::temp_dir().join(format!("chatkit-http-{owner}.sqlite")),
+        format!("ck_http_{owner}"),
+    )
+}
+
+fn postgres_url() -> String {
+    std::env::var("CHATKIT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh store of `kind` for the `http_load` server of benchmark `owner`.
+async fn open_http_store(kind: &str, owner: u32) -> Arc<dyn Store<()>> {
+    let (file, schema) = http_store_names(owner);
+    match kind {
+        "memory" => Arc::new(MemoryStore::new()),
+        "sqlite" => {
+            let _ = std::fs::remove_file(&file);
+            Arc::new(SqliteStore::open(&file).await.expect("SQLite opens"))
+        }
+        "postgres" => {
+            let options = PostgresStoreOptions::default()
+                .schema(schema)
+                .max_connections(10);
+            Arc::new(
+                PostgresStore::connect_with(&postgres_url(), options)
+                    .await
+                    .expect("PostgreSQL is reachable (CHATKIT_TEST_POSTGRES)"),
+            )
+        }
+        other => panic!("unknown --http-store {other:?}: memory, sqlite or postgres"),
+    }
+}
+
+/// Removes what `open_http_store` made for benchmark `owner`.
+fn remove_http_store(kind: &str, owner: u32) {
+    let (file, schema) = http_store_names(owner);
+    match kind {
+        "sqlite" => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+        "postgres" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a Tokio runtime");
+            rt.block_on(async {
+                if let Ok(store) = PostgresStore::connect_with(
+                    &postgres_url(),
+                    PostgresStoreOptions::default().migrate(false),
+                )
+                .await
+                {
+                    let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                        .execute(store.pool())
+                        .await;
+                }
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Serves the `http_load` endpoint on `store`, on a free local port (announced to
+/// `bound`) until the process ends: each `threads.create` streams `deltas` text deltas.
+pub(crate) async fn serve_endpoint(
+    deltas: usize,
+    store: Arc<dyn Store<()>>,
+    bound: impl FnOnce(u16),
+) {
+    let server = Arc::new(BenchServer { store, n: deltas });
     let app = chatkit_agents::http::ChatKitEndpoint::new(server, |_| Ok(())).router();
     let server = chatkit_agents::http::Server::bind("127.0.0.1:0")
         .await
@@ -630,6 +705,7 @@ fn http_load(sizes: &Sizes) -> Value {
         Command::new(&exe)
     };
     let mut child = server
+        .args(["--http-store", &sizes.http_store])
         .args(["--serve-http", &sizes.http_deltas.to_string()])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -652,6 +728,8 @@ fn http_load(sizes: &Sizes) -> Value {
     let server_cpu = cpu_seconds(&child.id().to_string());
     let _ = child.kill();
     let _ = child.wait();
+    remove_http_store(&sizes.http_store, std::process::id());
+    report["store"] = json!(sizes.http_store);
     report["peak_rss_mb"] = json!(server_rss);
     report["server_cpu_seconds"] = json!(server_cpu);
     report
@@ -766,6 +844,7 @@ options:
   --pipeline-n N  --agent-n N  --widget-states N  --widget-chunk LEN
   --template-items N  --template-reps N  --diff-children N  --diff-reps N
   --clients N  --requests-per-client N  --http-deltas N
+  --http-store memory|sqlite|postgres   where http_load's server keeps threads
                              the scenario sizes (defaults: the reference's)
   -h, --help                 this text";
 
@@ -809,7 +888,7 @@ fn main() {
                     .next()
                     .and_then(|v| v.parse().ok())
                     .expect("--serve-http needs the delta count");
-                serve_http(deltas);
+                serve_http(deltas, &sizes.http_store);
                 return;
             }
             "--widget-chunk" => {
@@ -819,6 +898,13 @@ fn main() {
                     .unwrap_or_else(|| usage_error("--widget-chunk needs a length"));
                 sizes.widget_chunk = WIDGET_CHUNK.chars().cycle().take(length).collect();
                 forwarded.extend([arg.clone(), length.to_string()]);
+            }
+            "--http-store" => {
+                let store = iter.next().unwrap_or_else(|| {
+                    usage_error("--http-store needs memory, sqlite or postgres")
+                });
+                sizes.http_store = store.clone();
+                forwarded.extend([arg.clone(), store.clone()]);
             }
             "--scenarios" => scenarios.extend(
                 iter.next()

@@ -122,7 +122,8 @@ fn http_load_reads_every_stream_to_the_end() {
             .enable_all()
             .build()
             .expect("a runtime");
-        rt.block_on(bench::serve_endpoint(20, move |port| {
+        let store = std::sync::Arc::new(chatkit_agents::store::MemoryStore::new());
+        rt.block_on(bench::serve_endpoint(20, store, move |port| {
             let _ = port_tx.send(port);
         }));
     });

@@ -94,7 +94,8 @@ async fn drain(result: ProcessResult) -> usize {
     }
 }
 
-async fn measure(store: Arc<dyn Store<()>>, kind: &str, items: usize) -> Value {
+/// Seeds a thread of `items` items in `store` and measures `items.list` and agent turns.
+pub(crate) async fn measure(store: Arc<dyn Store<()>>, kind: &str, items: usize) -> Value {
     let thread = format!("thr_growth_{items}");
     let seeding = Instant::now();
     seed(&store, &thread, items).await;

@@ -12,6 +12,8 @@ mod composer_tools;
 mod entity_tagging;
 #[path = "../examples/form.rs"]
 mod form;
+#[path = "../examples/growth.rs"]
+mod growth;
 #[path = "../examples/guardrails.rs"]
 mod guardrails;
 #[path = "../examples/streaming_widget.rs"]
@@ -176,4 +178,18 @@ async fn guardrails_answer_questions_and_refuse_homework() {
         "I can't do your homework, but I can explain the method."
     );
     assert_eq!(last["allow_retry"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn growth_measures_pages_and_turns_with_the_history_window() {
+    let store = std::sync::Arc::new(chatkit_agents::store::MemoryStore::new());
+    let row = growth::measure(store, "memory", 50).await;
+    assert_eq!(row["items"], 50);
+    assert!(
+        row["items_list_ms"]["p99"].as_f64().unwrap()
+            >= row["items_list_ms"]["p50"].as_f64().unwrap()
+    );
+    assert!(row["turn_ms"]["p50"].as_f64().unwrap() > 0.0, "{row}");
+    // The agent read its 20-item window, not the thread.
+    assert_eq!(row["model_input_items"], 20, "{row}");
 }

@@ -49,3 +49,23 @@ async fn sqlite_reports_corrupt_rows_instead_of_panicking() {
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("thr_bad"), "{err}");
 }
+
+#[tokio::test]
+async fn sqlite_listings_are_served_by_indexes() {
+    let store = SqliteStore::open_in_memory().await.unwrap();
+    let plans = [
+        "EXPLAIN QUERY PLAN SELECT id, data FROM chatkit_items WHERE user_id = 'u' AND thread_id = 't' ORDER BY created_at DESC, rowid DESC LIMIT 21",
+        "EXPLAIN QUERY PLAN SELECT id, data FROM chatkit_items WHERE user_id = 'u' AND thread_id = 't' AND (created_at, rowid) > (1, 2) ORDER BY created_at ASC, rowid ASC LIMIT 21",
+        "EXPLAIN QUERY PLAN SELECT id, data FROM chatkit_threads WHERE user_id = 'u' ORDER BY created_at DESC, rowid DESC LIMIT 21",
+    ];
+    for sql in plans {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sql).fetch_all(store.pool()).await.unwrap();
+        let plan: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("USING INDEX") && !plan.contains("TEMP B-TREE"),
+            "{sql}\n{plan}"
+        );
+    }
+}

@@ -239,3 +239,23 @@ async fn corrupt_rows_and_unreachable_servers_are_typed_errors() {
         "{hostile}"
     );
 }
+
+#[tokio::test]
+async fn tls_connections_work_with_sslmode_require() {
+    // The machine's PostgreSQL has TLS on (Debian's snakeoil certificate), so `require`
+    // (encrypt, do not verify) must connect, and the session must be encrypted.
+    let schema = schema_name();
+    let url = format!("{}?sslmode=require", url());
+    let options = PostgresStoreOptions::default()
+        .schema(&schema)
+        .max_connections(1);
+    let store = PostgresStore::connect_with(&url, options).await.unwrap();
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert!(encrypted);
+    store_conformance(&store).await;
+    drop_schema(&store, &schema).await;
+}

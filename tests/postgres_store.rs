@@ -47,7 +47,7 @@ async fn store_in(schema: &str) -> PostgresStore {
     match PostgresStore::connect_with(&url(), options).await {
         Ok(store) => store,
         Err(error) => panic!(
-            "PostgreSQL is not reachable at {} ({error}); these tests need it: start it with \
+            "could not open a PostgresStore at {} ({error}); these tests need PostgreSQL: start it with \
              `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or set \
              CHATKIT_TEST_POSTGRES to a database URL",
             url()

@@ -275,18 +275,32 @@ impl PostgresStore {
             .map_err(backend)?;
         let store = PostgresStore { pool };
         if let Some(schema) = &options.schema {
-            // Checked above: a plain identifier, so quoting it is exact.
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
-            )))
-            .execute(&store.pool)
-            .await
-            .map_err(backend)?;
+            store.create_schema(schema).await?;
         }
         if options.migrate {
             store.migrate().await?;
         }
         Ok(store)
+    }
+
+    /// Creates `schema` if it is missing. `CREATE SCHEMA IF NOT EXISTS` is not safe
+    /// against itself (two replicas starting together collide on the catalog's unique
+    /// index), so it runs under a transaction-scoped advisory lock.
+    async fn create_schema(&self, schema: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('chatkit-agents schema ' || $1))")
+            .bind(schema)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        // Checked by the caller: a plain identifier, so quoting it is exact.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+        )))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
     }
 
     /// A store on an existing pool, applying the migrations.

@@ -4,13 +4,12 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 
+use super::sql::{backend, decode, encode, limit_param, page_from_rows, pick, scope};
 use super::{RecordKind, Store, StoreContext, StoreError};
-use crate::types::{to_storage_json, Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
+use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
 
 /// Created on open; `IF NOT EXISTS` makes opening an existing database a no-op.
 /// `created_at` is unix microseconds (sortable whatever zone a timestamp was written
@@ -89,44 +88,6 @@ struct PageQueries {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-}
-
-fn backend(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
-fn scope<C: StoreContext>(ctx: &C) -> &str {
-    ctx.user_id().unwrap_or("")
-}
-
-fn pick(queries: [&'static str; 2], order: SortOrder) -> &'static str {
-    match order {
-        SortOrder::Asc => queries[0],
-        SortOrder::Desc => queries[1],
-    }
-}
-
-fn limit_param(limit: usize) -> i64 {
-    // One extra row tells whether more follow.
-    i64::try_from(limit)
-        .unwrap_or(i64::MAX - 1)
-        .saturating_add(1)
-}
-
-fn decode<T: DeserializeOwned>(row: &SqliteRow, kind: RecordKind) -> Result<T, StoreError> {
-    let data: String = row.try_get("data").map_err(backend)?;
-    serde_json::from_str(&data).map_err(|e| {
-        let id: String = row.try_get("id").unwrap_or_default();
-        StoreError::Corrupt {
-            kind,
-            id,
-            message: e.to_string(),
-        }
-    })
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    to_storage_json(value).map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
 impl SqliteStore {
@@ -225,7 +186,7 @@ impl SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        page_from_rows(rows, limit, kind, id_of)
+        page_from_rows(&rows, limit, kind, id_of)
     }
 
     async fn upsert_item(
@@ -256,34 +217,6 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
-
-/// Builds a page from `limit + 1` fetched rows.
-fn page_from_rows<T>(
-    rows: Vec<SqliteRow>,
-    limit: usize,
-    kind: RecordKind,
-    id_of: impl Fn(&T) -> String,
-) -> Result<Page<T>, StoreError>
-where
-    T: DeserializeOwned,
-{
-    let has_more = rows.len() > limit;
-    let data = rows
-        .iter()
-        .take(limit)
-        .map(|row| decode(row, kind))
-        .collect::<Result<Vec<T>, _>>()?;
-    let after = if has_more {
-        data.last().map(id_of)
-    } else {
-        None
-    };
-    Ok(Page {
-        data,
-        has_more,
-        after,
-    })
 }
 
 #[async_trait]

@@ -18,11 +18,13 @@ use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Row, SqlStr};
 
+use super::sql::decode;
+use super::sql::{backend, encode, limit_param, page_from_rows, pick, scope};
 use super::{RecordKind, Store, StoreContext, StoreError};
-use crate::types::{to_storage_json, Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
+use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
 
 /// The schema versions this build knows, oldest first.
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
@@ -155,16 +157,8 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
-fn backend(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
 fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
     StoreError::Backend(Box::new(e))
-}
-
-fn scope<C: StoreContext>(ctx: &C) -> &str {
-    ctx.user_id().unwrap_or("")
 }
 
 /// Whether `name` can be used as a schema name without quoting surprises.
@@ -175,29 +169,6 @@ fn plain_identifier(name: &str) -> bool {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && name.len() <= 63
-}
-
-fn limit_param(limit: usize) -> i64 {
-    // One extra row tells whether more follow.
-    i64::try_from(limit)
-        .unwrap_or(i64::MAX - 1)
-        .saturating_add(1)
-}
-
-fn decode<T: DeserializeOwned>(row: &PgRow, kind: RecordKind) -> Result<T, StoreError> {
-    let data: String = row.try_get("data").map_err(backend)?;
-    serde_json::from_str(&data).map_err(|e| {
-        let id: String = row.try_get("id").unwrap_or_default();
-        StoreError::Corrupt {
-            kind,
-            id,
-            message: e.to_string(),
-        }
-    })
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    to_storage_json(value).map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
 /// The SQL of one listing, as `[ascending, descending]` pairs: literal strings, so no
@@ -236,13 +207,6 @@ const THREAD_PAGES: PageQueries = PageQueries {
          ORDER BY created_at DESC, seq DESC LIMIT $4",
     ],
 };
-
-fn pick(queries: [&'static str; 2], order: SortOrder) -> &'static str {
-    match order {
-        SortOrder::Asc => queries[0],
-        SortOrder::Desc => queries[1],
-    }
-}
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`)
@@ -370,22 +334,7 @@ impl PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        let has_more = rows.len() > limit;
-        let data = rows
-            .iter()
-            .take(limit)
-            .map(|row| decode(row, kind))
-            .collect::<Result<Vec<T>, _>>()?;
-        let after = if has_more {
-            data.last().map(id_of)
-        } else {
-            None
-        };
-        Ok(Page {
-            data,
-            has_more,
-            after,
-        })
+        page_from_rows(&rows, limit, kind, id_of)
     }
 
     async fn upsert_item(

@@ -1,0 +1,87 @@
+//! What the SQL stores ([`SqliteStore`](super::SqliteStore),
+//! [`PostgresStore`](super::PostgresStore)) share: records as JSON text next to the
+//! columns used for lookups, the owner column, and pages read as `limit + 1` rows.
+
+use serde::de::DeserializeOwned;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use super::{RecordKind, StoreContext, StoreError};
+use crate::types::{to_storage_json, Page, SortOrder};
+
+pub(super) fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+/// The owner column's value: the user, or `''` when unscoped.
+pub(super) fn scope<C: StoreContext>(ctx: &C) -> &str {
+    ctx.user_id().unwrap_or("")
+}
+
+/// The query of a `[ascending, descending]` pair.
+pub(super) fn pick(queries: [&'static str; 2], order: SortOrder) -> &'static str {
+    match order {
+        SortOrder::Asc => queries[0],
+        SortOrder::Desc => queries[1],
+    }
+}
+
+/// The `LIMIT` of a page: one extra row tells whether more follow.
+pub(super) fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit)
+        .unwrap_or(i64::MAX - 1)
+        .saturating_add(1)
+}
+
+pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    to_storage_json(value).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+/// A row's `data` as a `T`; a row that does not decode is [`StoreError::Corrupt`].
+pub(super) fn decode<'r, T, R>(row: &'r R, kind: RecordKind) -> Result<T, StoreError>
+where
+    T: DeserializeOwned,
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let data: String = row.try_get("data").map_err(backend)?;
+    serde_json::from_str(&data).map_err(|e| {
+        let id: String = row.try_get("id").unwrap_or_default();
+        StoreError::Corrupt {
+            kind,
+            id,
+            message: e.to_string(),
+        }
+    })
+}
+
+/// A page from `limit + 1` fetched rows.
+pub(super) fn page_from_rows<T, R>(
+    rows: &[R],
+    limit: usize,
+    kind: RecordKind,
+    id_of: impl Fn(&T) -> String,
+) -> Result<Page<T>, StoreError>
+where
+    T: DeserializeOwned,
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let has_more = rows.len() > limit;
+    let data = rows
+        .iter()
+        .take(limit)
+        .map(|row| decode(row, kind))
+        .collect::<Result<Vec<T>, _>>()?;
+    let after = if has_more {
+        data.last().map(id_of)
+    } else {
+        None
+    };
+    Ok(Page {
+        data,
+        has_more,
+        after,
+    })
+}

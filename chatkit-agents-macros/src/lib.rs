@@ -95,6 +95,41 @@ mod function_tool;
 /// `error_formatter` or the run's formatter can say more. A plain (non-`async`) function
 /// runs on Tokio's blocking pool.
 ///
+/// # Calls that wait for approval
+///
+/// `needs_approval` holds calls back until a person decides (the run stops with a
+/// `RunState`; `Runner::resume` continues it, and in ChatKit the user sees an approval
+/// card): always, or when an async predicate over the call's context and its arguments,
+/// parsed as a type of the predicate's choosing, says so.
+///
+/// ```
+/// use chatkit_agents::agents::{function_tool, ToolContext};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Amount {
+///     amount: f64,
+/// }
+///
+/// /// Only large payments wait for a person. A tool without a context parameter works
+/// /// for any context, so its predicate is generic too.
+/// async fn is_large<C>(_ctx: &ToolContext<C>, args: Amount) -> bool {
+///     args.amount > 100.0
+/// }
+///
+/// /// Pay an invoice.
+/// #[function_tool(needs_approval = is_large)]
+/// async fn pay(invoice: String, amount: f64) -> String {
+///     format!("paid {amount} on {invoice}")
+/// }
+///
+/// /// Delete a file: every call waits.
+/// #[function_tool(needs_approval)]
+/// async fn delete_file(path: String) -> String {
+///     format!("deleted {path}")
+/// }
+/// ```
+///
 /// # Attribute keys
 ///
 /// | key | type | default | example |
@@ -104,6 +139,7 @@ mod function_tool;
 /// | `strict` | bool | `true` | `#[function_tool(strict = false)]` |
 /// | `timeout` | duration string (`ms`, `s`, `m`) | none | `#[function_tool(timeout = "500ms")]` (async functions only) |
 /// | `error_formatter` | path to `fn(&ToolFailure) -> String` | the run's formatter | `#[function_tool(error_formatter = crate::explain)]` |
+/// | `needs_approval` | none (always), bool, or path to `async fn(&ToolContext<C>, T) -> bool` with `T: Deserialize` (arguments that do not parse as `T` need approval) | never | `#[function_tool(needs_approval)]`, `#[function_tool(needs_approval = crate::is_large)]` |
 ///
 /// Parameter attributes:
 ///

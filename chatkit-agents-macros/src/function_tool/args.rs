@@ -1,4 +1,5 @@
-//! The attribute's keys: `name`, `description`, `strict`, `timeout`, `error_formatter`.
+//! The attribute's keys: `name`, `description`, `strict`, `timeout`, `error_formatter`,
+//! `needs_approval`.
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
@@ -10,6 +11,15 @@ pub(crate) struct ToolArgs {
     pub(crate) strict: bool,
     pub(crate) timeout_millis: Option<(u64, proc_macro2::Span)>,
     pub(crate) error_formatter: Option<syn::Path>,
+    pub(crate) needs_approval: NeedsApproval,
+}
+
+/// When a call waits for a person's approval.
+pub(crate) enum NeedsApproval {
+    Never,
+    Always,
+    /// When this async function of the context and the arguments says so.
+    When(syn::Path),
 }
 
 /// Collects several errors into one, as serde_derive does.
@@ -64,6 +74,7 @@ impl Default for ToolArgs {
             strict: true,
             timeout_millis: None,
             error_formatter: None,
+            needs_approval: NeedsApproval::Never,
         }
     }
 }
@@ -99,10 +110,33 @@ impl ToolArgs {
                 }
             } else if meta.path.is_ident("error_formatter") {
                 args.error_formatter = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("needs_approval") {
+                args.needs_approval = if meta.input.peek(syn::Token![=]) {
+                    match meta.value()?.parse::<syn::Expr>()? {
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Bool(b),
+                            ..
+                        }) if b.value => NeedsApproval::Always,
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Bool(_),
+                            ..
+                        }) => NeedsApproval::Never,
+                        syn::Expr::Path(path) => NeedsApproval::When(path.path),
+                        other => {
+                            errors.push(syn::Error::new(
+                                other.span(),
+                                "needs_approval takes no value, a bool, or the path of an async fn(&ToolContext<C>, T) -> bool",
+                            ));
+                            NeedsApproval::Never
+                        }
+                    }
+                } else {
+                    NeedsApproval::Always
+                };
             } else {
                 errors.push(syn::Error::new(
                     meta.path.span(),
-                    "unknown #[function_tool] key; expected name, description, strict, timeout or error_formatter",
+                    "unknown #[function_tool] key; expected name, description, strict, timeout, error_formatter or needs_approval",
                 ));
                 // Skip the value so parsing can go on and report other problems too.
                 if meta.input.peek(syn::Token![=]) {

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::args::{valid_tool_name, Errors, ToolArgs};
+use super::args::{valid_tool_name, Errors, NeedsApproval, ToolArgs};
 use super::params::Params;
 use super::{docs, params};
 
@@ -251,6 +251,28 @@ fn callable(mut function: syn::ItemFn) -> (syn::ItemFn, Vec<syn::Attribute>) {
     (function, docs)
 }
 
+/// `Tool::needs_approval`, unless calls never need approval.
+fn approval_check(tool: &ToolFn, context_ty: &TokenStream) -> Option<TokenStream> {
+    let body = match &tool.args.needs_approval {
+        NeedsApproval::Never => return None,
+        NeedsApproval::Always => {
+            quote!(::std::boxed::Box::pin(::core::future::ready(true)))
+        }
+        NeedsApproval::When(predicate) => {
+            quote!(::chatkit_agents::__private::approval_rule(#predicate, __ctx, arguments))
+        }
+    };
+    Some(quote! {
+        fn needs_approval<'a>(
+            &'a self,
+            __ctx: &'a ::chatkit_agents::agents::ToolContext<#context_ty>,
+            arguments: &'a str,
+        ) -> ::chatkit_agents::futures::future::BoxFuture<'a, bool> {
+            #body
+        }
+    })
+}
+
 /// The tool struct, the arguments struct and the `Tool` impl.
 fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
     let fn_name = function.sig.ident.clone();
@@ -276,6 +298,7 @@ fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
             }
         }
     });
+    let needs_approval = approval_check(tool, &context_ty);
     let (function, docs) = callable(function);
     let struct_doc = (docs.is_empty()).then(|| {
         let text = format!("The `{name}` tool.");
@@ -332,6 +355,8 @@ fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
                 }
 
                 #format_failure
+
+                #needs_approval
             }
         };
     }

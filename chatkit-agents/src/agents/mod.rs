@@ -18,7 +18,9 @@
 //!   ([`InputGuardrail`], [`OutputGuardrail`], [`ToolInputGuardrail`],
 //!   [`ToolOutputGuardrail`]) and an optional output type ([`Agent::output_type`]);
 //! - [`Runner`]: the turn loop, streamed ([`Runner::run_streamed`]) or to the end
-//!   ([`Runner::run`]), with [`RunHooks`];
+//!   ([`Runner::run`]), with [`RunHooks`]; tool calls that wait for a person's approval
+//!   ([`RequireApproval`], `#[function_tool(needs_approval)]`) interrupt it with a
+//!   [`RunState`] that [`Runner::resume`] continues;
 //! - [`stream_agent_response`]: a run as ChatKit events; [`AgentServer`]: a ready-made
 //!   ChatKit server answering with an agent.
 //!
@@ -38,6 +40,7 @@
 // The runtime: generic over the run context, it knows nothing of ChatKit.
 mod agent;
 mod agent_tool;
+pub(crate) mod approval;
 mod guardrail;
 mod hooks;
 mod model;
@@ -55,6 +58,7 @@ mod chatkit;
 pub use agent::{remove_all_tools, Handoff, HandoffInputFilter};
 pub use agent::{Agent, ToolUseBehavior};
 pub use agent_tool::AgentTool;
+pub use approval::{RequireApproval, DEFAULT_APPROVAL_REJECTION_MESSAGE};
 pub use chatkit::{
     python_json_dumps, simple_to_agent_input, stream_agent_response, stream_agent_response_with,
     AgentContext, AgentContextError, AgentServer, ClientToolCall, ConversionError,
@@ -77,8 +81,9 @@ pub use output::{OutputSchema, OutputType};
 #[cfg(feature = "openai")]
 pub use providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel, RetryPolicy};
 pub use runner::{
-    message_text, text_deltas, RunError, RunEvent, RunInput, RunOptions, RunOutcome, RunResult,
-    RunStream, Runner, DEFAULT_MAX_TURNS, MULTIPLE_HANDOFFS,
+    message_text, text_deltas, ApprovalDecision, RunError, RunEvent, RunInput, RunOptions,
+    RunOutcome, RunResult, RunState, RunStateError, RunStream, Runner, ToolApproval,
+    DEFAULT_MAX_TURNS, MULTIPLE_HANDOFFS, RUN_STATE_VERSION,
 };
 pub use schema::{parameters_schema, shape_schema, ToolSchemaError};
 pub use tool::{

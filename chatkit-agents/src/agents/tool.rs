@@ -158,14 +158,22 @@ pub enum ToolFailure {
         /// The timeout, as the reference prints it (`0.05`, `5.0`).
         seconds: String,
     },
+    /// A person rejected the call (see [`RunState::reject`](super::RunState::reject)); it
+    /// did not run.
+    #[error("Tool execution was not approved.")]
+    NotApproved {
+        /// The tool.
+        tool: String,
+    },
 }
 
 impl ToolFailure {
     /// The output the model sees by default: the reference's generic message, except for
-    /// timeouts, whose message says so (as the reference's does).
+    /// timeouts and rejected calls, whose messages say so (as the reference's do:
+    /// [`DEFAULT_APPROVAL_REJECTION_MESSAGE`](super::DEFAULT_APPROVAL_REJECTION_MESSAGE)).
     pub fn default_output(&self) -> String {
         match self {
-            ToolFailure::TimedOut { .. } => self.to_string(),
+            ToolFailure::TimedOut { .. } | ToolFailure::NotApproved { .. } => self.to_string(),
             _ => DEFAULT_TOOL_ERROR_MESSAGE.to_owned(),
         }
     }
@@ -209,6 +217,18 @@ pub trait Tool<C>: Send + Sync {
     /// This tool's own formatting of failures; `None` defers to the run's formatter.
     fn format_failure(&self, _failure: &ToolFailure) -> Option<String> {
         None
+    }
+
+    /// Whether this call waits for a person's approval before it runs (the Python SDK's
+    /// `needs_approval`). The default is never; `#[function_tool(needs_approval)]` and
+    /// [`RequireApproval`](super::RequireApproval) say otherwise. A call that needs
+    /// approval interrupts the run (see [`RunState`](super::RunState)).
+    fn needs_approval<'a>(
+        &'a self,
+        _ctx: &'a ToolContext<C>,
+        _arguments: &'a str,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(std::future::ready(false))
     }
 }
 

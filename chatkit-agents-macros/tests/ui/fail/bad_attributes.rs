@@ -7,7 +7,7 @@ fn blocking() -> String {
 }
 
 /// Unknown key and bad duration.
-#[function_tool(colour = "blue", timeout = "soon")]
+#[function_tool(colour = "blue", timeout = "soon", needs_approval = 3)]
 async fn unknown() -> String {
     String::new()
 }

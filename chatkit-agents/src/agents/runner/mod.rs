@@ -5,16 +5,19 @@
 //! Each turn goes through the same phases, one file each (as the Python SDK's
 //! `run_internal/` splits them): `model_call` calls the model while the input
 //! guardrails race it, `plan` sorts what the model asked for into messages, tool calls
-//! and handoffs through a name → target map, `tools` runs the turn's tool calls, and
-//! `next_step` decides what follows (`NextStep`: a final output, a
-//! handoff, or another turn). `run_loop` strings the phases together and streams the
-//! events; `result` holds what a run takes and gives.
+//! and handoffs through a name → target map, `approvals` holds back the calls that wait
+//! for a person, `tools` runs the others, and `next_step` decides what follows
+//! (`NextStep`: a final output, a handoff, or another turn). `run_loop` strings the
+//! phases together and streams the events; `result` holds what a run takes and gives,
+//! `state` the [`RunState`] an interrupted run leaves to be resumed from.
 
+mod approvals;
 mod model_call;
 mod next_step;
 mod plan;
 mod result;
 mod run_loop;
+mod state;
 mod tools;
 
 use std::sync::{Arc, Mutex};
@@ -24,12 +27,14 @@ use futures::stream::{BoxStream, StreamExt};
 pub use result::{
     RunError, RunEvent, RunInput, RunOptions, RunOutcome, RunResult, RunStream, MULTIPLE_HANDOFFS,
 };
+pub use state::{ApprovalDecision, RunState, RunStateError, ToolApproval, RUN_STATE_VERSION};
 
 use super::agent::Agent;
 use super::hooks::{NoHooks, RunHooks};
 use super::model::{ContentPart, MessageItem, ModelEvent};
 use super::tool::ToolErrorFormatter;
 use result::Outcome;
+use run_loop::Start;
 
 /// The Python Agents SDK's default turn limit.
 pub const DEFAULT_MAX_TURNS: usize = 10;
@@ -150,17 +155,31 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         context: C,
         options: RunOptions,
     ) -> Result<RunResult, RunError> {
-        let mut run = self.run_streamed_with(agent, input, context, options);
-        let mut events = Vec::new();
-        while let Some(event) = run.next().await {
-            events.push(event?);
-        }
-        Ok(RunResult {
-            final_output: run.final_output().unwrap_or_default(),
-            final_value: run.final_value(),
-            last_response_id: run.last_response_id(),
-            events,
-        })
+        collect(self.run_streamed_with(agent, input, context, options)).await
+    }
+
+    /// Continues an interrupted run (see [`RunState`]) to the end: decided calls run or
+    /// read their rejection, then the run goes on as [`run`](Self::run) does. Calls
+    /// still undecided interrupt it again. `agent` is the agent the run started with
+    /// (the state names the one that was running, which must be reachable from it).
+    pub async fn resume(
+        &self,
+        agent: &Agent<C>,
+        state: RunState,
+        context: C,
+    ) -> Result<RunResult, RunError> {
+        collect(self.resume_streamed(agent, state, context)).await
+    }
+
+    /// [`resume`](Self::resume) as a stream of events, as [`run_streamed`](Self::run_streamed).
+    pub fn resume_streamed(&self, agent: &Agent<C>, state: RunState, context: C) -> RunStream {
+        self.start(agent, Start::Resume(state), context)
+    }
+
+    fn start(&self, agent: &Agent<C>, start: Start, context: C) -> RunStream {
+        let outcome = Arc::new(Mutex::new(Outcome::default()));
+        let events = run_loop::run(self.clone(), agent.clone(), start, context, outcome.clone());
+        RunStream::with_outcome(events, outcome)
     }
 
     /// Starts `agent` on `input` with run context `context`.
@@ -181,17 +200,25 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         context: C,
         options: RunOptions,
     ) -> RunStream {
-        let outcome = Arc::new(Mutex::new(Outcome::default()));
-        let events = run_loop::run(
-            self.clone(),
-            agent.clone(),
-            input.into().0,
-            context,
-            options,
-            outcome.clone(),
-        );
-        RunStream::with_outcome(events, outcome)
+        self.start(agent, Start::Input(input.into().0, options), context)
     }
+}
+
+/// A run to its end.
+async fn collect(mut run: RunStream) -> Result<RunResult, RunError> {
+    let mut events = Vec::new();
+    while let Some(event) = run.next().await {
+        events.push(event?);
+    }
+    let outcome = run.outcome();
+    Ok(RunResult {
+        final_output: outcome.final_output().unwrap_or_default(),
+        final_value: outcome.final_value(),
+        last_response_id: outcome.last_response_id(),
+        usage: outcome.usage(),
+        interruption: outcome.interruption(),
+        events,
+    })
 }
 
 /// The text deltas of a run's messages, for [`crate::widgets::accumulate_text`] (the

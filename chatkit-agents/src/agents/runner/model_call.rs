@@ -33,6 +33,14 @@ impl InputChecks {
         }
     }
 
+    /// No checks (a resumed run: its input was checked when it started).
+    pub(super) fn none() -> Self {
+        InputChecks {
+            blocking: None,
+            parallel: None,
+        }
+    }
+
     /// Waits for the blocking checks (once; later calls return at once).
     pub(super) async fn blocking_passed(&mut self) -> Result<(), RunError> {
         passed(self.blocking.take()).await
@@ -142,10 +150,13 @@ impl ModelCall {
             }
             ModelEvent::Completed { response } => {
                 self.response_id = response.id.clone();
-                self.outcome
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .last_response_id = response.id.clone();
+                let mut outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
+                outcome.last_response_id = response.id.clone();
+                if let Some(usage) = &response.usage {
+                    outcome.usage.input_tokens += usage.input_tokens;
+                    outcome.usage.output_tokens += usage.output_tokens;
+                    outcome.usage.total_tokens += usage.total_tokens;
+                }
             }
             _ => {}
         }

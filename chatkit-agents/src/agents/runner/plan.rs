@@ -57,6 +57,11 @@ impl<C> ActiveAgent<C> {
         })
     }
 
+    /// Whether the model can call a tool (not a handoff) of this name.
+    pub(super) fn has_tool(&self, name: &str) -> bool {
+        matches!(self.targets.get(name), Some(Target::Tool(..)))
+    }
+
     /// Sorts the turn's output items.
     pub(super) fn plan(&self, items: &[OutputItem]) -> TurnPlan<C> {
         let mut plan = TurnPlan {

@@ -8,13 +8,15 @@ use std::task::{Context, Poll};
 use futures::stream::{AbortHandle, Abortable, BoxStream, Stream, StreamExt};
 use serde_json::{json, Value};
 
+use super::state::{RunState, ToolApproval};
 use crate::agents::guardrail::Tripped;
 use crate::agents::hooks::Tripwire;
-use crate::agents::model::{FunctionCall, MessageItem, ModelError, ModelEvent};
+use crate::agents::model::{FunctionCall, MessageItem, ModelError, ModelEvent, Usage};
 use crate::agents::schema::ToolSchemaError;
 
 /// What a run streams.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum RunEvent {
     /// The agent that runs (the first event).
     AgentUpdated {
@@ -47,6 +49,10 @@ pub enum RunEvent {
         /// The agent that answers from now on.
         to: String,
     },
+    /// A tool call waits for a person's approval: the run stops after this turn's other
+    /// calls, with a [`RunState`] to continue from ([`RunOutcome::interruption`],
+    /// [`RunResult::interruption`]).
+    ApprovalRequested(ToolApproval),
 }
 
 /// The output the model reads for a handoff call it made beside an earlier one in the
@@ -55,6 +61,7 @@ pub const MULTIPLE_HANDOFFS: &str = "Multiple handoffs detected, ignoring this o
 
 /// Why a run stopped without a final output.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RunError {
     /// The model kept calling tools past the limit.
     #[error("Max turns ({0}) exceeded")]
@@ -118,6 +125,10 @@ pub enum RunError {
         /// What it reported.
         output_info: Value,
     },
+    /// A [`RunState`] does not fit the agents it is resumed with (its agent or a tool
+    /// it waits on is gone, or it is of another version).
+    #[error("cannot resume the run: {0}")]
+    InvalidRunState(String),
 }
 
 impl RunError {
@@ -163,6 +174,10 @@ pub(super) struct Outcome {
     /// The final answer as JSON, for an agent with an output type.
     pub(super) final_value: Option<Value>,
     pub(super) last_response_id: Option<String>,
+    /// Token usage of every model response so far.
+    pub(super) usage: Usage,
+    /// The state of a run that stopped for approvals.
+    pub(super) interruption: Option<RunState>,
 }
 
 /// Per-run options ([`Runner::run_streamed_with`](super::Runner::run_streamed_with), [`Runner::run_with`](super::Runner::run_with)).
@@ -197,6 +212,11 @@ pub struct RunResult {
     pub last_response_id: Option<String>,
     /// Everything the run streamed, in order.
     pub events: Vec<RunEvent>,
+    /// Token usage of every model response of the run.
+    pub usage: Usage,
+    /// When tool calls wait for approval: the run stopped there (`final_output` is
+    /// empty), and this state continues it ([`Runner::resume`](super::Runner::resume)).
+    pub interruption: Option<RunState>,
 }
 
 impl RunResult {
@@ -272,6 +292,12 @@ impl RunStream {
         self.outcome().last_response_id()
     }
 
+    /// Once the stream has ended: the state of a run that stopped because tool calls
+    /// wait for approval.
+    pub fn interruption(&self) -> Option<RunState> {
+        self.outcome().interruption()
+    }
+
     /// A handle on the run's outcome that outlives the stream: take it before handing
     /// the run to [`stream_agent_response`](crate::agents::stream_agent_response) (which
     /// consumes it) and read the final output afterwards.
@@ -329,6 +355,16 @@ impl RunOutcome {
     /// The id of the last model response.
     pub fn last_response_id(&self) -> Option<String> {
         self.lock().last_response_id.clone()
+    }
+
+    /// Token usage of the model responses so far.
+    pub fn usage(&self) -> Usage {
+        self.lock().usage
+    }
+
+    /// The state of a run that stopped because tool calls wait for approval.
+    pub fn interruption(&self) -> Option<RunState> {
+        self.lock().interruption.clone()
     }
 }
 

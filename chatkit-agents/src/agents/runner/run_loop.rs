@@ -1,21 +1,24 @@
 //! The run loop: turn after turn, call the model, plan the turn, run its tools and take
 //! the next step, streaming every event on the way.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Value};
 
+use super::approvals::{gate, EarlierPass};
 use super::model_call::{InputChecks, ModelCall, ModelResponse};
 use super::next_step::{after_tools, answered, NextStep};
 use super::plan::ActiveAgent;
 use super::result::{output_tripwire, Outcome, RunError, RunEvent, RunOptions};
+use super::state::{DoneCall, RunState, RUN_STATE_VERSION};
 use super::tools::run_tools;
 use super::{Runner, MULTIPLE_HANDOFFS};
 use crate::agents::agent::Agent;
 use crate::agents::guardrail::check_output;
 use crate::agents::hooks::RunHooks;
-use crate::agents::model::{ModelRequest, OutputItem};
+use crate::agents::model::{FunctionCall, ModelRequest, OutputItem, Usage};
 
 /// The conversation a run sends: every item so far, and with a conversation the model's
 /// server keeps, the last response and how many items it has seen.
@@ -108,64 +111,125 @@ async fn finish<C: Clone + Send + Sync + 'static>(
     Ok(())
 }
 
-/// The events of a run of `agent` on `input`, its outcome reported into `outcome`.
+/// Where a run starts: new input, or the state of an interrupted run.
+pub(super) enum Start {
+    /// A new run on this input.
+    Input(Vec<Value>, RunOptions),
+    /// An interrupted run, its calls decided (those still undecided interrupt again).
+    Resume(RunState),
+}
+
+/// The events of a run of `agent` from `start`, its outcome reported into `outcome`.
 pub(super) fn run<C: Clone + Send + Sync + 'static>(
     runner: Runner<C>,
     agent: Agent<C>,
-    input: Vec<Value>,
+    start: Start,
     context: C,
-    options: RunOptions,
     outcome: Arc<Mutex<Outcome>>,
 ) -> BoxStream<'static, Result<RunEvent, RunError>> {
     async_stream::try_stream! {
         let hooks = runner.hooks.clone();
-        let mut checks = InputChecks::start(&agent, &context, &input);
-        let mut conversation = Conversation { items: input, previous_response: options.previous_response_id, sent: 0 };
-        let mut active = ActiveAgent::new(agent)?;
-        let mut starting = true;
+        let formatter = runner.error_formatter.clone();
+        let (mut checks, mut conversation, mut active, mut turn, mut earlier) = match start {
+            Start::Input(input, options) => {
+                let checks = InputChecks::start(&agent, &context, &input);
+                let conversation = Conversation { items: input, previous_response: options.previous_response_id, sent: 0 };
+                (checks, conversation, ActiveAgent::new(agent)?, 0, None)
+            }
+            Start::Resume(state) => {
+                let resumed = Resumed::check(&agent, state)?;
+                lock(&outcome).usage = resumed.usage;
+                (InputChecks::none(), resumed.conversation, resumed.active, resumed.turn, Some(resumed.pass))
+            }
+        };
+        // A resumed run announces its agent again; its hooks saw it start already.
+        let mut starting = earlier.is_none();
+        if !starting {
+            yield RunEvent::AgentUpdated { name: active.agent.name().to_owned() };
+        }
 
-        for _turn in 0..runner.max_turns {
+        loop {
             let agent = &active.agent;
-            if starting {
-                starting = false;
-                yield RunEvent::AgentUpdated { name: agent.name().to_owned() };
-                hooks.on_agent_start(&context, agent).await?;
-            }
-            checks.blocking_passed().await?;
-            let request = request(&active, &conversation)?;
-            hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
-            let mut call = ModelCall::new(agent.model().stream(request), outcome.clone());
-            while let Some(event) = call.next(&mut checks).await? {
-                yield RunEvent::Model(event);
-            }
-            let response = call.finish();
-            // Nothing the model asked for happens before the input checks passed.
-            checks.parallel_passed().await?;
-            let response = response?;
-            hooks.on_llm_end(&context, agent, &response.items).await?;
-            conversation.record_response(&response);
+            let (mut plan, turn_output, pass) = match earlier.take() {
+                Some((turn_output, pass)) => (active.plan(&turn_output), turn_output, pass),
+                None => {
+                    if turn >= runner.max_turns {
+                        Err(RunError::MaxTurnsExceeded(runner.max_turns))?;
+                    }
+                    turn += 1;
+                    if starting {
+                        starting = false;
+                        yield RunEvent::AgentUpdated { name: agent.name().to_owned() };
+                        hooks.on_agent_start(&context, agent).await?;
+                    }
+                    checks.blocking_passed().await?;
+                    let request = request(&active, &conversation)?;
+                    hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
+                    let mut call = ModelCall::new(agent.model().stream(request), outcome.clone());
+                    while let Some(event) = call.next(&mut checks).await? {
+                        yield RunEvent::Model(event);
+                    }
+                    let response = call.finish();
+                    // Nothing the model asked for happens before the input checks passed.
+                    checks.parallel_passed().await?;
+                    let response = response?;
+                    hooks.on_llm_end(&context, agent, &response.items).await?;
+                    conversation.record_response(&response);
 
-            let mut plan = active.plan(&response.items);
-            for message in &plan.messages {
-                yield RunEvent::MessageOutput(message.clone());
+                    let mut plan = active.plan(&response.items);
+                    for message in &plan.messages {
+                        yield RunEvent::MessageOutput(message.clone());
+                    }
+                    if let Some(NextStep::FinalOutput { output, value }) = answered(agent, &plan)? {
+                        finish(agent, &context, &hooks, &outcome, output, value).await?;
+                        return;
+                    }
+                    for event in plan.call_events() {
+                        yield event;
+                    }
+                    (plan, response.items, EarlierPass::default())
+                }
+            };
+
+            let calls = plan.resolve_tools(agent)?;
+            let gated = gate(calls, &pass, agent.name(), &context, formatter.as_ref()).await;
+            let runs = run_tools(gated.run, agent, &context, &hooks, formatter.as_ref()).await?;
+            let mut produced = Vec::with_capacity(runs.len() + gated.rejected.len());
+            for run in runs {
+                produced.push(run.into_output()?);
             }
-            if let Some(NextStep::FinalOutput { output, value }) = answered(agent, &plan)? {
-                finish(agent, &context, &hooks, &outcome, output, value).await?;
+            produced.extend(gated.rejected);
+            let order = call_order(&turn_output);
+            produced.sort_by_key(|(call, _)| order.get(call.call_id.as_str()).copied());
+            for (call, output) in &produced {
+                conversation.push_tool_output(&call.call_id, output);
+                yield RunEvent::ToolOutput { call: call.clone(), output: output.clone() };
+            }
+
+            if !gated.waiting.is_empty() {
+                for approval in &gated.waiting {
+                    yield RunEvent::ApprovalRequested(approval.clone());
+                }
+                let mut done = pass.done;
+                done.extend(produced.into_iter().map(|(call, output)| DoneCall { call_id: call.call_id, output }));
+                let usage = lock(&outcome).usage;
+                let state = RunState {
+                    version: RUN_STATE_VERSION,
+                    agent: agent.name().to_owned(),
+                    turn,
+                    items: conversation.items,
+                    previous_response_id: conversation.previous_response,
+                    sent: conversation.sent,
+                    usage,
+                    turn_output,
+                    done,
+                    approvals: gated.waiting,
+                };
+                lock(&outcome).interruption = Some(state);
                 return;
             }
-            for event in plan.call_events() {
-                yield event;
-            }
-            let calls = plan.resolve_tools(agent)?;
-            let runs = run_tools(calls, agent, &context, &hooks, runner.error_formatter.as_ref()).await?;
-            let mut outputs = Vec::with_capacity(runs.len());
-            for run in runs {
-                let (call, output) = run.into_output()?;
-                conversation.push_tool_output(&call.call_id, &output);
-                outputs.push((call.name.clone(), output.clone()));
-                yield RunEvent::ToolOutput { call, output };
-            }
 
+            let outputs = turn_outputs(&turn_output, &pass.done, &produced);
             match after_tools(agent, std::mem::take(&mut plan.handoffs), &outputs) {
                 NextStep::FinalOutput { output, value } => {
                     finish(agent, &context, &hooks, &outcome, output, value).await?;
@@ -194,7 +258,125 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                 NextStep::RunAgain => {}
             }
         }
-        Err(RunError::MaxTurnsExceeded(runner.max_turns))?;
     }
     .boxed()
+}
+
+fn lock(outcome: &Mutex<Outcome>) -> std::sync::MutexGuard<'_, Outcome> {
+    outcome.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The position of each call in the turn's output, by call id.
+fn call_order(turn_output: &[OutputItem]) -> HashMap<&str, usize> {
+    turn_output
+        .iter()
+        .filter_map(|item| match item {
+            OutputItem::FunctionCall(call) => Some(call.call_id.as_str()),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(index, id)| (id, index))
+        .collect()
+}
+
+/// Every output of the turn as (tool name, output), in call order: those produced
+/// before an interruption and those produced now.
+fn turn_outputs(
+    turn_output: &[OutputItem],
+    done: &[DoneCall],
+    produced: &[(FunctionCall, String)],
+) -> Vec<(String, String)> {
+    turn_output
+        .iter()
+        .filter_map(|item| match item {
+            OutputItem::FunctionCall(call) => {
+                let output = done
+                    .iter()
+                    .find(|d| d.call_id == call.call_id)
+                    .map(|d| &d.output)
+                    .or_else(|| {
+                        produced
+                            .iter()
+                            .find(|(c, _)| c.call_id == call.call_id)
+                            .map(|(_, output)| output)
+                    })?;
+                Some((call.name.clone(), output.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// An interrupted run, checked against the agents it continues with.
+struct Resumed<C> {
+    active: ActiveAgent<C>,
+    conversation: Conversation,
+    turn: usize,
+    usage: Usage,
+    pass: (Vec<OutputItem>, EarlierPass),
+}
+
+impl<C> Resumed<C> {
+    /// `state` continued from `start`: its agent must be `start` or reachable from it
+    /// through handoffs, and still have every tool a call waits on.
+    fn check(start: &Agent<C>, state: RunState) -> Result<Self, RunError> {
+        let invalid = |message: String| RunError::InvalidRunState(message);
+        if state.version != RUN_STATE_VERSION {
+            return Err(invalid(format!(
+                "run state version {} is not supported (this build reads version {RUN_STATE_VERSION})",
+                state.version
+            )));
+        }
+        let agent = find_agent(start, &state.agent).ok_or_else(|| {
+            invalid(format!(
+                "agent {} is not {} nor reachable from it through handoffs",
+                state.agent,
+                start.name()
+            ))
+        })?;
+        let active = ActiveAgent::new(agent)?;
+        for approval in &state.approvals {
+            if !active.has_tool(&approval.tool_name) {
+                return Err(invalid(format!(
+                    "tool {} waits for approval but agent {} no longer has it",
+                    approval.tool_name, state.agent
+                )));
+            }
+        }
+        if state.sent > state.items.len() {
+            return Err(invalid("more items sent than the conversation has".into()));
+        }
+        Ok(Resumed {
+            active,
+            conversation: Conversation {
+                items: state.items,
+                previous_response: state.previous_response_id,
+                sent: state.sent,
+            },
+            turn: state.turn,
+            usage: state.usage,
+            pass: (
+                state.turn_output,
+                EarlierPass {
+                    done: state.done,
+                    approvals: state.approvals,
+                },
+            ),
+        })
+    }
+}
+
+/// The agent called `name`: `start`, or one reachable from it through handoffs.
+fn find_agent<C>(start: &Agent<C>, name: &str) -> Option<Agent<C>> {
+    let mut seen = HashSet::new();
+    let mut queue = VecDeque::from([start.clone()]);
+    while let Some(agent) = queue.pop_front() {
+        if agent.name() == name {
+            return Some(agent);
+        }
+        if seen.insert(agent.name().to_owned()) {
+            queue.extend(agent.handoffs().iter().map(|h| Agent::clone(h.agent())));
+        }
+    }
+    None
 }

@@ -1,0 +1,106 @@
+//! The approval gate of a turn: which of its tool calls run now, which were rejected,
+//! and which wait for a person (interrupting the run).
+
+use std::collections::HashMap;
+
+use super::plan::ResolvedCall;
+use super::state::{ApprovalDecision, DoneCall, ToolApproval};
+use crate::agents::approval::DEFAULT_APPROVAL_REJECTION_MESSAGE;
+use crate::agents::model::FunctionCall;
+use crate::agents::tool::{ToolContext, ToolErrorFormatter, ToolFailure};
+
+/// What an interrupted turn carries into its resumption: the outputs of the calls that
+/// ran, and the calls that needed approval, with the decisions taken since.
+#[derive(Default)]
+pub(super) struct EarlierPass {
+    pub(super) done: Vec<DoneCall>,
+    pub(super) approvals: Vec<ToolApproval>,
+}
+
+/// A turn's calls, sorted by the gate.
+pub(super) struct Gated<C> {
+    /// The calls that run now.
+    pub(super) run: Vec<ResolvedCall<C>>,
+    /// The calls a person rejected, with what the model reads instead.
+    pub(super) rejected: Vec<(FunctionCall, String)>,
+    /// The calls that wait for a decision.
+    pub(super) waiting: Vec<ToolApproval>,
+}
+
+/// Sorts `calls` of `agent`'s turn. A call that ran before the interruption is left out,
+/// a decided one runs or is rejected, and any other asks its tool whether it needs
+/// approval.
+pub(super) async fn gate<C: Clone + Send + Sync + 'static>(
+    calls: Vec<ResolvedCall<C>>,
+    earlier: &EarlierPass,
+    agent: &str,
+    context: &C,
+    formatter: Option<&ToolErrorFormatter>,
+) -> Gated<C> {
+    let approvals: HashMap<&str, &ToolApproval> = earlier
+        .approvals
+        .iter()
+        .map(|a| (a.call_id.as_str(), a))
+        .collect();
+    let mut gated = Gated {
+        run: Vec::with_capacity(calls.len()),
+        rejected: Vec::new(),
+        waiting: Vec::new(),
+    };
+    for call in calls {
+        let call_id = call.call.call_id.as_str();
+        if earlier.done.iter().any(|d| d.call_id == call_id) {
+            continue;
+        }
+        match approvals.get(call_id) {
+            Some(approval) => match &approval.decision {
+                Some(ApprovalDecision::Approved) => gated.run.push(call),
+                Some(ApprovalDecision::Rejected { message }) => {
+                    let output = match message {
+                        Some(message) => message.clone(),
+                        None => rejection_output(&call, formatter),
+                    };
+                    gated.rejected.push((call.call, output));
+                }
+                None => gated.waiting.push((*approval).clone()),
+            },
+            None => {
+                let ctx = ToolContext::new(
+                    context.clone(),
+                    call.call.name.clone(),
+                    call.call.call_id.clone(),
+                    call.call.arguments.clone(),
+                );
+                if call.tool.needs_approval(&ctx, &call.call.arguments).await {
+                    gated.waiting.push(new_approval(&call.call, agent));
+                } else {
+                    gated.run.push(call);
+                }
+            }
+        }
+    }
+    gated
+}
+
+/// What the model reads for a call rejected without a message: the tool's or the run's
+/// formatting of [`ToolFailure::NotApproved`], else the default message.
+fn rejection_output<C>(call: &ResolvedCall<C>, formatter: Option<&ToolErrorFormatter>) -> String {
+    let failure = ToolFailure::NotApproved {
+        tool: call.call.name.clone(),
+    };
+    call.tool
+        .format_failure(&failure)
+        .or_else(|| formatter.map(|f| f(&failure)))
+        .unwrap_or_else(|| DEFAULT_APPROVAL_REJECTION_MESSAGE.to_owned())
+}
+
+fn new_approval(call: &FunctionCall, agent: &str) -> ToolApproval {
+    ToolApproval {
+        id: format!("apr_{}", uuid::Uuid::new_v4().simple()),
+        call_id: call.call_id.clone(),
+        tool_name: call.name.clone(),
+        arguments: call.arguments.clone(),
+        agent: agent.to_owned(),
+        decision: None,
+    }
+}

@@ -12,7 +12,9 @@
 //!   then `after` is the last returned id;
 //! - `add_thread_item` and `save_item` are upserts (the agents module may add the same
 //!   item twice), `delete_thread_item` tolerates unknown ids;
-//! - a missing thread, item or attachment is [`StoreError::NotFound`].
+//! - a missing thread, item or attachment is [`StoreError::NotFound`];
+//! - a thread has at most one run state (a run waiting for approvals), replaced only by
+//!   a compare-and-swap on its revision, and deleted with the thread.
 
 use async_trait::async_trait;
 
@@ -47,6 +49,7 @@ impl StoreContext for () {}
 
 /// The kind of record a [`StoreError::NotFound`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecordKind {
     /// A thread.
     Thread,
@@ -54,6 +57,8 @@ pub enum RecordKind {
     Item,
     /// An attachment.
     Attachment,
+    /// A thread's run waiting for approvals ([`Store::load_run_state`]).
+    RunState,
 }
 
 impl std::fmt::Display for RecordKind {
@@ -62,6 +67,7 @@ impl std::fmt::Display for RecordKind {
             RecordKind::Thread => "Thread",
             RecordKind::Item => "Item",
             RecordKind::Attachment => "Attachment",
+            RecordKind::RunState => "Run state",
         })
     }
 }
@@ -208,6 +214,59 @@ pub trait Store<C: Send + Sync>: Send + Sync {
         item_id: &str,
         ctx: &C,
     ) -> Result<(), StoreError>;
+
+    /// The thread's run waiting for approvals (a serialized
+    /// [`RunState`](crate::agents::RunState) with the bridge's bookkeeping), if there is
+    /// one: a thread has at most one. A thread unknown to this user is
+    /// [`StoreError::NotFound`]. The default says the store keeps none; every store of
+    /// this crate does.
+    async fn load_run_state(
+        &self,
+        thread_id: &str,
+        _ctx: &C,
+    ) -> Result<Option<SavedRunState>, StoreError> {
+        Err(run_states_unsupported(thread_id))
+    }
+
+    /// Replaces the thread's run state if its revision is still `expected` (`None`: the
+    /// thread has none): with `data` at the next revision (`expected + 1`, or 1), or
+    /// nothing when `data` is `None`. Returns whether it did; `false` means another
+    /// request (or replica) changed it first. This compare-and-swap is what makes a
+    /// decision count once. A thread unknown to this user is [`StoreError::NotFound`];
+    /// deleting the thread deletes its run state.
+    async fn swap_run_state(
+        &self,
+        thread_id: &str,
+        _expected: Option<u64>,
+        _data: Option<&str>,
+        _ctx: &C,
+    ) -> Result<bool, StoreError> {
+        Err(run_states_unsupported(thread_id))
+    }
+}
+
+/// A thread's run waiting for approvals, as a store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedRunState {
+    /// Starts at 1; each swap adds one.
+    pub revision: u64,
+    /// The JSON text, as given to [`Store::swap_run_state`].
+    pub data: String,
+}
+
+/// The revision a swap from `expected` writes.
+pub(crate) fn swap_revision(expected: Option<u64>) -> u64 {
+    expected.map_or(1, |revision| revision.saturating_add(1))
+}
+
+fn run_states_unsupported(thread_id: &str) -> StoreError {
+    StoreError::Backend(
+        format!(
+            "this store keeps no run states (thread {thread_id}): implement Store::load_run_state \
+             and Store::swap_run_state to use tools that need approval"
+        )
+        .into(),
+    )
 }
 
 /// Where attachment bytes live (for two-phase uploads: `attachments.create` returns an

@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::{RecordKind, StoreContext, StoreError};
+use super::{RecordKind, SavedRunState, StoreContext, StoreError};
 use crate::types::{to_storage_json, Page, SortOrder};
 
 pub(super) fn backend(e: sqlx::Error) -> StoreError {
@@ -84,4 +84,36 @@ where
         has_more,
         after,
     })
+}
+
+/// A revision as the SQL stores keep it (a signed 64-bit column).
+pub(super) fn revision_param(revision: u64) -> i64 {
+    i64::try_from(revision).unwrap_or(i64::MAX)
+}
+
+/// The run state of a row of `(id, revision, data)` from a thread left-joined with its
+/// run state: `None` when the thread has none.
+pub(super) fn saved_run_state<R>(
+    row: &R,
+    thread_id: &str,
+) -> Result<Option<SavedRunState>, StoreError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let revision: Option<i64> = row.try_get("revision").map_err(backend)?;
+    let data: Option<String> = row.try_get("data").map_err(backend)?;
+    match (revision, data) {
+        (Some(revision), Some(data)) => {
+            let revision = u64::try_from(revision).map_err(|_| StoreError::Corrupt {
+                kind: RecordKind::RunState,
+                id: thread_id.to_owned(),
+                message: format!("negative revision {revision}"),
+            })?;
+            Ok(Some(SavedRunState { revision, data }))
+        }
+        _ => Ok(None),
+    }
 }

@@ -7,8 +7,11 @@ use serde::de::DeserializeOwned;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 
-use super::sql::{backend, decode, encode, limit_param, page_from_rows, pick, scope};
-use super::{RecordKind, Store, StoreContext, StoreError};
+use super::sql::{
+    backend, decode, encode, limit_param, page_from_rows, pick, revision_param, saved_run_state,
+    scope,
+};
+use super::{swap_revision, RecordKind, SavedRunState, Store, StoreContext, StoreError};
 use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
 
 /// Created on open; `IF NOT EXISTS` makes opening an existing database a no-op.
@@ -37,6 +40,14 @@ const SCHEMA: &[&str] = &[
         id TEXT NOT NULL,
         data TEXT NOT NULL,
         PRIMARY KEY (user_id, id)
+    )",
+    // A thread's run waiting for approvals (at most one), replaced by revision.
+    "CREATE TABLE IF NOT EXISTS chatkit_run_states (
+        user_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (user_id, thread_id)
     )",
 ];
 
@@ -398,6 +409,12 @@ impl<C: StoreContext> Store<C> for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        sqlx::query("DELETE FROM chatkit_run_states WHERE user_id = ? AND thread_id = ?")
+            .bind(scope(ctx))
+            .bind(thread_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         sqlx::query("DELETE FROM chatkit_threads WHERE user_id = ? AND id = ?")
             .bind(scope(ctx))
             .bind(thread_id)
@@ -421,5 +438,76 @@ impl<C: StoreContext> Store<C> for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn load_run_state(
+        &self,
+        thread_id: &str,
+        ctx: &C,
+    ) -> Result<Option<SavedRunState>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.id, r.revision, r.data FROM chatkit_threads t \
+             LEFT JOIN chatkit_run_states r ON r.user_id = t.user_id AND r.thread_id = t.id \
+             WHERE t.user_id = ? AND t.id = ?",
+        )
+        .bind(scope(ctx))
+        .bind(thread_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::not_found(RecordKind::Thread, thread_id))?;
+        saved_run_state(&row, thread_id)
+    }
+
+    async fn swap_run_state(
+        &self,
+        thread_id: &str,
+        expected: Option<u64>,
+        data: Option<&str>,
+        ctx: &C,
+    ) -> Result<bool, StoreError> {
+        let owner = scope(ctx);
+        let next = revision_param(swap_revision(expected));
+        let query = match (expected, data) {
+            (None, Some(data)) => sqlx::query(
+                "INSERT INTO chatkit_run_states (user_id, thread_id, revision, data) \
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS \
+                 (SELECT 1 FROM chatkit_threads WHERE user_id = ?1 AND id = ?2) \
+                 ON CONFLICT (user_id, thread_id) DO NOTHING",
+            )
+            .bind(owner)
+            .bind(thread_id)
+            .bind(next)
+            .bind(data),
+            (Some(revision), Some(data)) => sqlx::query(
+                "UPDATE chatkit_run_states SET revision = ?, data = ? \
+                 WHERE user_id = ? AND thread_id = ? AND revision = ?",
+            )
+            .bind(next)
+            .bind(data)
+            .bind(owner)
+            .bind(thread_id)
+            .bind(revision_param(revision)),
+            (Some(revision), None) => sqlx::query(
+                "DELETE FROM chatkit_run_states WHERE user_id = ? AND thread_id = ? AND revision = ?",
+            )
+            .bind(owner)
+            .bind(thread_id)
+            .bind(revision_param(revision)),
+            (None, None) => {
+                return Ok(Store::<C>::load_run_state(self, thread_id, ctx).await?.is_none())
+            }
+        };
+        let swapped = query
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected()
+            == 1;
+        if !swapped {
+            // Tell a lost race from a thread this user does not have.
+            Store::<C>::load_thread(self, thread_id, ctx).await?;
+        }
+        Ok(swapped)
     }
 }

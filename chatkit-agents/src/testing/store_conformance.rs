@@ -51,6 +51,9 @@ fn ids<T>(data: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
 ///   another user's thread;
 /// - attachments: file and image round-trip with private `metadata` kept, delete;
 /// - isolation: another user sees none of it;
+/// - run states: none at first; a compare-and-swap from the right revision writes,
+///   replaces and removes, one from a stale revision changes nothing; another user's or a
+///   missing thread is [`StoreError::NotFound`]; deleting the thread deletes it;
 /// - ids: default prefixes `thr_`, `msg_`, `tc_`, `tsk_`, `wf_`.
 ///
 /// ```
@@ -66,7 +69,112 @@ pub async fn store_conformance<S: Store<TestUser>>(store: &S) {
     attachments(store, &ada).await;
     isolation(store, &ada, &bob).await;
     deleted_threads_stay_deleted(store, &ada, &bob).await;
+    run_states(store, &ada, &bob).await;
     id_prefixes(store, &ada);
+}
+
+async fn run_states<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {
+    use crate::store::SavedRunState;
+    let thread = ThreadMetadata::new("thr_runs", at(0));
+    store.save_thread(&thread, ada).await.expect("save_thread");
+    let load = |ctx| store.load_run_state("thr_runs", ctx);
+    assert_eq!(
+        load(ada).await.expect("load_run_state"),
+        None,
+        "none at first"
+    );
+
+    assert!(store
+        .swap_run_state("thr_runs", None, Some("{\"a\":1}"), ada)
+        .await
+        .expect("insert"));
+    let saved = |revision, data: &str| {
+        Some(SavedRunState {
+            revision,
+            data: data.to_owned(),
+        })
+    };
+    assert_eq!(load(ada).await.expect("load"), saved(1, "{\"a\":1}"));
+    assert!(
+        !store
+            .swap_run_state("thr_runs", None, Some("{}"), ada)
+            .await
+            .expect("second insert"),
+        "inserting over an existing run state changes nothing"
+    );
+    assert!(
+        !store
+            .swap_run_state("thr_runs", Some(7), Some("{}"), ada)
+            .await
+            .expect("stale"),
+        "a stale revision changes nothing"
+    );
+    assert!(store
+        .swap_run_state("thr_runs", Some(1), Some("{\"a\":2}"), ada)
+        .await
+        .expect("replace"));
+    assert_eq!(load(ada).await.expect("load"), saved(2, "{\"a\":2}"));
+    assert!(
+        !store
+            .swap_run_state("thr_runs", Some(1), None, ada)
+            .await
+            .expect("stale delete"),
+        "a stale delete changes nothing"
+    );
+    assert_eq!(load(ada).await.expect("load").map(|s| s.revision), Some(2));
+
+    // Another user's thread, and a missing one.
+    assert!(
+        is_thread_not_found(load(bob).await),
+        "bob cannot read ada's run state"
+    );
+    assert!(
+        is_thread_not_found(store.swap_run_state("thr_runs", Some(2), None, bob).await),
+        "bob cannot remove ada's run state"
+    );
+    assert!(
+        is_thread_not_found(
+            store
+                .swap_run_state("thr_nowhere", None, Some("{}"), ada)
+                .await
+        ),
+        "no run state for a missing thread"
+    );
+    assert_eq!(load(ada).await.expect("load").map(|s| s.revision), Some(2));
+
+    assert!(store
+        .swap_run_state("thr_runs", Some(2), None, ada)
+        .await
+        .expect("remove"));
+    assert_eq!(load(ada).await.expect("load"), None);
+    assert!(store
+        .swap_run_state("thr_runs", None, None, ada)
+        .await
+        .expect("none to none"));
+
+    // Deleting the thread deletes its run state; a new thread of that id starts clean.
+    assert!(store
+        .swap_run_state("thr_runs", None, Some("{}"), ada)
+        .await
+        .expect("insert"));
+    store
+        .delete_thread("thr_runs", ada)
+        .await
+        .expect("delete_thread");
+    assert!(is_thread_not_found(load(ada).await), "the thread is gone");
+    store
+        .save_thread(&thread, ada)
+        .await
+        .expect("save_thread again");
+    assert_eq!(
+        load(ada).await.expect("load"),
+        None,
+        "the run state went with its thread"
+    );
+    store
+        .delete_thread("thr_runs", ada)
+        .await
+        .expect("delete_thread");
 }
 
 async fn threads<S: Store<TestUser>>(store: &S, ctx: &TestUser) {
@@ -356,7 +464,7 @@ async fn isolation<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser
     );
 }
 
-fn is_thread_not_found(result: Result<(), StoreError>) -> bool {
+fn is_thread_not_found<T>(result: Result<T, StoreError>) -> bool {
     matches!(
         result,
         Err(StoreError::NotFound {

@@ -7,7 +7,7 @@ use std::sync::{PoisonError, RwLock};
 
 use async_trait::async_trait;
 
-use super::{RecordKind, Store, StoreContext, StoreError};
+use super::{swap_revision, RecordKind, SavedRunState, Store, StoreContext, StoreError};
 use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
 use ordered::Ordered;
 
@@ -17,6 +17,8 @@ struct Scope {
     /// Items per thread.
     items: HashMap<String, Ordered<ThreadItem>>,
     attachments: HashMap<String, Attachment>,
+    /// The run waiting for approvals, per thread.
+    run_states: HashMap<String, SavedRunState>,
 }
 
 /// A store that keeps everything in memory, scoped per user. For tests, demos and
@@ -176,6 +178,7 @@ impl<C: StoreContext> Store<C> for MemoryStore {
         self.write(ctx, |s| {
             s.threads.remove(thread_id);
             s.items.remove(thread_id);
+            s.run_states.remove(thread_id);
         });
         Ok(())
     }
@@ -192,5 +195,49 @@ impl<C: StoreContext> Store<C> for MemoryStore {
             }
         });
         Ok(())
+    }
+
+    async fn load_run_state(
+        &self,
+        thread_id: &str,
+        ctx: &C,
+    ) -> Result<Option<SavedRunState>, StoreError> {
+        self.read(ctx, |s| match s {
+            Some(s) if s.threads.get(thread_id).is_some() => {
+                Ok(s.run_states.get(thread_id).cloned())
+            }
+            _ => Err(StoreError::not_found(RecordKind::Thread, thread_id)),
+        })
+    }
+
+    async fn swap_run_state(
+        &self,
+        thread_id: &str,
+        expected: Option<u64>,
+        data: Option<&str>,
+        ctx: &C,
+    ) -> Result<bool, StoreError> {
+        self.write(ctx, |s| {
+            if s.threads.get(thread_id).is_none() {
+                return Err(StoreError::not_found(RecordKind::Thread, thread_id));
+            }
+            let current = s.run_states.get(thread_id).map(|saved| saved.revision);
+            if current != expected {
+                return Ok(false);
+            }
+            match data {
+                Some(data) => {
+                    let saved = SavedRunState {
+                        revision: swap_revision(expected),
+                        data: data.to_owned(),
+                    };
+                    s.run_states.insert(thread_id.to_owned(), saved);
+                }
+                None => {
+                    s.run_states.remove(thread_id);
+                }
+            }
+            Ok(true)
+        })
     }
 }

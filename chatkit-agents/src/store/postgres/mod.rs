@@ -1,7 +1,7 @@
 //! [`PostgresStore`] (feature `postgres`): threads, items and attachment metadata in
 //! PostgreSQL, for several server replicas sharing one database.
 //!
-//! The schema is `migrations/0001_init.sql`, applied by versioned migrations (sqlx's
+//! The schema is `migrations/` (`0001_init.sql`, `0002_run_states.sql`), applied by versioned migrations (sqlx's
 //! migrator, recorded in `chatkit_schema_migrations`, under an advisory lock so that
 //! replicas starting together apply it once). Records are stored as the JSON the store
 //! writes; every row carries its owner and every query filters by it with bound
@@ -22,12 +22,21 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Row, SqlStr};
 
 use super::sql::decode;
-use super::sql::{backend, encode, limit_param, page_from_rows, pick, scope};
-use super::{RecordKind, Store, StoreContext, StoreError};
+use super::sql::{
+    backend, encode, limit_param, page_from_rows, pick, revision_param, saved_run_state, scope,
+};
+use super::{swap_revision, RecordKind, SavedRunState, Store, StoreContext, StoreError};
 use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
 
 /// The schema versions this build knows, oldest first.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (
+        2,
+        "run_states",
+        include_str!("migrations/0002_run_states.sql"),
+    ),
+];
 
 /// Where the applied versions are recorded (not sqlx's default table, which an
 /// application's own migrations may use).
@@ -133,13 +142,14 @@ impl PostgresStoreOptions {
 
 /// A store in PostgreSQL, scoped per user, safe to share between server replicas.
 ///
-/// Tables (schema version 1, `migrations/0001_init.sql`):
+/// Tables (schema version 2, `migrations/`):
 ///
 /// | table | key | columns | index |
 /// |---|---|---|---|
 /// | `chatkit_threads` | `(user_id, id)` | `created_at` (unix µs), `seq` (insertion order), `data` (JSON text) | `(user_id, created_at, seq)` for `threads.list` |
 /// | `chatkit_items` | `(user_id, thread_id, id)`, references its thread `ON DELETE CASCADE` | the same | `(user_id, thread_id, created_at, seq)` for `items.list` and history |
 /// | `chatkit_attachments` | `(user_id, id)` | `data` | |
+/// | `chatkit_run_states` | `(user_id, thread_id)`, references its thread `ON DELETE CASCADE` | `revision` (compare-and-swap), `data` | |
 /// | `chatkit_schema_migrations` | `version` | sqlx's migration record | |
 ///
 /// ```no_run
@@ -529,7 +539,8 @@ impl<C: StoreContext> Store<C> for PostgresStore {
     }
 
     async fn delete_thread(&self, thread_id: &str, ctx: &C) -> Result<(), StoreError> {
-        // The items go with it (ON DELETE CASCADE), in the same statement.
+        // The items and the run state go with it (ON DELETE CASCADE), in the same
+        // statement.
         sqlx::query("DELETE FROM chatkit_threads WHERE user_id = $1 AND id = $2")
             .bind(scope(ctx))
             .bind(thread_id)
@@ -553,5 +564,78 @@ impl<C: StoreContext> Store<C> for PostgresStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn load_run_state(
+        &self,
+        thread_id: &str,
+        ctx: &C,
+    ) -> Result<Option<SavedRunState>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.id, r.revision, r.data FROM chatkit_threads t \
+             LEFT JOIN chatkit_run_states r ON r.user_id = t.user_id AND r.thread_id = t.id \
+             WHERE t.user_id = $1 AND t.id = $2",
+        )
+        .bind(scope(ctx))
+        .bind(thread_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::not_found(RecordKind::Thread, thread_id))?;
+        saved_run_state(&row, thread_id)
+    }
+
+    async fn swap_run_state(
+        &self,
+        thread_id: &str,
+        expected: Option<u64>,
+        data: Option<&str>,
+        ctx: &C,
+    ) -> Result<bool, StoreError> {
+        let owner = scope(ctx);
+        let next = revision_param(swap_revision(expected));
+        // Each a single statement: the check and the write cannot be split by another
+        // replica's.
+        let query = match (expected, data) {
+            (None, Some(data)) => sqlx::query(
+                "INSERT INTO chatkit_run_states (user_id, thread_id, revision, data) \
+                 SELECT $1, $2, $3, $4 WHERE EXISTS \
+                 (SELECT 1 FROM chatkit_threads WHERE user_id = $1 AND id = $2) \
+                 ON CONFLICT (user_id, thread_id) DO NOTHING",
+            )
+            .bind(owner)
+            .bind(thread_id)
+            .bind(next)
+            .bind(data),
+            (Some(revision), Some(data)) => sqlx::query(
+                "UPDATE chatkit_run_states SET revision = $1, data = $2 \
+                 WHERE user_id = $3 AND thread_id = $4 AND revision = $5",
+            )
+            .bind(next)
+            .bind(data)
+            .bind(owner)
+            .bind(thread_id)
+            .bind(revision_param(revision)),
+            (Some(revision), None) => sqlx::query(
+                "DELETE FROM chatkit_run_states WHERE user_id = $1 AND thread_id = $2 AND revision = $3",
+            )
+            .bind(owner)
+            .bind(thread_id)
+            .bind(revision_param(revision)),
+            (None, None) => {
+                return Ok(Store::<C>::load_run_state(self, thread_id, ctx).await?.is_none())
+            }
+        };
+        let swapped = match query.execute(&self.pool).await {
+            Ok(done) => done.rows_affected() == 1,
+            // The thread was deleted between the check and the insert.
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => false,
+            Err(e) => return Err(backend(e)),
+        };
+        if !swapped {
+            // Tell a lost race from a thread this user does not have.
+            Store::<C>::load_thread(self, thread_id, ctx).await?;
+        }
+        Ok(swapped)
     }
 }

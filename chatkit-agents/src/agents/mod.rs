@@ -60,10 +60,11 @@ pub use agent::{Agent, ToolUseBehavior};
 pub use agent_tool::AgentTool;
 pub use approval::{RequireApproval, DEFAULT_APPROVAL_REJECTION_MESSAGE};
 pub use chatkit::{
-    python_json_dumps, simple_to_agent_input, stream_agent_response, stream_agent_response_with,
-    AgentContext, AgentContextError, AgentServer, ClientToolCall, ConversionError,
+    default_approval_card, is_approval_action, python_json_dumps, simple_to_agent_input,
+    stream_agent_response, stream_agent_response_with, AgentContext, AgentContextError,
+    AgentServer, ApprovalHandler, ApprovalStatus, ClientToolCall, ConversionError,
     DefaultResponseStreamConverter, DefaultThreadItemConverter, ResponseStreamConverter,
-    ThreadItemConverter,
+    ThreadItemConverter, APPROVE_ACTION, REJECT_ACTION,
 };
 pub use chatkit_agents_macros::function_tool;
 pub use guardrail::{

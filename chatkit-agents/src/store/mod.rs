@@ -74,6 +74,7 @@ impl std::fmt::Display for RecordKind {
 
 /// A store operation that failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The record does not exist (for this user).
     #[error("{kind} {id} not found")]
@@ -97,6 +98,10 @@ pub enum StoreError {
     /// The backend failed (I/O, database).
     #[error("store backend error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store does not offer this operation (a store of your own that keeps no run
+    /// states, say).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl StoreError {
@@ -260,13 +265,10 @@ pub(crate) fn swap_revision(expected: Option<u64>) -> u64 {
 }
 
 fn run_states_unsupported(thread_id: &str) -> StoreError {
-    StoreError::Backend(
-        format!(
-            "this store keeps no run states (thread {thread_id}): implement Store::load_run_state \
-             and Store::swap_run_state to use tools that need approval"
-        )
-        .into(),
-    )
+    StoreError::Unsupported(format!(
+        "this store keeps no run states (thread {thread_id}): implement Store::load_run_state \
+         and Store::swap_run_state to use tools that need approval"
+    ))
 }
 
 /// Where attachment bytes live (for two-phase uploads: `attachments.create` returns an

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
+use super::approvals::{is_approval_action, ApprovalHandler};
 use super::context::AgentContext;
 use super::converter::{DefaultThreadItemConverter, ThreadItemConverter};
 use super::history::convert_history;
@@ -15,14 +16,16 @@ use crate::agents::agent::Agent;
 use crate::agents::runner::{RunError, Runner};
 use crate::server::{ChatKitServer, EventStream, StreamError, ThreadHandle};
 use crate::store::Store;
-use crate::types::{SortOrder, UserMessageItem};
+use crate::types::{Action, SortOrder, UserMessageItem, WidgetItem};
 
 /// A ChatKit server that answers with `agent`: it loads the thread's recent items,
 /// converts them to model input (with the default [`ThreadItemConverter`] unless you
 /// give one; an item the converter cannot handle is logged and converted without its
 /// tags and attachments, or left out, rather than failing this and every later turn),
 /// runs the agent, and streams the run with [`stream_agent_response`](super::stream_agent_response).
-/// Implement [`ChatKitServer`] yourself for actions, attachments or custom routing.
+/// Tools that need approval work as they are: the run's cards' actions are handled
+/// here ([`ApprovalHandler`]). Implement [`ChatKitServer`] yourself for other actions,
+/// attachments or custom routing.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -94,6 +97,30 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
 
 impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
     type Context = C;
+
+    /// Approval cards' actions: decides and resumes (see [`ApprovalHandler`]). Other
+    /// actions fail the stream, as without an `action()` of your own.
+    fn action(
+        self: Arc<Self>,
+        thread: ThreadHandle,
+        action: Action,
+        _sender: Option<WidgetItem>,
+        context: C,
+    ) -> EventStream {
+        if !is_approval_action(&action) {
+            let message = format!(
+                "AgentServer handles approval actions only; cannot handle action {:?}",
+                action.action_type
+            );
+            return Box::pin(futures::stream::once(async move {
+                Err(StreamError::internal(message))
+            }));
+        }
+        ApprovalHandler::new(self.store.clone(), self.agent.clone())
+            .runner(self.runner.clone())
+            .response_converter(self.response_converter.clone())
+            .handle(thread, action, context)
+    }
 
     fn store(&self) -> Arc<dyn Store<C>> {
         self.store.clone()

@@ -3,8 +3,11 @@
 
 use async_trait::async_trait;
 
+use crate::agents::chatkit::approvals::{default_approval_card, ApprovalStatus};
 use crate::agents::model::{ContentPart, FunctionCall, ModelAnnotation};
+use crate::agents::runner::ToolApproval;
 use crate::types::{Annotation, AssistantMessageContent, FileSource, UrlSource};
+use crate::widgets::WidgetRoot;
 
 /// Overridable conversions used by [`stream_agent_response_with`](super::stream_agent_response_with) (the reference's
 /// `ResponseStreamConverter`): images to URLs, image progress, citations to annotations.
@@ -66,6 +69,14 @@ pub trait ResponseStreamConverter: Send + Sync {
             UrlSource::new(title, url),
             Some(end_index as u64),
         ))
+    }
+
+    /// The card of a tool call waiting for approval, in `status` (pending, or as
+    /// decided). Buttons of your own must send [`APPROVE_ACTION`](crate::agents::APPROVE_ACTION)
+    /// and [`REJECT_ACTION`](crate::agents::REJECT_ACTION) with the payload
+    /// `{"approval_id": approval.id}`. Default: [`default_approval_card`].
+    fn approval_card(&self, approval: &ToolApproval, status: ApprovalStatus) -> WidgetRoot {
+        default_approval_card(approval, status)
     }
 }
 

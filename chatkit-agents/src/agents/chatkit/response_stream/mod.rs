@@ -12,6 +12,7 @@ use futures::stream::StreamExt;
 
 pub use converter::{DefaultResponseStreamConverter, ResponseStreamConverter};
 
+use super::approvals::{abandon_waiting_run, save_interruption};
 use super::context::AgentContext;
 use crate::agents::runner::{RunError, RunEvent, RunStream};
 use crate::server::{EventStream, StreamError};
@@ -32,7 +33,6 @@ pub fn stream_agent_response<C: Send + Sync + 'static>(
 }
 
 /// Streams a run as ChatKit events (the reference's `stream_agent_response`):
-/// Streams a run as ChatKit events (the reference's `stream_agent_response`):
 ///
 /// - assistant messages become `thread.item.added`, content part and text delta
 ///   updates, and `thread.item.done` (the model's item ids are kept);
@@ -44,6 +44,9 @@ pub fn stream_agent_response<C: Send + Sync + 'static>(
 ///   come, and drained when the run ends;
 /// - an open workflow is saved for the next turn, and a requested client tool call is
 ///   sent last as a pending `client_tool_call` item;
+/// - a run that stops for approvals leaves its state in the store and a card per
+///   waiting call in the thread (see [`ApprovalHandler`](super::ApprovalHandler)); a
+///   new run abandons one still waiting (its cards show they expired);
 /// - a hook's or a guardrail's tripwire removes every item the run produced, then fails
 ///   the stream;
 ///   other run errors fail it after the queued events are out.
@@ -79,8 +82,13 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
             Err(StreamError::internal("stream_agent_response: this AgentContext's events are already being streamed"))?;
             return;
         };
+        // A new run supersedes one still waiting for approvals in this thread.
+        for event in abandon_waiting_run(&ctx, &*converter).await? {
+            yield event;
+        }
         resume_workflow(&ctx).await?;
-        let mut mapper = EventMapper::new(ctx.clone(), converter);
+        let outcome = run.outcome();
+        let mut mapper = EventMapper::new(ctx.clone(), converter.clone());
         let mut run = run;
         let mut out = Vec::new();
         loop {
@@ -124,6 +132,11 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
         }
         if let Some(event) = mapper.client_tool_call() {
             yield event;
+        }
+        if let Some(state) = outcome.interruption() {
+            for event in save_interruption(&ctx, state, &*converter).await? {
+                yield event;
+            }
         }
     }
     .boxed()

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatkit_agents::agents::APPROVE_ACTION;
 use chatkit_agents::store::{PostgresStore, PostgresStoreOptions, SqliteStore, Store};
 use chatkit_agents::types::*;
 use chatkit_agents_workspace::demo::{app, OfflineModel, RequestContext};
@@ -298,6 +299,41 @@ async fn the_offline_model_answers_plain_questions() {
         .await;
     assert!(assistant_text(&events).contains("offline model"));
     assert!(widget_items(&events).is_empty());
+}
+
+/// The demo's tool that waits for approval: a card, Approve, the task is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_task_waits_for_the_users_approval() {
+    let demo = start().await;
+    let events = demo
+        .stream(json!({"type": "threads.create", "params": {"input": message("Delete the task Stream a widget")}}))
+        .await;
+    let thread_id = match &events[0] {
+        ThreadStreamEvent::ThreadCreated { thread } => thread.id.clone(),
+        other => panic!("expected thread.created, got {other:?}"),
+    };
+    let card = widget_items(&events).pop().expect("an approval card");
+    let shown = serde_json::to_value(&card.widget).unwrap().to_string();
+    assert!(
+        shown.contains("Delete task") && shown.contains("task: Stream a widget"),
+        "{shown}"
+    );
+    let at = shown.find(r#""approval_id":""#).unwrap() + r#""approval_id":""#.len();
+    let approval_id = shown[at..].split('"').next().unwrap().to_owned();
+
+    let events = demo.stream(json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": card.id, "action": {"type": APPROVE_ACTION, "payload": {"approval_id": approval_id}}}})).await;
+    assert!(
+        assistant_text(&events).contains("Deleted the task \"Stream a widget\"; 2 tasks are left."),
+        "{events:?}"
+    );
+    let events = demo.stream(json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": message("Show my tasks")}})).await;
+    let list = serde_json::to_value(&widget_items(&events).pop().unwrap().widget)
+        .unwrap()
+        .to_string();
+    assert!(
+        !list.contains("Stream a widget") && list.contains("Read the ChatKit protocol"),
+        "{list}"
+    );
 }
 
 /// Two demo processes' worth of servers (each with its own store and pool) on one

@@ -142,18 +142,6 @@ pub fn failed(tool: &str, error: impl Display) -> ToolFailure {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seconds_print_like_python() {
-        assert_eq!(seconds(Duration::from_millis(50)), "0.05");
-        assert_eq!(seconds(Duration::from_secs(5)), "5.0");
-        assert_eq!(seconds(Duration::from_millis(1500)), "1.5");
-    }
-}
-
 /// The rule of `#[function_tool(needs_approval = predicate)]`: `predicate` over the
 /// arguments parsed as its `T`; arguments that do not parse need approval (the rule
 /// cannot tell, so a person decides).
@@ -170,5 +158,17 @@ where
     match crate::agents::approval::parse_for_rule::<T>(arguments) {
         Some(parsed) => Box::pin(predicate(ctx, parsed)),
         None => Box::pin(std::future::ready(true)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_print_like_python() {
+        assert_eq!(seconds(Duration::from_millis(50)), "0.05");
+        assert_eq!(seconds(Duration::from_secs(5)), "5.0");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5");
     }
 }

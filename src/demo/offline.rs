@@ -86,6 +86,11 @@ impl OfflineModel {
             let city = after_word(&text, " in ").unwrap_or("Oslo");
             return vec![Step::tool_call("get_weather", json!({"city": city}))];
         }
+        if (lower.contains("delete") || lower.contains("remove")) && offer(request, "delete_task") {
+            if let Some(task) = after_word(&text, "task") {
+                return vec![Step::tool_call("delete_task", json!({"task": task}))];
+            }
+        }
         if (lower.contains("task") || lower.contains("todo")) && offer(request, "show_tasks") {
             return vec![Step::tool_call("show_tasks", json!({}))];
         }
@@ -96,7 +101,7 @@ impl OfflineModel {
             return vec![Step::tool_call("draft_note", json!({"topic": topic}))];
         }
         vec![Step::text(format!(
-            "You said: \"{}\". I am the demo's offline model (set OPENAI_API_KEY for a real one). Try \"What's the weather in Paris?\", \"Show my tasks\" or \"Draft a note about Rust\".",
+            "You said: \"{}\". I am the demo's offline model (set OPENAI_API_KEY for a real one). Try \"What's the weather in Paris?\", \"Show my tasks\", \"Delete the task Stream a widget\" (it asks for your approval) or \"Draft a note about Rust\".",
             text.trim()
         ))]
     }

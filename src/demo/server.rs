@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{Agent, AgentServer};
+use chatkit_agents::agents::{is_approval_action, Agent, AgentServer};
 use chatkit_agents::async_trait;
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
 use chatkit_agents::store::Store;
 use chatkit_agents::types::*;
 
 use super::state::{self, Refused};
-use super::tools::{draft_note, get_weather, show_tasks};
+use super::tools::{delete_task, draft_note, get_weather, show_tasks};
 use super::widgets::{task_list, weather_card};
 use super::RequestContext;
 
@@ -27,9 +27,10 @@ impl DemoServer {
         model: Arc<dyn chatkit_agents::agents::Model>,
     ) -> Self {
         let agent = Agent::new("Demo", model)
-            .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, or to draft notes. Answer briefly.")
+            .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, to delete a task (the user approves it), or to draft notes. Answer briefly.")
             .tool(get_weather)
             .tool(show_tasks)
+            .tool(delete_task)
             .tool(draft_note);
         let agent = Arc::new(AgentServer::new(store.clone(), agent));
         DemoServer { store, agent }
@@ -86,8 +87,12 @@ impl ChatKitServer for DemoServer {
         thread: ThreadHandle,
         action: Action,
         sender: Option<WidgetItem>,
-        _context: RequestContext,
+        context: RequestContext,
     ) -> EventStream {
+        if is_approval_action(&action) {
+            // Approve / Reject on an approval card: the agent server decides and resumes.
+            return self.agent.clone().action(thread, action, sender, context);
+        }
         Box::pin(async_stream::try_stream! {
             match action.action_type.as_str() {
                 "weather.refresh" => {

@@ -90,6 +90,20 @@ pub fn change_task(
     Ok(task.clone())
 }
 
+/// Removes the task whose title (case aside) or id is `name` (bounded: it comes from the
+/// model).
+pub fn remove_task(tasks: &mut Vec<Task>, name: &str) -> Result<Task, Refused> {
+    let name = bounded(
+        name.trim().trim_matches(['"', '\'', '“', '”']).to_owned(),
+        "task",
+    )?;
+    let index = tasks
+        .iter()
+        .position(|task| task.id == name || task.title.eq_ignore_ascii_case(&name))
+        .ok_or_else(|| Refused(format!("There is no task called \"{name}\".")))?;
+    Ok(tasks.remove(index))
+}
+
 /// Records that the weather card for `city` was shown (with no refreshes yet).
 pub fn weather_shown(thread: &ThreadHandle, city: &str) {
     thread.update(|thread| {

@@ -78,3 +78,23 @@ pub async fn draft_note(ctx: &ToolContext<Ctx>, topic: String) -> Result<String,
         "A note about {topic} was drafted and shown to the user."
     ))
 }
+
+/// Delete a task from the user's task list. The user approves each call first: the run
+/// stops with an approval card, and resumes when they click.
+///
+/// # Arguments
+///
+/// * `task` - The task's title (or id), e.g. "Stream a widget".
+#[function_tool(needs_approval)]
+pub async fn delete_task(ctx: &ToolContext<Ctx>, task: String) -> Result<String, ToolError> {
+    let thread = ctx.context().thread();
+    let mut tasks = state::tasks(&thread.snapshot());
+    let removed = state::remove_task(&mut tasks, &task)
+        .map_err(|state::Refused(message)| ToolError::new(message))?;
+    state::set_tasks(thread, &tasks);
+    Ok(format!(
+        "Deleted the task \"{}\"; {} tasks are left.",
+        removed.title,
+        tasks.len()
+    ))
+}

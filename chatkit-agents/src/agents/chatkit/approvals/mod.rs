@@ -352,8 +352,7 @@ fn notice(message: &str) -> ThreadStreamEvent {
 }
 
 /// Before a new run in the thread: abandons the run waiting for approvals there, if
-/// any. Its state is removed and its cards are redrawn as expired; a store that keeps
-/// no run states has none.
+/// any. Its state is removed and its cards are redrawn as expired.
 pub(crate) async fn abandon_waiting_run<C: Send + Sync + 'static>(
     ctx: &AgentContext<C>,
     converter: &dyn ResponseStreamConverter,
@@ -365,7 +364,10 @@ pub(crate) async fn abandon_waiting_run<C: Send + Sync + 'static>(
         .await
     {
         Ok(Some(saved)) => saved,
-        Ok(None) | Err(StoreError::Unsupported(_)) => return Ok(Vec::new()),
+        // A store that keeps no run states, or a thread not (yet) in the store, has none.
+        Ok(None) | Err(StoreError::Unsupported(_) | StoreError::NotFound { .. }) => {
+            return Ok(Vec::new())
+        }
         Err(error) => return Err(error),
     };
     if !store

@@ -246,22 +246,57 @@ impl Drop for SqliteFile {
     }
 }
 
-#[tokio::test]
-async fn approving_runs_the_tool_and_streams_the_answer() {
-    let model = Arc::new(ScriptedModel::new(vec![
-        vec![Step::text("Deleting it."), call("approve-1", "call_1")],
-        vec![Step::text("Deleted approve-1.")],
-    ]));
+/// A conversation on a fresh SQLite file whose first message led to approval cards.
+struct Begun {
+    site: Site,
+    model: Arc<ScriptedModel>,
+    thread: String,
+    cards: Vec<Card>,
+    /// The first message's stream.
+    events: Vec<Value>,
+    /// Bind it when destructuring (`_file, ..`): dropping it removes the database.
+    _file: SqliteFile,
+}
+
+/// Serves `turns` and sends `text` as ada's first message.
+async fn begin(turns: Vec<Vec<Step>>, text: &str) -> Begun {
+    let model = Arc::new(ScriptedModel::new(turns));
     let file = SqliteFile::new();
     let site = serve(file.open().await, model.clone()).await;
-
     let events = site
-        .stream("ada", requests::create_thread("delete approve-1"))
+        .stream("ada", requests::create_thread(text))
         .await
         .unwrap();
-    let thread = thread_id(&events);
+    Begun {
+        thread: thread_id(&events),
+        cards: cards(&events),
+        site,
+        model,
+        events,
+        _file: file,
+    }
+}
+
+#[tokio::test]
+async fn approving_runs_the_tool_and_streams_the_answer() {
+    let Begun {
+        site,
+        model,
+        thread,
+        mut cards,
+        events,
+        _file,
+        ..
+    } = begin(
+        vec![
+            vec![Step::text("Deleting it."), call("approve-1", "call_1")],
+            vec![Step::text("Deleted approve-1.")],
+        ],
+        "delete approve-1",
+    )
+    .await;
     assert_eq!(said(&events), "Deleting it.");
-    let card = cards(&events).pop().expect("an approval card");
+    let card = cards.pop().expect("an approval card");
     let widget = events
         .iter()
         .find(|e| e["item"]["id"] == card.item_id.as_str())
@@ -310,18 +345,22 @@ async fn approving_runs_the_tool_and_streams_the_answer() {
 
 #[tokio::test]
 async fn rejecting_gives_the_model_the_rejection() {
-    let model = Arc::new(ScriptedModel::new(vec![
-        vec![call("reject-1", "call_1")],
-        vec![Step::text("I kept reject-1.")],
-    ]));
-    let file = SqliteFile::new();
-    let site = serve(file.open().await, model.clone()).await;
-    let events = site
-        .stream("ada", requests::create_thread("delete"))
-        .await
-        .unwrap();
-    let thread = thread_id(&events);
-    let card = cards(&events).pop().unwrap();
+    let Begun {
+        site,
+        model,
+        thread,
+        mut cards,
+        _file,
+        ..
+    } = begin(
+        vec![
+            vec![call("reject-1", "call_1")],
+            vec![Step::text("I kept reject-1.")],
+        ],
+        "delete",
+    )
+    .await;
+    let card = cards.pop().unwrap();
 
     let events = site.decide("ada", &thread, &card, false).await;
     assert_eq!(deletions("reject-1"), 0);
@@ -369,18 +408,22 @@ async fn a_restart_between_the_card_and_the_click_loses_nothing() {
 
 #[tokio::test]
 async fn deciding_twice_runs_once() {
-    let model = Arc::new(ScriptedModel::new(vec![
-        vec![call("twice-1", "call_1")],
-        vec![Step::text("Deleted once.")],
-    ]));
-    let file = SqliteFile::new();
-    let site = serve(file.open().await, model.clone()).await;
-    let events = site
-        .stream("ada", requests::create_thread("delete"))
-        .await
-        .unwrap();
-    let thread = thread_id(&events);
-    let card = cards(&events).pop().unwrap();
+    let Begun {
+        site,
+        model,
+        thread,
+        mut cards,
+        _file,
+        ..
+    } = begin(
+        vec![
+            vec![call("twice-1", "call_1")],
+            vec![Step::text("Deleted once.")],
+        ],
+        "delete",
+    )
+    .await;
+    let card = cards.pop().unwrap();
 
     // A double click: both requests at once.
     let (a, b) = tokio::join!(
@@ -475,18 +518,21 @@ async fn a_foreign_approval_id_or_user_is_refused() {
 
 #[tokio::test]
 async fn two_pending_calls_are_decided_one_by_one() {
-    let model = Arc::new(ScriptedModel::new(vec![
-        vec![call("pair-1", "call_1"), call("pair-2", "call_2")],
-        vec![Step::text("Deleted one, kept one.")],
-    ]));
-    let file = SqliteFile::new();
-    let site = serve(file.open().await, model.clone()).await;
-    let events = site
-        .stream("ada", requests::create_thread("delete both"))
-        .await
-        .unwrap();
-    let thread = thread_id(&events);
-    let found = cards(&events);
+    let Begun {
+        site,
+        model,
+        thread,
+        cards: found,
+        _file,
+        ..
+    } = begin(
+        vec![
+            vec![call("pair-1", "call_1"), call("pair-2", "call_2")],
+            vec![Step::text("Deleted one, kept one.")],
+        ],
+        "delete both",
+    )
+    .await;
     assert_eq!(found.len(), 2);
 
     let first = site.decide("ada", &thread, &found[0], true).await;
@@ -519,18 +565,21 @@ async fn two_pending_calls_are_decided_one_by_one() {
 
 #[tokio::test]
 async fn a_new_message_abandons_the_waiting_run() {
-    let model = Arc::new(ScriptedModel::new(vec![
-        vec![call("abandon-1", "call_1")],
-        vec![Step::text("Never mind then.")],
-    ]));
-    let file = SqliteFile::new();
-    let site = serve(file.open().await, model).await;
-    let events = site
-        .stream("ada", requests::create_thread("delete"))
-        .await
-        .unwrap();
-    let thread = thread_id(&events);
-    let card = cards(&events).pop().unwrap();
+    let Begun {
+        site,
+        thread,
+        mut cards,
+        _file,
+        ..
+    } = begin(
+        vec![
+            vec![call("abandon-1", "call_1")],
+            vec![Step::text("Never mind then.")],
+        ],
+        "delete",
+    )
+    .await;
+    let card = cards.pop().unwrap();
 
     let events = site
         .stream(

@@ -90,6 +90,7 @@
 mod macros;
 mod panics;
 mod python_json;
+mod spans;
 
 /// Re-exported: `async_stream::try_stream!` is the natural way to write `respond`.
 pub use async_stream;

@@ -735,6 +735,18 @@ pub enum ModelError {
 pub trait Model: Send + Sync {
     /// Starts a streamed response.
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>>;
+
+    /// Who serves the model, for traces (`gen_ai.provider.name`: `"openai"` for the
+    /// OpenAI adapters). Default: `"unknown"`.
+    fn provider_name(&self) -> &str {
+        "unknown"
+    }
+
+    /// The model a request goes to when its settings name none, for traces
+    /// (`gen_ai.request.model`). Default: none.
+    fn default_model(&self) -> Option<&str> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -242,11 +242,20 @@ pub async fn call_tool<C>(
 ) -> String {
     match tool.invoke(ctx, arguments).await {
         Ok(output) => output,
-        Err(failure) => {
-            tracing::warn!(tool = ctx.tool_name(), %failure, "tool call failed");
-            tool.format_failure(&failure)
-                .or_else(|| formatter.map(|f| f(&failure)))
-                .unwrap_or_else(|| failure.default_output())
-        }
+        Err(failure) => format_failure(tool, ctx, &failure, formatter),
     }
+}
+
+/// What the model reads for `failure` (logged once): the tool's formatting, else
+/// `formatter`'s, else the default.
+pub(crate) fn format_failure<C>(
+    tool: &dyn Tool<C>,
+    ctx: &ToolContext<C>,
+    failure: &ToolFailure,
+    formatter: Option<&ToolErrorFormatter>,
+) -> String {
+    tracing::warn!(tool = ctx.tool_name(), %failure, "tool call failed");
+    tool.format_failure(failure)
+        .or_else(|| formatter.map(|f| f(failure)))
+        .unwrap_or_else(|| failure.default_output())
 }

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use futures::stream::{BoxStream, Stream, StreamExt};
 
 use super::frame::sse_frame;
+use crate::spans::InSpan;
 use crate::types::ThreadStreamEvent;
 
 /// The outcome of a request: a JSON body, or a stream of SSE frames.
@@ -22,7 +23,7 @@ pub enum ProcessResult {
 /// `event:` or `id:` lines, no keep-alives). Dropping it before the end cancels the
 /// response (see [`super::ChatKitServer::handle_stream_cancelled`]).
 pub struct StreamingResult {
-    events: InSpan,
+    events: InSpan<Events>,
 }
 
 /// The pipeline's event stream. Events travel boxed: a `ThreadStreamEvent` is a few
@@ -39,10 +40,7 @@ impl std::fmt::Debug for StreamingResult {
 impl StreamingResult {
     pub(crate) fn new(events: Events) -> Self {
         StreamingResult {
-            events: InSpan {
-                events,
-                span: tracing::Span::none(),
-            },
+            events: InSpan::new(events, tracing::Span::none()),
         }
     }
 
@@ -67,24 +65,6 @@ impl Stream for StreamingResult {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.events.events.size_hint()
-    }
-}
-
-/// The events, polled inside the request's span, so that what the pipeline logs
-/// carries the request's type and thread.
-struct InSpan {
-    events: Events,
-    span: tracing::Span,
-}
-
-impl Stream for InSpan {
-    type Item = Box<ThreadStreamEvent>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        // Without a subscriber the span is disabled: skip entering it per frame.
-        let _entered = (!this.span.is_disabled()).then(|| this.span.enter());
-        this.events.as_mut().poll_next(cx)
+        self.events.size_hint()
     }
 }

@@ -509,6 +509,10 @@ impl Synth {
 }
 
 impl Model for ScriptedModel {
+    fn provider_name(&self) -> &str {
+        "scripted"
+    }
+
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
         let number = {
             let mut requests = self.requests.lock().unwrap_or_else(PoisonError::into_inner);

@@ -18,6 +18,7 @@ mod plan;
 mod result;
 mod run_loop;
 mod state;
+mod telemetry;
 mod tools;
 
 use std::sync::{Arc, Mutex};
@@ -179,6 +180,12 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
     fn start(&self, agent: &Agent<C>, start: Start, context: C) -> RunStream {
         let outcome = Arc::new(Mutex::new(Outcome::default()));
         let events = run_loop::run(self.clone(), agent.clone(), start, context, outcome.clone());
+        let span = telemetry::run_span(agent.name());
+        let events = if span.is_disabled() {
+            events
+        } else {
+            traced_run(events, span, outcome.clone())
+        };
         RunStream::with_outcome(events, outcome)
     }
 
@@ -202,6 +209,31 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
     ) -> RunStream {
         self.start(agent, Start::Input(input.into().0, options), context)
     }
+}
+
+/// `events` polled inside the run's span, which records the run's usage when it ends
+/// and the kind of error that ended it.
+fn traced_run(
+    events: BoxStream<'static, Result<RunEvent, RunError>>,
+    span: tracing::Span,
+    outcome: Arc<Mutex<Outcome>>,
+) -> BoxStream<'static, Result<RunEvent, RunError>> {
+    let recorded = span.clone();
+    let events = events
+        .inspect(move |event| {
+            if let Err(error) = event {
+                recorded.record("error.type", error.kind());
+            }
+        })
+        .chain(futures::stream::poll_fn(move |_| {
+            let usage = outcome
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .usage;
+            telemetry::record_usage(&tracing::Span::current(), &usage);
+            std::task::Poll::Ready(None)
+        }));
+    crate::spans::InSpan::new(events.boxed(), span).boxed()
 }
 
 /// A run to its end.

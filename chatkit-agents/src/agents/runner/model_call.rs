@@ -8,9 +8,11 @@ use futures::stream::{BoxStream, StreamExt};
 use serde_json::Value;
 
 use super::result::{input_tripwire, Outcome, RunError};
+use super::telemetry::{guardrail_span, record_usage, traced_check};
 use crate::agents::agent::Agent;
 use crate::agents::guardrail::{check_input, Tripped};
 use crate::agents::model::{ModelError, ModelEvent, OutputItem};
+use crate::spans::InSpan;
 
 /// The input guardrails of a run: only the agent the run starts with checks the input,
 /// on the first turn. Blocking guardrails finish before the model is called; the others
@@ -27,9 +29,13 @@ impl InputChecks {
             .input_guardrails()
             .iter()
             .partition(|g| !g.runs_in_parallel());
+        let traced = |guardrails: &[&_]| {
+            let span = guardrail_span("input", agent.name());
+            traced_check(check_input(guardrails, context, input), span)
+        };
         InputChecks {
-            blocking: (!blocking.is_empty()).then(|| check_input(&blocking, context, input)),
-            parallel: (!parallel.is_empty()).then(|| check_input(&parallel, context, input)),
+            blocking: (!blocking.is_empty()).then(|| traced(&blocking)),
+            parallel: (!parallel.is_empty()).then(|| traced(&parallel)),
         }
     }
 
@@ -75,6 +81,10 @@ pub(super) struct ModelCall {
     failure: Option<ModelError>,
     response_id: Option<String>,
     outcome: Arc<Mutex<Outcome>>,
+    /// The call's `chat` span, and when the call started (for time to first chunk,
+    /// measured only while the span is enabled).
+    span: tracing::Span,
+    started: Option<std::time::Instant>,
 }
 
 /// The next thing that happened while the model call races the input checks.
@@ -89,13 +99,17 @@ impl ModelCall {
     pub(super) fn new(
         events: BoxStream<'static, Result<ModelEvent, ModelError>>,
         outcome: Arc<Mutex<Outcome>>,
+        span: tracing::Span,
     ) -> Self {
+        let started = (!span.is_disabled()).then(std::time::Instant::now);
         ModelCall {
-            events,
+            events: InSpan::new(events, span.clone()).boxed(),
             output: Vec::new(),
             failure: None,
             response_id: None,
             outcome,
+            span,
+            started,
         }
     }
 
@@ -122,7 +136,9 @@ impl ModelCall {
                 }
                 Racing::Model(None) => return Ok(None),
                 Racing::Model(Some(event)) => {
-                    let event = event?;
+                    let event = event.inspect_err(|error| {
+                        self.span.record("error.type", error_type(error));
+                    })?;
                     self.observe(&event);
                     return Ok(Some(event));
                 }
@@ -131,11 +147,19 @@ impl ModelCall {
     }
 
     fn observe(&mut self, event: &ModelEvent) {
+        if let Some(started) = self.started.take() {
+            self.span.record(
+                "gen_ai.response.time_to_first_chunk",
+                started.elapsed().as_secs_f64(),
+            );
+        }
         match event {
             ModelEvent::OutputItemDone { output_index, item } => {
                 self.output.push((*output_index, item.clone()))
             }
             ModelEvent::Error(info) => {
+                self.span
+                    .record("error.type", info.code.as_deref().unwrap_or("api_error"));
                 self.failure.get_or_insert(ModelError::Api {
                     code: info.code.clone(),
                     message: info.message.clone(),
@@ -143,6 +167,8 @@ impl ModelCall {
             }
             ModelEvent::Failed { response } => {
                 let info = response.error.clone().unwrap_or_default();
+                self.span
+                    .record("error.type", info.code.as_deref().unwrap_or("api_error"));
                 self.failure.get_or_insert(ModelError::Api {
                     code: info.code,
                     message: info.message,
@@ -150,6 +176,15 @@ impl ModelCall {
             }
             ModelEvent::Completed { response } => {
                 self.response_id = response.id.clone();
+                if let Some(id) = &response.id {
+                    self.span.record("gen_ai.response.id", id.as_str());
+                }
+                if let Some(model) = &response.model {
+                    self.span.record("gen_ai.response.model", model.as_str());
+                }
+                if let Some(usage) = &response.usage {
+                    record_usage(&self.span, usage);
+                }
                 let mut outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
                 outcome.last_response_id = response.id.clone();
                 if let Some(usage) = &response.usage {
@@ -172,5 +207,16 @@ impl ModelCall {
             items: self.output.into_iter().map(|(_, item)| item).collect(),
             id: self.response_id,
         })
+    }
+}
+
+/// The `error.type` of a model error (the OpenTelemetry attribute: a low-cardinality kind).
+pub(super) fn error_type(error: &ModelError) -> &'static str {
+    match error {
+        ModelError::Http { .. } => "http_error",
+        ModelError::Api { .. } => "api_error",
+        ModelError::Connection(_) => "connection_error",
+        ModelError::InvalidRequest(_) => "invalid_request",
+        _ => "model_error",
     }
 }

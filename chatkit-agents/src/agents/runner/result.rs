@@ -132,6 +132,23 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// A low-cardinality name of the error's kind (the OpenTelemetry `error.type`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RunError::MaxTurnsExceeded(_) => "max_turns_exceeded",
+            RunError::UnknownTool { .. } => "unknown_tool",
+            RunError::Model(_) => "model_error",
+            RunError::ToolSchema(_) => "tool_schema",
+            RunError::Tripwire(_) => "hook_tripwire",
+            RunError::InputGuardrailTripwire { .. } => "input_guardrail_tripwire",
+            RunError::ToolGuardrailTripwire { .. } => "tool_guardrail_tripwire",
+            RunError::InvalidHandoffInput { .. } => "invalid_handoff_input",
+            RunError::InvalidOutput { .. } => "invalid_output",
+            RunError::OutputGuardrailTripwire { .. } => "output_guardrail_tripwire",
+            RunError::InvalidRunState(_) => "invalid_run_state",
+        }
+    }
+
     /// Whether a hook or a guardrail stopped the run on purpose (rather than a failure),
     /// in which case `stream_agent_response` takes back what the run showed.
     pub fn is_tripwire(&self) -> bool {

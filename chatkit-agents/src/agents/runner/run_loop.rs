@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use super::approvals::{gate, EarlierPass};
 use super::model_call::{InputChecks, ModelCall, ModelResponse};
@@ -13,6 +14,7 @@ use super::next_step::{after_tools, answered, NextStep};
 use super::plan::ActiveAgent;
 use super::result::{output_tripwire, Outcome, RunError, RunEvent, RunOptions};
 use super::state::{DoneCall, RunState, RUN_STATE_VERSION};
+use super::telemetry::{guardrail_span, handoff_span, model_span, traced_check};
 use super::tools::run_tools;
 use super::{Runner, MULTIPLE_HANDOFFS};
 use crate::agents::agent::Agent;
@@ -99,8 +101,12 @@ async fn finish<C: Clone + Send + Sync + 'static>(
     output: String,
     value: Option<Value>,
 ) -> Result<(), RunError> {
-    if let Some(tripped) = check_output(agent.output_guardrails(), context, &output).await {
-        return Err(output_tripwire(tripped));
+    if !agent.output_guardrails().is_empty() {
+        let check = check_output(agent.output_guardrails(), context, &output);
+        let span = guardrail_span("output", agent.name());
+        if let Some(tripped) = traced_check(check, span).await {
+            return Err(output_tripwire(tripped));
+        }
     }
     {
         let mut outcome = outcome.lock().unwrap_or_else(PoisonError::into_inner);
@@ -165,7 +171,8 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     checks.blocking_passed().await?;
                     let request = request(&active, &conversation)?;
                     hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
-                    let mut call = ModelCall::new(agent.model().stream(request), outcome.clone());
+                    let span = model_span(agent.name(), agent.model().as_ref(), &request);
+                    let mut call = ModelCall::new(agent.model().stream(request), outcome.clone(), span);
                     while let Some(event) = call.next(&mut checks).await? {
                         yield RunEvent::Model(event);
                     }
@@ -240,7 +247,8 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                         conversation.push_tool_output(&call.call_id, MULTIPLE_HANDOFFS);
                         yield RunEvent::ToolOutput { call, output: MULTIPLE_HANDOFFS.to_owned() };
                     }
-                    if let Err(message) = handoff.invoke(context.clone(), &call.arguments).await {
+                    let span = handoff_span(agent.name(), handoff.agent().name());
+                    if let Err(message) = handoff.invoke(context.clone(), &call.arguments).instrument(span).await {
                         Err(RunError::InvalidHandoffInput { handoff: call.name.clone(), message })?;
                     }
                     let target = handoff.agent();

@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use futures::future::join_all;
+use tracing::Instrument;
 
 use super::plan::ResolvedCall;
 use super::result::{tool_tripwire, RunError};
+use super::telemetry::tool_span;
 use crate::agents::agent::Agent;
 use crate::agents::guardrail::{check_tool_input, check_tool_output, ToolVerdict, Tripped};
 use crate::agents::hooks::{RunHooks, Tripwire};
 use crate::agents::model::FunctionCall;
-use crate::agents::tool::{call_tool, ToolContext, ToolErrorFormatter};
+use crate::agents::tool::{format_failure, ToolContext, ToolErrorFormatter, ToolFailure};
 
 /// How one call ended: its output (what the model reads), or what stopped the run.
 pub(super) struct ToolRun {
@@ -57,10 +59,9 @@ pub(super) async fn run_tools<C: Clone + Send + Sync + 'static>(
             .on_tool_start(tool_context, agent, &call.definition)
             .await?;
     }
-    let runs = calls
-        .iter()
-        .zip(&contexts)
-        .map(|(call, tool_context)| run_one(call, tool_context, agent, hooks, formatter));
+    let runs = calls.iter().zip(&contexts).map(|(call, tool_context)| {
+        run_one(call, tool_context, agent, hooks, formatter).instrument(tool_span(&call.call))
+    });
     Ok(join_all(runs).await)
 }
 
@@ -72,6 +73,9 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
     formatter: Option<&ToolErrorFormatter>,
 ) -> ToolRun {
     let call = &planned.call;
+    let outcome = |kind: &str| {
+        tracing::Span::current().record("outcome", kind);
+    };
     let stopped = |output: String, tripped: Tripped| ToolRun {
         call: call.clone(),
         output,
@@ -79,23 +83,36 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
         tripped: Some(tool_tripwire(tripped, &call.name)),
     };
     let output = match check_tool_input(agent.tool_input_guardrails(), tool_context).await {
-        ToolVerdict::Allow => {
-            call_tool(
-                planned.tool.as_ref(),
-                tool_context,
-                &call.arguments,
-                formatter,
-            )
-            .await
+        ToolVerdict::Allow => match planned.tool.invoke(tool_context, &call.arguments).await {
+            Ok(output) => {
+                outcome("ok");
+                output
+            }
+            Err(failure) => {
+                outcome(failure_kind(&failure));
+                format_failure(planned.tool.as_ref(), tool_context, &failure, formatter)
+            }
+        },
+        ToolVerdict::Reject(message) => {
+            outcome("rejected_by_guardrail");
+            message
         }
-        ToolVerdict::Reject(message) => message,
-        ToolVerdict::Trip(tripped) => return stopped(String::new(), tripped),
+        ToolVerdict::Trip(tripped) => {
+            outcome("tripwire");
+            return stopped(String::new(), tripped);
+        }
     };
     let output =
         match check_tool_output(agent.tool_output_guardrails(), tool_context, &output).await {
             ToolVerdict::Allow => output,
-            ToolVerdict::Reject(message) => message,
-            ToolVerdict::Trip(tripped) => return stopped(output, tripped),
+            ToolVerdict::Reject(message) => {
+                outcome("output_rejected_by_guardrail");
+                message
+            }
+            ToolVerdict::Trip(tripped) => {
+                outcome("tripwire");
+                return stopped(output, tripped);
+            }
         };
     let end_hook = hooks
         .on_tool_end(tool_context, agent, &planned.definition, &output)
@@ -105,5 +122,16 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
         output,
         end_hook,
         tripped: None,
+    }
+}
+
+/// The `outcome` of a failed call.
+fn failure_kind(failure: &ToolFailure) -> &'static str {
+    match failure {
+        ToolFailure::InvalidArguments { .. } => "invalid_arguments",
+        ToolFailure::Failed { .. } => "error",
+        ToolFailure::Panicked { .. } => "panicked",
+        ToolFailure::TimedOut { .. } => "timed_out",
+        ToolFailure::NotApproved { .. } => "not_approved",
     }
 }

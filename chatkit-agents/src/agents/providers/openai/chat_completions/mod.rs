@@ -132,6 +132,14 @@ impl OpenAIChatCompletionsModel {
 }
 
 impl Model for OpenAIChatCompletionsModel {
+    fn provider_name(&self) -> &str {
+        "openai"
+    }
+
+    fn default_model(&self) -> Option<&str> {
+        Some(&self.model)
+    }
+
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
         let client = self.client.clone();
         let body = self.request_body(&request);

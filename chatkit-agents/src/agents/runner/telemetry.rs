@@ -1,0 +1,101 @@
+//! The spans of a run, in the OpenTelemetry GenAI semantic conventions: the run
+//! (`invoke_agent`), each model call (`chat`), each tool execution (`execute_tool`),
+//! guardrails and handoffs. Attributes known only later (the response's id, model and
+//! usage, a tool's outcome) are declared empty and recorded when known. Prompts, outputs
+//! and arguments are never recorded. Without a subscriber the spans are disabled and
+//! cost a callsite check.
+
+use futures::future::{BoxFuture, FutureExt};
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
+
+use crate::agents::guardrail::Tripped;
+use crate::agents::model::{FunctionCall, Model, ModelRequest, Usage};
+
+/// The span of a run of `agent`.
+pub(super) fn run_span(agent: &str) -> Span {
+    tracing::info_span!(
+        "invoke_agent",
+        otel.name = %format_args!("invoke_agent {agent}"),
+        gen_ai.operation.name = "invoke_agent",
+        gen_ai.agent.name = agent,
+        gen_ai.usage.input_tokens = Empty,
+        gen_ai.usage.output_tokens = Empty,
+        error.type = Empty,
+    )
+}
+
+/// The span of one model call of `agent` for `request`.
+pub(super) fn model_span(agent: &str, model: &dyn Model, request: &ModelRequest) -> Span {
+    let requested = request
+        .settings
+        .model
+        .as_deref()
+        .or(model.default_model())
+        .unwrap_or("");
+    tracing::info_span!(
+        "chat",
+        otel.name = %format_args!("chat {requested}"),
+        gen_ai.operation.name = "chat",
+        gen_ai.provider.name = model.provider_name(),
+        gen_ai.request.model = requested,
+        gen_ai.agent.name = agent,
+        gen_ai.response.id = Empty,
+        gen_ai.response.model = Empty,
+        gen_ai.usage.input_tokens = Empty,
+        gen_ai.usage.output_tokens = Empty,
+        gen_ai.response.time_to_first_chunk = Empty,
+        error.type = Empty,
+    )
+}
+
+/// The span of one tool call.
+pub(super) fn tool_span(call: &FunctionCall) -> Span {
+    tracing::info_span!(
+        "execute_tool",
+        otel.name = %format_args!("execute_tool {}", call.name),
+        gen_ai.operation.name = "execute_tool",
+        gen_ai.tool.name = call.name.as_str(),
+        gen_ai.tool.call.id = call.call_id.as_str(),
+        gen_ai.tool.type = "function",
+        outcome = Empty,
+    )
+}
+
+/// The span of a handoff from one agent to another.
+pub(super) fn handoff_span(from: &str, to: &str) -> Span {
+    tracing::info_span!("handoff", gen_ai.agent.name = from, handoff.to = to)
+}
+
+/// The span of the `kind` (input, output) guardrails of `agent`.
+pub(super) fn guardrail_span(kind: &'static str, agent: &str) -> Span {
+    tracing::info_span!(
+        "guardrails",
+        guardrail.kind = kind,
+        gen_ai.agent.name = agent,
+        tripped = Empty
+    )
+}
+
+/// Records `usage` on a run or model call span.
+pub(super) fn record_usage(span: &Span, usage: &Usage) {
+    span.record("gen_ai.usage.input_tokens", usage.input_tokens);
+    span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+}
+
+/// `check` (guardrails of one kind) inside `span`, which records the one that tripped.
+pub(super) fn traced_check(
+    check: BoxFuture<'static, Option<Tripped>>,
+    span: Span,
+) -> BoxFuture<'static, Option<Tripped>> {
+    let recorded = span.clone();
+    async move {
+        let tripped = check.await;
+        if let Some((name, _)) = &tripped {
+            recorded.record("tripped", name.as_str());
+        }
+        tripped
+    }
+    .instrument(span)
+    .boxed()
+}

@@ -82,6 +82,8 @@ pub(crate) struct Sizes {
     /// The store `http_load`'s server keeps its threads in: memory, sqlite or postgres.
     pub(crate) http_store: String,
     pub(crate) pin_cores: bool,
+    /// Record every span and INFO event (`--trace`), to measure what tracing costs.
+    pub(crate) trace: bool,
 }
 
 impl Default for Sizes {
@@ -101,6 +103,7 @@ impl Default for Sizes {
             http_deltas: 200,
             http_store: "memory".into(),
             pin_cores: false,
+            trace: false,
         }
     }
 }
@@ -845,8 +848,23 @@ options:
   --template-items N  --template-reps N  --diff-children N  --diff-reps N
   --clients N  --requests-per-client N  --http-deltas N
   --http-store memory|sqlite|postgres   where http_load's server keeps threads
+  --trace                    install a subscriber that records every span and formats
+                             every INFO event (to a sink): what tracing costs
                              the scenario sizes (defaults: the reference's)
   -h, --help                 this text";
+
+/// A subscriber as an application with traces has one: every span and INFO event is
+/// recorded (the registry keeps the spans and their fields) and formatted, into a sink so
+/// that no I/O is measured.
+fn install_recording_subscriber() {
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::sink)
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+    );
+    tracing::subscriber::set_global_default(subscriber).expect("no subscriber set before");
+}
 
 /// Exits with `message` and the usage (status 2: a wrong command line).
 fn usage_error(message: &str) -> ! {
@@ -917,6 +935,10 @@ fn main() {
                 sizes.pin_cores = true;
                 forwarded.push(arg.clone());
             }
+            "--trace" => {
+                sizes.trace = true;
+                forwarded.push(arg.clone());
+            }
             "--child" => child = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -936,6 +958,9 @@ fn main() {
             SCENARIOS.join(", "),
             EXTRA_SCENARIOS.join(", ")
         ));
+    }
+    if sizes.trace {
+        install_recording_subscriber();
     }
     if cfg!(debug_assertions) && !child {
         eprintln!("bench: this is a debug build; figures are only meaningful with --release");

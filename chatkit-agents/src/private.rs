@@ -142,24 +142,8 @@ pub fn failed(tool: &str, error: impl Display) -> ToolFailure {
     }
 }
 
-/// The rule of `#[function_tool(needs_approval = predicate)]`: `predicate` over the
-/// arguments parsed as its `T`; arguments that do not parse need approval (the rule
-/// cannot tell, so a person decides).
-pub fn approval_rule<'a, C, T, F, Fut>(
-    predicate: F,
-    ctx: &'a crate::agents::ToolContext<C>,
-    arguments: &'a str,
-) -> futures::future::BoxFuture<'a, bool>
-where
-    T: serde::de::DeserializeOwned,
-    F: FnOnce(&'a crate::agents::ToolContext<C>, T) -> Fut,
-    Fut: Future<Output = bool> + Send + 'a,
-{
-    match crate::agents::approval::parse_for_rule::<T>(arguments) {
-        Some(parsed) => Box::pin(predicate(ctx, parsed)),
-        None => Box::pin(std::future::ready(true)),
-    }
-}
+/// The rule of `#[function_tool(needs_approval = predicate)]`.
+pub use crate::agents::approval::approval_rule;
 
 #[cfg(test)]
 mod tests {

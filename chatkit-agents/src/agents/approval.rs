@@ -19,7 +19,8 @@ use super::tool::{Tool, ToolContext, ToolDefinition, ToolFailure};
 /// Agents SDK's `DEFAULT_APPROVAL_REJECTION_MESSAGE`).
 pub const DEFAULT_APPROVAL_REJECTION_MESSAGE: &str = "Tool execution was not approved.";
 
-type Predicate<C> = Arc<dyn Fn(&ToolContext<C>, &str) -> BoxFuture<'static, bool> + Send + Sync>;
+type Predicate<C> =
+    Arc<dyn for<'a> Fn(&'a ToolContext<C>, &'a str) -> BoxFuture<'a, bool> + Send + Sync>;
 
 /// A tool whose calls need approval: always, or when a predicate over the call's
 /// arguments says so. Everything else (definition, invocation, failure formatting) is
@@ -74,11 +75,13 @@ impl<C: Clone + Send + Sync + 'static> RequireApproval<C> {
         F: Fn(ToolContext<C>, T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = bool> + Send + 'static,
     {
-        let predicate: Predicate<C> =
-            Arc::new(move |ctx, arguments| match parse_for_rule::<T>(arguments) {
-                Some(parsed) => Box::pin(predicate(ctx.clone(), parsed)),
-                None => Box::pin(std::future::ready(true)),
-            });
+        let predicate: Predicate<C> = Arc::new(move |ctx, arguments| {
+            approval_rule(
+                |ctx, parsed: T| predicate(ctx.clone(), parsed),
+                ctx,
+                arguments,
+            )
+        });
         RequireApproval {
             tool: Arc::new(tool),
             predicate: Some(predicate),
@@ -86,14 +89,29 @@ impl<C: Clone + Send + Sync + 'static> RequireApproval<C> {
     }
 }
 
-/// The arguments as the rule's `T` (an empty string counts as `{}`, as for tools).
-pub(crate) fn parse_for_rule<T: DeserializeOwned>(arguments: &str) -> Option<T> {
+/// `predicate` over the arguments parsed as its `T` (an empty string counts as `{}`, as
+/// for tools); arguments that do not parse need approval: the rule cannot tell, so a
+/// person decides. What `RequireApproval::when` and `#[function_tool(needs_approval =
+/// predicate)]` ask.
+pub fn approval_rule<'a, C, T, F, Fut>(
+    predicate: F,
+    ctx: &'a ToolContext<C>,
+    arguments: &'a str,
+) -> BoxFuture<'a, bool>
+where
+    T: DeserializeOwned,
+    F: FnOnce(&'a ToolContext<C>, T) -> Fut,
+    Fut: Future<Output = bool> + Send + 'a,
+{
     let arguments = if arguments.trim().is_empty() {
         "{}"
     } else {
         arguments
     };
-    serde_json::from_str(arguments).ok()
+    match serde_json::from_str::<T>(arguments) {
+        Ok(parsed) => Box::pin(predicate(ctx, parsed)),
+        Err(_) => Box::pin(std::future::ready(true)),
+    }
 }
 
 impl<C: Send + Sync + 'static> Tool<C> for RequireApproval<C> {

@@ -101,9 +101,16 @@ impl ModelCall {
         outcome: Arc<Mutex<Outcome>>,
         span: tracing::Span,
     ) -> Self {
-        let started = (!span.is_disabled()).then(std::time::Instant::now);
+        let traced = !span.is_disabled();
+        // Without a subscriber: no clock read, no wrapper around the model's stream.
+        let started = traced.then(std::time::Instant::now);
+        let events = if traced {
+            InSpan::new(events, span.clone()).boxed()
+        } else {
+            events
+        };
         ModelCall {
-            events: InSpan::new(events, span.clone()).boxed(),
+            events,
             output: Vec::new(),
             failure: None,
             response_id: None,

@@ -329,12 +329,7 @@ impl<C> Resumed<C> {
     /// through handoffs, and still have every tool a call waits on.
     fn check(start: &Agent<C>, state: RunState) -> Result<Self, RunError> {
         let invalid = |message: String| RunError::InvalidRunState(message);
-        if state.version != RUN_STATE_VERSION {
-            return Err(invalid(format!(
-                "run state version {} is not supported (this build reads version {RUN_STATE_VERSION})",
-                state.version
-            )));
-        }
+        state.validate().map_err(|e| invalid(e.to_string()))?;
         let agent = find_agent(start, &state.agent).ok_or_else(|| {
             invalid(format!(
                 "agent {} is not {} nor reachable from it through handoffs",
@@ -350,9 +345,6 @@ impl<C> Resumed<C> {
                     approval.tool_name, state.agent
                 )));
             }
-        }
-        if state.sent > state.items.len() {
-            return Err(invalid("more items sent than the conversation has".into()));
         }
         Ok(Resumed {
             active,

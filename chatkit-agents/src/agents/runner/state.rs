@@ -233,12 +233,18 @@ impl RunState {
         }
         let state: RunState =
             serde_json::from_str(json).map_err(|e| RunStateError::Invalid(e.to_string()))?;
-        state.check_consistent()?;
+        state.validate()?;
         Ok(state)
     }
 
-    /// What JSON alone cannot promise: the calls waiting are calls of the turn.
-    fn check_consistent(&self) -> Result<(), RunStateError> {
+    /// What deserializing alone cannot promise: the version is this build's, and the
+    /// calls waiting are calls of the interrupted turn.
+    pub(crate) fn validate(&self) -> Result<(), RunStateError> {
+        if self.version != RUN_STATE_VERSION {
+            return Err(RunStateError::UnsupportedVersion {
+                found: self.version,
+            });
+        }
         if self.approvals.is_empty() {
             return Err(RunStateError::Invalid(
                 "no tool call waits for approval".into(),

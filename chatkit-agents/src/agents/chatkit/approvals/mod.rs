@@ -30,7 +30,7 @@ use super::response_stream::{
     stream_agent_response_with, DefaultResponseStreamConverter, ResponseStreamConverter,
 };
 use crate::agents::agent::Agent;
-use crate::agents::runner::{RunState, Runner, ToolApproval};
+use crate::agents::runner::{ApprovalDecision, RunState, Runner, ToolApproval};
 use crate::server::{EventStream, StreamError, ThreadHandle};
 use crate::store::{SavedRunState, Store, StoreError};
 use crate::types::{
@@ -220,7 +220,7 @@ impl<C: Clone + Send + Sync + 'static> ApprovalHandler<C> {
                 ));
             };
             if let Some(decision) = &approval.decision {
-                let approved = *decision == crate::agents::runner::ApprovalDecision::Approved;
+                let approved = *decision == ApprovalDecision::Approved;
                 return Ok(Decision::Earlier { approved });
             }
             let (decided, status) = if approve {
@@ -241,9 +241,16 @@ impl<C: Clone + Send + Sync + 'static> ApprovalHandler<C> {
             {
                 continue;
             }
-            let card = self
-                .redraw(thread, &pending, approval_id, status, context)
-                .await?;
+            let card = redraw_card(
+                &*self.store,
+                &*self.converter,
+                thread,
+                &pending,
+                approval_id,
+                status,
+                context,
+            )
+            .await?;
             return Ok(if complete {
                 Decision::Resume {
                     card,
@@ -258,31 +265,10 @@ impl<C: Clone + Send + Sync + 'static> ApprovalHandler<C> {
             true,
         ))
     }
-
-    /// The card of `approval_id` redrawn in `status` (as a `thread.item.replaced`), if
-    /// the thread still has it.
-    async fn redraw(
-        &self,
-        thread: &ThreadHandle,
-        pending: &PendingRun,
-        approval_id: &str,
-        status: ApprovalStatus,
-        context: &C,
-    ) -> Result<Option<ThreadStreamEvent>, StoreError> {
-        redraw_card(
-            &*self.store,
-            &*self.converter,
-            thread,
-            pending,
-            approval_id,
-            status,
-            context,
-        )
-        .await
-    }
 }
 
-/// The card of `approval_id` of `pending`, redrawn in `status`.
+/// The card of `approval_id` of `pending`, redrawn in `status` (as a
+/// `thread.item.replaced`), if the thread still has it.
 async fn redraw_card<C: Send + Sync>(
     store: &dyn Store<C>,
     converter: &dyn ResponseStreamConverter,

@@ -49,7 +49,9 @@ impl PendingRun {
             )));
         }
         // The state inside is checked as `RunState::from_json` checks it.
-        RunState::from_json(&record.state.to_json())
+        record
+            .state
+            .validate()
             .map_err(|e: RunStateError| corrupt(e.to_string()))?;
         Ok(record)
     }

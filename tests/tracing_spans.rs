@@ -126,8 +126,16 @@ async fn a_turn_with_a_tool_and_a_handoff_makes_the_span_tree() {
         input_tokens.to_string()
     );
 
+    let turns = recorder.spans("turn");
+    assert_eq!(turns.len(), 3, "one span per turn");
+    for (number, turn) in turns.iter().enumerate() {
+        assert_eq!(turn.parent.as_deref(), Some("invoke_agent"));
+        assert_eq!(field(turn, "chatkit.turn"), (number + 1).to_string());
+    }
+    assert_eq!(field(&turns[2], "gen_ai.agent.name"), "Billing");
+
     for chat in &chats {
-        assert_eq!(chat.parent.as_deref(), Some("invoke_agent"));
+        assert_eq!(chat.parent.as_deref(), Some("turn"));
         assert_eq!(field(chat, "gen_ai.operation.name"), "chat");
         assert_eq!(field(chat, "gen_ai.provider.name"), "scripted");
         assert!(field(chat, "gen_ai.response.id").starts_with("resp_"));
@@ -142,10 +150,13 @@ async fn a_turn_with_a_tool_and_a_handoff_makes_the_span_tree() {
     assert_eq!(field(&chats[0], "gen_ai.agent.name"), "Triage");
     assert_eq!(field(&chats[2], "gen_ai.agent.name"), "Billing");
     assert_eq!(field(&chats[2], "gen_ai.usage.output_tokens"), "4");
+    assert_eq!(field(&chats[0], "gen_ai.response.finish_reasons"), "tool_calls");
+    assert_eq!(field(&chats[2], "gen_ai.response.finish_reasons"), "stop");
+    assert!(!chats[2].fields.contains_key("otel.status_code"));
 
     let tools = recorder.spans("execute_tool");
     assert_eq!(tools.len(), 1);
-    assert_eq!(tools[0].parent.as_deref(), Some("invoke_agent"));
+    assert_eq!(tools[0].parent.as_deref(), Some("turn"));
     assert_eq!(field(&tools[0], "gen_ai.tool.name"), "lookup");
     assert_eq!(field(&tools[0], "outcome"), "ok");
     assert!(field(&tools[0], "gen_ai.tool.call.id").starts_with("call_"));
@@ -153,6 +164,7 @@ async fn a_turn_with_a_tool_and_a_handoff_makes_the_span_tree() {
     let handoffs = recorder.spans("handoff");
     assert_eq!(handoffs.len(), 1);
     assert_eq!(field(&handoffs[0], "handoff.to"), "Billing");
+    assert_eq!(handoffs[0].parent.as_deref(), Some("turn"));
 
     // Nothing of the conversation is recorded: not the arguments, not the answer.
     let everything = format!("{:?}", recorder.0.lock().unwrap());
@@ -173,8 +185,10 @@ async fn a_failed_model_call_records_its_error_kind() {
     assert!(error.to_string().contains("reset by peer"));
     let chat = &recorder.spans("chat")[0];
     assert_eq!(field(chat, "error.type"), "connection_error");
+    assert_eq!(field(chat, "otel.status_code"), "ERROR");
     let run = &recorder.spans("invoke_agent")[0];
     assert_eq!(field(run, "error.type"), "model_error");
+    assert_eq!(field(run, "otel.status_code"), "ERROR");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -194,6 +208,7 @@ async fn tool_failures_and_guardrails_have_their_spans() {
     Runner::new().run(&agent, "hi", ()).await.unwrap();
     let tool = &recorder.spans("execute_tool")[0];
     assert_eq!(field(tool, "outcome"), "invalid_arguments");
+    assert_eq!(field(tool, "otel.status_code"), "ERROR");
     let guardrails = recorder.spans("guardrails");
     assert_eq!(guardrails.len(), 1);
     assert_eq!(field(&guardrails[0], "guardrail.kind"), "output");

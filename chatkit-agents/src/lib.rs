@@ -79,6 +79,8 @@
 //!   answering with an agent.
 //! - [`testing`] (feature `testing`, for your tests): [`testing::ScriptedModel`] and a
 //!   conformance suite for your own stores.
+//! - [`telemetry`]: the spans and metrics the crate emits; [`telemetry::otel`] (feature
+//!   `otel`) exports them over OTLP.
 //! - [`prelude`]: the names most servers use.
 //!
 //! The rooms import downward only, in the order `types`, `widgets`, `store`, `server`,
@@ -90,7 +92,6 @@
 mod macros;
 mod panics;
 mod python_json;
-mod spans;
 
 /// Re-exported: `async_stream::try_stream!` is the natural way to write `respond`.
 pub use async_stream;
@@ -108,6 +109,7 @@ pub mod http;
 pub mod prelude;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;

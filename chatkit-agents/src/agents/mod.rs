@@ -76,7 +76,7 @@ pub use model::{
     AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,
     ImageGenerationType, MessageItem, MessageType, Model, ModelAnnotation, ModelError, ModelEvent,
     ModelRequest, ModelSettings, OutputItem, OutputTextType, ReasoningItem, ReasoningType,
-    RefusalType, ResponseInfo, StreamErrorInfo, Usage,
+    RefusalType, ResponseInfo, StreamErrorInfo, Usage, IncompleteDetails,
 };
 pub use output::{OutputSchema, OutputType};
 #[cfg(feature = "openai")]

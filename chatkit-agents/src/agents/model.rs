@@ -266,6 +266,17 @@ pub struct ResponseInfo {
     /// The error (on failure).
     #[serde(default)]
     pub error: Option<StreamErrorInfo>,
+    /// Why the response is incomplete (on `response.incomplete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_details: Option<IncompleteDetails>,
+}
+
+/// Why a response ended before it was complete.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IncompleteDetails {
+    /// `max_output_tokens` or `content_filter`.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Token usage of a response.

@@ -56,6 +56,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use tracing::field::Empty;
 use tracing::Instrument;
 
 pub use errors::{ProcessError, StreamError};
@@ -66,6 +67,7 @@ pub use result::{ProcessResult, StreamingResult};
 pub use thread_handle::ThreadHandle;
 
 use crate::store::{AttachmentStore, Store, StoreError};
+use crate::telemetry::metrics::{RequestMeter, RequestStatus};
 use crate::types::{
     Action, AudioInput, ChatKitRequest, FeedbackKind, StreamOptions, SyncCustomActionResponse,
     ThreadItem, ThreadMetadata, ThreadStreamEvent, TranscriptionResult, UserMessageItem,
@@ -208,6 +210,13 @@ pub trait ChatKitServer: Send + Sync + 'static {
         ))
     }
 
+    /// The user to name on the request's span (`user.id`), if any: for example
+    /// `Some(context.user_id.clone())`. Default: none, since a user id is personal data;
+    /// return one your operators may see (an opaque id rather than an email address).
+    fn telemetry_user(&self, _context: &Self::Context) -> Option<String> {
+        None
+    }
+
     /// Options sent first in every stream. Default: cancellation allowed.
     fn get_stream_options(
         &self,
@@ -250,17 +259,38 @@ pub async fn process_request<S: ChatKitServer>(
 ) -> Result<ProcessResult, ProcessError> {
     // Everything logged while handling the request, including while its stream is
     // read later, is inside this span: each line names the request type and thread.
+    let request_type = request.type_name();
     let span = tracing::info_span!(
         "chatkit_request",
-        request_type = request.type_name(),
+        request_type,
         thread_id = request.op.thread_id(),
+        user.id = Empty,
+        otel.status_code = Empty,
     );
-    tracing::info!(parent: &span, "Received request op: {}", request.type_name());
+    if !span.is_disabled() {
+        if let Some(user) = server.telemetry_user(&context) {
+            span.record("user.id", user);
+        }
+    }
+    tracing::info!(parent: &span, "Received request op: {request_type}");
+    let mut meter = RequestMeter::start(request_type);
     let result = handlers::handle(server, request, context)
         .instrument(span.clone())
         .await;
     match result {
-        Ok(ProcessResult::Streaming(stream)) => Ok(ProcessResult::Streaming(stream.in_span(span))),
-        other => other,
+        Ok(ProcessResult::Streaming(stream)) => {
+            Ok(ProcessResult::Streaming(stream.in_span(span, meter)))
+        }
+        other => {
+            let status = match other {
+                Ok(_) => RequestStatus::Ok,
+                Err(_) => {
+                    span.record("otel.status_code", "ERROR");
+                    RequestStatus::Error
+                }
+            };
+            meter.end(status);
+            other
+        }
     }
 }

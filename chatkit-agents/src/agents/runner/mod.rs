@@ -222,7 +222,7 @@ fn traced_run(
     let events = events
         .inspect(move |event| {
             if let Err(error) = event {
-                recorded.record("error.type", error.kind());
+                telemetry::record_error(&recorded, error.kind());
             }
         })
         .chain(futures::stream::poll_fn(move |_| {
@@ -233,7 +233,7 @@ fn traced_run(
             telemetry::record_usage(&tracing::Span::current(), &usage);
             std::task::Poll::Ready(None)
         }));
-    crate::spans::InSpan::new(events.boxed(), span).boxed()
+    crate::telemetry::InSpan::new(events.boxed(), span).boxed()
 }
 
 /// A run to its end.

@@ -8,11 +8,12 @@ use futures::stream::{BoxStream, StreamExt};
 use serde_json::Value;
 
 use super::result::{input_tripwire, Outcome, RunError};
-use super::telemetry::{guardrail_span, record_usage, traced_check};
+use super::telemetry::{guardrail_span, record_error, record_usage, traced_check};
 use crate::agents::agent::Agent;
 use crate::agents::guardrail::{check_input, Tripped};
-use crate::agents::model::{ModelError, ModelEvent, OutputItem};
-use crate::spans::InSpan;
+use crate::agents::model::{ModelError, ModelEvent, OutputItem, ResponseInfo, StreamErrorInfo};
+use crate::telemetry::metrics::ModelCallMeter;
+use crate::telemetry::InSpan;
 
 /// The input guardrails of a run: only the agent the run starts with checks the input,
 /// on the first turn. Blocking guardrails finish before the model is called; the others
@@ -85,6 +86,7 @@ pub(super) struct ModelCall {
     /// measured only while the span is enabled).
     span: tracing::Span,
     started: Option<std::time::Instant>,
+    meter: ModelCallMeter,
 }
 
 /// The next thing that happened while the model call races the input checks.
@@ -99,7 +101,7 @@ impl ModelCall {
     pub(super) fn new(
         events: BoxStream<'static, Result<ModelEvent, ModelError>>,
         outcome: Arc<Mutex<Outcome>>,
-        span: tracing::Span,
+        (span, meter): (tracing::Span, ModelCallMeter),
     ) -> Self {
         let traced = !span.is_disabled();
         // Without a subscriber: no clock read, no wrapper around the model's stream.
@@ -117,6 +119,7 @@ impl ModelCall {
             outcome,
             span,
             started,
+            meter,
         }
     }
 
@@ -144,7 +147,8 @@ impl ModelCall {
                 Racing::Model(None) => return Ok(None),
                 Racing::Model(Some(event)) => {
                     let event = event.inspect_err(|error| {
-                        self.span.record("error.type", error_type(error));
+                        record_error(&self.span, error_type(error));
+                        self.meter.end(Some(error_type(error)));
                     })?;
                     self.observe(&event);
                     return Ok(Some(event));
@@ -164,43 +168,66 @@ impl ModelCall {
             ModelEvent::OutputItemDone { output_index, item } => {
                 self.output.push((*output_index, item.clone()))
             }
-            ModelEvent::Error(info) => {
-                self.span
-                    .record("error.type", info.code.as_deref().unwrap_or("api_error"));
-                self.failure.get_or_insert(ModelError::Api {
-                    code: info.code.clone(),
-                    message: info.message.clone(),
-                });
-            }
+            ModelEvent::Error(info) => self.failed(info.clone()),
             ModelEvent::Failed { response } => {
-                let info = response.error.clone().unwrap_or_default();
-                self.span
-                    .record("error.type", info.code.as_deref().unwrap_or("api_error"));
-                self.failure.get_or_insert(ModelError::Api {
-                    code: info.code,
-                    message: info.message,
-                });
+                self.failed(response.error.clone().unwrap_or_default());
             }
             ModelEvent::Completed { response } => {
-                self.response_id = response.id.clone();
-                if let Some(id) = &response.id {
-                    self.span.record("gen_ai.response.id", id.as_str());
-                }
-                if let Some(model) = &response.model {
-                    self.span.record("gen_ai.response.model", model.as_str());
-                }
-                if let Some(usage) = &response.usage {
-                    record_usage(&self.span, usage);
-                }
-                let mut outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
-                outcome.last_response_id = response.id.clone();
-                if let Some(usage) = &response.usage {
-                    outcome.usage.input_tokens += usage.input_tokens;
-                    outcome.usage.output_tokens += usage.output_tokens;
-                    outcome.usage.total_tokens += usage.total_tokens;
-                }
+                let calls = self
+                    .output
+                    .iter()
+                    .any(|(_, item)| matches!(item, OutputItem::FunctionCall(_)));
+                self.ended(response, if calls { "tool_calls" } else { "stop" });
+            }
+            ModelEvent::Incomplete { response } => {
+                let reason = match response
+                    .incomplete_details
+                    .as_ref()
+                    .and_then(|details| details.reason.as_deref())
+                {
+                    Some("content_filter") => "content_filter",
+                    _ => "length",
+                };
+                self.ended(response, reason);
             }
             _ => {}
+        }
+    }
+
+    /// The model reported an error in its stream.
+    fn failed(&mut self, info: StreamErrorInfo) {
+        record_error(&self.span, info.code.as_deref().unwrap_or("api_error"));
+        self.span.record("gen_ai.response.finish_reasons", "error");
+        self.meter.end(Some("api_error"));
+        self.failure.get_or_insert(ModelError::Api {
+            code: info.code,
+            message: info.message,
+        });
+    }
+
+    /// The response ended (complete or not) for `finish_reason`.
+    fn ended(&mut self, response: &ResponseInfo, finish_reason: &str) {
+        self.response_id = response.id.clone();
+        if let Some(id) = &response.id {
+            self.span.record("gen_ai.response.id", id.as_str());
+        }
+        if let Some(model) = &response.model {
+            self.span.record("gen_ai.response.model", model.as_str());
+            self.meter.response_model(model);
+        }
+        self.span
+            .record("gen_ai.response.finish_reasons", finish_reason);
+        if let Some(usage) = &response.usage {
+            record_usage(&self.span, usage);
+            self.meter.usage(usage.input_tokens, usage.output_tokens);
+        }
+        self.meter.end(None);
+        let mut outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
+        outcome.last_response_id = response.id.clone();
+        if let Some(usage) = &response.usage {
+            outcome.usage.input_tokens += usage.input_tokens;
+            outcome.usage.output_tokens += usage.output_tokens;
+            outcome.usage.total_tokens += usage.total_tokens;
         }
     }
 
@@ -209,6 +236,8 @@ impl ModelCall {
         if let Some(failure) = self.failure.take() {
             return Err(failure.into());
         }
+        // A stream that ended without saying how (a provider that sends no final event).
+        self.meter.end(None);
         self.output.sort_by_key(|(index, _)| *index);
         Ok(ModelResponse {
             items: self.output.into_iter().map(|(_, item)| item).collect(),

@@ -14,7 +14,7 @@ use super::next_step::{after_tools, answered, NextStep};
 use super::plan::ActiveAgent;
 use super::result::{output_tripwire, Outcome, RunError, RunEvent, RunOptions};
 use super::state::{DoneCall, RunState, RUN_STATE_VERSION};
-use super::telemetry::{guardrail_span, handoff_span, model_span, traced_check};
+use super::telemetry::{guardrail_span, handoff_span, model_call, traced_check, turn_span};
 use super::tools::run_tools;
 use super::{Runner, MULTIPLE_HANDOFFS};
 use crate::agents::agent::Agent;
@@ -156,6 +156,8 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
 
         loop {
             let agent = &active.agent;
+            // A resumed turn goes on in a span of its own number; a new one is the next.
+            let turn_span = turn_span(agent.name(), if earlier.is_some() { turn } else { turn + 1 });
             let (mut plan, turn_output, pass) = match earlier.take() {
                 Some((turn_output, pass)) => (active.plan(&turn_output), turn_output, pass),
                 None => {
@@ -171,8 +173,8 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     checks.blocking_passed().await?;
                     let request = request(&active, &conversation)?;
                     hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
-                    let span = model_span(agent.name(), agent.model().as_ref(), &request);
-                    let mut call = ModelCall::new(agent.model().stream(request), outcome.clone(), span);
+                    let traced = model_call(&turn_span, agent.name(), agent.model().as_ref(), &request);
+                    let mut call = ModelCall::new(agent.model().stream(request), outcome.clone(), traced);
                     while let Some(event) = call.next(&mut checks).await? {
                         yield RunEvent::Model(event);
                     }
@@ -188,7 +190,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                         yield RunEvent::MessageOutput(message.clone());
                     }
                     if let Some(NextStep::FinalOutput { output, value }) = answered(agent, &plan)? {
-                        finish(agent, &context, &hooks, &outcome, output, value).await?;
+                        finish(agent, &context, &hooks, &outcome, output, value).instrument(turn_span.clone()).await?;
                         return;
                     }
                     for event in plan.call_events() {
@@ -199,8 +201,8 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
             };
 
             let calls = plan.resolve_tools(agent)?;
-            let gated = gate(calls, &pass, agent.name(), &context, formatter.as_ref()).await;
-            let runs = run_tools(gated.run, agent, &context, &hooks, formatter.as_ref()).await?;
+            let gated = gate(calls, &pass, agent.name(), &context, formatter.as_ref()).instrument(turn_span.clone()).await;
+            let runs = run_tools(gated.run, agent, &context, &hooks, formatter.as_ref()).instrument(turn_span.clone()).await?;
             let mut produced = Vec::with_capacity(runs.len() + gated.rejected.len());
             for run in runs {
                 produced.push(run.into_output()?);
@@ -239,7 +241,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
             let outputs = turn_outputs(&turn_output, &pass.done, &produced);
             match after_tools(agent, std::mem::take(&mut plan.handoffs), &outputs) {
                 NextStep::FinalOutput { output, value } => {
-                    finish(agent, &context, &hooks, &outcome, output, value).await?;
+                    finish(agent, &context, &hooks, &outcome, output, value).instrument(turn_span.clone()).await?;
                     return;
                 }
                 NextStep::Handoff { call, handoff, ignored } => {
@@ -247,7 +249,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                         conversation.push_tool_output(&call.call_id, MULTIPLE_HANDOFFS);
                         yield RunEvent::ToolOutput { call, output: MULTIPLE_HANDOFFS.to_owned() };
                     }
-                    let span = handoff_span(agent.name(), handoff.agent().name());
+                    let span = handoff_span(&turn_span, agent.name(), handoff.agent().name());
                     if let Err(message) = handoff.invoke(context.clone(), &call.arguments).instrument(span).await {
                         Err(RunError::InvalidHandoffInput { handoff: call.name.clone(), message })?;
                     }

@@ -11,6 +11,7 @@ use tracing::{Instrument, Span};
 
 use crate::agents::guardrail::Tripped;
 use crate::agents::model::{FunctionCall, Model, ModelRequest, Usage};
+use crate::telemetry::metrics::ModelCallMeter;
 
 /// The span of a run of `agent`.
 pub(super) fn run_span(agent: &str) -> Span {
@@ -22,18 +23,31 @@ pub(super) fn run_span(agent: &str) -> Span {
         gen_ai.usage.input_tokens = Empty,
         gen_ai.usage.output_tokens = Empty,
         error.type = Empty,
+        otel.status_code = Empty,
     )
 }
 
-/// The span of one model call of `agent` for `request`.
-pub(super) fn model_span(agent: &str, model: &dyn Model, request: &ModelRequest) -> Span {
+/// The span of turn `turn` (1-based) of `agent`.
+pub(super) fn turn_span(agent: &str, turn: usize) -> Span {
+    tracing::info_span!("turn", gen_ai.agent.name = agent, chatkit.turn = turn)
+}
+
+/// The span and the meter of one model call of `agent` for `request`, in `turn`.
+pub(super) fn model_call(
+    turn: &Span,
+    agent: &str,
+    model: &dyn Model,
+    request: &ModelRequest,
+) -> (Span, ModelCallMeter) {
     let requested = request
         .settings
         .model
         .as_deref()
         .or(model.default_model())
         .unwrap_or("");
-    tracing::info_span!(
+    let meter = ModelCallMeter::start(model.provider_name(), requested);
+    let span = tracing::info_span!(
+        parent: turn,
         "chat",
         otel.name = %format_args!("chat {requested}"),
         gen_ai.operation.name = "chat",
@@ -44,9 +58,18 @@ pub(super) fn model_span(agent: &str, model: &dyn Model, request: &ModelRequest)
         gen_ai.response.model = Empty,
         gen_ai.usage.input_tokens = Empty,
         gen_ai.usage.output_tokens = Empty,
+        gen_ai.response.finish_reasons = Empty,
         gen_ai.response.time_to_first_chunk = Empty,
         error.type = Empty,
-    )
+        otel.status_code = Empty,
+    );
+    (span, meter)
+}
+
+/// Records the kind of error that ended the work of `span`, and marks it failed.
+pub(super) fn record_error(span: &Span, kind: &str) {
+    span.record("error.type", kind);
+    span.record("otel.status_code", "ERROR");
 }
 
 /// The span of one tool call.
@@ -59,12 +82,13 @@ pub(super) fn tool_span(call: &FunctionCall) -> Span {
         gen_ai.tool.call.id = call.call_id.as_str(),
         gen_ai.tool.type = "function",
         outcome = Empty,
+        otel.status_code = Empty,
     )
 }
 
 /// The span of a handoff from one agent to another.
-pub(super) fn handoff_span(from: &str, to: &str) -> Span {
-    tracing::info_span!("handoff", gen_ai.agent.name = from, handoff.to = to)
+pub(super) fn handoff_span(turn: &Span, from: &str, to: &str) -> Span {
+    tracing::info_span!(parent: turn, "handoff", gen_ai.agent.name = from, handoff.to = to)
 }
 
 /// The span of the `kind` (input, output) guardrails of `agent`.

@@ -73,8 +73,13 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
     formatter: Option<&ToolErrorFormatter>,
 ) -> ToolRun {
     let call = &planned.call;
-    let outcome = |kind: &str| {
-        tracing::Span::current().record("outcome", kind);
+    let outcome = |kind: &'static str| {
+        let span = tracing::Span::current();
+        span.record("outcome", kind);
+        if kind != "ok" {
+            span.record("otel.status_code", "ERROR");
+        }
+        crate::telemetry::metrics::tool_call(&call.name, kind);
     };
     let stopped = |output: String, tripped: Tripped| ToolRun {
         call: call.clone(),

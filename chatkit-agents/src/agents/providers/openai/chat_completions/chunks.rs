@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::agents::model::{
     ContentPart, FunctionCall, MessageItem, ModelEvent, OutputItem, ReasoningItem, ResponseInfo,
+    IncompleteDetails,
     StreamErrorInfo, Usage,
 };
 
@@ -27,6 +28,8 @@ pub(super) struct ChunkState {
     /// Tool calls by their chunk index: call id, name, arguments.
     calls: BTreeMap<u64, (String, String, String)>,
     pub(super) finished: bool,
+    /// The choice's `finish_reason`, once given.
+    finish_reason: Option<String>,
 }
 
 impl ChunkState {
@@ -36,6 +39,7 @@ impl ChunkState {
             model: self.model.clone(),
             usage: self.usage,
             error,
+            incomplete_details: None,
         }
     }
 
@@ -85,8 +89,9 @@ impl ChunkState {
         else {
             return events;
         };
-        if choice.get("finish_reason").is_some_and(|r| !r.is_null()) {
+        if let Some(reason) = choice.get("finish_reason").filter(|r| !r.is_null()) {
             self.finished = true;
+            self.finish_reason = reason.as_str().map(str::to_owned);
         }
         let delta = choice.get("delta").unwrap_or(&Value::Null);
         let thinking = ["reasoning_content", "reasoning"]
@@ -312,8 +317,22 @@ impl ChunkState {
                 item: OutputItem::FunctionCall(call),
             });
         }
-        events.push(ModelEvent::Completed {
-            response: self.info(None),
+        // Cut short by the token limit or the content filter: incomplete, as the
+        // Responses API says it.
+        let incomplete = match self.finish_reason.as_deref() {
+            Some("length") => Some("max_output_tokens"),
+            Some("content_filter") => Some("content_filter"),
+            _ => None,
+        };
+        let mut response = self.info(None);
+        events.push(match incomplete {
+            None => ModelEvent::Completed { response },
+            Some(reason) => {
+                response.incomplete_details = Some(IncompleteDetails {
+                    reason: Some(reason.to_owned()),
+                });
+                ModelEvent::Incomplete { response }
+            }
         });
         events
     }

@@ -3,18 +3,26 @@
 //! Works offline (a built-in rule-based model still calls the tools and streams text);
 //! set `OPENAI_API_KEY` (and optionally `OPENAI_MODEL`, `OPENAI_BASE_URL`) for a real
 //! model. `PORT`, `HOST` and `CHATKIT_DB` change where it listens and stores threads.
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` (e.g. `http://localhost:4318`) sends its traces and
+//! metrics to an OpenTelemetry backend.
 
-use chatkit_agents_workspace::demo::{run, DemoConfig};
+use chatkit_agents_workspace::demo::{init_telemetry, run, DemoConfig};
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    let otel = match init_telemetry() {
+        Ok(otel) => otel,
+        Err(error) => {
+            eprintln!("demo failed: {error}");
+            std::process::exit(1);
+        }
+    };
     if let Err(error) = run(DemoConfig::from_env()).await {
         eprintln!("demo failed: {error}");
         std::process::exit(1);
+    }
+    if let Some(otel) = otel {
+        // Send what is buffered; it waits for the receiver, so off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || otel.shutdown()).await;
     }
 }

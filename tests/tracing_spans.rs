@@ -150,7 +150,10 @@ async fn a_turn_with_a_tool_and_a_handoff_makes_the_span_tree() {
     assert_eq!(field(&chats[0], "gen_ai.agent.name"), "Triage");
     assert_eq!(field(&chats[2], "gen_ai.agent.name"), "Billing");
     assert_eq!(field(&chats[2], "gen_ai.usage.output_tokens"), "4");
-    assert_eq!(field(&chats[0], "gen_ai.response.finish_reasons"), "tool_calls");
+    assert_eq!(
+        field(&chats[0], "gen_ai.response.finish_reasons"),
+        "tool_calls"
+    );
     assert_eq!(field(&chats[2], "gen_ai.response.finish_reasons"), "stop");
     assert!(!chats[2].fields.contains_key("otel.status_code"));
 

@@ -25,6 +25,7 @@ use axum::Router;
 use chatkit_agents::agents::{Model, OpenAIChatCompletionsModel, OpenAIResponsesModel};
 use chatkit_agents::http::ChatKitEndpoint;
 use chatkit_agents::store::{PostgresStore, SqliteStore, Store, StoreContext, StoreError};
+use chatkit_agents::telemetry::otel::{self, Otel, OtelError};
 
 pub use offline::OfflineModel;
 pub use server::DemoServer;
@@ -121,6 +122,31 @@ impl std::fmt::Display for DemoDatabase {
             }
         }
     }
+}
+
+/// Sets up the demo's logs and, when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, the export of its spans and metrics
+/// over OTLP/HTTP (service `chatkit-agents-demo` unless `OTEL_SERVICE_NAME` says
+/// otherwise). Logs go to stderr, filtered by `RUST_LOG` (default `info`). Keep the
+/// returned export until the demo ends: dropping it sends what is still buffered.
+pub fn init_telemetry() -> Result<Option<Otel>, OtelError> {
+    let exporting = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
+    if exporting {
+        let builder = Otel::builder().default_service_name("chatkit-agents-demo");
+        return otel::init_with(builder).map(Some);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init()
+        .map_err(|_| OtelError::SubscriberAlreadySet)?;
+    Ok(None)
 }
 
 /// How the demo runs.

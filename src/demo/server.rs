@@ -59,6 +59,11 @@ impl ChatKitServer for DemoServer {
         self.store.clone()
     }
 
+    /// The demo's users are made-up ids from a header: fine to show on traces.
+    fn telemetry_user(&self, context: &RequestContext) -> Option<String> {
+        Some(context.user_id.clone())
+    }
+
     fn respond(
         self: Arc<Self>,
         thread: ThreadHandle,

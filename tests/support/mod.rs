@@ -46,5 +46,6 @@ pub fn round_trip(kind: &str, json: &str) -> Result<String, String> {
         other => panic!("unknown kind {other}"),
     }
 }
+pub mod otlp;
 pub mod replay;
 pub mod server;

@@ -74,9 +74,9 @@ pub use guardrail::{
 pub use hooks::{NoHooks, RunHooks, Tripwire};
 pub use model::{
     AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,
-    ImageGenerationType, MessageItem, MessageType, Model, ModelAnnotation, ModelError, ModelEvent,
-    ModelRequest, ModelSettings, OutputItem, OutputTextType, ReasoningItem, ReasoningType,
-    RefusalType, ResponseInfo, StreamErrorInfo, Usage, IncompleteDetails,
+    ImageGenerationType, IncompleteDetails, MessageItem, MessageType, Model, ModelAnnotation,
+    ModelError, ModelEvent, ModelRequest, ModelSettings, OutputItem, OutputTextType, ReasoningItem,
+    ReasoningType, RefusalType, ResponseInfo, StreamErrorInfo, Usage,
 };
 pub use output::{OutputSchema, OutputType};
 #[cfg(feature = "openai")]

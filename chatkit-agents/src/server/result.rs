@@ -80,7 +80,9 @@ impl StreamingResult {
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Box<ThreadStreamEvent>>> {
         let polled = Pin::new(&mut self.events).poll_next(cx);
         match (&polled, &mut self.meter) {
-            (Poll::Ready(Some(event)), Some(meter)) => meter.event(matches!(**event, ThreadStreamEvent::Error(_))),
+            (Poll::Ready(Some(event)), Some(meter)) => {
+                meter.event(matches!(**event, ThreadStreamEvent::Error(_)))
+            }
             (Poll::Ready(None), Some(meter)) => meter.end_of_stream(),
             _ => {}
         }
@@ -103,7 +105,9 @@ impl Stream for StreamingResult {
             return Poll::Ready(None);
         }
         if this.span.is_disabled() {
-            return this.poll_event(cx).map(|event| event.map(|e| sse_frame(&e)));
+            return this
+                .poll_event(cx)
+                .map(|event| event.map(|e| sse_frame(&e)));
         }
         // Entering a span costs a subscriber some hundreds of instructions, as much as
         // writing a text delta's frame: enter it once for the events that are ready now

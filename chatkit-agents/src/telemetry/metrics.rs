@@ -17,8 +17,8 @@ const DURATION_BUCKETS: [f64; 14] = [
 ];
 /// ...and for token counts.
 const TOKEN_BUCKETS: [f64; 14] = [
-    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0,
-    4194304.0, 16777216.0, 67108864.0,
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
 ];
 
 struct Instruments {
@@ -208,9 +208,10 @@ impl ModelCallMeter {
             return;
         }
         let error = error_type.map(|kind| KeyValue::new("error.type", kind));
-        instruments()
-            .operation_duration
-            .record(self.started.elapsed().as_secs_f64(), &self.attributes(error));
+        instruments().operation_duration.record(
+            self.started.elapsed().as_secs_f64(),
+            &self.attributes(error),
+        );
     }
 }
 

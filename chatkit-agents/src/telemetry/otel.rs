@@ -165,9 +165,7 @@ impl OtelBuilder {
             .get(&Key::from_static_str("service.name"))
             .is_none_or(|name| name.as_str().starts_with("unknown_service"));
         match &self.service_name {
-            Some(name) if unnamed => Resource::builder()
-                .with_service_name(name.clone())
-                .build(),
+            Some(name) if unnamed => Resource::builder().with_service_name(name.clone()).build(),
             _ => detected,
         }
     }

@@ -44,7 +44,11 @@ pub struct AgentServer<C> {
     history: usize,
     tripwire_message: Option<String>,
     response_converter: Arc<dyn ResponseStreamConverter>,
+    trace_user: Option<Arc<TraceUser<C>>>,
 }
+
+/// Names the user of a request on its span (see [`AgentServer::trace_user`]).
+type TraceUser<C> = dyn Fn(&C) -> Option<String> + Send + Sync;
 
 impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     /// A server on `store` answering with `agent`, reading the last 20 items.
@@ -57,7 +61,30 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
             history: 20,
             tripwire_message: None,
             response_converter: Arc::new(DefaultResponseStreamConverter::default()),
+            trace_user: None,
         }
+    }
+
+    /// Names each request's user on its span (`user.id`, see
+    /// [`ChatKitServer::telemetry_user`]); by default no user is recorded.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use chatkit_agents::agents::{Agent, AgentServer};
+    /// # use chatkit_agents::store::MemoryStore;
+    /// # use chatkit_agents::testing::ScriptedModel;
+    /// #[derive(Clone)]
+    /// struct Request { user: String }
+    /// # let agent = Agent::new("Helper", Arc::new(ScriptedModel::new(vec![])));
+    /// let server = AgentServer::new(Arc::new(MemoryStore::new()), agent)
+    ///     .trace_user(|request: &Request| Some(request.user.clone()));
+    /// ```
+    pub fn trace_user(
+        mut self,
+        user: impl Fn(&C) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.trace_user = Some(Arc::new(user));
+        self
     }
 
     /// Uses `runner` (turn limit, hooks, error formatter).
@@ -124,6 +151,10 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
 
     fn store(&self) -> Arc<dyn Store<C>> {
         self.store.clone()
+    }
+
+    fn telemetry_user(&self, context: &C) -> Option<String> {
+        self.trace_user.as_ref().and_then(|user| user(context))
     }
 
     fn respond(

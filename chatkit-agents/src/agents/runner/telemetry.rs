@@ -29,7 +29,7 @@ pub(super) fn run_span(agent: &str) -> Span {
 
 /// The span of turn `turn` (1-based) of `agent`.
 pub(super) fn turn_span(agent: &str, turn: usize) -> Span {
-    tracing::info_span!("turn", gen_ai.agent.name = agent, chatkit.turn = turn)
+    tracing::info_span!("turn", gen_ai.agent.name = agent, chatkit.turn = int(turn))
 }
 
 /// The span and the meter of one model call of `agent` for `request`, in `turn`.
@@ -49,7 +49,7 @@ pub(super) fn model_call(
     let span = tracing::info_span!(
         parent: turn,
         "chat",
-        otel.name = %format_args!("chat {requested}"),
+        otel.name = %format_args!("chat{}{requested}", if requested.is_empty() { "" } else { " " }),
         gen_ai.operation.name = "chat",
         gen_ai.provider.name = model.provider_name(),
         gen_ai.request.model = requested,
@@ -103,8 +103,14 @@ pub(super) fn guardrail_span(kind: &'static str, agent: &str) -> Span {
 
 /// Records `usage` on a run or model call span.
 pub(super) fn record_usage(span: &Span, usage: &Usage) {
-    span.record("gen_ai.usage.input_tokens", usage.input_tokens);
-    span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+    span.record("gen_ai.usage.input_tokens", int(usage.input_tokens));
+    span.record("gen_ai.usage.output_tokens", int(usage.output_tokens));
+}
+
+/// A count as a signed integer: OpenTelemetry attributes have no unsigned type, and
+/// `tracing-opentelemetry` would record a `u64` as its text.
+fn int(count: impl TryInto<i64>) -> i64 {
+    count.try_into().unwrap_or(i64::MAX)
 }
 
 /// `check` (guardrails of one kind) inside `span`, which records the one that tripped.

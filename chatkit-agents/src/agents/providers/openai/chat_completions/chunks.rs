@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::agents::model::{
-    ContentPart, FunctionCall, MessageItem, ModelEvent, OutputItem, ReasoningItem, ResponseInfo,
-    IncompleteDetails,
-    StreamErrorInfo, Usage,
+    ContentPart, FunctionCall, IncompleteDetails, MessageItem, ModelEvent, OutputItem,
+    ReasoningItem, ResponseInfo, StreamErrorInfo, Usage,
 };
 
 /// What the chunks of one response have said so far.

@@ -71,13 +71,16 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     /// ```
     /// # use std::sync::Arc;
     /// # use chatkit_agents::agents::{Agent, AgentServer};
-    /// # use chatkit_agents::store::MemoryStore;
+    /// # use chatkit_agents::store::{MemoryStore, StoreContext};
     /// # use chatkit_agents::testing::ScriptedModel;
     /// #[derive(Clone)]
     /// struct Request { user: String }
+    /// impl StoreContext for Request {
+    ///     fn user_id(&self) -> Option<&str> { Some(&self.user) }
+    /// }
     /// # let agent = Agent::new("Helper", Arc::new(ScriptedModel::new(vec![])));
     /// let server = AgentServer::new(Arc::new(MemoryStore::new()), agent)
-    ///     .trace_user(|request: &Request| Some(request.user.clone()));
+    ///     .trace_user(|request: &Request| request.user_id().map(str::to_owned));
     /// ```
     pub fn trace_user(
         mut self,

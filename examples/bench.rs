@@ -84,6 +84,8 @@ pub(crate) struct Sizes {
     pub(crate) pin_cores: bool,
     /// Record every span and INFO event (`--trace`), to measure what tracing costs.
     pub(crate) trace: bool,
+    /// `--trace`, and the spans and metrics through OpenTelemetry's SDK (`--otel`).
+    pub(crate) otel: bool,
 }
 
 impl Default for Sizes {
@@ -104,6 +106,7 @@ impl Default for Sizes {
             http_store: "memory".into(),
             pin_cores: false,
             trace: false,
+            otel: false,
         }
     }
 }
@@ -850,6 +853,9 @@ options:
   --http-store memory|sqlite|postgres   where http_load's server keeps threads
   --trace                    install a subscriber that records every span and formats
                              every INFO event (to a sink): what tracing costs
+  --otel                     --trace, and every span and metric through the
+                             OpenTelemetry SDK (batched, then discarded): what an
+                             OTLP export costs the request path
                              the scenario sizes (defaults: the reference's)
   -h, --help                 this text";
 
@@ -864,6 +870,65 @@ fn install_recording_subscriber() {
             .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
     );
     tracing::subscriber::set_global_default(subscriber).expect("no subscriber set before");
+}
+
+/// `install_recording_subscriber`, plus what the `otel` feature's export does on the
+/// request path: the spans become OpenTelemetry spans (batched to an exporter that drops
+/// them, so no encoding or I/O is measured) and the metrics are aggregated by an SDK
+/// meter provider.
+fn install_otel_subscriber() {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
+
+    #[derive(Debug)]
+    struct Discard;
+    impl opentelemetry_sdk::trace::SpanExporter for Discard {
+        async fn export(
+            &self,
+            _batch: Vec<opentelemetry_sdk::trace::SpanData>,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for Discard {
+        async fn export(
+            &self,
+            _metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            Ok(())
+        }
+        fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(
+            &self,
+            _timeout: std::time::Duration,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            Ok(())
+        }
+        fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+            opentelemetry_sdk::metrics::Temporality::Cumulative
+        }
+    }
+
+    let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_periodic_exporter(Discard)
+        .build();
+    opentelemetry::global::set_meter_provider(meters);
+    let tracers = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(Discard)
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::sink)
+                .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+        )
+        .with(tracing_opentelemetry::layer().with_tracer(tracers.tracer("bench")));
+    tracing::subscriber::set_global_default(subscriber).expect("no subscriber set before");
+    // The provider lives as long as the process.
+    std::mem::forget(tracers);
 }
 
 /// Exits with `message` and the usage (status 2: a wrong command line).
@@ -939,6 +1004,10 @@ fn main() {
                 sizes.trace = true;
                 forwarded.push(arg.clone());
             }
+            "--otel" => {
+                sizes.otel = true;
+                forwarded.push(arg.clone());
+            }
             "--child" => child = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -959,7 +1028,9 @@ fn main() {
             EXTRA_SCENARIOS.join(", ")
         ));
     }
-    if sizes.trace {
+    if sizes.otel {
+        install_otel_subscriber();
+    } else if sizes.trace {
         install_recording_subscriber();
     }
     if cfg!(debug_assertions) && !child {

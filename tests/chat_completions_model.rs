@@ -514,3 +514,41 @@ async fn usage_can_be_left_out_for_servers_that_reject_it_and_include_is_refused
     );
     assert!(requests(&server).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_completion_cut_short_ends_incomplete_and_its_usage_counts() {
+    for (finish_reason, reason) in [
+        ("length", "max_output_tokens"),
+        ("content_filter", "content_filter"),
+    ] {
+        let body = sse(
+            &[
+                chunk(json!({"role": "assistant", "content": "Once upon"}), None),
+                chunk(json!({}), Some(finish_reason)),
+                usage_chunk(12, 3),
+            ],
+            true,
+        );
+        let server = serve(vec![(200, body.clone()), (200, body)]).await;
+        let events: Vec<ModelEvent> = model(&server)
+            .stream(ModelRequest {
+                input: vec![json!({"role": "user", "content": "a long story"})],
+                ..Default::default()
+            })
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        let Some(ModelEvent::Incomplete { response }) = events.last() else {
+            panic!("{finish_reason}: {:?}", events.last());
+        };
+        let details = response.incomplete_details.as_ref().unwrap();
+        assert_eq!(details.reason.as_deref(), Some(reason));
+
+        // A run still answers with what came, and counts the response's tokens.
+        let agent: Agent<()> = Agent::new("Teller", model(&server));
+        let result = Runner::new().run(&agent, "a long story", ()).await.unwrap();
+        assert_eq!(result.final_output, "Once upon");
+        assert_eq!(result.usage.input_tokens, 12);
+        assert_eq!(result.last_response_id.as_deref(), Some("chatcmpl-1"));
+    }
+}

@@ -217,3 +217,42 @@ async fn tool_failures_and_guardrails_have_their_spans() {
     assert_eq!(field(&guardrails[0], "guardrail.kind"), "output");
     assert!(!guardrails[0].fields.contains_key("tripped"));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_conversation_is_recorded_only_when_asked() {
+    let recorder = Recorder::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("lookup", json!({"order": "secret-42"}))],
+        vec![Step::text("It shipped.")],
+    ]));
+    let agent: Agent<()> = Agent::new("Helper", model)
+        .instructions("Answer about orders.")
+        .tool(lookup);
+    Runner::new()
+        .capture_content(true)
+        .run(&agent, "where is order secret-42?", ())
+        .await
+        .unwrap();
+    let chats = recorder.spans("chat");
+    assert_eq!(
+        field(&chats[0], "gen_ai.system_instructions"),
+        "Answer about orders."
+    );
+    let input: serde_json::Value =
+        serde_json::from_str(field(&chats[0], "gen_ai.input.messages")).unwrap();
+    assert!(input.to_string().contains("where is order secret-42?"));
+    let output: serde_json::Value =
+        serde_json::from_str(field(&chats[1], "gen_ai.output.messages")).unwrap();
+    assert!(output.to_string().contains("It shipped."), "{output}");
+    let tool = &recorder.spans("execute_tool")[0];
+    assert_eq!(
+        field(tool, "gen_ai.tool.call.arguments"),
+        r#"{"order":"secret-42"}"#
+    );
+    assert_eq!(
+        field(tool, "gen_ai.tool.call.result"),
+        "order secret-42 shipped"
+    );
+}

@@ -250,12 +250,19 @@ pub(crate) fn apply_update(item: &mut ThreadItem, update: &ThreadItemUpdate) {
     }
 }
 
-/// The content part at `index`, padding with empty parts as the reference does.
+/// The content part at `index`, padding with empty parts as the reference does. Called
+/// per text delta: inlined, the padding out of line.
+#[inline]
 fn part(parts: &mut Vec<AssistantMessageContent>, index: usize) -> &mut AssistantMessageContent {
     if parts.len() <= index {
-        parts.resize_with(index + 1, AssistantMessageContent::default);
+        pad(parts, index + 1);
     }
     &mut parts[index]
+}
+
+#[cold]
+fn pad(parts: &mut Vec<AssistantMessageContent>, len: usize) {
+    parts.resize_with(len, AssistantMessageContent::default);
 }
 
 /// Hands pending items to `handle_stream_cancelled` when the pipeline is dropped before

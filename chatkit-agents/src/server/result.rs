@@ -77,6 +77,7 @@ impl StreamingResult {
     }
 
     /// The next event from the pipeline, counted by the meter.
+    #[inline]
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Box<ThreadStreamEvent>>> {
         let polled = Pin::new(&mut self.events).poll_next(cx);
         match (&polled, &mut self.meter) {
@@ -98,36 +99,44 @@ impl Stream for StreamingResult {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let this = &mut *self;
-        if let Some(frame) = this.ready.pop_front() {
-            return Poll::Ready(Some(frame));
-        }
-        if this.ended {
-            return Poll::Ready(None);
-        }
-        if this.span.is_disabled() {
+        // Without a subscriber: one frame per event, nothing read ahead.
+        if this.span.is_disabled() && this.ready.is_empty() && !this.ended {
             return this
                 .poll_event(cx)
                 .map(|event| event.map(|e| sse_frame(&e)));
         }
-        // Entering a span costs a subscriber some hundreds of instructions, as much as
-        // writing a text delta's frame: enter it once for the events that are ready now
-        // (the pipeline does not wait for the reader; nothing not yet produced waits).
-        let span = this.span.clone();
-        let _entered = span.enter();
-        while this.ready.len() < READ_AHEAD {
-            match this.poll_event(cx) {
-                Poll::Ready(Some(event)) => this.ready.push_back(sse_frame(&event)),
-                Poll::Ready(None) => break,
-                Poll::Pending if this.ready.is_empty() => return Poll::Pending,
-                Poll::Pending => break,
-            }
-        }
-        Poll::Ready(this.ready.pop_front())
+        this.poll_read_ahead(cx)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let (low, high) = self.events.size_hint();
         let ready = self.ready.len();
         (low + ready, high.map(|high| high + ready))
+    }
+}
+
+impl StreamingResult {
+    /// The next frame when a subscriber listens. Entering a span costs it some hundreds
+    /// of instructions, as much as writing a text delta's frame: the span is entered once
+    /// for all the events that are ready now (the pipeline does not wait for the reader,
+    /// and nothing not yet produced is waited for).
+    fn poll_read_ahead(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if let Some(frame) = self.ready.pop_front() {
+            return Poll::Ready(Some(frame));
+        }
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let span = self.span.clone();
+        let _entered = span.enter();
+        while self.ready.len() < READ_AHEAD {
+            match self.poll_event(cx) {
+                Poll::Ready(Some(event)) => self.ready.push_back(sse_frame(&event)),
+                Poll::Ready(None) => break,
+                Poll::Pending if self.ready.is_empty() => return Poll::Pending,
+                Poll::Pending => break,
+            }
+        }
+        Poll::Ready(self.ready.pop_front())
     }
 }

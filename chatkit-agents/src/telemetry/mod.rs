@@ -16,10 +16,16 @@
 //! | `guardrails` | `guardrail.kind` (input, output), `tripped` |
 //! | `handoff` | `gen_ai.agent.name`, `handoff.to` |
 //!
-//! A span that ends in an error records `error.type` and `otel.status_code = "ERROR"`;
-//! the error itself is logged once, with its causes, by the request that carried it.
-//! Prompts, outputs and tool arguments are never recorded. Without a subscriber the
-//! spans are disabled and cost a check each.
+//! `chatkit_request` lasts as long as the request: for a streamed one, until its last
+//! event, so the event pipeline and everything it runs are inside it. A span that ends
+//! in an error records `error.type` and `otel.status_code = "ERROR"`; the error itself
+//! is logged once, with its causes, by the request that carried it. Prompts, outputs and
+//! tool arguments are not recorded unless you opt in with
+//! [`Runner::capture_content`](crate::agents::Runner::capture_content) (then `chat`
+//! gets `gen_ai.system_instructions`, `gen_ai.input.messages` and
+//! `gen_ai.output.messages`, and `execute_tool` gets `gen_ai.tool.call.arguments` and
+//! `gen_ai.tool.call.result`). Without a subscriber the spans are disabled and cost a
+//! check each.
 //!
 //! ## Metrics
 //!

@@ -9,7 +9,8 @@
 //! 60 s).
 //!
 //! One call sets up an application: logs to stderr filtered by `RUST_LOG` (default
-//! `info`), spans and metrics to the backend.
+//! `info`), spans (`INFO` and above, which is all of the crate's) and metrics to the
+//! backend.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), chatkit_agents::telemetry::otel::OtelError> {
@@ -245,27 +246,32 @@ impl Drop for Otel {
 }
 
 /// Sets up an application: a global `tracing` subscriber that logs to stderr (filtered
-/// by `RUST_LOG`, default `info`) and exports spans and metrics over OTLP/HTTP as the
-/// `OTEL_*` variables say. Keep the returned [`Otel`] until the application ends.
+/// by `RUST_LOG`, default `info`) and exports spans at `INFO` and above (all of the
+/// crate's) and metrics over OTLP/HTTP as the `OTEL_*` variables say. Keep the returned
+/// [`Otel`] until the application ends.
 pub fn init() -> Result<Otel, OtelError> {
     init_with(Otel::builder())
 }
 
 /// [`init`] with settings beyond the variables.
 pub fn init_with(builder: OtelBuilder) -> Result<Otel, OtelError> {
-    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::{Layer as _, SubscriberExt as _};
     use tracing_subscriber::util::SubscriberInitExt as _;
 
-    let filter = match std::env::var("RUST_LOG") {
+    let logs = match std::env::var("RUST_LOG") {
         Ok(directives) => tracing_subscriber::EnvFilter::try_new(directives)
             .map_err(|error| OtelError::Filter(error.to_string()))?,
         Err(_) => tracing_subscriber::EnvFilter::new("info"),
     };
     let otel = builder.build()?;
     tracing_subscriber::registry()
-        .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(otel.layer())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(logs),
+        )
+        .with(otel.layer().with_filter(LevelFilter::INFO))
         .try_init()
         .map_err(|_| OtelError::SubscriberAlreadySet)?;
     Ok(otel)

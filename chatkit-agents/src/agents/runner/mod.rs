@@ -77,6 +77,7 @@ pub struct Runner<C> {
     max_turns: usize,
     hooks: Arc<dyn RunHooks<C>>,
     error_formatter: Option<ToolErrorFormatter>,
+    capture_content: bool,
 }
 
 impl<C: Send + Sync + 'static> Default for Runner<C> {
@@ -85,6 +86,7 @@ impl<C: Send + Sync + 'static> Default for Runner<C> {
             max_turns: DEFAULT_MAX_TURNS,
             hooks: Arc::new(NoHooks),
             error_formatter: None,
+            capture_content: telemetry::capture_content_from_env(),
         }
     }
 }
@@ -95,6 +97,7 @@ impl<C> Clone for Runner<C> {
             max_turns: self.max_turns,
             hooks: self.hooks.clone(),
             error_formatter: self.error_formatter.clone(),
+            capture_content: self.capture_content,
         }
     }
 }
@@ -133,6 +136,17 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
     /// Sets how tool failures read to the model (tools' own formatters come first).
     pub fn error_formatter(mut self, formatter: ToolErrorFormatter) -> Self {
         self.error_formatter = Some(formatter);
+        self
+    }
+
+    /// Records what the conversation says on the spans of model and tool calls: the
+    /// instructions, the input and output messages (`gen_ai.system_instructions`,
+    /// `gen_ai.input.messages`, `gen_ai.output.messages`, as JSON) and each tool call's
+    /// arguments and result (`gen_ai.tool.call.arguments`, `gen_ai.tool.call.result`).
+    /// They may hold personal data: off unless you turn it on here or with
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
+    pub fn capture_content(mut self, capture: bool) -> Self {
+        self.capture_content = capture;
         self
     }
 

@@ -8,7 +8,7 @@ use futures::stream::{BoxStream, StreamExt};
 use serde_json::Value;
 
 use super::result::{input_tripwire, Outcome, RunError};
-use super::telemetry::{guardrail_span, record_error, record_usage, traced_check};
+use super::telemetry::{guardrail_span, json, record_error, record_usage, traced_check};
 use crate::agents::agent::Agent;
 use crate::agents::guardrail::{check_input, Tripped};
 use crate::agents::model::{ModelError, ModelEvent, OutputItem, ResponseInfo, StreamErrorInfo};
@@ -87,6 +87,8 @@ pub(super) struct ModelCall {
     span: tracing::Span,
     started: Option<std::time::Instant>,
     meter: ModelCallMeter,
+    /// Record the output on the span ([`super::Runner::capture_content`]).
+    capture_output: bool,
 }
 
 /// The next thing that happened while the model call races the input checks.
@@ -120,7 +122,13 @@ impl ModelCall {
             span,
             started,
             meter,
+            capture_output: false,
         }
+    }
+
+    /// Records the response's output items on the span at the end.
+    pub(super) fn capture_output(&mut self, capture: bool) {
+        self.capture_output = capture && !self.span.is_disabled();
     }
 
     /// The next model event, or `None` at the end of the response. A parallel input
@@ -239,6 +247,11 @@ impl ModelCall {
         // A stream that ended without saying how (a provider that sends no final event).
         self.meter.end(None);
         self.output.sort_by_key(|(index, _)| *index);
+        if self.capture_output {
+            let items: Vec<&OutputItem> = self.output.iter().map(|(_, item)| item).collect();
+            self.span
+                .record("gen_ai.output.messages", json(&items).as_str());
+        }
         Ok(ModelResponse {
             items: self.output.into_iter().map(|(_, item)| item).collect(),
             id: self.response_id,

@@ -14,7 +14,9 @@ use super::next_step::{after_tools, answered, NextStep};
 use super::plan::ActiveAgent;
 use super::result::{output_tripwire, Outcome, RunError, RunEvent, RunOptions};
 use super::state::{DoneCall, RunState, RUN_STATE_VERSION};
-use super::telemetry::{guardrail_span, handoff_span, model_call, traced_check, turn_span};
+use super::telemetry::{
+    guardrail_span, handoff_span, model_call, record_request, traced_check, turn_span,
+};
 use super::tools::run_tools;
 use super::{Runner, MULTIPLE_HANDOFFS};
 use crate::agents::agent::Agent;
@@ -174,7 +176,11 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     let request = request(&active, &conversation)?;
                     hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
                     let traced = model_call(&turn_span, agent.name(), agent.model().as_ref(), &request);
+                    if runner.capture_content {
+                        record_request(&traced.0, &request);
+                    }
                     let mut call = ModelCall::new(agent.model().stream(request), outcome.clone(), traced);
+                    call.capture_output(runner.capture_content);
                     while let Some(event) = call.next(&mut checks).await? {
                         yield RunEvent::Model(event);
                     }
@@ -202,7 +208,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
 
             let calls = plan.resolve_tools(agent)?;
             let gated = gate(calls, &pass, agent.name(), &context, formatter.as_ref()).instrument(turn_span.clone()).await;
-            let runs = run_tools(gated.run, agent, &context, &hooks, formatter.as_ref()).instrument(turn_span.clone()).await?;
+            let runs = run_tools(gated.run, agent, &context, &hooks, formatter.as_ref(), runner.capture_content).instrument(turn_span.clone()).await?;
             let mut produced = Vec::with_capacity(runs.len() + gated.rejected.len());
             for run in runs {
                 produced.push(run.into_output()?);

@@ -60,10 +60,39 @@ pub(super) fn model_call(
         gen_ai.usage.output_tokens = Empty,
         gen_ai.response.finish_reasons = Empty,
         gen_ai.response.time_to_first_chunk = Empty,
+        gen_ai.system_instructions = Empty,
+        gen_ai.input.messages = Empty,
+        gen_ai.output.messages = Empty,
         error.type = Empty,
         otel.status_code = Empty,
     );
     (span, meter)
+}
+
+/// Whether `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` turns on recording the
+/// conversation on spans (read once).
+pub(super) fn capture_content_from_env() -> bool {
+    static CAPTURE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CAPTURE.get_or_init(|| {
+        std::env::var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+            .is_ok_and(|value| value.trim().eq_ignore_ascii_case("true"))
+    })
+}
+
+/// Records what a model call sends (with [`Runner::capture_content`](super::Runner::capture_content)).
+pub(super) fn record_request(span: &Span, request: &ModelRequest) {
+    if span.is_disabled() {
+        return;
+    }
+    if let Some(instructions) = &request.instructions {
+        span.record("gen_ai.system_instructions", instructions.as_str());
+    }
+    span.record("gen_ai.input.messages", json(&request.input).as_str());
+}
+
+/// `value` as JSON text.
+pub(super) fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Records the kind of error that ended the work of `span`, and marks it failed.
@@ -81,6 +110,8 @@ pub(super) fn tool_span(call: &FunctionCall) -> Span {
         gen_ai.tool.name = call.name.as_str(),
         gen_ai.tool.call.id = call.call_id.as_str(),
         gen_ai.tool.type = "function",
+        gen_ai.tool.call.arguments = Empty,
+        gen_ai.tool.call.result = Empty,
         outcome = Empty,
         otel.status_code = Empty,
     )

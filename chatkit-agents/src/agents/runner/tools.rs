@@ -42,6 +42,7 @@ pub(super) async fn run_tools<C: Clone + Send + Sync + 'static>(
     context: &C,
     hooks: &Arc<dyn RunHooks<C>>,
     formatter: Option<&ToolErrorFormatter>,
+    capture_content: bool,
 ) -> Result<Vec<ToolRun>, RunError> {
     let contexts: Vec<ToolContext<C>> = calls
         .iter()
@@ -60,7 +61,11 @@ pub(super) async fn run_tools<C: Clone + Send + Sync + 'static>(
             .await?;
     }
     let runs = calls.iter().zip(&contexts).map(|(call, tool_context)| {
-        run_one(call, tool_context, agent, hooks, formatter).instrument(tool_span(&call.call))
+        let span = tool_span(&call.call);
+        if capture_content {
+            span.record("gen_ai.tool.call.arguments", call.call.arguments.as_str());
+        }
+        run_one(call, tool_context, agent, hooks, formatter, capture_content).instrument(span)
     });
     Ok(join_all(runs).await)
 }
@@ -71,6 +76,7 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
     agent: &Agent<C>,
     hooks: &Arc<dyn RunHooks<C>>,
     formatter: Option<&ToolErrorFormatter>,
+    capture_content: bool,
 ) -> ToolRun {
     let call = &planned.call;
     let outcome = |kind: &'static str| {
@@ -119,6 +125,9 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
                 return stopped(output, tripped);
             }
         };
+    if capture_content {
+        tracing::Span::current().record("gen_ai.tool.call.result", output.as_str());
+    }
     let end_hook = hooks
         .on_tool_end(tool_context, agent, &planned.definition, &output)
         .await;

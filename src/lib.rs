@@ -4,3 +4,4 @@
 pub mod demo;
 pub mod example_support;
 pub mod fuzzing;
+pub mod mcp_fixture;

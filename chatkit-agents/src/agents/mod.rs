@@ -43,11 +43,14 @@ mod agent_tool;
 pub(crate) mod approval;
 mod guardrail;
 mod hooks;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod model;
 mod output;
 mod runner;
 mod schema;
 mod tool;
+mod tool_source;
 
 // The backends a model runs on.
 mod providers;
@@ -72,6 +75,8 @@ pub use guardrail::{
     ToolOutputGuardrail,
 };
 pub use hooks::{NoHooks, RunHooks, Tripwire};
+#[cfg(feature = "mcp")]
+pub use mcp::{McpError, McpServer, DEFAULT_MCP_TIMEOUT};
 pub use model::{
     AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,
     ImageGenerationType, IncompleteDetails, MessageItem, MessageType, Model, ModelAnnotation,
@@ -91,3 +96,4 @@ pub use tool::{
     call_tool, Tool, ToolContext, ToolDefinition, ToolError, ToolErrorFormatter, ToolFailure,
     DEFAULT_TOOL_ERROR_MESSAGE,
 };
+pub use tool_source::{ToolSource, ToolSourceError};

@@ -12,6 +12,7 @@ use super::guardrail::{InputGuardrail, OutputGuardrail, ToolInputGuardrail, Tool
 use super::model::{Model, ModelSettings};
 use super::output::OutputType;
 use super::tool::Tool;
+use super::tool_source::ToolSource;
 
 /// What happens after the model calls tools.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -49,6 +50,7 @@ pub struct Agent<C> {
     instructions: Option<String>,
     model: Arc<dyn Model>,
     tools: Vec<Arc<dyn Tool<C>>>,
+    tool_sources: Vec<Arc<dyn ToolSource<C>>>,
     settings: ModelSettings,
     tool_use_behavior: ToolUseBehavior,
     handoffs: Vec<Handoff<C>>,
@@ -67,6 +69,7 @@ impl<C> Clone for Agent<C> {
             instructions: self.instructions.clone(),
             model: self.model.clone(),
             tools: self.tools.clone(),
+            tool_sources: self.tool_sources.clone(),
             settings: self.settings.clone(),
             tool_use_behavior: self.tool_use_behavior.clone(),
             handoffs: self.handoffs.clone(),
@@ -100,6 +103,7 @@ impl<C> Agent<C> {
             instructions: None,
             model,
             tools: Vec::new(),
+            tool_sources: Vec::new(),
             settings: ModelSettings::default(),
             tool_use_behavior: ToolUseBehavior::default(),
             handoffs: Vec::new(),
@@ -127,6 +131,14 @@ impl<C> Agent<C> {
     /// Adds a shared tool.
     pub fn shared_tool(mut self, tool: Arc<dyn Tool<C>>) -> Self {
         self.tools.push(tool);
+        self
+    }
+
+    /// Adds a source of tools asked each time this agent starts running (an MCP server:
+    /// [`mcp_server`](Self::mcp_server)). Their names must not clash with the agent's
+    /// other tools and handoffs: a clash fails the run with a clear error.
+    pub fn tool_source(mut self, source: Arc<dyn ToolSource<C>>) -> Self {
+        self.tool_sources.push(source);
         self
     }
 
@@ -279,6 +291,20 @@ impl<C> Agent<C> {
     /// The tools.
     pub fn tools(&self) -> &[Arc<dyn Tool<C>>] {
         &self.tools
+    }
+
+    /// Takes tools from an MCP server (feature `mcp`; see [`McpServer`](super::McpServer)).
+    #[cfg(feature = "mcp")]
+    pub fn mcp_server(self, server: super::McpServer) -> Self
+    where
+        C: Send + Sync + 'static,
+    {
+        self.tool_source(Arc::new(server))
+    }
+
+    /// The agent's sources of tools.
+    pub fn tool_sources(&self) -> &[Arc<dyn ToolSource<C>>] {
+        &self.tool_sources
     }
 
     /// The model settings.

@@ -27,11 +27,56 @@ pub(super) struct ActiveAgent<C> {
 }
 
 impl<C> ActiveAgent<C> {
-    /// `agent` ready to run, or why one of its tools cannot be offered to the model.
-    pub(super) fn new(agent: Agent<C>) -> Result<Self, RunError> {
+    /// `agent` ready to run, with the tools its sources give now, or why one of its
+    /// tools cannot be offered to the model.
+    pub(super) async fn start(agent: Agent<C>) -> Result<Self, RunError> {
+        let mut sourced = Vec::new();
+        for source in agent.tool_sources() {
+            let tools = source.tools().await.map_err(|error| RunError::ToolSource {
+                source_name: source.name().to_owned(),
+                message: error.message,
+            })?;
+            sourced.push((source.name().to_owned(), tools));
+        }
+        Self::with_sourced(agent, sourced)
+    }
+
+    fn with_sourced(
+        agent: Agent<C>,
+        sourced: Vec<(String, Vec<Arc<dyn Tool<C>>>)>,
+    ) -> Result<Self, RunError> {
         let mut definitions = Vec::with_capacity(agent.tools().len() + agent.handoffs().len());
         let mut targets = HashMap::with_capacity(definitions.capacity());
-        for tool in agent.tools() {
+        // A source's tool may not take a name the agent's own tools, its handoffs or
+        // another source's tools have: the model could not tell them apart.
+        let mut taken: HashMap<String, String> = agent
+            .tools()
+            .iter()
+            .filter_map(|tool| tool.definition().ok())
+            .map(|d| (d.name.clone(), "a tool of the agent".to_owned()))
+            .collect();
+        for handoff in agent.handoffs() {
+            if let Ok(definition) = handoff.definition() {
+                taken.insert(definition.name, "a handoff of the agent".to_owned());
+            }
+        }
+        let mut from_sources = Vec::new();
+        for (source, tools) in sourced {
+            for tool in tools {
+                let name = tool.definition()?.name.clone();
+                if let Some(owner) = taken.get(&name) {
+                    return Err(RunError::ToolSource {
+                        source_name: source,
+                        message: format!(
+                            "its tool {name} has the name of {owner}; give the source a tool name prefix"
+                        ),
+                    });
+                }
+                taken.insert(name, format!("a tool of source {source}"));
+                from_sources.push(tool);
+            }
+        }
+        for tool in agent.tools().iter().chain(&from_sources) {
             let definition = tool.definition()?.clone();
             // The first tool of a name answers to it.
             targets

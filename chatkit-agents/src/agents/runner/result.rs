@@ -129,6 +129,15 @@ pub enum RunError {
     /// it waits on is gone, or it is of another version).
     #[error("cannot resume the run: {0}")]
     InvalidRunState(String),
+    /// A source of the agent's tools (an MCP server) could not give them, or gave one
+    /// whose name another tool or handoff of the agent already has.
+    #[error("tool source {source_name}: {message}")]
+    ToolSource {
+        /// The source.
+        source_name: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl RunError {
@@ -146,6 +155,7 @@ impl RunError {
             RunError::InvalidOutput { .. } => "invalid_output",
             RunError::OutputGuardrailTripwire { .. } => "output_guardrail_tripwire",
             RunError::InvalidRunState(_) => "invalid_run_state",
+            RunError::ToolSource { .. } => "tool_source",
         }
     }
 

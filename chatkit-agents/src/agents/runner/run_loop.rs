@@ -142,10 +142,10 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
             Start::Input(input, options) => {
                 let checks = InputChecks::start(&agent, &context, &input);
                 let conversation = Conversation { items: input, previous_response: options.previous_response_id, sent: 0 };
-                (checks, conversation, ActiveAgent::new(agent)?, 0, None)
+                (checks, conversation, ActiveAgent::start(agent).await?, 0, None)
             }
             Start::Resume(state) => {
-                let resumed = Resumed::check(&agent, state)?;
+                let resumed = Resumed::check(&agent, state).await?;
                 lock(&outcome).usage = resumed.usage;
                 (InputChecks::none(), resumed.conversation, resumed.active, resumed.turn, Some(resumed.pass))
             }
@@ -268,7 +268,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                         let filtered = handoff.filter_input(std::mem::take(&mut conversation.items));
                         conversation.replace(filtered);
                     }
-                    active = ActiveAgent::new(Agent::clone(target))?;
+                    active = ActiveAgent::start(Agent::clone(target)).await?;
                     starting = true;
                 }
                 NextStep::RunAgain => {}
@@ -335,7 +335,7 @@ struct Resumed<C> {
 impl<C> Resumed<C> {
     /// `state` continued from `start`: its agent must be `start` or reachable from it
     /// through handoffs, and still have every tool a call waits on.
-    fn check(start: &Agent<C>, state: RunState) -> Result<Self, RunError> {
+    async fn check(start: &Agent<C>, state: RunState) -> Result<Self, RunError> {
         let invalid = |message: String| RunError::InvalidRunState(message);
         state.validate().map_err(|e| invalid(e.to_string()))?;
         let agent = find_agent(start, &state.agent).ok_or_else(|| {
@@ -345,7 +345,7 @@ impl<C> Resumed<C> {
                 start.name()
             ))
         })?;
-        let active = ActiveAgent::new(agent)?;
+        let active = ActiveAgent::start(agent).await?;
         for approval in &state.approvals {
             if !active.has_tool(&approval.tool_name) {
                 return Err(invalid(format!(

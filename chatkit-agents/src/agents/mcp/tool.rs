@@ -1,0 +1,209 @@
+//! One MCP tool as a [`Tool`]: its definition from the server's listing, its calls
+//! through the server, its results as outputs for the model.
+
+use futures::future::BoxFuture;
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use serde_json::Value;
+
+use super::{McpError, McpServer};
+use crate::agents::schema::{shape_schema, ToolSchemaError};
+use crate::agents::tool::{Tool, ToolContext, ToolDefinition, ToolFailure};
+
+pub(super) struct McpTool {
+    server: McpServer,
+    /// The server's name for the tool (the offered one may have a prefix).
+    remote: String,
+    definition: ToolDefinition,
+}
+
+impl McpTool {
+    pub(super) fn new(
+        server: McpServer,
+        listed: &rmcp::model::Tool,
+        offered: String,
+        strict: bool,
+    ) -> Self {
+        let schema = Value::Object(listed.input_schema.as_ref().clone());
+        let (parameters, strict) = parameters(&offered, schema, strict);
+        McpTool {
+            server,
+            remote: listed.name.to_string(),
+            definition: ToolDefinition {
+                name: offered,
+                description: listed
+                    .description
+                    .as_deref()
+                    .or(listed.title.as_deref())
+                    .unwrap_or_default()
+                    .to_owned(),
+                parameters,
+                strict,
+            },
+        }
+    }
+}
+
+/// The parameters to offer: in strict mode when asked and possible, else as the server
+/// gave them (an object schema with `properties`, which OpenAI requires).
+fn parameters(tool: &str, schema: Value, strict: bool) -> (Value, bool) {
+    if strict {
+        match shape_schema(tool, schema.clone(), true) {
+            Ok(strict_schema) => return (strict_schema, true),
+            Err(error) => {
+                tracing::debug!(tool, %error, "MCP tool schema offered non-strict");
+            }
+        }
+    }
+    let mut schema = schema;
+    if let Value::Object(object) = &mut schema {
+        object
+            .entry("type")
+            .or_insert_with(|| Value::String("object".into()));
+        object
+            .entry("properties")
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    (schema, false)
+}
+
+impl<C: Send + Sync + 'static> Tool<C> for McpTool {
+    fn definition(&self) -> Result<&ToolDefinition, ToolSchemaError> {
+        Ok(&self.definition)
+    }
+
+    fn invoke<'a>(
+        &'a self,
+        _ctx: &'a ToolContext<C>,
+        arguments: &'a str,
+    ) -> BoxFuture<'a, Result<String, ToolFailure>> {
+        Box::pin(async move {
+            let tool = self.definition.name.clone();
+            let arguments =
+                parse_arguments(arguments).map_err(|message| ToolFailure::InvalidArguments {
+                    tool: tool.clone(),
+                    message,
+                })?;
+            match self.server.call_tool(&self.remote, arguments).await {
+                Ok(result) => output(result).map_err(|message| ToolFailure::Failed {
+                    tool: tool.clone(),
+                    message,
+                }),
+                Err(McpError::Timeout { seconds, .. }) => Err(ToolFailure::TimedOut {
+                    tool,
+                    seconds: format!("{seconds:?}"),
+                }),
+                Err(error) => Err(ToolFailure::Failed {
+                    tool,
+                    message: error.to_string(),
+                }),
+            }
+        })
+    }
+
+    /// An `isError` result is the server's message for the model: it reads it as it
+    /// is (other failures read as the run's formatter says).
+    fn format_failure(&self, failure: &ToolFailure) -> Option<String> {
+        match failure {
+            ToolFailure::Failed { message, .. } if message.starts_with(SERVER_ERROR) => {
+                Some(message[SERVER_ERROR.len()..].to_owned())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Marks the message of a failure that is the server's own `isError` result.
+const SERVER_ERROR: &str = "MCP tool error: ";
+
+/// The model's arguments as a JSON object (empty arguments are none).
+fn parse_arguments(arguments: &str) -> Result<JsonObject, String> {
+    if arguments.trim().is_empty() {
+        return Ok(JsonObject::new());
+    }
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(other) => Err(format!("expected a JSON object, got {other}")),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// What the model reads of a result: its text, else its structured content as JSON,
+/// else its content blocks as JSON. An `isError` result is an error with its text.
+fn output(result: CallToolResult) -> Result<String, String> {
+    let texts: Vec<&str> = result
+        .content
+        .iter()
+        .filter_map(|block| match block {
+            ContentBlock::Text(text) => Some(text.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let all_text = texts.len() == result.content.len() && !texts.is_empty();
+    let text = if all_text {
+        texts.join("\n")
+    } else if let (true, Some(structured)) = (result.content.is_empty(), &result.structured_content)
+    {
+        structured.to_string()
+    } else if result.content.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(&result.content).unwrap_or_default()
+    };
+    if result.is_error == Some(true) {
+        Err(format!("{SERVER_ERROR}{text}"))
+    } else {
+        Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn result(value: Value) -> CallToolResult {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn results_become_outputs() {
+        let text = result(
+            json!({"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}),
+        );
+        assert_eq!(output(text).unwrap(), "a\nb");
+        let structured = result(json!({"content": [], "structuredContent": {"temp": 21}}));
+        assert_eq!(output(structured).unwrap(), r#"{"temp":21}"#);
+        let image = result(
+            json!({"content": [{"type": "image", "data": "AAAA", "mimeType": "image/png"}]}),
+        );
+        let out = output(image).unwrap();
+        assert!(out.contains("image/png") && out.contains("AAAA"), "{out}");
+        let failed =
+            result(json!({"content": [{"type": "text", "text": "no such city"}], "isError": true}));
+        assert_eq!(output(failed).unwrap_err(), "MCP tool error: no such city");
+    }
+
+    #[test]
+    fn arguments_must_be_an_object() {
+        assert!(parse_arguments("").unwrap().is_empty());
+        assert_eq!(parse_arguments(r#"{"a":1}"#).unwrap()["a"], 1);
+        assert!(parse_arguments("[1]").unwrap_err().contains("object"));
+        assert!(parse_arguments("{").is_err());
+    }
+
+    #[test]
+    fn schemas_are_strict_only_when_they_can_be() {
+        let closed =
+            json!({"type": "object", "properties": {"a": {"type": "number"}}, "required": ["a"]});
+        let (schema, strict) = parameters("t", closed, true);
+        assert!(strict);
+        assert_eq!(schema["additionalProperties"], false);
+        let open = json!({"type": "object", "properties": {"tags": {"type": "object", "additionalProperties": {"type": "string"}}}});
+        let (schema, strict) = parameters("t", open.clone(), true);
+        assert!(!strict);
+        assert_eq!(schema, open);
+        let (schema, strict) = parameters("t", json!({"type": "object"}), false);
+        assert!(!strict);
+        assert_eq!(schema, json!({"type": "object", "properties": {}}));
+    }
+}

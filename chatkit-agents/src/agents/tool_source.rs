@@ -1,0 +1,56 @@
+//! Tools an agent gets at run time rather than at build time: an MCP server's, for
+//! example ([`McpServer`](super::McpServer), feature `mcp`). The runner asks each source
+//! of the running agent for its tools when the agent starts (and again after a handoff
+//! to it), and offers them to the model next to the agent's own.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use super::tool::Tool;
+
+/// A source of tools, asked when an agent that has it starts running.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{Tool, ToolSource, ToolSourceError};
+/// use chatkit_agents::futures::future::BoxFuture;
+///
+/// /// Tools loaded from a registry at run time.
+/// struct Registry(Vec<Arc<dyn Tool<()>>>);
+///
+/// impl ToolSource<()> for Registry {
+///     fn name(&self) -> &str {
+///         "registry"
+///     }
+///     fn tools(&self) -> BoxFuture<'_, Result<Vec<Arc<dyn Tool<()>>>, ToolSourceError>> {
+///         Box::pin(async move { Ok(self.0.clone()) })
+///     }
+/// }
+/// ```
+pub trait ToolSource<C>: Send + Sync {
+    /// The source's name, for errors and traces.
+    fn name(&self) -> &str;
+
+    /// The tools to offer now. A source may cache them (an MCP server does, until the
+    /// server says its list changed).
+    fn tools(&self) -> BoxFuture<'_, Result<Vec<Arc<dyn Tool<C>>>, ToolSourceError>>;
+}
+
+/// A source could not give its tools (a server that does not start, or answers with an
+/// error): the run fails with [`RunError::ToolSource`](super::RunError::ToolSource).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ToolSourceError {
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ToolSourceError {
+    /// An error with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        ToolSourceError {
+            message: message.into(),
+        }
+    }
+}

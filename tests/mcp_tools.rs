@@ -1,0 +1,294 @@
+//! Agents with tools from MCP servers: the fixture server (`src/mcp_fixture.rs`, rmcp's
+//! server side) over stdio (as a child process) and over Streamable HTTP. Listing,
+//! calls with text, structured and `isError` results, filters and prefixes, clashes,
+//! servers that cannot start, timeouts, a list that changes, a connection lost and
+//! reopened, and a tool guardrail that sees MCP calls like any other.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatkit_agents::agents::{
+    function_tool, Agent, McpServer, RunError, RunEvent, Runner, ToolContext, ToolGuardrailOutput,
+    ToolInputGuardrail,
+};
+use chatkit_agents::testing::{ScriptedModel, Step};
+use chatkit_agents_workspace::mcp_fixture::FixtureServer;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
+use rmcp::transport::StreamableHttpServerConfig;
+use serde_json::json;
+
+fn stdio(name: &str) -> McpServer {
+    McpServer::stdio(name, env!("CARGO_BIN_EXE_mcp-test-server"))
+}
+
+/// The fixture over Streamable HTTP at `/mcp`, answering only with `Bearer t0k3n`.
+async fn http_fixture() -> String {
+    let service: StreamableHttpService<FixtureServer, LocalSessionManager> =
+        StreamableHttpService::new(
+            || Ok(FixtureServer::new()),
+            Default::default(),
+            StreamableHttpServerConfig::default().with_sse_keep_alive(None),
+        );
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let authorized = request
+                    .headers()
+                    .get("authorization")
+                    .is_some_and(|v| v == "Bearer t0k3n");
+                if authorized {
+                    next.run(request).await
+                } else {
+                    axum::http::StatusCode::UNAUTHORIZED.into_response()
+                }
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+use axum::response::IntoResponse;
+
+/// The outputs of a run's tool calls, in order.
+fn outputs(events: &[RunEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::ToolOutput { output, .. } => Some(output.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn offered(model: &ScriptedModel) -> Vec<String> {
+    let mut names: Vec<String> = model.requests()[0]
+        .tools
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn calls_and_results(server: McpServer) {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![
+            Step::tool_call("add", json!({"a": 2, "b": 3})),
+            Step::tool_call("weather", json!({"city": "Paris"})),
+            Step::tool_call("weather", json!({"city": "Atlantis"})),
+            Step::tool_call("add", json!({"a": "two"})),
+        ],
+        vec![Step::text("Done.")],
+    ]));
+    let agent: Agent<()> = Agent::new("Helper", model.clone()).mcp_server(server.clone());
+    let result = Runner::new().run(&agent, "go", ()).await.unwrap();
+    assert_eq!(result.final_output, "Done.");
+    let outputs = outputs(&result.events);
+    assert_eq!(outputs[0], "5");
+    assert_eq!(
+        outputs[1], r#"{"city":"Paris","celsius":21}"#,
+        "structured content"
+    );
+    assert_eq!(
+        outputs[2], "no such city: Atlantis",
+        "isError reaches the model"
+    );
+    assert!(
+        outputs[3].contains("failed to deserialize parameters"),
+        "arguments the server refuses are the server's error for the model: {}",
+        outputs[3]
+    );
+    assert_eq!(
+        offered(&model),
+        [
+            "add",
+            "admin_reset",
+            "exit_soon",
+            "grow",
+            "sleep",
+            "weather"
+        ]
+    );
+    let add = model.requests()[0]
+        .tools
+        .iter()
+        .find(|t| t.name == "add")
+        .unwrap()
+        .clone();
+    assert_eq!(add.description, "Add two numbers");
+    assert_eq!(add.parameters["properties"]["a"]["type"], "integer");
+    assert!(!add.strict);
+    server.close().await;
+}
+
+#[tokio::test]
+async fn stdio_tools_are_offered_and_called() {
+    calls_and_results(stdio("fixture")).await;
+}
+
+#[tokio::test]
+async fn http_tools_are_offered_and_called_with_the_bearer_token() {
+    let url = http_fixture().await;
+    calls_and_results(McpServer::http("fixture", &url).bearer_token("t0k3n")).await;
+
+    let refused = McpServer::http("locked", &url).timeout(Duration::from_secs(5));
+    let error = refused.list_tools().await.unwrap_err().to_string();
+    assert!(
+        error.contains("locked") && error.contains("could not start"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn filters_prefixes_and_strict_schemas() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("calc_add", json!({"a": 1, "b": 1}))],
+        vec![Step::text("2")],
+    ]));
+    let server = stdio("calc")
+        .tool_prefix("calc_")
+        .deny_tools(["admin_reset", "exit_soon"])
+        .allow_tools(["add", "weather", "admin_reset"])
+        .strict_schemas(true);
+    let agent: Agent<()> = Agent::new("Helper", model.clone()).mcp_server(server.clone());
+    let result = Runner::new().run(&agent, "1 + 1", ()).await.unwrap();
+    assert_eq!(outputs(&result.events), ["2"]);
+    assert_eq!(offered(&model), ["calc_add", "calc_weather"]);
+    let add = &model.requests()[0].tools[0];
+    assert!(add.strict, "a closed schema converts to strict mode");
+    assert_eq!(add.parameters["additionalProperties"], false);
+    server.close().await;
+}
+
+/// Add two numbers, locally.
+#[function_tool(name = "add")]
+async fn local_add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+#[tokio::test]
+async fn a_name_clash_and_a_server_that_cannot_start_are_clear_errors() {
+    let model = Arc::new(ScriptedModel::new(vec![vec![Step::text("hi")]]));
+    let server = stdio("fixture");
+    let agent: Agent<()> = Agent::new("Helper", model.clone())
+        .tool(local_add)
+        .mcp_server(server.clone());
+    let error = Runner::new().run(&agent, "hi", ()).await.unwrap_err();
+    assert!(matches!(error, RunError::ToolSource { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("fixture") && message.contains("add") && message.contains("prefix"),
+        "{message}"
+    );
+    server.close().await;
+
+    let ghost = McpServer::stdio("ghost", "/nonexistent/mcp-server");
+    let agent: Agent<()> = Agent::new("Helper", model).mcp_server(ghost);
+    let message = Runner::new()
+        .run(&agent, "hi", ())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("ghost") && message.contains("could not start"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_call_times_out_and_the_run_goes_on() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("sleep", json!({"millis": 5000}))],
+        vec![Step::text("It took too long.")],
+    ]));
+    let server = stdio("slow").timeout(Duration::from_millis(500));
+    let agent: Agent<()> = Agent::new("Helper", model).mcp_server(server.clone());
+    let result = Runner::new().run(&agent, "sleep", ()).await.unwrap();
+    assert_eq!(
+        outputs(&result.events),
+        ["Tool 'sleep' timed out after 0.5 seconds."]
+    );
+    assert_eq!(result.final_output, "It took too long.");
+    server.close().await;
+}
+
+async fn the_list_follows_the_server(server: McpServer) {
+    let before = server.list_tools().await.unwrap();
+    assert!(!before.iter().any(|t| t.name == "extra"));
+    let again = server.list_tools().await.unwrap();
+    assert!(
+        Arc::ptr_eq(&before, &again),
+        "the list is kept between uses"
+    );
+    server.call_tool("grow", Default::default()).await.unwrap();
+    let mut grown = false;
+    for _ in 0..50 {
+        if server
+            .list_tools()
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.name == "extra")
+        {
+            grown = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(grown, "tools/list_changed refreshed the list");
+    server.close().await;
+}
+
+#[tokio::test]
+async fn a_changed_list_is_fetched_again_over_stdio() {
+    the_list_follows_the_server(stdio("growing")).await;
+}
+
+#[tokio::test]
+async fn a_changed_list_is_fetched_again_over_http() {
+    let url = http_fixture().await;
+    the_list_follows_the_server(McpServer::http("growing", &url).bearer_token("t0k3n")).await;
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_reopened_once() {
+    let server = stdio("mortal");
+    let bye = server
+        .call_tool("exit_soon", Default::default())
+        .await
+        .unwrap();
+    assert!(format!("{:?}", bye.content).contains("bye"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("a".into(), json!(20));
+    arguments.insert("b".into(), json!(22));
+    let sum = server.call_tool("add", arguments).await.unwrap();
+    assert!(format!("{:?}", sum.content).contains("42"), "{sum:?}");
+    server.close().await;
+}
+
+#[tokio::test]
+async fn tool_guardrails_see_mcp_calls() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("admin_reset", json!({}))],
+        vec![Step::text("Not allowed.")],
+    ]));
+    let guard = ToolInputGuardrail::new("no_admin", |call: ToolContext<()>| async move {
+        if call.tool_name().starts_with("admin") {
+            ToolGuardrailOutput::reject_content("Admin tools need a human.")
+        } else {
+            ToolGuardrailOutput::Allow
+        }
+    });
+    let server = stdio("fixture");
+    let agent: Agent<()> = Agent::new("Helper", model)
+        .mcp_server(server.clone())
+        .tool_input_guardrail(guard);
+    let result = Runner::new().run(&agent, "reset", ()).await.unwrap();
+    assert_eq!(outputs(&result.events), ["Admin tools need a human."]);
+    server.close().await;
+}

@@ -4,7 +4,8 @@
 //! set `OPENAI_API_KEY` (and optionally `OPENAI_MODEL`, `OPENAI_BASE_URL`) for a real
 //! model. `PORT`, `HOST` and `CHATKIT_DB` change where it listens and stores threads.
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (e.g. `http://localhost:4318`) sends its traces and
-//! metrics to an OpenTelemetry backend.
+//! metrics to an OpenTelemetry backend. `CHATKIT_MCP` gives the agent MCP servers' tools
+//! (`"npx -y @modelcontextprotocol/server-everything; docs=https://host/mcp"`).
 
 use chatkit_agents_workspace::demo::{init_telemetry, run, DemoConfig};
 
@@ -17,7 +18,14 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(error) = run(DemoConfig::from_env()).await {
+    let config = match DemoConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("demo failed: {error}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(error) = run(config).await {
         eprintln!("demo failed: {error}");
         std::process::exit(1);
     }

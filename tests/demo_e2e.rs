@@ -436,3 +436,29 @@ async fn two_demo_replicas_on_one_postgres_database_share_a_conversation() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn the_demo_agent_uses_the_tools_of_chatkit_mcp_servers() {
+    use chatkit_agents_workspace::demo::{app_with_mcp, parse_mcp_servers};
+    let servers =
+        parse_mcp_servers(&format!("calc={}", env!("CARGO_BIN_EXE_mcp-test-server"))).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let store = Arc::new(chatkit_agents::store::MemoryStore::new());
+    let app = app_with_mcp(store, Arc::new(OfflineModel), servers.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let body = json!({"type": "threads.create", "params": {"input": {
+        "content": [{"type": "input_text", "text": r#"use calc_add {"a": 40, "b": 2}"#}],
+        "attachments": [], "inference_options": {}}}});
+    let reply = reqwest::Client::new()
+        .post(format!("http://{address}/chatkit"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(reply.contains("Done. 42"), "{reply}");
+    servers[0].close().await;
+}

@@ -256,3 +256,35 @@ async fn the_conversation_is_recorded_only_when_asked() {
         "order secret-42 shipped"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn mcp_requests_have_their_spans() {
+    use chatkit_agents::agents::McpServer;
+    let recorder = Recorder::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("add", json!({"a": 1, "b": 2}))],
+        vec![Step::text("3")],
+    ]));
+    let server = McpServer::stdio("calc", env!("CARGO_BIN_EXE_mcp-test-server"));
+    let agent: Agent<()> = Agent::new("Calc", model).mcp_server(server.clone());
+    Runner::new().run(&agent, "1 + 2", ()).await.unwrap();
+    server.close().await;
+
+    let mcp = recorder.spans("mcp");
+    let list = mcp
+        .iter()
+        .find(|s| field(s, "mcp.method.name") == "tools/list")
+        .unwrap();
+    assert_eq!(list.parent.as_deref(), Some("invoke_agent"));
+    let call = mcp
+        .iter()
+        .find(|s| field(s, "mcp.method.name") == "tools/call")
+        .unwrap();
+    assert_eq!(call.parent.as_deref(), Some("execute_tool"));
+    assert_eq!(field(call, "gen_ai.tool.name"), "add");
+    assert_eq!(field(call, "mcp.server.name"), "calc");
+    assert_eq!(field(call, "network.transport"), "pipe");
+    assert!(!call.fields.contains_key("error.type"));
+}

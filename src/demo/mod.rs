@@ -5,6 +5,7 @@
 //!
 //! Run it with `cargo run --example demo`, then open <http://127.0.0.1:8000>.
 
+mod mcp;
 mod offline;
 mod server;
 pub mod state;
@@ -22,11 +23,12 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chatkit_agents::agents::{Model, OpenAIChatCompletionsModel, OpenAIResponsesModel};
+use chatkit_agents::agents::{McpServer, Model, OpenAIChatCompletionsModel, OpenAIResponsesModel};
 use chatkit_agents::http::ChatKitEndpoint;
 use chatkit_agents::store::{PostgresStore, SqliteStore, Store, StoreContext, StoreError};
 use chatkit_agents::telemetry::otel::{self, Otel, OtelError};
 
+pub use mcp::parse_mcp_servers;
 pub use offline::OfflineModel;
 pub use server::DemoServer;
 
@@ -158,14 +160,18 @@ pub struct DemoConfig {
     pub database: DemoDatabase,
     /// The model.
     pub model: DemoModel,
+    /// MCP servers whose tools the agent gets (`CHATKIT_MCP`, see [`parse_mcp_servers`]).
+    pub mcp_servers: Vec<McpServer>,
 }
 
 impl DemoConfig {
     /// From the environment: `PORT` (8000), `HOST` (127.0.0.1), `CHATKIT_DB`
     /// (`chatkit-demo.sqlite`; a `postgres://` URL uses PostgreSQL), `OPENAI_API_KEY` (offline model when unset or empty),
     /// `OPENAI_MODEL` (`gpt-4.1-mini`), `OPENAI_BASE_URL` (`https://api.openai.com/v1`),
-    /// `OPENAI_API` (`responses`, or `chat_completions` for chat-only servers).
-    pub fn from_env() -> Self {
+    /// `OPENAI_API` (`responses`, or `chat_completions` for chat-only servers),
+    /// `CHATKIT_MCP` (MCP servers, see [`parse_mcp_servers`]). Fails on a `CHATKIT_MCP`
+    /// that does not parse.
+    pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let host = var("HOST").unwrap_or_else(|| "127.0.0.1".into());
         let port = var("PORT").and_then(|p| p.parse().ok()).unwrap_or(8000u16);
@@ -182,13 +188,14 @@ impl DemoConfig {
                 chat_completions: var("OPENAI_API").as_deref() == Some("chat_completions"),
             },
         };
-        DemoConfig {
+        Ok(DemoConfig {
             address,
             database: DemoDatabase::parse(
                 &var("CHATKIT_DB").unwrap_or_else(|| "chatkit-demo.sqlite".into()),
             ),
             model,
-        }
+            mcp_servers: parse_mcp_servers(&var("CHATKIT_MCP").unwrap_or_default())?,
+        })
     }
 }
 
@@ -305,7 +312,16 @@ pub fn model(config: &DemoModel) -> Arc<dyn Model> {
 
 /// The demo app: `GET /` (the page) and `POST /chatkit`, on `store`, answering with `model`.
 pub fn app(store: Arc<dyn Store<RequestContext>>, model: Arc<dyn Model>) -> Router {
-    let server = Arc::new(DemoServer::new(store, model.clone()));
+    app_with_mcp(store, model, Vec::new())
+}
+
+/// [`app`] whose agent also gets the tools of `mcp_servers`.
+pub fn app_with_mcp(
+    store: Arc<dyn Store<RequestContext>>,
+    model: Arc<dyn Model>,
+    mcp_servers: Vec<McpServer>,
+) -> Router {
+    let server = Arc::new(DemoServer::new(store, model.clone(), mcp_servers));
     let chatkit = ChatKitEndpoint::new(server, move |parts| {
         let user_id = parts
             .headers
@@ -352,7 +368,13 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
         server.local_addr()?,
         config.database
     );
-    let app = app(store, model(&config.model));
+    for server in &config.mcp_servers {
+        tracing::info!(
+            server = server.name(),
+            "the agent gets this MCP server's tools"
+        );
+    }
+    let app = app_with_mcp(store, model(&config.model), config.mcp_servers.clone());
     server
         .serve_with_shutdown(app, async {
             let _ = tokio::signal::ctrl_c().await;

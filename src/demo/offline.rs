@@ -82,6 +82,14 @@ impl OfflineModel {
             .map(message_text)
             .unwrap_or_default();
         let lower = text.to_lowercase();
+        // "use <tool> {json}": any offered tool by name (MCP servers' tools included).
+        if let Some(rest) = text.trim().strip_prefix("use ") {
+            let (name, arguments) = rest.split_once(' ').unwrap_or((rest, "{}"));
+            if offer(request, name) {
+                let arguments = serde_json::from_str(arguments).unwrap_or_else(|_| json!({}));
+                return vec![Step::tool_call(name, arguments)];
+            }
+        }
         if lower.contains("weather") && offer(request, "get_weather") {
             let city = after_word(&text, " in ").unwrap_or("Oslo");
             return vec![Step::tool_call("get_weather", json!({"city": city}))];

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{is_approval_action, Agent, AgentServer};
+use chatkit_agents::agents::{is_approval_action, Agent, AgentServer, McpServer};
 use chatkit_agents::async_trait;
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
 use chatkit_agents::store::Store;
@@ -25,6 +25,7 @@ impl DemoServer {
     pub fn new(
         store: Arc<dyn Store<RequestContext>>,
         model: Arc<dyn chatkit_agents::agents::Model>,
+        mcp_servers: Vec<McpServer>,
     ) -> Self {
         let agent = Agent::new("Demo", model)
             .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, to delete a task (the user approves it), or to draft notes. Answer briefly.")
@@ -32,6 +33,9 @@ impl DemoServer {
             .tool(show_tasks)
             .tool(delete_task)
             .tool(draft_note);
+        let agent = mcp_servers
+            .into_iter()
+            .fold(agent, |agent, server| agent.mcp_server(server));
         let agent = Arc::new(AgentServer::new(store.clone(), agent));
         DemoServer { store, agent }
     }

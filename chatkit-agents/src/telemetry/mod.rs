@@ -15,6 +15,7 @@
 //! | `execute_tool {tool}` | `gen_ai.tool.name`, `gen_ai.tool.call.id`, `gen_ai.tool.type`, `outcome` |
 //! | `guardrails` | `guardrail.kind` (input, output), `tripped` |
 //! | `handoff` | `gen_ai.agent.name`, `handoff.to` |
+//! | `mcp` (`tools/list {server}`, `tools/call {tool}`; feature `mcp`) | `mcp.method.name`, `mcp.server.name`, `gen_ai.tool.name`, `network.transport`, `mcp.reconnected`, `error.type` |
 //!
 //! `chatkit_request` lasts as long as the request: for a streamed one, until its last
 //! event, so the event pipeline and everything it runs are inside it. A span that ends

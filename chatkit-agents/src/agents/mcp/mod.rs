@@ -38,6 +38,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 use super::tool::Tool;
 use super::tool_source::{ToolSource, ToolSourceError};
@@ -74,6 +75,17 @@ pub enum McpError {
         /// What it said.
         message: String,
     },
+}
+
+impl McpError {
+    /// A low-cardinality name of the error's kind (the OpenTelemetry `error.type`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            McpError::Start { .. } => "mcp_start",
+            McpError::Timeout { .. } => "timeout",
+            McpError::Request { .. } => "mcp_request",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -350,6 +362,16 @@ impl McpServer {
 
     /// The server's tools (all of them, before filters), fetched once per change.
     pub async fn list_tools(&self) -> Result<Arc<Vec<rmcp::model::Tool>>, McpError> {
+        let span = self.span("tools/list", None);
+        let listed = self.list_tools_now().instrument(span.clone()).await;
+        if let Err(error) = &listed {
+            span.record("error.type", error.kind());
+            span.record("otel.status_code", "ERROR");
+        }
+        listed
+    }
+
+    async fn list_tools_now(&self) -> Result<Arc<Vec<rmcp::model::Tool>>, McpError> {
         let mut connection = self.inner.connection.lock().await;
         if connection.as_ref().is_none_or(|c| c.client.is_closed()) {
             *connection = Some(self.open().await?);
@@ -379,16 +401,51 @@ impl McpServer {
         name: &str,
         arguments: JsonObject,
     ) -> Result<CallToolResult, McpError> {
-        match self.call_once(name, arguments.clone()).await {
-            Err(CallError::Lost(error)) => {
-                tracing::info!(server = %self.inner.name, %error, "MCP connection lost; reconnecting once");
-                *self.inner.connection.lock().await = None;
-                self.call_once(name, arguments)
-                    .await
-                    .map_err(CallError::into_inner)
+        let span = self.span("tools/call", Some(name));
+        let called = async {
+            match self.call_once(name, arguments.clone()).await {
+                Err(CallError::Lost(error)) => {
+                    tracing::info!(server = %self.inner.name, %error, "MCP connection lost; reconnecting once");
+                    tracing::Span::current().record("mcp.reconnected", true);
+                    *self.inner.connection.lock().await = None;
+                    self.call_once(name, arguments).await.map_err(CallError::into_inner)
+                }
+                other => other.map_err(CallError::into_inner),
             }
-            other => other.map_err(CallError::into_inner),
         }
+        .instrument(span.clone())
+        .await;
+        match &called {
+            Ok(result) if result.is_error == Some(true) => {
+                span.record("error.type", "tool_error");
+            }
+            Err(error) => {
+                span.record("error.type", error.kind());
+                span.record("otel.status_code", "ERROR");
+            }
+            Ok(_) => {}
+        }
+        called
+    }
+
+    /// The span of one request to the server (the OpenTelemetry MCP conventions).
+    fn span(&self, method: &'static str, tool: Option<&str>) -> tracing::Span {
+        let transport = match self.inner.transport {
+            Transport::Stdio { .. } => "pipe",
+            Transport::Http { .. } => "tcp",
+        };
+        tracing::info_span!(
+            "mcp",
+            otel.name = %format_args!("{method} {}", tool.unwrap_or(&self.inner.name)),
+            otel.kind = "client",
+            mcp.method.name = method,
+            mcp.server.name = %self.inner.name,
+            gen_ai.tool.name = tool,
+            network.transport = transport,
+            mcp.reconnected = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
     }
 
     async fn call_once(

@@ -43,6 +43,7 @@ mod agent_tool;
 pub(crate) mod approval;
 mod guardrail;
 mod hooks;
+mod hosted;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod model;
@@ -75,6 +76,7 @@ pub use guardrail::{
     ToolOutputGuardrail,
 };
 pub use hooks::{NoHooks, RunHooks, Tripwire};
+pub use hosted::HostedTool;
 #[cfg(feature = "mcp")]
 pub use mcp::{McpError, McpServer, DEFAULT_MCP_TIMEOUT};
 pub use model::{
@@ -96,4 +98,4 @@ pub use tool::{
     call_tool, Tool, ToolContext, ToolDefinition, ToolError, ToolErrorFormatter, ToolFailure,
     DEFAULT_TOOL_ERROR_MESSAGE,
 };
-pub use tool_source::{ToolSource, ToolSourceError};
+pub use tool_source::{ToolSource, ToolSourceError, ToolSourceFuture};

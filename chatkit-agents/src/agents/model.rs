@@ -701,6 +701,8 @@ pub struct ModelRequest {
     pub input: Vec<Value>,
     /// The tools offered.
     pub tools: Vec<ToolDefinition>,
+    /// The provider's own tools offered (Responses API only).
+    pub hosted_tools: Vec<super::hosted::HostedTool>,
     /// Settings.
     pub settings: ModelSettings,
     /// The previous response, for servers that keep state.

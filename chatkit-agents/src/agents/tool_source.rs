@@ -13,8 +13,7 @@ use super::tool::Tool;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use chatkit_agents::agents::{Tool, ToolSource, ToolSourceError};
-/// use chatkit_agents::futures::future::BoxFuture;
+/// use chatkit_agents::agents::{Tool, ToolSource, ToolSourceFuture};
 ///
 /// /// Tools loaded from a registry at run time.
 /// struct Registry(Vec<Arc<dyn Tool<()>>>);
@@ -23,7 +22,7 @@ use super::tool::Tool;
 ///     fn name(&self) -> &str {
 ///         "registry"
 ///     }
-///     fn tools(&self) -> BoxFuture<'_, Result<Vec<Arc<dyn Tool<()>>>, ToolSourceError>> {
+///     fn tools(&self) -> ToolSourceFuture<'_, ()> {
 ///         Box::pin(async move { Ok(self.0.clone()) })
 ///     }
 /// }
@@ -34,8 +33,11 @@ pub trait ToolSource<C>: Send + Sync {
 
     /// The tools to offer now. A source may cache them (an MCP server does, until the
     /// server says its list changed).
-    fn tools(&self) -> BoxFuture<'_, Result<Vec<Arc<dyn Tool<C>>>, ToolSourceError>>;
+    fn tools(&self) -> ToolSourceFuture<'_, C>;
 }
+
+/// What [`ToolSource::tools`] returns.
+pub type ToolSourceFuture<'a, C> = BoxFuture<'a, Result<Vec<Arc<dyn Tool<C>>>, ToolSourceError>>;
 
 /// A source could not give its tools (a server that does not start, or answers with an
 /// error): the run fails with [`RunError::ToolSource`](super::RunError::ToolSource).

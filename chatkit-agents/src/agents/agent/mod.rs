@@ -9,6 +9,7 @@ mod handoff;
 pub use handoff::{remove_all_tools, Handoff, HandoffInputFilter};
 
 use super::guardrail::{InputGuardrail, OutputGuardrail, ToolInputGuardrail, ToolOutputGuardrail};
+use super::hosted::HostedTool;
 use super::model::{Model, ModelSettings};
 use super::output::OutputType;
 use super::tool::Tool;
@@ -51,6 +52,7 @@ pub struct Agent<C> {
     model: Arc<dyn Model>,
     tools: Vec<Arc<dyn Tool<C>>>,
     tool_sources: Vec<Arc<dyn ToolSource<C>>>,
+    hosted_tools: Vec<HostedTool>,
     settings: ModelSettings,
     tool_use_behavior: ToolUseBehavior,
     handoffs: Vec<Handoff<C>>,
@@ -70,6 +72,7 @@ impl<C> Clone for Agent<C> {
             model: self.model.clone(),
             tools: self.tools.clone(),
             tool_sources: self.tool_sources.clone(),
+            hosted_tools: self.hosted_tools.clone(),
             settings: self.settings.clone(),
             tool_use_behavior: self.tool_use_behavior.clone(),
             handoffs: self.handoffs.clone(),
@@ -104,6 +107,7 @@ impl<C> Agent<C> {
             model,
             tools: Vec::new(),
             tool_sources: Vec::new(),
+            hosted_tools: Vec::new(),
             settings: ModelSettings::default(),
             tool_use_behavior: ToolUseBehavior::default(),
             handoffs: Vec::new(),
@@ -300,6 +304,18 @@ impl<C> Agent<C> {
         C: Send + Sync + 'static,
     {
         self.tool_source(Arc::new(server))
+    }
+
+    /// Offers a tool the model provider runs (web search, file search, ...; see
+    /// [`HostedTool`]). Needs a model on the Responses API.
+    pub fn hosted_tool(mut self, tool: HostedTool) -> Self {
+        self.hosted_tools.push(tool);
+        self
+    }
+
+    /// The provider's tools the agent offers.
+    pub fn hosted_tools(&self) -> &[HostedTool] {
+        &self.hosted_tools
     }
 
     /// The agent's sources of tools.

@@ -33,7 +33,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
@@ -41,7 +40,7 @@ use tokio::sync::Mutex;
 use tracing::Instrument;
 
 use super::tool::Tool;
-use super::tool_source::{ToolSource, ToolSourceError};
+use super::tool_source::{ToolSource, ToolSourceError, ToolSourceFuture};
 use tool::McpTool;
 
 /// How long starting, listing and each call may take by default.
@@ -503,7 +502,7 @@ impl<C: Send + Sync + 'static> ToolSource<C> for McpServer {
         &self.inner.name
     }
 
-    fn tools(&self) -> BoxFuture<'_, Result<Vec<Arc<dyn Tool<C>>>, ToolSourceError>> {
+    fn tools(&self) -> ToolSourceFuture<'_, C> {
         Box::pin(async move {
             let listed = self
                 .list_tools()

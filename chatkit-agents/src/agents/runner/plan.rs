@@ -18,6 +18,9 @@ enum Target<C> {
     Handoff(Handoff<C>),
 }
 
+/// A tool source's name and the tools it gave.
+type SourcedTools<C> = (String, Vec<Arc<dyn Tool<C>>>);
+
 /// The agent that runs, with what it offers the model.
 pub(super) struct ActiveAgent<C> {
     pub(super) agent: Agent<C>,
@@ -41,10 +44,7 @@ impl<C> ActiveAgent<C> {
         Self::with_sourced(agent, sourced)
     }
 
-    fn with_sourced(
-        agent: Agent<C>,
-        sourced: Vec<(String, Vec<Arc<dyn Tool<C>>>)>,
-    ) -> Result<Self, RunError> {
+    fn with_sourced(agent: Agent<C>, sourced: Vec<SourcedTools<C>>) -> Result<Self, RunError> {
         let mut definitions = Vec::with_capacity(agent.tools().len() + agent.handoffs().len());
         let mut targets = HashMap::with_capacity(definitions.capacity());
         // A source's tool may not take a name the agent's own tools, its handoffs or

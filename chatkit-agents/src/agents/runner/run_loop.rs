@@ -88,6 +88,7 @@ fn request<C>(
         instructions: agent.instructions_text().map(str::to_owned),
         input: conversation.unsent(),
         tools: active.definitions.clone(),
+        hosted_tools: agent.hosted_tools().to_vec(),
         settings: agent.model_settings().clone(),
         previous_response_id: conversation.previous_response.clone(),
         output_schema,

@@ -51,13 +51,19 @@ impl OpenAIResponsesModel {
             body.insert("instructions".into(), json!(instructions));
         }
         body.insert("input".into(), Value::Array(request.input.clone()));
-        if !request.tools.is_empty() {
-            let tools: Vec<Value> = request
+        if !request.tools.is_empty() || !request.hosted_tools.is_empty() {
+            let functions = request
                 .tools
                 .iter()
-                .map(|t| json!({"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters, "strict": t.strict}))
-                .collect();
-            body.insert("tools".into(), Value::Array(tools));
+                .map(|t| json!({"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters, "strict": t.strict}));
+            let hosted = request
+                .hosted_tools
+                .iter()
+                .map(|t| serde_json::to_value(t).unwrap_or(Value::Null));
+            body.insert(
+                "tools".into(),
+                Value::Array(functions.chain(hosted).collect()),
+            );
         }
         if let Some(choice) = &settings.tool_choice {
             let choice = match choice.as_str() {

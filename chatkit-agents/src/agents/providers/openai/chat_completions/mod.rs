@@ -104,6 +104,12 @@ impl OpenAIChatCompletionsModel {
                 body.insert(key.into(), value);
             }
         }
+        if let Some(hosted) = request.hosted_tools.first() {
+            return Err(ModelError::InvalidRequest(format!(
+                "the hosted tool {} needs the Responses API (OpenAIResponsesModel); Chat Completions has no hosted tools",
+                hosted.kind()
+            )));
+        }
         if !settings.include.is_empty() {
             return Err(ModelError::InvalidRequest(
                 "`include` is a Responses API setting; Chat Completions has no such field".into(),

@@ -1,0 +1,116 @@
+//! Tools the model provider runs itself (the Responses API's hosted tools): web search,
+//! file search, code interpreter, image generation and remote MCP servers. The model
+//! calls them during its response; their calls come back as output items (kept in the
+//! conversation as they came, and sent back in the next turn) and their progress as
+//! stream events. Only `OpenAIResponsesModel` can offer them: Chat Completions has no
+//! hosted tools, and a request with one is an error there.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
+
+/// A hosted tool and its options, sent as `{"type": <kind>, ...options}`.
+///
+/// ```
+/// use chatkit_agents::agents::HostedTool;
+///
+/// let search = HostedTool::web_search().option("search_context_size", "low");
+/// let files = HostedTool::file_search(["vs_123"]).option("max_num_results", 5);
+/// let tickets = HostedTool::mcp("tickets", "https://mcp.example.com/mcp")
+///     .option("allowed_tools", ["search"])
+///     .option("require_approval", "never");
+/// assert_eq!(
+///     serde_json::to_value(&files).unwrap(),
+///     serde_json::json!({"type": "file_search", "vector_store_ids": ["vs_123"], "max_num_results": 5})
+/// );
+/// assert_eq!(tickets.kind(), "mcp");
+/// # let _ = search;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostedTool {
+    kind: String,
+    options: Map<String, Value>,
+}
+
+impl HostedTool {
+    /// A hosted tool of type `kind` (for kinds without a constructor here).
+    pub fn new(kind: impl Into<String>) -> Self {
+        HostedTool {
+            kind: kind.into(),
+            options: Map::new(),
+        }
+    }
+
+    /// Web search (`web_search`; options such as `search_context_size`,
+    /// `user_location`, `filters`).
+    pub fn web_search() -> Self {
+        HostedTool::new("web_search")
+    }
+
+    /// Search in vector stores (`file_search`; options such as `max_num_results`,
+    /// `filters`, `ranking_options`).
+    pub fn file_search(vector_store_ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        let ids: Vec<Value> = vector_store_ids
+            .into_iter()
+            .map(|id| Value::String(id.into()))
+            .collect();
+        HostedTool::new("file_search").option("vector_store_ids", ids)
+    }
+
+    /// Python run in a container (`code_interpreter`, in an automatic container unless
+    /// the `container` option says otherwise).
+    pub fn code_interpreter() -> Self {
+        HostedTool::new("code_interpreter").option("container", serde_json::json!({"type": "auto"}))
+    }
+
+    /// Image generation (`image_generation`; options such as `size`, `quality`,
+    /// `partial_images`).
+    pub fn image_generation() -> Self {
+        HostedTool::new("image_generation")
+    }
+
+    /// A remote MCP server the provider calls (`mcp`; options such as
+    /// `allowed_tools`, `require_approval`, `headers`, `authorization`). Use
+    /// [`mcp_connector`](Self::mcp_connector) for a connector instead of a URL.
+    pub fn mcp(server_label: impl Into<String>, server_url: impl Into<String>) -> Self {
+        HostedTool::new("mcp")
+            .option("server_label", server_label.into())
+            .option("server_url", server_url.into())
+    }
+
+    /// A connector the provider offers as an MCP server (`connector_id`).
+    pub fn mcp_connector(server_label: impl Into<String>, connector_id: impl Into<String>) -> Self {
+        HostedTool::new("mcp")
+            .option("server_label", server_label.into())
+            .option("connector_id", connector_id.into())
+    }
+
+    /// Sets an option (any field of the tool's JSON but `type`).
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        let key = key.into();
+        if key != "type" {
+            self.options.insert(key, value.into());
+        }
+        self
+    }
+
+    /// The tool's type (`web_search`, ...).
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The tool's options.
+    pub fn options(&self) -> &Map<String, Value> {
+        &self.options
+    }
+}
+
+impl Serialize for HostedTool {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.options.len() + 1))?;
+        map.serialize_entry("type", &self.kind)?;
+        for (key, value) in &self.options {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}

@@ -1,0 +1,226 @@
+//! The Responses API's hosted tools: offered with their options next to function tools,
+//! their calls kept and sent back in the next turn as they came (recorded web-search
+//! frames), their stream events read leniently, and refused on Chat Completions.
+
+use std::sync::Arc;
+
+use chatkit_agents::agents::*;
+use serde_json::{json, Value};
+use support::replay::{replay, request_bodies};
+
+mod support;
+
+fn recording(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/golden/openai-sse/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn frames(events: &[Value]) -> String {
+    events
+        .iter()
+        .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()))
+        .collect()
+}
+
+/// Find the weather.
+#[function_tool]
+async fn get_weather(city: String) -> String {
+    format!("Sunny in {city}")
+}
+
+fn every_hosted_tool(agent: Agent<()>) -> Agent<()> {
+    agent
+        .hosted_tool(HostedTool::web_search().option("search_context_size", "low"))
+        .hosted_tool(HostedTool::file_search(["vs_1", "vs_2"]).option("max_num_results", 3))
+        .hosted_tool(HostedTool::code_interpreter())
+        .hosted_tool(HostedTool::image_generation().option("partial_images", 2))
+        .hosted_tool(
+            HostedTool::mcp("tickets", "https://mcp.example.com/mcp")
+                .option("allowed_tools", json!(["search"]))
+                .option("require_approval", "never"),
+        )
+}
+
+#[tokio::test]
+async fn hosted_tools_are_offered_with_their_options() {
+    let server = replay(
+        "/responses",
+        vec![(200, recording("07_web_search_url_citation_gpt-5.2.sse"))],
+    )
+    .await;
+    let model = Arc::new(OpenAIResponsesModel::with_base_url(
+        "gpt-test",
+        server.uri(),
+        "k",
+    ));
+    let agent = every_hosted_tool(Agent::new("Researcher", model).tool(get_weather));
+    let result = Runner::new()
+        .run(&agent, "Tallest mountain in Alberta?", ())
+        .await
+        .unwrap();
+    assert!(
+        result.final_output.contains("Mount Columbia"),
+        "{}",
+        result.final_output
+    );
+    let tools = request_bodies(&server).await[0]["tools"].clone();
+    assert_eq!(tools[0]["type"], "function");
+    assert_eq!(tools[0]["name"], "get_weather");
+    assert_eq!(
+        tools.as_array().unwrap()[1..],
+        [
+            json!({"type": "web_search", "search_context_size": "low"}),
+            json!({"type": "file_search", "vector_store_ids": ["vs_1", "vs_2"], "max_num_results": 3}),
+            json!({"type": "code_interpreter", "container": {"type": "auto"}}),
+            json!({"type": "image_generation", "partial_images": 2}),
+            json!({"type": "mcp", "server_label": "tickets", "server_url": "https://mcp.example.com/mcp", "allowed_tools": ["search"], "require_approval": "never"}),
+        ]
+    );
+}
+
+/// The recorded web search items of 07, then a function call and the end of the
+/// response: a turn that searched and then called a tool.
+fn searched_then_called() -> String {
+    let recorded: Vec<Value> = recording("07_web_search_url_citation_gpt-5.2.sse")
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect();
+    let mut events: Vec<Value> = recorded
+        .iter()
+        .filter(|e| {
+            e["item"]["type"] == "web_search_call"
+                || e["type"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("response.web_search_call")
+                || e["type"] == "response.created"
+        })
+        .cloned()
+        .collect();
+    let call = json!({"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get_weather", "arguments": "{\"city\":\"Banff\"}", "status": "completed"});
+    events.push(json!({"type": "response.output_item.added", "output_index": 2, "item": call}));
+    events.push(json!({"type": "response.output_item.done", "output_index": 2, "item": call}));
+    events.push(json!({"type": "response.completed", "response": {"id": "resp_1", "usage": {"input_tokens": 5, "output_tokens": 5, "total_tokens": 10}}}));
+    frames(&events)
+}
+
+#[tokio::test]
+async fn a_turn_s_web_searches_go_back_in_the_next_turn_as_they_came() {
+    let server = replay(
+        "/responses",
+        vec![
+            (200, searched_then_called()),
+            (
+                200,
+                recording("04b_function_call_followup_legacy_no_seq_gpt-4o.sse"),
+            ),
+        ],
+    )
+    .await;
+    let model = Arc::new(OpenAIResponsesModel::with_base_url(
+        "gpt-test",
+        server.uri(),
+        "k",
+    ));
+    let agent = Agent::new("Researcher", model)
+        .tool(get_weather)
+        .hosted_tool(HostedTool::web_search());
+    let result = Runner::new()
+        .run(&agent, "Weather at the tallest peak?", ())
+        .await
+        .unwrap();
+    assert!(!result.final_output.is_empty());
+
+    let bodies = request_bodies(&server).await;
+    let input = bodies[1]["input"].as_array().unwrap();
+    let searches: Vec<&Value> = input
+        .iter()
+        .filter(|item| item["type"] == "web_search_call")
+        .collect();
+    assert_eq!(searches.len(), 2, "{input:?}");
+    assert_eq!(
+        searches[0],
+        &json!({"id": "ws_0a4bc5e23769d65c00696d5e682884819da7fe3195ef84421f", "type": "web_search_call", "status": "completed", "action": {"type": "search", "queries": ["tallest mountain in Alberta highest peak Alberta Mount Columbia elevation"], "query": "tallest mountain in Alberta highest peak Alberta Mount Columbia elevation"}}),
+        "the item as the model gave it"
+    );
+    let order: Vec<&str> = input
+        .iter()
+        .map(|i| i["type"].as_str().unwrap_or("message"))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "message",
+            "web_search_call",
+            "web_search_call",
+            "function_call",
+            "function_call_output"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn other_hosted_tool_events_are_read_leniently() {
+    let code = json!({"type": "code_interpreter_call", "id": "ci_1", "status": "completed", "code": "print(6*7)", "container_id": "cntr_1", "outputs": [{"type": "logs", "logs": "42\n"}]});
+    let files = json!({"type": "file_search_call", "id": "fs_1", "status": "completed", "queries": ["refund policy"], "results": null});
+    let mcp = json!({"type": "mcp_call", "id": "mcp_1", "server_label": "tickets", "name": "search", "arguments": "{}", "output": "3 tickets", "error": null});
+    let listed = json!({"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "tickets", "tools": [{"name": "search", "input_schema": {}}]});
+    let message = json!({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed", "content": [{"type": "output_text", "text": "42, and 3 tickets.", "annotations": []}]});
+    let events = vec![
+        json!({"type": "response.created", "response": {"id": "resp_2"}}),
+        json!({"type": "response.output_item.added", "output_index": 0, "item": {"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "tickets"}}),
+        json!({"type": "response.mcp_list_tools.in_progress", "item_id": "mcpl_1", "output_index": 0}),
+        json!({"type": "response.mcp_list_tools.completed", "item_id": "mcpl_1", "output_index": 0}),
+        json!({"type": "response.output_item.done", "output_index": 0, "item": listed}),
+        json!({"type": "response.output_item.added", "output_index": 1, "item": {"type": "code_interpreter_call", "id": "ci_1", "status": "in_progress"}}),
+        json!({"type": "response.code_interpreter_call.in_progress", "item_id": "ci_1", "output_index": 1}),
+        json!({"type": "response.code_interpreter_call_code.delta", "item_id": "ci_1", "output_index": 1, "delta": "print(6*7)"}),
+        json!({"type": "response.code_interpreter_call_code.done", "item_id": "ci_1", "output_index": 1, "code": "print(6*7)"}),
+        json!({"type": "response.code_interpreter_call.interpreting", "item_id": "ci_1", "output_index": 1}),
+        json!({"type": "response.code_interpreter_call.completed", "item_id": "ci_1", "output_index": 1}),
+        json!({"type": "response.output_item.done", "output_index": 1, "item": code}),
+        json!({"type": "response.file_search_call.in_progress", "item_id": "fs_1", "output_index": 2}),
+        json!({"type": "response.file_search_call.searching", "item_id": "fs_1", "output_index": 2}),
+        json!({"type": "response.file_search_call.completed", "item_id": "fs_1", "output_index": 2}),
+        json!({"type": "response.output_item.done", "output_index": 2, "item": files}),
+        json!({"type": "response.mcp_call.in_progress", "item_id": "mcp_1", "output_index": 3}),
+        json!({"type": "response.mcp_call_arguments.delta", "item_id": "mcp_1", "output_index": 3, "delta": "{}"}),
+        json!({"type": "response.mcp_call.completed", "item_id": "mcp_1", "output_index": 3}),
+        json!({"type": "response.output_item.done", "output_index": 3, "item": mcp}),
+        json!({"type": "response.output_item.added", "output_index": 4, "item": message}),
+        json!({"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 4, "content_index": 0, "delta": "42, and 3 tickets."}),
+        json!({"type": "response.output_item.done", "output_index": 4, "item": message}),
+        json!({"type": "response.completed", "response": {"id": "resp_2"}}),
+    ];
+    let server = replay("/responses", vec![(200, frames(&events))]).await;
+    let model = Arc::new(OpenAIResponsesModel::with_base_url(
+        "gpt-test",
+        server.uri(),
+        "k",
+    ));
+    let agent = every_hosted_tool(Agent::new("Analyst", model));
+    let result = Runner::new()
+        .run(&agent, "6 * 7, and my tickets?", ())
+        .await
+        .unwrap();
+    assert_eq!(result.final_output, "42, and 3 tickets.");
+}
+
+#[test]
+fn chat_completions_refuses_hosted_tools() {
+    let model = OpenAIChatCompletionsModel::with_base_url("gpt-test", "http://127.0.0.1:9", "k");
+    let request = ModelRequest {
+        input: vec![json!({"role": "user", "content": "hi"})],
+        hosted_tools: vec![HostedTool::web_search()],
+        ..Default::default()
+    };
+    let error = model.request_body(&request).unwrap_err().to_string();
+    assert!(
+        error.contains("web_search") && error.contains("Responses API"),
+        "{error}"
+    );
+}

@@ -224,3 +224,132 @@ fn chat_completions_refuses_hosted_tools() {
         "{error}"
     );
 }
+
+/// The ChatKit events of a run on `server`, as JSON.
+async fn chatkit_events(
+    server: &wiremock::MockServer,
+    converter: impl ResponseStreamConverter + 'static,
+) -> Vec<Value> {
+    use chatkit_agents::server::ThreadHandle;
+    use chatkit_agents::store::MemoryStore;
+    use chatkit_agents::types::{ThreadMetadata, Timestamp};
+    use futures::StreamExt;
+    let model = Arc::new(OpenAIResponsesModel::with_base_url(
+        "gpt-test",
+        server.uri(),
+        "k",
+    ));
+    let agent: Agent<AgentContext<()>> =
+        Agent::new("Researcher", model).hosted_tool(HostedTool::web_search());
+    let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+    let ctx = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
+    let run = Runner::new().run_streamed(&agent, "Tallest mountain in Alberta?", ctx.clone());
+    stream_agent_response_with(&ctx, run, Arc::new(converter))
+        .map(|event| serde_json::to_value(event.unwrap()).unwrap())
+        .collect()
+        .await
+}
+
+#[tokio::test]
+async fn web_searches_show_as_a_workflow_that_ends_when_the_answer_starts() {
+    let server = replay(
+        "/responses",
+        vec![(200, recording("07_web_search_url_citation_gpt-5.2.sse"))],
+    )
+    .await;
+    let events = chatkit_events(&server, DefaultResponseStreamConverter::default()).await;
+    let shape: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let detail = e["item"]["type"]
+                .as_str()
+                .or_else(|| e["update"]["type"].as_str())
+                .unwrap_or("");
+            format!("{} {detail}", e["type"].as_str().unwrap())
+        })
+        .take(7)
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "thread.item.added workflow",
+            "thread.item.updated workflow.task.added",
+            "thread.item.updated workflow.task.updated",
+            "thread.item.updated workflow.task.added",
+            "thread.item.updated workflow.task.updated",
+            "thread.item.done workflow",
+            "thread.item.added assistant_message",
+        ]
+    );
+    assert_eq!(events[1]["update"]["task"]["type"], "web_search");
+    assert_eq!(events[1]["update"]["task"]["status_indicator"], "loading");
+    let searched = &events[2]["update"]["task"];
+    assert_eq!(searched["status_indicator"], "complete");
+    assert_eq!(searched["title"], "Searched the web");
+    assert_eq!(
+        searched["queries"][0],
+        "tallest mountain in Alberta highest peak Alberta Mount Columbia elevation"
+    );
+    let done = &events[5]["item"]["workflow"];
+    assert_eq!(done["tasks"].as_array().unwrap().len(), 2);
+    assert!(done["summary"]["duration"].is_number(), "{done}");
+}
+
+/// Shows nothing of web searches.
+struct NoSearches;
+
+#[chatkit_agents::async_trait]
+impl ResponseStreamConverter for NoSearches {
+    fn hosted_tool_task(&self, item: &Value) -> Option<chatkit_agents::types::Task> {
+        match item["type"].as_str() {
+            Some("web_search_call") => None,
+            _ => default_hosted_tool_task(item),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_converter_can_hide_a_kind() {
+    let server = replay(
+        "/responses",
+        vec![(200, recording("07_web_search_url_citation_gpt-5.2.sse"))],
+    )
+    .await;
+    let events = chatkit_events(&server, NoSearches).await;
+    assert_eq!(
+        events[0]["item"]["type"], "assistant_message",
+        "{:?}",
+        events[0]
+    );
+    assert!(!events.iter().any(|e| e["item"]["type"] == "workflow"));
+}
+
+#[test]
+fn hosted_calls_become_tasks() {
+    use chatkit_agents::types::Task;
+    let code = json!({"type": "code_interpreter_call", "id": "ci_1", "status": "completed", "code": "print(6*7)"});
+    let Some(Task::Custom(task)) = default_hosted_tool_task(&code) else {
+        panic!()
+    };
+    assert_eq!(task.title.as_deref(), Some("Ran code"));
+    assert_eq!(task.content.as_deref(), Some("```python\nprint(6*7)\n```"));
+    let files = json!({"type": "file_search_call", "id": "fs_1", "status": "completed", "queries": ["refunds"], "results": [{"filename": "policy.pdf"}]});
+    let Some(Task::File(task)) = default_hosted_tool_task(&files) else {
+        panic!()
+    };
+    assert_eq!(task.title.as_deref(), Some("Searched files for refunds"));
+    assert_eq!(task.sources[0].title, "policy.pdf");
+    let mcp = json!({"type": "mcp_call", "id": "mcp_1", "server_label": "tickets", "name": "search", "error": "timeout"});
+    let Some(Task::Custom(task)) = default_hosted_tool_task(&mcp) else {
+        panic!()
+    };
+    assert_eq!(task.title.as_deref(), Some("tickets: search"));
+    assert_eq!(task.content.as_deref(), Some("Failed: timeout"));
+    let sources = json!({"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search", "queries": ["q"], "sources": [{"type": "url", "url": "https://example.com"}, {"type": "api", "name": "oai-weather"}]}});
+    let Some(Task::WebSearch(task)) = default_hosted_tool_task(&sources) else {
+        panic!()
+    };
+    assert_eq!(task.sources.len(), 1);
+    assert_eq!(task.sources[0].url, "https://example.com");
+    assert!(default_hosted_tool_task(&json!({"type": "mcp_list_tools", "id": "l"})).is_none());
+}

@@ -24,7 +24,7 @@ pub use converter::{
     ThreadItemConverter,
 };
 pub use response_stream::{
-    stream_agent_response, stream_agent_response_with, DefaultResponseStreamConverter,
-    ResponseStreamConverter,
+    default_hosted_tool_task, stream_agent_response, stream_agent_response_with,
+    DefaultResponseStreamConverter, ResponseStreamConverter,
 };
 pub use server::AgentServer;

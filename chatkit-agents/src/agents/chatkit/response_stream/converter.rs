@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::agents::chatkit::approvals::{default_approval_card, ApprovalStatus};
 use crate::agents::model::{ContentPart, FunctionCall, ModelAnnotation};
 use crate::agents::runner::ToolApproval;
-use crate::types::{Annotation, AssistantMessageContent, FileSource, UrlSource};
+use crate::types::{Annotation, AssistantMessageContent, FileSource, Task, UrlSource};
 use crate::widgets::WidgetRoot;
 
 /// Overridable conversions used by [`stream_agent_response_with`](super::stream_agent_response_with) (the reference's
@@ -69,6 +69,15 @@ pub trait ResponseStreamConverter: Send + Sync {
             UrlSource::new(title, url),
             Some(end_index as u64),
         ))
+    }
+
+    /// The task showing a call of one of the provider's hosted tools (`item` is the
+    /// output item as it starts, then as it ends), in the response's workflow. Default:
+    /// [`default_hosted_tool_task`](super::default_hosted_tool_task). Return `None` for
+    /// the kinds you do not want shown (`item["type"]`: `web_search_call`,
+    /// `file_search_call`, `code_interpreter_call`, `mcp_call`).
+    fn hosted_tool_task(&self, item: &serde_json::Value) -> Option<Task> {
+        super::hosted::default_hosted_tool_task(item)
     }
 
     /// The card of a tool call waiting for approval, in `status` (pending, or as

@@ -40,6 +40,8 @@ pub(super) struct EventMapper<C> {
     thought: Option<Thought>,
     annotation_counts: HashMap<(String, usize), usize>,
     generated_image: Option<GeneratedImageItem>,
+    /// The task index of each hosted tool call shown, by item id.
+    hosted_tasks: HashMap<String, usize>,
 }
 
 impl<C: Send + Sync + 'static> EventMapper<C> {
@@ -52,6 +54,7 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
             thought: None,
             annotation_counts: HashMap::new(),
             generated_image: None,
+            hosted_tasks: HashMap::new(),
         }
     }
 
@@ -251,8 +254,63 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
                 self.produced.insert(image.id.clone());
                 out.push(ThreadStreamEvent::item_added(image));
             }
+            OutputItem::Other(item) => self.hosted_tool(&item, out),
             _ => {}
         }
+    }
+
+    /// A hosted tool call as it starts or ends: its task in the active workflow (one
+    /// is started if none is), added the first time and updated after.
+    fn hosted_tool(&mut self, item: &serde_json::Value, out: &mut Vec<ThreadStreamEvent>) {
+        let Some(id) = item["id"].as_str() else {
+            return;
+        };
+        let Some(task) = self.converter.hosted_tool_task(item) else {
+            return;
+        };
+        let known = self.hosted_tasks.get(id).copied();
+        let (started, update, index) = self.ctx.with_workflow(|active| {
+            let started = match active {
+                Some(_) => None,
+                None => {
+                    let workflow = WorkflowItem {
+                        id: self.ctx.generate_id(StoreItemType::Workflow),
+                        thread_id: self.ctx.thread().id().to_owned(),
+                        created_at: Timestamp::now(),
+                        workflow: Workflow::new(WorkflowType::Custom),
+                    };
+                    *active = Some(workflow.clone());
+                    Some(workflow)
+                }
+            };
+            let Some(workflow) = active.as_mut() else {
+                return (started, None, None);
+            };
+            let tasks = &mut workflow.workflow.tasks;
+            let (update, index) = match known.filter(|&index| index < tasks.len()) {
+                Some(index) => {
+                    tasks[index] = task.clone();
+                    (ThreadItemUpdate::task_updated(index, task), index)
+                }
+                None => {
+                    tasks.push(task.clone());
+                    (
+                        ThreadItemUpdate::task_added(tasks.len() - 1, task),
+                        tasks.len() - 1,
+                    )
+                }
+            };
+            let event = ThreadStreamEvent::item_updated(&workflow.id, update);
+            (started, Some(event), Some(index))
+        });
+        if let Some(workflow) = started {
+            self.produced.insert(workflow.id.clone());
+            out.push(ThreadStreamEvent::item_added(workflow));
+        }
+        if let Some(index) = index {
+            self.hosted_tasks.insert(id.to_owned(), index);
+        }
+        out.extend(update);
     }
 
     async fn item_done(&mut self, item: OutputItem, out: &mut Vec<ThreadStreamEvent>) {
@@ -275,6 +333,7 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
                     out.push(ThreadStreamEvent::item_done(image_item));
                 }
             }
+            OutputItem::Other(item) => self.hosted_tool(&item, out),
             _ => {}
         }
     }

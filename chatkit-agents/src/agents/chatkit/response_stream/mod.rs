@@ -4,6 +4,7 @@
 //! overridable conversions in `converter.rs`.
 
 mod converter;
+mod hosted;
 mod mapper;
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use futures::stream::StreamExt;
 
 pub use converter::{DefaultResponseStreamConverter, ResponseStreamConverter};
+pub use hosted::default_hosted_tool_task;
 
 use super::approvals::{abandon_waiting_run, save_interruption};
 use super::context::AgentContext;

@@ -2,11 +2,12 @@
 //! stdio by `src/bin/mcp-test-server.rs` and over Streamable HTTP in-process.
 //!
 //! Tools: `add` (text), `weather` (structured content; `isError` for `Atlantis`),
-//! `sleep` (for timeouts), `admin_reset` (for filters), `grow` (lists `extra` from then
+//! `sleep` (for timeouts and cancellation; `cancelled_sleeps` counts the sleeps the
+//! client cancelled), `admin_reset` (for filters), `grow` (lists `extra` from then
 //! on and announces the change), `exit_soon` (the process exits just after answering:
 //! a lost connection).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -48,6 +49,7 @@ pub struct SleepRequest {
 pub struct FixtureServer {
     tool_router: ToolRouter<Self>,
     grown: Arc<AtomicBool>,
+    cancelled: Arc<AtomicUsize>,
 }
 
 impl Default for FixtureServer {
@@ -63,6 +65,7 @@ impl FixtureServer {
         FixtureServer {
             tool_router: Self::tool_router(),
             grown: Arc::new(AtomicBool::new(false)),
+            cancelled: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -88,9 +91,23 @@ impl FixtureServer {
     }
 
     #[tool(description = "Sleep for a while")]
-    async fn sleep(&self, Parameters(SleepRequest { millis }): Parameters<SleepRequest>) -> String {
-        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-        "slept".to_owned()
+    async fn sleep(
+        &self,
+        Parameters(SleepRequest { millis }): Parameters<SleepRequest>,
+        context: RequestContext<RoleServer>,
+    ) -> String {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(millis)) => "slept".to_owned(),
+            _ = context.ct.cancelled() => {
+                self.cancelled.fetch_add(1, Ordering::SeqCst);
+                "cancelled".to_owned()
+            }
+        }
+    }
+
+    #[tool(description = "How many sleeps the client cancelled")]
+    fn cancelled_sleeps(&self) -> String {
+        self.cancelled.load(Ordering::SeqCst).to_string()
     }
 
     #[tool(description = "Reset everything (an admin tool to filter out)")]

@@ -107,6 +107,7 @@ async fn calls_and_results(server: McpServer) {
         [
             "add",
             "admin_reset",
+            "cancelled_sleeps",
             "exit_soon",
             "grow",
             "sleep",
@@ -290,5 +291,42 @@ async fn tool_guardrails_see_mcp_calls() {
         .tool_input_guardrail(guard);
     let result = Runner::new().run(&agent, "reset", ()).await.unwrap();
     assert_eq!(outputs(&result.events), ["Admin tools need a human."]);
+    server.close().await;
+}
+
+#[tokio::test]
+async fn dropping_the_run_cancels_the_call_on_the_server() {
+    use futures::StreamExt;
+    let model = Arc::new(ScriptedModel::new(vec![vec![Step::tool_call(
+        "sleep",
+        json!({"millis": 30000}),
+    )]]));
+    let server = stdio("sleepy");
+    let agent: Agent<()> = Agent::new("Helper", model).mcp_server(server.clone());
+    let mut run = Runner::new().run_streamed(&agent, "sleep", ());
+    while let Some(event) = run.next().await {
+        if let Ok(RunEvent::ToolCalled(_)) = event {
+            break;
+        }
+    }
+    // Let the call reach the server, then walk away from the run.
+    let _ = tokio::time::timeout(Duration::from_millis(300), run.next()).await;
+    drop(run);
+    let mut cancelled = String::new();
+    for _ in 0..50 {
+        let count = server
+            .call_tool("cancelled_sleeps", Default::default())
+            .await
+            .unwrap();
+        cancelled = format!("{:?}", count.content);
+        if cancelled.contains("\"1\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        cancelled.contains("\"1\""),
+        "the server saw the cancellation: {cancelled}"
+    );
     server.close().await;
 }

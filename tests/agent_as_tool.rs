@@ -3,19 +3,9 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{Agent, RunEvent, Runner, Tool, DEFAULT_TOOL_ERROR_MESSAGE};
-use chatkit_agents::testing::{ScriptedModel, Step};
+use chatkit_agents::agents::{Agent, Runner, Tool, DEFAULT_TOOL_ERROR_MESSAGE};
+use chatkit_agents::testing::{tool_outputs, ScriptedModel, Step};
 use serde_json::json;
-
-fn tool_outputs(events: &[RunEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::ToolOutput { output, .. } => Some(output.clone()),
-            _ => None,
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn an_orchestrator_reads_the_other_agents_final_output() {

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{Agent, McpServer, RunEvent, Runner};
-use chatkit_agents::testing::{ScriptedModel, Step};
+use chatkit_agents::agents::{Agent, McpServer, Runner};
+use chatkit_agents::testing::{tool_outputs, ScriptedModel, Step};
 use serde_json::json;
 
 fn everything() -> McpServer {
@@ -45,14 +45,7 @@ async fn the_reference_everything_server_over_stdio() {
     server.close().await;
     assert_eq!(result.final_output, "All done.");
 
-    let outputs: Vec<String> = result
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::ToolOutput { output, .. } => Some(output.clone()),
-            _ => None,
-        })
-        .collect();
+    let outputs = tool_outputs(&result.events);
     assert_eq!(outputs[0], "Echo: hello MCP");
     assert!(outputs[1].contains('5'), "{}", outputs[1]);
     assert!(

@@ -7,11 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::IntoResponse;
 use chatkit_agents::agents::{
     function_tool, Agent, McpServer, RunError, RunEvent, Runner, ToolContext, ToolGuardrailOutput,
     ToolInputGuardrail,
 };
-use chatkit_agents::testing::{ScriptedModel, Step};
+use chatkit_agents::testing::{tool_outputs, ScriptedModel, Step};
 use chatkit_agents_workspace::mcp_fixture::FixtureServer;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
@@ -51,19 +52,6 @@ async fn http_fixture() -> String {
     url
 }
 
-use axum::response::IntoResponse;
-
-/// The outputs of a run's tool calls, in order.
-fn outputs(events: &[RunEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            RunEvent::ToolOutput { output, .. } => Some(output.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn offered(model: &ScriptedModel) -> Vec<String> {
     let mut names: Vec<String> = model.requests()[0]
         .tools
@@ -87,7 +75,7 @@ async fn calls_and_results(server: McpServer) {
     let agent: Agent<()> = Agent::new("Helper", model.clone()).mcp_server(server.clone());
     let result = Runner::new().run(&agent, "go", ()).await.unwrap();
     assert_eq!(result.final_output, "Done.");
-    let outputs = outputs(&result.events);
+    let outputs = tool_outputs(&result.events);
     assert_eq!(outputs[0], "5");
     assert_eq!(
         outputs[1], r#"{"city":"Paris","celsius":21}"#,
@@ -157,7 +145,7 @@ async fn filters_prefixes_and_strict_schemas() {
         .strict_schemas(true);
     let agent: Agent<()> = Agent::new("Helper", model.clone()).mcp_server(server.clone());
     let result = Runner::new().run(&agent, "1 + 1", ()).await.unwrap();
-    assert_eq!(outputs(&result.events), ["2"]);
+    assert_eq!(tool_outputs(&result.events), ["2"]);
     assert_eq!(offered(&model), ["calc_add", "calc_weather"]);
     let add = &model.requests()[0].tools[0];
     assert!(add.strict, "a closed schema converts to strict mode");
@@ -210,7 +198,7 @@ async fn a_slow_call_times_out_and_the_run_goes_on() {
     let agent: Agent<()> = Agent::new("Helper", model).mcp_server(server.clone());
     let result = Runner::new().run(&agent, "sleep", ()).await.unwrap();
     assert_eq!(
-        outputs(&result.events),
+        tool_outputs(&result.events),
         ["Tool 'sleep' timed out after 0.5 seconds."]
     );
     assert_eq!(result.final_output, "It took too long.");
@@ -290,7 +278,7 @@ async fn tool_guardrails_see_mcp_calls() {
         .mcp_server(server.clone())
         .tool_input_guardrail(guard);
     let result = Runner::new().run(&agent, "reset", ()).await.unwrap();
-    assert_eq!(outputs(&result.events), ["Admin tools need a human."]);
+    assert_eq!(tool_outputs(&result.events), ["Admin tools need a human."]);
     server.close().await;
 }
 

@@ -107,45 +107,50 @@ pub fn int(attributes: &[KeyValue], key: &str) -> i64 {
     }
 }
 
+/// The metrics called `name` in `exports`.
+fn named<'a>(
+    exports: &'a [ExportMetricsServiceRequest],
+    name: &'a str,
+) -> impl Iterator<Item = &'a Data> + 'a {
+    exports
+        .iter()
+        .flat_map(|m| &m.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .filter(move |m| m.name == name)
+        .filter_map(|m| m.data.as_ref())
+}
+
 /// Histogram points of `name` whose attributes include every `(key, value)` of `with`.
 pub fn histogram<'a>(
     metrics: &'a [ExportMetricsServiceRequest],
-    name: &str,
+    name: &'a str,
     with: &[(&str, &str)],
 ) -> Vec<&'a HistogramDataPoint> {
-    let mut points = Vec::new();
-    for metric in metrics
-        .iter()
-        .flat_map(|m| &m.resource_metrics)
-        .flat_map(|r| &r.scope_metrics)
-        .flat_map(|s| &s.metrics)
-        .filter(|m| m.name == name)
-    {
-        if let Some(Data::Histogram(h)) = &metric.data {
-            points.extend(h.data_points.iter().filter(|p| {
-                with.iter()
-                    .all(|(k, v)| matches!(attribute(&p.attributes, k), Some(Any::StringValue(s)) if s == v))
-            }));
-        }
-    }
-    points
+    let has = |p: &&HistogramDataPoint| {
+        with.iter().all(
+            |(k, v)| matches!(attribute(&p.attributes, k), Some(Any::StringValue(s)) if s == v),
+        )
+    };
+    named(metrics, name)
+        .filter_map(|data| match data {
+            Data::Histogram(h) => Some(h.data_points.iter().filter(has).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
+/// Counter (sum) points of `name`.
 pub fn counter<'a>(
     metrics: &'a [ExportMetricsServiceRequest],
-    name: &str,
+    name: &'a str,
 ) -> Vec<&'a NumberDataPoint> {
-    let mut points = Vec::new();
-    for metric in metrics
-        .iter()
-        .flat_map(|m| &m.resource_metrics)
-        .flat_map(|r| &r.scope_metrics)
-        .flat_map(|s| &s.metrics)
-        .filter(|m| m.name == name)
-    {
-        if let Some(Data::Sum(sum)) = &metric.data {
-            points.extend(&sum.data_points);
-        }
-    }
-    points
+    named(metrics, name)
+        .filter_map(|data| match data {
+            Data::Sum(sum) => Some(&sum.data_points),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }

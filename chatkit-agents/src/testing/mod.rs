@@ -11,3 +11,33 @@ pub use client::{requests, send, Reply};
 
 pub use scripted_model::{ScriptedMessage, ScriptedModel, Step};
 pub use store_conformance::{store_conformance, TestUser};
+
+use crate::agents::RunEvent;
+
+/// The outputs of a run's tool calls, in the order the model reads them.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{function_tool, Agent, Runner};
+/// use chatkit_agents::testing::{tool_outputs, ScriptedModel, Step};
+///
+/// /// Say hi.
+/// #[function_tool]
+/// async fn hi() -> String { "hi!".into() }
+///
+/// let model = Arc::new(ScriptedModel::new(vec![vec![Step::tool_call("hi", serde_json::json!({}))], vec![Step::text("done")]]));
+/// let agent: Agent<()> = Agent::new("Greeter", model).tool(hi);
+/// let result = Runner::new().run(&agent, "go", ()).await.unwrap();
+/// assert_eq!(tool_outputs(&result.events), ["hi!"]);
+/// # });
+/// ```
+pub fn tool_outputs(events: &[RunEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            RunEvent::ToolOutput { output, .. } => Some(output.clone()),
+            _ => None,
+        })
+        .collect()
+}

@@ -39,8 +39,7 @@ fn every_hosted_tool(agent: Agent<()>) -> Agent<()> {
         .hosted_tool(HostedTool::image_generation().option("partial_images", 2))
         .hosted_tool(
             HostedTool::mcp("tickets", "https://mcp.example.com/mcp")
-                .option("allowed_tools", json!(["search"]))
-                .option("require_approval", "never"),
+                .option("allowed_tools", json!(["search"])),
         )
 }
 
@@ -76,7 +75,7 @@ async fn hosted_tools_are_offered_with_their_options() {
             json!({"type": "file_search", "vector_store_ids": ["vs_1", "vs_2"], "max_num_results": 3}),
             json!({"type": "code_interpreter", "container": {"type": "auto"}}),
             json!({"type": "image_generation", "partial_images": 2}),
-            json!({"type": "mcp", "server_label": "tickets", "server_url": "https://mcp.example.com/mcp", "allowed_tools": ["search"], "require_approval": "never"}),
+            json!({"type": "mcp", "server_label": "tickets", "server_url": "https://mcp.example.com/mcp", "require_approval": "never", "allowed_tools": ["search"]}),
         ]
     );
 }
@@ -352,4 +351,34 @@ fn hosted_calls_become_tasks() {
     assert_eq!(task.sources.len(), 1);
     assert_eq!(task.sources[0].url, "https://example.com");
     assert!(default_hosted_tool_task(&json!({"type": "mcp_list_tools", "id": "l"})).is_none());
+}
+
+#[tokio::test]
+async fn a_hosted_mcp_approval_request_fails_the_run_clearly() {
+    let request = json!({"type": "mcp_approval_request", "id": "mcpr_1", "server_label": "tickets", "name": "delete", "arguments": "{}"});
+    let events = vec![
+        json!({"type": "response.created", "response": {"id": "resp_3"}}),
+        json!({"type": "response.output_item.added", "output_index": 0, "item": request}),
+        json!({"type": "response.output_item.done", "output_index": 0, "item": request}),
+        json!({"type": "response.completed", "response": {"id": "resp_3"}}),
+    ];
+    let server = replay("/responses", vec![(200, frames(&events))]).await;
+    let model = Arc::new(OpenAIResponsesModel::with_base_url(
+        "gpt-test",
+        server.uri(),
+        "k",
+    ));
+    let agent: Agent<()> = Agent::new("Clerk", model).hosted_tool(
+        HostedTool::mcp("tickets", "https://mcp.example.com/mcp")
+            .option("require_approval", "always"),
+    );
+    let error = Runner::new()
+        .run(&agent, "delete it", ())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("tickets") && error.contains("delete") && error.contains("require_approval"),
+        "{error}"
+    );
 }

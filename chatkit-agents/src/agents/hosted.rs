@@ -16,8 +16,7 @@ use serde_json::{Map, Value};
 /// let search = HostedTool::web_search().option("search_context_size", "low");
 /// let files = HostedTool::file_search(["vs_123"]).option("max_num_results", 5);
 /// let tickets = HostedTool::mcp("tickets", "https://mcp.example.com/mcp")
-///     .option("allowed_tools", ["search"])
-///     .option("require_approval", "never");
+///     .option("allowed_tools", ["search"]);
 /// assert_eq!(
 ///     serde_json::to_value(&files).unwrap(),
 ///     serde_json::json!({"type": "file_search", "vector_store_ids": ["vs_123"], "max_num_results": 5})
@@ -69,19 +68,26 @@ impl HostedTool {
     }
 
     /// A remote MCP server the provider calls (`mcp`; options such as
-    /// `allowed_tools`, `require_approval`, `headers`, `authorization`). Use
+    /// `allowed_tools`, `headers`, `authorization`). Use
     /// [`mcp_connector`](Self::mcp_connector) for a connector instead of a URL.
+    ///
+    /// `require_approval` is set to `never`: approval requests of hosted MCP calls
+    /// are not supported yet, and a run that gets one (with another setting) fails
+    /// with an error saying so.
     pub fn mcp(server_label: impl Into<String>, server_url: impl Into<String>) -> Self {
         HostedTool::new("mcp")
             .option("server_label", server_label.into())
             .option("server_url", server_url.into())
+            .option("require_approval", "never")
     }
 
-    /// A connector the provider offers as an MCP server (`connector_id`).
+    /// A connector the provider offers as an MCP server (`connector_id`), with
+    /// `require_approval` set to `never` as [`mcp`](Self::mcp) does.
     pub fn mcp_connector(server_label: impl Into<String>, connector_id: impl Into<String>) -> Self {
         HostedTool::new("mcp")
             .option("server_label", server_label.into())
             .option("connector_id", connector_id.into())
+            .option("require_approval", "never")
     }
 
     /// Sets an option (any field of the tool's JSON but `type`).

@@ -189,6 +189,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     // Nothing the model asked for happens before the input checks passed.
                     checks.parallel_passed().await?;
                     let response = response?;
+                    refuse_hosted_approvals(&response.items)?;
                     hooks.on_llm_end(&context, agent, &response.items).await?;
                     conversation.record_response(&response);
 
@@ -277,6 +278,23 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
         }
     }
     .boxed()
+}
+
+/// A hosted MCP server asking for approval would wait for an answer the runner cannot
+/// give yet: the run fails with what to change rather than end without an answer.
+fn refuse_hosted_approvals(items: &[OutputItem]) -> Result<(), RunError> {
+    for item in items {
+        if let OutputItem::Other(item) = item {
+            if item["type"] == "mcp_approval_request" {
+                return Err(RunError::Model(crate::agents::model::ModelError::InvalidRequest(format!(
+                    "hosted MCP server {} asks for approval to call {}: approvals of hosted MCP calls are not supported; set require_approval to \"never\"",
+                    item["server_label"].as_str().unwrap_or("?"),
+                    item["name"].as_str().unwrap_or("?"),
+                ))));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn lock(outcome: &Mutex<Outcome>) -> std::sync::MutexGuard<'_, Outcome> {

@@ -4,6 +4,7 @@
 //! servers that cannot start, timeouts, a list that changes, a connection lost and
 //! reopened, and a tool guardrail that sees MCP calls like any other.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,9 +26,21 @@ fn stdio(name: &str) -> McpServer {
 
 /// The fixture over Streamable HTTP at `/mcp`, answering only with `Bearer t0k3n`.
 async fn http_fixture() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(serve_fixture(listener, Default::default()));
+    url
+}
+
+/// Serves the fixture on `listener` until the task is aborted, counting the sessions
+/// it opens in `sessions`.
+async fn serve_fixture(listener: tokio::net::TcpListener, sessions: Arc<AtomicUsize>) {
     let service: StreamableHttpService<FixtureServer, LocalSessionManager> =
         StreamableHttpService::new(
-            || Ok(FixtureServer::new()),
+            move || {
+                sessions.fetch_add(1, Ordering::SeqCst);
+                Ok(FixtureServer::new())
+            },
             Default::default(),
             StreamableHttpServerConfig::default().with_sse_keep_alive(None),
         );
@@ -46,10 +59,7 @@ async fn http_fixture() -> String {
                 }
             },
         ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    let _ = axum::serve(listener, app).await;
 }
 
 fn offered(model: &ScriptedModel) -> Vec<String> {
@@ -315,6 +325,37 @@ async fn dropping_the_run_cancels_the_call_on_the_server() {
     assert!(
         cancelled.contains("\"1\""),
         "the server saw the cancellation: {cancelled}"
+    );
+    server.close().await;
+}
+
+#[tokio::test]
+async fn an_http_session_the_server_lost_is_opened_again() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let sessions = Arc::new(AtomicUsize::new(0));
+    let first = tokio::spawn(serve_fixture(listener, sessions.clone()));
+    let server =
+        McpServer::http("restarting", format!("http://{address}/mcp")).bearer_token("t0k3n");
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("a".into(), json!(1));
+    arguments.insert("b".into(), json!(1));
+    let sum = server.call_tool("add", arguments.clone()).await.unwrap();
+    assert!(format!("{:?}", sum.content).contains('2'));
+
+    // The server restarts on the same port and no longer knows the session.
+    first.abort();
+    let _ = first.await;
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    let restarted = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(serve_fixture(listener, restarted.clone()));
+    let sum = server.call_tool("add", arguments).await.unwrap();
+    assert!(format!("{:?}", sum.content).contains('2'), "{sum:?}");
+    assert_eq!(sessions.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        restarted.load(Ordering::SeqCst),
+        1,
+        "a new session on the restarted server"
     );
     server.close().await;
 }

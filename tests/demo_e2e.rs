@@ -40,13 +40,14 @@ async fn start() -> Demo {
 
 /// The demo app on `store`, on an ephemeral port.
 async fn start_on(store: Arc<dyn Store<RequestContext>>, dir: Option<TempDir>) -> Demo {
+    serve_app(app(store, Arc::new(OfflineModel)), dir).await
+}
+
+/// `app` on an ephemeral port.
+async fn serve_app(app: axum::Router, dir: Option<TempDir>) -> Demo {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app(store, Arc::new(OfflineModel)))
-            .await
-            .unwrap()
-    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Demo {
         address,
         client: reqwest::Client::builder()
@@ -442,23 +443,15 @@ async fn the_demo_agent_uses_the_tools_of_chatkit_mcp_servers() {
     use chatkit_agents_workspace::demo::{app_with_mcp, parse_mcp_servers};
     let servers =
         parse_mcp_servers(&format!("calc={}", env!("CARGO_BIN_EXE_mcp-test-server"))).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
     let store = Arc::new(chatkit_agents::store::MemoryStore::new());
-    let app = app_with_mcp(store, Arc::new(OfflineModel), servers.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let body = json!({"type": "threads.create", "params": {"input": {
-        "content": [{"type": "input_text", "text": r#"use calc_add {"a": 40, "b": 2}"#}],
-        "attachments": [], "inference_options": {}}}});
-    let reply = reqwest::Client::new()
-        .post(format!("http://{address}/chatkit"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(reply.contains("Done. 42"), "{reply}");
+    let demo = serve_app(
+        app_with_mcp(store, Arc::new(OfflineModel), servers.clone()),
+        None,
+    )
+    .await;
+    let events = demo
+        .stream(json!({"type": "threads.create", "params": {"input": message(r#"use calc_add {"a": 40, "b": 2}"#)}}))
+        .await;
+    assert_eq!(assistant_text(&events), "Done. 42");
     servers[0].close().await;
 }

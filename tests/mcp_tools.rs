@@ -359,3 +359,55 @@ async fn an_http_session_the_server_lost_is_opened_again() {
     );
     server.close().await;
 }
+
+#[tokio::test]
+async fn chatkit_shows_an_mcp_call_as_a_task_with_its_outcome() {
+    use chatkit_agents::agents::{stream_agent_response, AgentContext};
+    use chatkit_agents::server::ThreadHandle;
+    use chatkit_agents::store::MemoryStore;
+    use chatkit_agents::types::{ThreadMetadata, Timestamp};
+    use futures::StreamExt;
+
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("add", json!({"a": 2, "b": 3}))],
+        vec![Step::text("It is 5.")],
+    ]));
+    let server = stdio("calc");
+    let agent: Agent<AgentContext<()>> = Agent::new("Helper", model).mcp_server(server.clone());
+    let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+    let ctx = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
+    let run = Runner::new().run_streamed(&agent, "2 + 3?", ctx.clone());
+    let events: Vec<serde_json::Value> = stream_agent_response(&ctx, run)
+        .map(|e| serde_json::to_value(e.unwrap()).unwrap())
+        .collect()
+        .await;
+    server.close().await;
+
+    let kinds: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let detail = e["item"]["type"]
+                .as_str()
+                .or_else(|| e["update"]["type"].as_str())
+                .unwrap_or("");
+            format!("{} {detail}", e["type"].as_str().unwrap())
+        })
+        .take(5)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "thread.item.added workflow",
+            "thread.item.updated workflow.task.added",
+            "thread.item.updated workflow.task.updated",
+            "thread.item.done workflow",
+            "thread.item.added assistant_message",
+        ]
+    );
+    let started = &events[1]["update"]["task"];
+    assert_eq!(started["title"], "calc: add");
+    assert_eq!(started["status_indicator"], "loading");
+    let done = &events[2]["update"]["task"];
+    assert_eq!(done["status_indicator"], "complete");
+    assert_eq!(done["content"], "5");
+}

@@ -219,6 +219,14 @@ pub trait Tool<C>: Send + Sync {
         None
     }
 
+    /// Where the tool comes from, when it is not the application's own: an MCP server's
+    /// tools say which server and their title. The runner announces calls of such tools
+    /// with [`RunEvent::ToolStarted`](super::RunEvent::ToolStarted) (ChatKit shows
+    /// them as tasks). Default: none.
+    fn origin(&self) -> Option<ToolOrigin> {
+        None
+    }
+
     /// Whether this call waits for a person's approval before it runs (the Python SDK's
     /// `needs_approval`). The default is never; `#[function_tool(needs_approval)]` and
     /// [`RequireApproval`](super::RequireApproval) say otherwise. A call that needs
@@ -230,6 +238,15 @@ pub trait Tool<C>: Send + Sync {
     ) -> BoxFuture<'a, bool> {
         Box::pin(std::future::ready(false))
     }
+}
+
+/// Where a tool comes from (see [`Tool::origin`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolOrigin {
+    /// The source: an MCP server's name.
+    pub source: String,
+    /// The tool's human-readable title, if it has one.
+    pub title: Option<String>,
 }
 
 /// Calls `tool` and always produces an output for the model: the tool's output, or its

@@ -7,12 +7,14 @@ use serde_json::Value;
 
 use super::{McpError, McpServer};
 use crate::agents::schema::{shape_schema, ToolSchemaError};
-use crate::agents::tool::{Tool, ToolContext, ToolDefinition, ToolFailure};
+use crate::agents::tool::{Tool, ToolContext, ToolDefinition, ToolFailure, ToolOrigin};
 
 pub(super) struct McpTool {
     server: McpServer,
     /// The server's name for the tool (the offered one may have a prefix).
     remote: String,
+    /// Its title for people (the server's `title`, else its annotations' title).
+    title: Option<String>,
     definition: ToolDefinition,
 }
 
@@ -25,9 +27,16 @@ impl McpTool {
     ) -> Self {
         let schema = Value::Object(listed.input_schema.as_ref().clone());
         let (parameters, strict) = parameters(&offered, schema, strict);
+        let title = listed.title.clone().or_else(|| {
+            listed
+                .annotations
+                .as_ref()
+                .and_then(|annotations| annotations.title.clone())
+        });
         McpTool {
             server,
             remote: listed.name.to_string(),
+            title,
             definition: ToolDefinition {
                 name: offered,
                 description: listed
@@ -69,6 +78,13 @@ fn parameters(tool: &str, schema: Value, strict: bool) -> (Value, bool) {
 impl<C: Send + Sync + 'static> Tool<C> for McpTool {
     fn definition(&self) -> Result<&ToolDefinition, ToolSchemaError> {
         Ok(&self.definition)
+    }
+
+    fn origin(&self) -> Option<ToolOrigin> {
+        Some(ToolOrigin {
+            source: self.server.name().to_owned(),
+            title: self.title.clone().or_else(|| Some(self.remote.clone())),
+        })
     }
 
     fn invoke<'a>(

@@ -13,6 +13,7 @@ use crate::agents::guardrail::Tripped;
 use crate::agents::hooks::Tripwire;
 use crate::agents::model::{FunctionCall, MessageItem, ModelError, ModelEvent, Usage};
 use crate::agents::schema::ToolSchemaError;
+use crate::agents::tool::ToolOrigin;
 
 /// What a run streams.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +54,14 @@ pub enum RunEvent {
     /// calls, with a [`RunState`] to continue from ([`RunOutcome::interruption`],
     /// [`RunResult::interruption`]).
     ApprovalRequested(ToolApproval),
+    /// A call of a tool from elsewhere (an MCP server: [`Tool::origin`](crate::agents::Tool::origin))
+    /// is about to run; its [`ToolOutput`](RunEvent::ToolOutput) follows.
+    ToolStarted {
+        /// The call.
+        call: FunctionCall,
+        /// Where its tool comes from.
+        origin: ToolOrigin,
+    },
 }
 
 /// The output the model reads for a handoff call it made beside an earlier one in the

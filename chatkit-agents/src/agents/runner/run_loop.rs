@@ -210,6 +210,11 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
 
             let calls = plan.resolve_tools(agent)?;
             let gated = gate(calls, &pass, agent.name(), &context, formatter.as_ref()).instrument(turn_span.clone()).await;
+            for planned in &gated.run {
+                if let Some(origin) = planned.tool.origin() {
+                    yield RunEvent::ToolStarted { call: planned.call.clone(), origin };
+                }
+            }
             let runs = run_tools(gated.run, agent, &context, &hooks, formatter.as_ref(), runner.capture_content).instrument(turn_span.clone()).await?;
             let mut produced = Vec::with_capacity(runs.len() + gated.rejected.len());
             for run in runs {

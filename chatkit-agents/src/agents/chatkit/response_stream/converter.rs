@@ -6,7 +6,11 @@ use async_trait::async_trait;
 use crate::agents::chatkit::approvals::{default_approval_card, ApprovalStatus};
 use crate::agents::model::{ContentPart, FunctionCall, ModelAnnotation};
 use crate::agents::runner::ToolApproval;
-use crate::types::{Annotation, AssistantMessageContent, FileSource, Task, UrlSource};
+use crate::agents::tool::ToolOrigin;
+use crate::types::{
+    Annotation, AssistantMessageContent, CustomTask, FileSource, Task, TaskStatusIndicator,
+    UrlSource,
+};
 use crate::widgets::WidgetRoot;
 
 /// Overridable conversions used by [`stream_agent_response_with`](super::stream_agent_response_with) (the reference's
@@ -78,6 +82,32 @@ pub trait ResponseStreamConverter: Send + Sync {
     /// `file_search_call`, `code_interpreter_call`, `mcp_call`).
     fn hosted_tool_task(&self, item: &serde_json::Value) -> Option<Task> {
         super::hosted::default_hosted_tool_task(item)
+    }
+
+    /// The task showing a call of a tool from elsewhere (an MCP server's; see
+    /// [`Tool::origin`](crate::agents::Tool::origin)) as it starts (`output` is `None`)
+    /// and once it has its output. Default: a task titled `"{source}: {title}"`, loading,
+    /// then complete with the output (its first 1,000 characters). Return `None` to show
+    /// nothing.
+    fn tool_task(
+        &self,
+        _call: &FunctionCall,
+        origin: &ToolOrigin,
+        output: Option<&str>,
+    ) -> Option<Task> {
+        let title = origin.title.as_deref().unwrap_or("tool");
+        Some(Task::Custom(CustomTask {
+            status_indicator: match output {
+                None => TaskStatusIndicator::Loading,
+                Some(_) => TaskStatusIndicator::Complete,
+            },
+            title: Some(format!("{}: {title}", origin.source)),
+            icon: None,
+            content: output.map(|text| match text.char_indices().nth(1000) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text.to_owned(),
+            }),
+        }))
     }
 
     /// The card of a tool call waiting for approval, in `status` (pending, or as

@@ -15,6 +15,7 @@ use indexmap::IndexSet;
 use super::converter::{convert_annotation, convert_part, ResponseStreamConverter};
 use crate::agents::chatkit::context::{end_with_duration, AgentContext};
 use crate::agents::model::{ContentPart, FunctionCall, ModelEvent, OutputItem};
+use crate::agents::tool::ToolOrigin;
 use crate::types::{
     AssistantMessageContent, AssistantMessageItem, ClientToolCallItem, ClientToolCallStatus,
     GeneratedImage, GeneratedImageItem, StoreItemType, Task, ThoughtTask, ThreadItem,
@@ -40,8 +41,11 @@ pub(super) struct EventMapper<C> {
     thought: Option<Thought>,
     annotation_counts: HashMap<(String, usize), usize>,
     generated_image: Option<GeneratedImageItem>,
-    /// The task index of each hosted tool call shown, by item id.
-    hosted_tasks: HashMap<String, usize>,
+    /// The task index of each tool call shown as a task (hosted calls by item id,
+    /// calls of tools from elsewhere by call id).
+    tool_tasks: HashMap<String, usize>,
+    /// Where the tools of the calls started and not yet answered come from.
+    origins: HashMap<String, ToolOrigin>,
 }
 
 impl<C: Send + Sync + 'static> EventMapper<C> {
@@ -54,7 +58,8 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
             thought: None,
             annotation_counts: HashMap::new(),
             generated_image: None,
-            hosted_tasks: HashMap::new(),
+            tool_tasks: HashMap::new(),
+            origins: HashMap::new(),
         }
     }
 
@@ -259,16 +264,48 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
         }
     }
 
-    /// A hosted tool call as it starts or ends: its task in the active workflow (one
-    /// is started if none is), added the first time and updated after.
+    /// A hosted tool call as it starts or ends: its task (see [`Self::show_task`]).
     fn hosted_tool(&mut self, item: &serde_json::Value, out: &mut Vec<ThreadStreamEvent>) {
         let Some(id) = item["id"].as_str() else {
             return;
         };
-        let Some(task) = self.converter.hosted_tool_task(item) else {
+        if let Some(task) = self.converter.hosted_tool_task(item) {
+            self.show_task(id, task, out);
+        }
+    }
+
+    /// A call of a tool from elsewhere (an MCP server) starts: its task, loading.
+    pub(super) fn tool_started(
+        &mut self,
+        call: &FunctionCall,
+        origin: &ToolOrigin,
+        out: &mut Vec<ThreadStreamEvent>,
+    ) {
+        self.origins.insert(call.call_id.clone(), origin.clone());
+        if let Some(task) = self.converter.tool_task(call, origin, None) {
+            self.show_task(&call.call_id, task, out);
+        }
+    }
+
+    /// A tool's output: the task of a call from elsewhere completes with it.
+    pub(super) fn tool_output(
+        &mut self,
+        call: &FunctionCall,
+        output: &str,
+        out: &mut Vec<ThreadStreamEvent>,
+    ) {
+        let Some(origin) = self.origins.remove(&call.call_id) else {
             return;
         };
-        let known = self.hosted_tasks.get(id).copied();
+        if let Some(task) = self.converter.tool_task(call, &origin, Some(output)) {
+            self.show_task(&call.call_id, task, out);
+        }
+    }
+
+    /// `task` (of the call `key`) in the active workflow, one being started if none
+    /// is: added the first time, updated after.
+    fn show_task(&mut self, key: &str, task: Task, out: &mut Vec<ThreadStreamEvent>) {
+        let known = self.tool_tasks.get(key).copied();
         let (started, update, index) = self.ctx.with_workflow(|active| {
             let started = match active {
                 Some(_) => None,
@@ -308,7 +345,7 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
             out.push(ThreadStreamEvent::item_added(workflow));
         }
         if let Some(index) = index {
-            self.hosted_tasks.insert(id.to_owned(), index);
+            self.tool_tasks.insert(key.to_owned(), index);
         }
         out.extend(update);
     }

@@ -103,6 +103,8 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
                 Next::Queued(event) => mapper.queued(event, &mut out),
                 Next::Run(None) => break,
                 Next::Run(Some(Ok(RunEvent::ToolCalled(call)))) => mapper.tool_called(&call, &mut out),
+                Next::Run(Some(Ok(RunEvent::ToolStarted { call, origin }))) => mapper.tool_started(&call, &origin, &mut out),
+                Next::Run(Some(Ok(RunEvent::ToolOutput { call, output }))) => mapper.tool_output(&call, &output, &mut out),
                 Next::Run(Some(Ok(RunEvent::Model(event)))) => mapper.model_event(event, &mut out).await,
                 Next::Run(Some(Ok(_))) => {}
                 Next::Run(Some(Err(error))) if error.is_tripwire() => {

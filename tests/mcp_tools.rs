@@ -303,7 +303,7 @@ async fn dropping_the_run_cancels_the_call_on_the_server() {
     let agent: Agent<()> = Agent::new("Helper", model).mcp_server(server.clone());
     let mut run = Runner::new().run_streamed(&agent, "sleep", ());
     while let Some(event) = run.next().await {
-        if let Ok(RunEvent::ToolCalled(_)) = event {
+        if let Ok(RunEvent::ToolStarted { .. }) = event {
             break;
         }
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chatkit_agents::agents::*;
+use chatkit_agents::testing::event_types;
 use serde_json::{json, Value};
 use support::replay::{replay, request_bodies};
 
@@ -257,27 +258,16 @@ async fn web_searches_show_as_a_workflow_that_ends_when_the_answer_starts() {
     )
     .await;
     let events = chatkit_events(&server, DefaultResponseStreamConverter::default()).await;
-    let shape: Vec<String> = events
-        .iter()
-        .map(|e| {
-            let detail = e["item"]["type"]
-                .as_str()
-                .or_else(|| e["update"]["type"].as_str())
-                .unwrap_or("");
-            format!("{} {detail}", e["type"].as_str().unwrap())
-        })
-        .take(7)
-        .collect();
     assert_eq!(
-        shape,
+        event_types(&events)[..7],
         [
-            "thread.item.added workflow",
-            "thread.item.updated workflow.task.added",
-            "thread.item.updated workflow.task.updated",
-            "thread.item.updated workflow.task.added",
-            "thread.item.updated workflow.task.updated",
-            "thread.item.done workflow",
-            "thread.item.added assistant_message",
+            "thread.item.added:workflow",
+            "thread.item.updated:workflow.task.added",
+            "thread.item.updated:workflow.task.updated",
+            "thread.item.updated:workflow.task.added",
+            "thread.item.updated:workflow.task.updated",
+            "thread.item.done:workflow",
+            "thread.item.added:assistant_message",
         ]
     );
     assert_eq!(events[1]["update"]["task"]["type"], "web_search");

@@ -13,7 +13,7 @@ use chatkit_agents::agents::{
     function_tool, Agent, McpServer, RunError, RunEvent, Runner, ToolContext, ToolGuardrailOutput,
     ToolInputGuardrail,
 };
-use chatkit_agents::testing::{tool_outputs, ScriptedModel, Step};
+use chatkit_agents::testing::{event_types, tool_outputs, ScriptedModel, Step};
 use chatkit_agents_workspace::mcp_fixture::FixtureServer;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
@@ -383,25 +383,14 @@ async fn chatkit_shows_an_mcp_call_as_a_task_with_its_outcome() {
         .await;
     server.close().await;
 
-    let kinds: Vec<String> = events
-        .iter()
-        .map(|e| {
-            let detail = e["item"]["type"]
-                .as_str()
-                .or_else(|| e["update"]["type"].as_str())
-                .unwrap_or("");
-            format!("{} {detail}", e["type"].as_str().unwrap())
-        })
-        .take(5)
-        .collect();
     assert_eq!(
-        kinds,
+        event_types(&events)[..5],
         [
-            "thread.item.added workflow",
-            "thread.item.updated workflow.task.added",
-            "thread.item.updated workflow.task.updated",
-            "thread.item.done workflow",
-            "thread.item.added assistant_message",
+            "thread.item.added:workflow",
+            "thread.item.updated:workflow.task.added",
+            "thread.item.updated:workflow.task.updated",
+            "thread.item.done:workflow",
+            "thread.item.added:assistant_message",
         ]
     );
     let started = &events[1]["update"]["task"];

@@ -39,21 +39,9 @@ impl Reply {
     /// Each event's `type`, with the item type for item events and the update type for
     /// `thread.item.updated` (`thread.item.done:assistant_message`,
     /// `thread.item.updated:assistant_message.content_part.text_delta`): the shape of a
-    /// stream at a glance.
+    /// stream at a glance (see [`event_types`]).
     pub fn event_types(&self) -> Vec<String> {
-        self.events()
-            .iter()
-            .map(|event| {
-                let kind = event["type"].as_str().unwrap_or("?");
-                let detail = event["item"]["type"]
-                    .as_str()
-                    .or_else(|| event["update"]["type"].as_str());
-                match detail {
-                    Some(detail) => format!("{kind}:{detail}"),
-                    None => kind.to_owned(),
-                }
-            })
-            .collect()
+        event_types(self.events())
     }
 
     /// The thread a `threads.create` stream created (its first event), or the thread of
@@ -160,4 +148,23 @@ pub mod requests {
     pub fn custom_action(thread_id: &str, item_id: Option<&str>, action: Value) -> Value {
         json!({"type": "threads.custom_action", "params": {"thread_id": thread_id, "item_id": item_id, "action": action}})
     }
+}
+
+/// The shape of a stream of events as JSON: each event's `type`, with the item type for
+/// item events and the update type for `thread.item.updated`
+/// (`thread.item.updated:workflow.task.added`).
+pub fn event_types(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| {
+            let kind = event["type"].as_str().unwrap_or("?");
+            let detail = event["item"]["type"]
+                .as_str()
+                .or_else(|| event["update"]["type"].as_str());
+            match detail {
+                Some(detail) => format!("{kind}:{detail}"),
+                None => kind.to_owned(),
+            }
+        })
+        .collect()
 }

@@ -50,6 +50,18 @@ pub(crate) fn write_string(s: &str, html_safe: bool, out: &mut String) {
     out.push('"');
 }
 
+/// The length of what [`write_string`] appends for `s`, without the two quotes.
+pub(crate) fn escaped_len(s: &str, html_safe: bool) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            '<' | '>' | '&' | '\'' if html_safe => 6,
+            c if c.is_ascii() && !c.is_ascii_control() => 1,
+            c => 6 * c.len_utf16(),
+        })
+        .sum()
+}
+
 /// Appends `\uXXXX` (lowercase hex, as Python writes it).
 fn push_unicode_escape(unit: u16, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -73,7 +85,7 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::write_string;
+    use super::{escaped_len, write_string};
 
     fn written(s: &str, html_safe: bool) -> String {
         let mut out = String::from("prefix:");
@@ -106,6 +118,8 @@ mod tests {
         for (input, plain, html_safe) in cases {
             assert_eq!(written(input, false), *plain, "{input:?}");
             assert_eq!(written(input, true), *html_safe, "{input:?}");
+            assert_eq!(escaped_len(input, false) + 2, plain.len(), "{input:?}");
+            assert_eq!(escaped_len(input, true) + 2, html_safe.len(), "{input:?}");
         }
     }
 }

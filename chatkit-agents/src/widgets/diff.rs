@@ -94,7 +94,7 @@ struct Walk<'a> {
 }
 
 /// Python truthiness, for the `streaming` flag of dynamic components.
-fn truthy(value: Option<&Value>) -> bool {
+pub(super) fn truthy(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,

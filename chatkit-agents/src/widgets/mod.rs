@@ -17,6 +17,7 @@ mod diff;
 mod jinja;
 mod stream;
 mod template;
+mod template_stream;
 mod values;
 
 pub use crate::types::widget::{WidgetComponent, WidgetError, WidgetRoot, ROOT_TYPES};
@@ -30,4 +31,5 @@ pub use stream::{
     accumulate_text, stream_widget, StreamingTextBase, WidgetSource, WidgetStreamError,
 };
 pub use template::{TemplateError, WidgetTemplate, DEFAULT_FUEL, DEFAULT_MAX_OUTPUT_BYTES};
+pub use template_stream::{TemplateInput, TemplateStream};
 pub use values::*;

@@ -1,16 +1,22 @@
 //! [`stream_widget`] and [`accumulate_text`]: widgets as stream events.
 
+use std::sync::Arc;
+
 use futures::stream::{BoxStream, Stream, StreamExt};
+use serde_json::Value;
 
 use super::components::{Markdown, Text};
 use super::diff::{diff_widget, DiffError};
+use super::template::{TemplateError, WidgetTemplate};
+use super::template_stream::{Streamer, TemplateInput, TemplateStream};
 use crate::types::widget::{WidgetComponent, WidgetRoot};
 use crate::types::{
     StoreItemType, ThreadItem, ThreadMetadata, ThreadStreamEvent, Timestamp, WidgetItem,
 };
 
 /// Why a widget stream stopped.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum WidgetStreamError {
     /// The stream of widget states yielded nothing.
     #[error("the widget stream produced no state; yield at least one WidgetRoot")]
@@ -18,14 +24,53 @@ pub enum WidgetStreamError {
     /// Two consecutive states could not be diffed.
     #[error(transparent)]
     Diff(#[from] DiffError),
+    /// A build of a templated widget failed ([`WidgetSource::template`]).
+    #[error(transparent)]
+    Template(Arc<TemplateError>),
+    /// The data of a templated widget gave its streamed field a value that is not text.
+    #[error("the streamed field {field:?} must be a string, got {found}")]
+    FieldNotText {
+        /// The field.
+        field: String,
+        /// What it was.
+        found: &'static str,
+    },
 }
 
-/// What [`stream_widget`] streams: one finished widget, or a stream of states.
+impl PartialEq for WidgetStreamError {
+    /// Template errors compare by their message (they hold I/O errors, which do not
+    /// compare).
+    fn eq(&self, other: &Self) -> bool {
+        use WidgetStreamError::*;
+        match (self, other) {
+            (Empty, Empty) => true,
+            (Diff(a), Diff(b)) => a == b,
+            (Template(a), Template(b)) => a.to_string() == b.to_string(),
+            (
+                FieldNotText { field, found },
+                FieldNotText {
+                    field: other_field,
+                    found: other_found,
+                },
+            ) => field == other_field && found == other_found,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for WidgetStreamError {}
+
+/// What [`stream_widget`] streams: one finished widget, a stream of states, or a
+/// template whose text field streams.
+#[non_exhaustive]
 pub enum WidgetSource {
     /// A finished widget: one `thread.item.done`.
     Static(WidgetRoot),
     /// Successive states: `thread.item.added`, updates, `thread.item.done`.
     States(BoxStream<'static, WidgetRoot>),
+    /// A template built once, whose streamed field's deltas become text deltas
+    /// ([`WidgetSource::template`]).
+    Template(TemplateStream),
 }
 
 impl std::fmt::Debug for WidgetSource {
@@ -33,6 +78,7 @@ impl std::fmt::Debug for WidgetSource {
         match self {
             WidgetSource::Static(root) => f.debug_tuple("Static").field(root).finish(),
             WidgetSource::States(_) => f.write_str("States(..)"),
+            WidgetSource::Template(stream) => f.debug_tuple("Template").field(stream).finish(),
         }
     }
 }
@@ -47,6 +93,68 @@ impl WidgetSource {
     /// A source from any stream of widget states.
     pub fn states(states: impl Stream<Item = WidgetRoot> + Send + 'static) -> Self {
         WidgetSource::States(states.boxed())
+    }
+
+    /// A widget built from `template` and `data`, whose text field `field` grows by the
+    /// [`TemplateInput::Text`] inputs, in time linear in the text.
+    ///
+    /// This is the rebuild-per-delta pattern (build the template with the text so far on
+    /// every delta, hand the builds to [`WidgetSource::states`]) without the rebuilds: it
+    /// streams the same events, `thread.item.added` with the first build, the updates
+    /// that diffing consecutive builds would give, and `thread.item.done` with the last
+    /// build, but when the template only writes the field with `tojson` (as
+    /// `"value": {{ field | tojson }}` of a `Text` or `Markdown`), each delta becomes its
+    /// `widget.streaming_text.value_delta` directly. Nothing is rebuilt until a
+    /// [`TemplateInput::Data`] input changes the other data, and once at the end.
+    ///
+    /// - The field's text starts as `data[field]` (a string) or empty.
+    /// - [`TemplateInput::Data`] replaces the data: the widget is rebuilt and diffed
+    ///   (turn `streaming` off at the end this way); the field keeps its text unless the
+    ///   new data sets it.
+    /// - A template that uses the field in any other way (prints it with `{{ }}`, joins
+    ///   it with `~`, filters it, tests its truth or length, shows it twice or in a
+    ///   prop other than a text node's `value`) is rebuilt and diffed per delta, with the
+    ///   same events, at the rebuild-per-delta cost. The check renders the template once
+    ///   with a stand-in for the field; it cannot see a comparison of the field with a
+    ///   constant (`{% if answer == "" %}`): don't stream a field a template compares.
+    ///   The final rebuild makes the last state the template's own output in any case.
+    /// - A failing build ends the stream with [`WidgetStreamError::Template`], at the
+    ///   same input as rebuilding would (the output cap is checked per delta).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chatkit_agents::types::{default_generate_id, ThreadMetadata, Timestamp};
+    /// use chatkit_agents::widgets::{stream_widget, TemplateInput, WidgetSource, WidgetTemplate};
+    /// use futures::StreamExt;
+    /// use serde_json::json;
+    ///
+    /// let template = Arc::new(WidgetTemplate::new(json!({
+    ///     "version": "1.0",
+    ///     "name": "answer",
+    ///     "template": r#"{"type":"Card","children":[{"type":"Title","value":{{ title | tojson }}},
+    ///         {"type":"Markdown","id":"answer","value":{{ answer | tojson }},"streaming":{{ streaming | tojson }}}]}"#,
+    /// })).unwrap());
+    /// let inputs = futures::stream::iter(["Hel", "lo"])
+    ///     .map(TemplateInput::from)
+    ///     .chain(futures::stream::once(async { TemplateInput::Data(json!({"title": "Reply", "streaming": false})) }));
+    /// let source = WidgetSource::template(template, json!({"title": "Reply", "streaming": true}), "answer", inputs);
+    /// # futures::executor::block_on(async {
+    /// let thread = ThreadMetadata::new("thr_1", Timestamp::now());
+    /// let events: Vec<_> = stream_widget(&thread, source, None, default_generate_id).collect().await;
+    /// let json: Vec<_> = events.iter().map(|e| serde_json::to_value(e.as_ref().unwrap()).unwrap()).collect();
+    /// assert_eq!(json[1]["update"], json!({"type": "widget.streaming_text.value_delta", "component_id": "answer", "delta": "Hel", "done": false}));
+    /// assert_eq!(json[2]["update"]["delta"], "lo");
+    /// assert_eq!(json[3]["update"]["type"], "widget.root.updated"); // streaming turned off
+    /// assert_eq!(json[4]["item"]["widget"]["children"][1]["value"], "Hello");
+    /// # });
+    /// ```
+    pub fn template(
+        template: Arc<WidgetTemplate>,
+        data: Value,
+        field: impl Into<String>,
+        inputs: impl Stream<Item = TemplateInput> + Send + 'static,
+    ) -> Self {
+        WidgetSource::Template(TemplateStream::new(template, data, field.into(), inputs))
     }
 }
 
@@ -104,6 +212,43 @@ pub fn stream_widget(
                 return;
             }
             WidgetSource::States(states) => states,
+            WidgetSource::Template(TemplateStream { template, field, data, mut inputs }) => {
+                let (mut streamer, first) = match Streamer::start(template, field, data) {
+                    Ok(started) => started,
+                    Err(e) => {
+                        yield Err(e);
+                        return;
+                    }
+                };
+                let mut added = item(first);
+                yield Ok(ThreadStreamEvent::item_added(added.clone()));
+                while let Some(input) = inputs.next().await {
+                    match streamer.apply(input) {
+                        Ok(updates) => {
+                            for update in updates {
+                                yield Ok(ThreadStreamEvent::item_updated(id.clone(), update));
+                            }
+                        }
+                        Err(e) => {
+                            yield Err(e);
+                            return;
+                        }
+                    }
+                }
+                match streamer.finish() {
+                    Ok((updates, last)) => {
+                        for update in updates {
+                            yield Ok(ThreadStreamEvent::item_updated(id.clone(), update));
+                        }
+                        if let ThreadItem::Widget(w) = &mut added {
+                            w.widget = last;
+                        }
+                        yield Ok(ThreadStreamEvent::item_done(added));
+                    }
+                    Err(e) => yield Err(e),
+                }
+                return;
+            }
         };
         let Some(first) = states.next().await else {
             yield Err(WidgetStreamError::Empty);

@@ -351,7 +351,7 @@ impl WidgetTemplate {
     /// map) whose keys become template variables; `()` or `None` means no variables.
     pub fn build(&self, data: impl Serialize) -> Result<WidgetRoot, TemplateError> {
         let rendered = self.render(data)?;
-        self.parse(&rendered)
+        self.parse_rendered(&rendered)
     }
 
     /// Like [`build`](Self::build), but the root must be a `Basic` (entity previews).
@@ -375,7 +375,7 @@ impl WidgetTemplate {
         match context.kind() {
             minijinja::value::ValueKind::Map => {}
             minijinja::value::ValueKind::None | minijinja::value::ValueKind::Undefined => {
-                return self.render_context(minijinja::context! {})
+                return self.render_value(minijinja::context! {})
             }
             other => {
                 return Err(TemplateError::InvalidData {
@@ -384,10 +384,16 @@ impl WidgetTemplate {
                 })
             }
         }
-        self.render_context(context)
+        self.render_value(context)
     }
 
-    fn render_context(&self, context: minijinja::Value) -> Result<String, TemplateError> {
+    /// The largest rendered text a build may produce.
+    pub(super) fn output_limit(&self) -> usize {
+        self.max_output_bytes
+    }
+
+    /// Renders with a context already in minijinja's form.
+    pub(super) fn render_value(&self, context: minijinja::Value) -> Result<String, TemplateError> {
         let template = self
             .env
             .get_template(&self.name)
@@ -452,7 +458,7 @@ impl WidgetTemplate {
     }
 
     /// Parses rendered text into a widget.
-    fn parse(&self, rendered: &str) -> Result<WidgetRoot, TemplateError> {
+    pub(super) fn parse_rendered(&self, rendered: &str) -> Result<WidgetRoot, TemplateError> {
         WidgetRoot::from_json_text(rendered).map_err(|error| match error {
             Err(e) => TemplateError::NotJson {
                 template: self.name.clone(),

@@ -233,6 +233,12 @@ impl WidgetComponent {
         &self.props
     }
 
+    /// The props, to change in place. The caller keeps the component well formed (no
+    /// nulls, a string `type`, components as `children`).
+    pub(crate) fn props_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.props
+    }
+
     /// Consumes the component into its props.
     pub fn into_props(self) -> Map<String, Value> {
         self.props

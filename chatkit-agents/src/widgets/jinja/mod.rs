@@ -16,9 +16,11 @@
 
 mod namespace;
 mod rewrite;
+mod streamed;
 mod tojson;
 
 pub(crate) use rewrite::rewrite_namespace_sets;
+pub(crate) use streamed::StreamedField;
 
 use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{

@@ -4,6 +4,7 @@ use minijinja::value::{Rest, ValueKind};
 use minijinja::{Error, ErrorKind, State, Value};
 
 use super::namespace::{too_deep, MAX_VALUE_DEPTH};
+use super::streamed::StreamedField;
 
 /// Jinja2's `tojson` filter. Each value written costs one unit of fuel; values nested
 /// deeper than [`MAX_VALUE_DEPTH`] are an error rather than a stack overflow.
@@ -41,6 +42,10 @@ fn write_json(
     state.consume_fuel(1)?;
     if depth > MAX_VALUE_DEPTH {
         return Err(too_deep());
+    }
+    if let Some(field) = value.downcast_object_ref::<StreamedField>() {
+        field.write_json(out);
+        return Ok(());
     }
     match value.kind() {
         ValueKind::Undefined => {

@@ -70,9 +70,45 @@ async fn streaming_widget_grows_the_letter() {
         .filter_map(|e| e["update"]["delta"].as_str())
         .collect();
     assert!(text.contains("Hogwarts"), "{text}");
-    assert!(events
+    // Three widgets: the builders' card, then the template rebuilt per delta and streamed.
+    let mut widgets: Vec<&str> = Vec::new();
+    for event in &events {
+        if event["type"] == "thread.item.added" && event["item"]["type"] == "widget" {
+            widgets.push(event["item"]["id"].as_str().unwrap());
+        }
+    }
+    assert_eq!(widgets.len(), 3, "{events:?}");
+    // The two template forms stream the same updates and end with the same widget.
+    let of = |id: &str| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| e["item_id"] == id || e["item"]["id"] == id)
+            .map(|e| {
+                let mut e = e.clone();
+                if let Some(item) = e.get_mut("item").and_then(Value::as_object_mut) {
+                    item.remove("id");
+                    item.remove("created_at");
+                }
+                e.as_object_mut().unwrap().remove("item_id");
+                e
+            })
+            .collect()
+    };
+    let (rebuilt, streamed) = (of(widgets[1]), of(widgets[2]));
+    assert_eq!(rebuilt, streamed);
+    let updates: Vec<&str> = streamed
         .iter()
-        .any(|e| e["update"]["type"] == "widget.streaming_text.value_delta"));
+        .filter_map(|e| e["update"]["type"].as_str())
+        .collect();
+    assert!(updates.len() > 2, "{updates:?}");
+    assert!(updates[..updates.len() - 1]
+        .iter()
+        .all(|t| *t == "widget.streaming_text.value_delta"));
+    assert_eq!(
+        updates.last(),
+        Some(&"widget.root.updated"),
+        "streaming turned off"
+    );
 }
 
 #[tokio::test]

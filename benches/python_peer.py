@@ -30,8 +30,12 @@ from pathlib import Path
 TEXT_DELTA = "lorem ip"
 WIDGET_CHUNK = "The quick brown fox "
 SCENARIOS = ["pipeline_text", "agent_text", "widget_stream", "template_build", "diff_large"]
+# Run only when named: one child per answer size (`--growth-sizes`), each within `--growth-timeout`.
+EXTRA_SCENARIOS = ["template_stream_growth"]
+GROWTH_TEXT = "Streaming answers grow one delta at a time; "
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE.parent / "examples" / "bench" / "bench_list.widget"
+ANSWER_CARD = HERE.parent / "examples" / "bench" / "answer_card.widget"
 
 
 def peak_rss_mb() -> float:
@@ -58,22 +62,10 @@ def measure(n, unit, runs, setup, run):
 # ---- pipeline_text ---------------------------------------------------------------------
 
 
-def pipeline_text(args):
-    from datetime import datetime
-
-    from chatkit.server import ChatKitServer
+def memory_store():
+    """A fresh in-memory store (plain maps; add_thread_item/save_item upsert by id)."""
     from chatkit.store import NotFoundError, Store
-    from chatkit.types import (
-        AssistantMessageContent,
-        AssistantMessageContentPartAdded,
-        AssistantMessageContentPartDone,
-        AssistantMessageContentPartTextDelta,
-        AssistantMessageItem,
-        Page,
-        ThreadItemAddedEvent,
-        ThreadItemDoneEvent,
-        ThreadItemUpdatedEvent,
-    )
+    from chatkit.types import Page
 
     class MemoryStore(Store[dict]):
         """Plain maps; add_thread_item/save_item upsert by id."""
@@ -129,6 +121,25 @@ def pipeline_text(args):
         async def delete_thread_item(self, thread_id, item_id, context):
             self.items.get(thread_id, {}).pop(item_id, None)
 
+
+    return MemoryStore()
+
+
+def pipeline_text(args):
+    from datetime import datetime
+
+    from chatkit.server import ChatKitServer
+    from chatkit.types import (
+        AssistantMessageContent,
+        AssistantMessageContentPartAdded,
+        AssistantMessageContentPartDone,
+        AssistantMessageContentPartTextDelta,
+        AssistantMessageItem,
+        ThreadItemAddedEvent,
+        ThreadItemDoneEvent,
+        ThreadItemUpdatedEvent,
+    )
+
     n = args.pipeline_n
 
     class BenchServer(ChatKitServer[dict]):
@@ -162,7 +173,7 @@ def pipeline_text(args):
 
     def run(_):
         async def go():
-            server = BenchServer(MemoryStore())
+            server = BenchServer(memory_store())
             result = await server.process(body, {})
             events = total = 0
             async for chunk in result:
@@ -385,7 +396,116 @@ def diff_large(args):
     return measure(args.diff_reps, "diffs", args.runs, lambda: None, run)
 
 
+# ---- template_stream_growth -------------------------------------------------------------
+
+
+def template_stream_growth(args):
+    """The seeds' pattern, as `examples/template_stream_growth.rs` runs it in its `rebuild`
+    form: a nested run's text deltas (a RunResultStreaming fed the model's delta events)
+    rebuild the answer card per delta; `stream_widget` diffs the builds; the server
+    frames them as SSE. One request, `--answer-chars` characters in `--delta-chars` pieces."""
+    from agents import Agent, RunContextWrapper
+    from agents.result import RunResultStreaming
+    from agents.run_internal.run_steps import QueueCompleteSentinel
+    from agents.stream_events import RawResponsesStreamEvent
+    from openai.types.responses import ResponseTextDeltaEvent
+
+    from chatkit.server import ChatKitServer, stream_widget
+    from chatkit.widgets import WidgetTemplate
+
+    template = WidgetTemplate.from_file(str(ANSWER_CARD))
+    chars, step = args.answer_chars, args.delta_chars
+    text = (GROWTH_TEXT * (chars // len(GROWTH_TEXT) + 1))[:chars]
+    deltas = [text[i:i + step] for i in range(0, len(text), step)]
+    events = [
+        RawResponsesStreamEvent(data=ResponseTextDeltaEvent(
+            type="response.output_text.delta", item_id="msg_writer", output_index=0,
+            content_index=0, delta=d, logprobs=[], sequence_number=i,
+        ))
+        for i, d in enumerate(deltas)
+    ]
+    sources = [{"title": f"Source number {i}: a document the answer cites"} for i in range(1, 6)]
+    writer = Agent(name="Writer")
+
+    def data(answer, streaming):
+        return {"title": "Answer", "streaming": streaming, "sources": sources, "id": "ans_1",
+                "answer": answer}
+
+    class GrowthServer(ChatKitServer[dict]):
+        async def respond(self, thread, input_user_message, context):
+            run = RunResultStreaming(
+                input="", new_items=[], raw_responses=[], final_output=None,
+                input_guardrail_results=[], output_guardrail_results=[],
+                tool_input_guardrail_results=[], tool_output_guardrail_results=[],
+                context_wrapper=RunContextWrapper(context=None), current_agent=writer,
+                current_turn=0, max_turns=1, _current_agent_output_schema=None, trace=None,
+            )
+            for event in events:
+                run._event_queue.put_nowait(event)
+            run._event_queue.put_nowait(QueueCompleteSentinel())
+
+            async def states():
+                answer = ""
+                yield template.build(data(answer, True))
+                async for event in run.stream_events():
+                    if event.type == "raw_response_event" and \
+                            event.data.type == "response.output_text.delta":
+                        answer += event.data.delta
+                        yield template.build(data(answer, True))
+                yield template.build(data(answer, False))
+
+            async for event in stream_widget(thread, states()):
+                yield event
+
+    body = json.dumps({
+        "type": "threads.create",
+        "params": {"input": {"content": [{"type": "input_text", "text": "Answer, please."}],
+                             "attachments": [], "inference_options": {}}},
+    }).encode()
+
+    async def go():
+        server = GrowthServer(memory_store())
+        start = time.perf_counter()
+        result = await server.process(body, {})
+        frames = total = text_deltas = 0
+        first = last = None
+        async for chunk in result:
+            frames += 1
+            total += len(chunk)
+            if b"widget.streaming_text.value_delta" in chunk:
+                text_deltas += 1
+                last = time.perf_counter()
+                first = first or last
+        return time.perf_counter() - start, frames, total, text_deltas, (last - first) if first else 0
+
+    rss_before = peak_rss_mb()
+    seconds, frames, total, text_deltas, span = asyncio.run(go())
+    return {
+        "form": "rebuild", "answer_chars": chars, "deltas": len(deltas), "seconds": seconds,
+        "us_per_delta": seconds * 1e6 / max(len(deltas), 1),
+        "us_per_delta_streaming": span * 1e6 / max(len(deltas) - 1, 1),
+        "frames": frames, "text_delta_frames": text_deltas, "sse_mb": total / 1e6,
+        "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before,
+    }
+
+
 # ---- driver -----------------------------------------------------------------------------
+
+
+def growth(args):
+    """template_stream_growth at each size, each in a fresh child within the timeout."""
+    rows = []
+    for chars in args.growth_sizes.split(","):
+        argv = [sys.executable, os.path.abspath(__file__), "--child", "template_stream_growth",
+                "--answer-chars", chars, "--delta-chars", str(args.delta_chars)]
+        try:
+            out = subprocess.run(argv, check=True, capture_output=True, text=True,
+                                 timeout=args.growth_timeout).stdout
+            rows.append(json.loads(out))
+        except subprocess.TimeoutExpired:
+            rows.append({"form": "rebuild", "answer_chars": int(chars),
+                         "timed_out_after_seconds": args.growth_timeout})
+    return rows
 
 
 def main():
@@ -399,6 +519,11 @@ def main():
     p.add_argument("--template-reps", type=int, default=5000)
     p.add_argument("--diff-children", type=int, default=500)
     p.add_argument("--diff-reps", type=int, default=2000)
+    p.add_argument("--answer-chars", type=int, default=1000)
+    p.add_argument("--delta-chars", type=int, default=8)
+    p.add_argument("--growth-sizes", default="1000,10000,100000")
+    p.add_argument("--growth-timeout", type=float, default=900,
+                   help="seconds a template_stream_growth size may take before it is reported as timed out")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--scenarios", default=",".join(SCENARIOS))
     p.add_argument("--in-process", action="store_true")
@@ -411,8 +536,11 @@ def main():
         return
     results = {}
     for name in args.scenarios.split(","):
+        if name == "template_stream_growth":
+            results[name] = growth(args)
+            continue
         if name not in SCENARIOS:
-            sys.exit(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+            sys.exit(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS + EXTRA_SCENARIOS)}")
         if args.in_process:
             results[name] = globals()[name](args)
             continue

@@ -5,12 +5,19 @@
 //! the reference's null rule: every `null` is removed, at any depth of the tree, from
 //! objects and from lists alike. It is applied once, when a tree is built, so writing a
 //! tree is a plain map serialization.
+//!
+//! A component parsed from JSON text (a template's output) keeps the text instead, in
+//! its canonical form ([`canonical`]), and parses its tree on first use: most built
+//! widgets are only sent and stored, and writing the text costs less than building the
+//! tree and freeing it again. The two forms are one value to every method.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+mod canonical;
 mod parse;
 
 use crate::python_json::json_kind;
@@ -172,9 +179,52 @@ fn check_component(map: &Map<String, Value>) -> Result<(), Failure> {
 /// let fancy = WidgetComponent::new("FancyThing").with("color", "red").unwrap();
 /// assert_eq!(serde_json::to_value(&fancy).unwrap(), json!({"type": "FancyThing", "color": "red"}));
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct WidgetComponent {
-    props: Map<String, Value>,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    /// The props.
+    Tree(Map<String, Value>),
+    /// JSON text in canonical form (what serde_json writes for the props), its
+    /// component type, and the props once something reads them.
+    Text(Box<TextForm>),
+}
+
+#[derive(Clone)]
+struct TextForm {
+    json: Box<str>,
+    component_type: Box<str>,
+    tree: OnceLock<Map<String, Value>>,
+}
+
+impl TextForm {
+    fn tree(&self) -> &Map<String, Value> {
+        self.tree.get_or_init(|| self.parse())
+    }
+
+    fn into_tree(self) -> Map<String, Value> {
+        let TextForm { json, tree, .. } = self;
+        tree.into_inner().unwrap_or_else(|| parse_canonical(&json))
+    }
+
+    fn parse(&self) -> Map<String, Value> {
+        parse_canonical(&self.json)
+    }
+}
+
+/// The props of canonical text, which [`canonical::canonicalize`] wrote from a valid
+/// component: it always parses to an object.
+fn parse_canonical(json: &str) -> Map<String, Value> {
+    match from_str_without_nulls(json) {
+        Ok(Value::Object(props)) => props,
+        _ => {
+            debug_assert!(false, "canonical widget text parses to an object");
+            Map::new()
+        }
+    }
 }
 
 impl WidgetComponent {
@@ -182,7 +232,13 @@ impl WidgetComponent {
     pub fn new(component_type: impl Into<String>) -> Self {
         let mut props = Map::new();
         props.insert("type".to_owned(), Value::String(component_type.into()));
-        WidgetComponent { props }
+        WidgetComponent::from_tree(props)
+    }
+
+    fn from_tree(props: Map<String, Value>) -> Self {
+        WidgetComponent {
+            repr: Repr::Tree(props),
+        }
     }
 
     /// Builds a component from JSON, dropping nulls and checking the structure.
@@ -196,7 +252,7 @@ impl WidgetComponent {
         match value {
             Value::Object(props) => {
                 validate_component(&props, "root")?;
-                Ok(WidgetComponent { props })
+                Ok(WidgetComponent::from_tree(props))
             }
             other => Err(WidgetError::NotAnObject {
                 path: "root".to_owned(),
@@ -207,41 +263,67 @@ impl WidgetComponent {
 
     /// The component type (`"Text"`, `"Card"`, ...).
     pub fn component_type(&self) -> &str {
-        self.props
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        match &self.repr {
+            Repr::Tree(props) => props
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            Repr::Text(text) => &text.component_type,
+        }
     }
 
     /// The `id` prop, used to address streaming text nodes.
     pub fn id(&self) -> Option<&str> {
-        self.props.get("id").and_then(Value::as_str)
+        self.props().get("id").and_then(Value::as_str)
     }
 
     /// The `key` prop (a React-style list key).
     pub fn key(&self) -> Option<&str> {
-        self.props.get("key").and_then(Value::as_str)
+        self.props().get("key").and_then(Value::as_str)
     }
 
     /// One prop.
     pub fn get(&self, prop: &str) -> Option<&Value> {
-        self.props.get(prop)
+        self.props().get(prop)
     }
 
     /// Every prop, `type` included, in order.
     pub fn props(&self) -> &Map<String, Value> {
-        &self.props
+        match &self.repr {
+            Repr::Tree(props) => props,
+            Repr::Text(text) => text.tree(),
+        }
+    }
+
+    /// The canonical JSON text, when the component still has it (see the module docs).
+    pub(crate) fn canonical_json(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Tree(_) => None,
+            Repr::Text(text) => Some(&text.json),
+        }
     }
 
     /// The props, to change in place. The caller keeps the component well formed (no
     /// nulls, a string `type`, components as `children`).
     pub(crate) fn props_mut(&mut self) -> &mut Map<String, Value> {
-        &mut self.props
+        if let Repr::Text(_) = &self.repr {
+            // The text would go stale: the tree becomes the component.
+            if let Repr::Text(text) = std::mem::replace(&mut self.repr, Repr::Tree(Map::new())) {
+                self.repr = Repr::Tree(text.into_tree());
+            }
+        }
+        match &mut self.repr {
+            Repr::Tree(props) => props,
+            Repr::Text(_) => unreachable!("turned into a tree above"),
+        }
     }
 
     /// Consumes the component into its props.
     pub fn into_props(self) -> Map<String, Value> {
-        self.props
+        match self.repr {
+            Repr::Tree(props) => props,
+            Repr::Text(text) => text.into_tree(),
+        }
     }
 
     /// Sets a prop. A `null` removes it; nulls inside the value are dropped. Setting
@@ -256,16 +338,17 @@ impl WidgetComponent {
         let mut value = value.into();
         drop_nulls(&mut value);
         let structural = prop == "type" || prop == "children";
+        let props = self.props_mut();
         let previous = if value.is_null() {
-            self.props.shift_remove(&prop)
+            props.shift_remove(&prop)
         } else {
-            self.props.insert(prop.clone(), value)
+            props.insert(prop.clone(), value)
         };
         if structural {
-            if let Err(e) = validate_component(&self.props, "root") {
+            if let Err(e) = validate_component(props, "root") {
                 match previous {
-                    Some(old) => self.props.insert(prop, old),
-                    None => self.props.shift_remove(&prop),
+                    Some(old) => props.insert(prop, old),
+                    None => props.shift_remove(&prop),
                 };
                 return Err(e);
             }
@@ -285,19 +368,41 @@ impl WidgetComponent {
 
     /// The component as a JSON value.
     pub fn to_value(&self) -> Value {
-        Value::Object(self.props.clone())
+        Value::Object(self.props().clone())
+    }
+}
+
+impl PartialEq for WidgetComponent {
+    fn eq(&self, other: &Self) -> bool {
+        // Equal canonical texts are equal trees; different ones may still be (maps
+        // compare without regard to order), so the trees decide.
+        if let (Some(a), Some(b)) = (self.canonical_json(), other.canonical_json()) {
+            if a == b {
+                return true;
+            }
+        }
+        self.props() == other.props()
     }
 }
 
 impl fmt::Debug for WidgetComponent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WidgetComponent({})", Value::Object(self.props.clone()))
+        write!(f, "WidgetComponent({})", self.to_value())
     }
 }
 
 impl Serialize for WidgetComponent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.props.serialize(s)
+        match &self.repr {
+            // Text formats get the canonical text re-emitted token by token (the same
+            // output as the tree's, pretty printing included); formats that need map
+            // lengths up front get the tree.
+            Repr::Text(text) if s.is_human_readable() && text.tree.get().is_none() => {
+                let mut json = serde_json::Deserializer::from_str(&text.json);
+                serde_transcode::transcode(&mut json, s)
+            }
+            _ => self.props().serialize(s),
+        }
     }
 }
 
@@ -310,7 +415,7 @@ impl<'de> Deserialize<'de> for WidgetComponent {
 
 impl From<WidgetComponent> for Value {
     fn from(c: WidgetComponent) -> Value {
-        Value::Object(c.props)
+        Value::Object(c.into_props())
     }
 }
 
@@ -352,6 +457,16 @@ impl WidgetRoot {
     pub(crate) fn from_json_text(
         text: &str,
     ) -> Result<Self, Result<WidgetError, serde_json::Error>> {
+        if let Some(canonical) = canonical::canonicalize(text) {
+            return Ok(WidgetRoot(WidgetComponent {
+                repr: Repr::Text(Box::new(TextForm {
+                    json: canonical.json.into_boxed_str(),
+                    component_type: canonical.root_type.into_boxed_str(),
+                    tree: OnceLock::new(),
+                })),
+            }));
+        }
+        // Anything unusual (including every error) takes the tree path.
         let value = from_str_without_nulls(text).map_err(Err)?;
         let component = WidgetComponent::from_value_without_nulls(value).map_err(Ok)?;
         WidgetRoot::new(component).map_err(Ok)
@@ -387,7 +502,7 @@ impl std::ops::Deref for WidgetRoot {
 
 impl fmt::Debug for WidgetRoot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WidgetRoot({})", Value::Object(self.0.props.clone()))
+        write!(f, "WidgetRoot({})", self.0.to_value())
     }
 }
 

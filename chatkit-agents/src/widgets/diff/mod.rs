@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+mod text;
+
 use crate::types::widget::WidgetRoot;
 use crate::types::ThreadItemUpdate;
 
@@ -56,6 +58,18 @@ pub fn diff_widget(
     before: &WidgetRoot,
     after: &WidgetRoot,
 ) -> Result<Vec<ThreadItemUpdate>, DiffError> {
+    // Template builds keep their canonical text: the usual streaming step is found in
+    // it without parsing either tree.
+    if let (Some(b), Some(a)) = (before.canonical_json(), after.canonical_json()) {
+        if let Some(updates) = text::diff(b, a) {
+            return updates;
+        }
+    }
+    diff_trees(before, after)
+}
+
+/// [`diff_widget`] by walking the two trees.
+fn diff_trees(before: &WidgetRoot, after: &WidgetRoot) -> Result<Vec<ThreadItemUpdate>, DiffError> {
     let mut walk = Walk::default();
     if walk.node(before.props(), after.props()) == Verdict::Replace {
         return Ok(vec![ThreadItemUpdate::root_updated(after.clone())]);
@@ -89,7 +103,10 @@ struct Delta<'a> {
 #[derive(Default)]
 struct Walk<'a> {
     deltas: Vec<Delta<'a>>,
-    /// Ids of every streaming text node of `after`, to detect ambiguous deltas.
+    /// Ids of every streaming text node of `after`, to detect ambiguous deltas: the
+    /// first one, and the others (most widgets stream one text, which then costs no
+    /// allocation).
+    first_text_id: Option<&'a str>,
     text_ids: Vec<&'a str>,
 }
 
@@ -136,6 +153,8 @@ impl<'a> Walk<'a> {
         }
         let mut node_type = None;
         let mut node_id = None;
+        let mut value = None;
+        let mut streaming = None;
         let mut changed_value = None;
         let same_order = before.keys().zip(after.keys()).all(|(b, a)| b == a);
         let mut in_order = before.values();
@@ -151,6 +170,8 @@ impl<'a> Walk<'a> {
             match key.as_str() {
                 "type" => node_type = after_value.as_str(),
                 "id" => node_id = after_value.as_str(),
+                "value" => value = Some(after_value),
+                "streaming" => streaming = Some(after_value),
                 _ => {}
             }
             let verdict = match key.as_str() {
@@ -168,17 +189,21 @@ impl<'a> Walk<'a> {
             }
         }
         let text = matches!(node_type, Some("Text" | "Markdown"))
-            && matches!(after.get("value"), Some(Value::String(_)));
+            && matches!(value, Some(Value::String(_)));
         if text {
             if let Some(id) = node_id {
-                self.text_ids.push(id);
+                if self.first_text_id.is_none() {
+                    self.first_text_id = Some(id);
+                } else {
+                    self.text_ids.push(id);
+                }
             }
         }
         match changed_value {
             None => Verdict::Same,
             Some(_) if !text => Verdict::Replace,
             Some((before_value, after_value)) => {
-                self.text_value(before_value, after_value, node_id, after)
+                self.text_value(before_value, after_value, node_id, streaming)
             }
         }
     }
@@ -188,7 +213,7 @@ impl<'a> Walk<'a> {
         before: &'a Value,
         after: &'a Value,
         id: Option<&'a str>,
-        node: &'a Map<String, Value>,
+        streaming: Option<&'a Value>,
     ) -> Verdict {
         let (Value::String(old), Value::String(new)) = (before, after) else {
             return Verdict::Replace;
@@ -200,7 +225,7 @@ impl<'a> Walk<'a> {
             self.deltas.push(Delta {
                 id,
                 delta: appended,
-                done: !truthy(node.get("streaming")),
+                done: !truthy(streaming),
             });
         }
         Verdict::Same
@@ -233,9 +258,11 @@ impl<'a> Walk<'a> {
 
     /// The first delta whose id belongs to more than one streaming text node.
     fn ambiguous_delta(&mut self) -> Option<&'a str> {
-        if self.deltas.is_empty() {
+        if self.deltas.is_empty() || self.text_ids.is_empty() {
+            // One streaming text node at most: no id can be shared.
             return None;
         }
+        self.text_ids.extend(self.first_text_id);
         self.text_ids.sort_unstable();
         let duplicated = |id: &str| {
             let first = self.text_ids.partition_point(|x| *x < id);

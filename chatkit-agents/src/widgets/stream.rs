@@ -6,7 +6,7 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use serde_json::Value;
 
 use super::components::{Markdown, Text};
-use super::diff::{diff_widget, DiffError};
+use super::diff::{diff_states, DiffCache, DiffError};
 use super::template::{TemplateError, WidgetTemplate};
 use super::template_stream::{Streamer, TemplateInput, TemplateStream};
 use crate::types::widget::{WidgetComponent, WidgetRoot};
@@ -257,8 +257,9 @@ pub fn stream_widget(
         let mut added = item(first.clone());
         yield Ok(ThreadStreamEvent::item_added(added.clone()));
         let mut last = first;
+        let mut cache = DiffCache::default();
         while let Some(next) = states.next().await {
-            match diff_widget(&last, &next) {
+            match diff_states(&last, &next, Some(&mut cache)) {
                 Ok(updates) => {
                     for update in updates {
                         yield Ok(ThreadStreamEvent::item_updated(id.clone(), update));

@@ -344,17 +344,6 @@ impl Key<'_> {
             hash: key_hash(key),
         })
     }
-
-    fn visit_string<E: serde::de::Error>(self, key: String) -> Result<KeyRead, E> {
-        self.visit_str(&key)
-    }
-
-    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<KeyRead, E> {
-        Err(E::invalid_type(
-            serde::de::Unexpected::Other("bytes"),
-            &self,
-        ))
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@ use serde_json::{Map, Value};
 
 mod text;
 
+pub(crate) use text::Cache as DiffCache;
+
 use crate::types::widget::WidgetRoot;
 use crate::types::ThreadItemUpdate;
 
@@ -58,10 +60,20 @@ pub fn diff_widget(
     before: &WidgetRoot,
     after: &WidgetRoot,
 ) -> Result<Vec<ThreadItemUpdate>, DiffError> {
+    diff_states(before, after, None)
+}
+
+/// [`diff_widget`] for consecutive states of one stream: the cache carries what one diff
+/// learned about its `after` to the next diff, whose `before` it is.
+pub(crate) fn diff_states(
+    before: &WidgetRoot,
+    after: &WidgetRoot,
+    cache: Option<&mut DiffCache>,
+) -> Result<Vec<ThreadItemUpdate>, DiffError> {
     // Template builds keep their canonical text: the usual streaming step is found in
     // it without parsing either tree.
     if let (Some(b), Some(a)) = (before.canonical_json(), after.canonical_json()) {
-        if let Some(updates) = text::diff(b, a) {
+        if let Some(updates) = text::diff(b, a, cache) {
             return updates;
         }
     }

@@ -14,76 +14,156 @@ use crate::types::ThreadItemUpdate;
 
 use super::{truthy, DiffError};
 
+/// What the last diff of a stream learned about its `after` text: where the streamed
+/// string is and what its node says. The next diff, whose `before` is that text, then
+/// skips the scan ([`diff`] with a cache, as `stream_widget` calls it).
+#[derive(Default)]
+pub(crate) struct Cache {
+    entry: Option<Entry>,
+}
+
+struct Entry {
+    /// The text this was learned on: its address and length (the text is held, as the
+    /// stream's last state, until the next diff).
+    text: (usize, usize),
+    string_start: usize,
+    string_end: usize,
+    /// The node's id (`None`: appends give no update), unique in the widget.
+    id: Option<String>,
+    done: bool,
+}
+
+fn identity(text: &str) -> (usize, usize) {
+    (text.as_ptr() as usize, text.len())
+}
+
+/// The streamed string found in `before`: where it is and what its node says.
+struct Found {
+    string_start: usize,
+    string_end: usize,
+    id: Option<String>,
+    done: bool,
+}
+
 /// The updates from `before` to `after`, or `None` when the tree diff must decide.
-pub(super) fn diff(before: &str, after: &str) -> Option<Result<Vec<ThreadItemUpdate>, DiffError>> {
+pub(super) fn diff(
+    before: &str,
+    after: &str,
+    cache: Option<&mut Cache>,
+) -> Option<Result<Vec<ThreadItemUpdate>, DiffError>> {
+    let mut cache = cache;
     let (b, a) = (before.as_bytes(), after.as_bytes());
     if a.len() < b.len() {
         return None;
     }
-    let at = common_prefix(b, a);
-    if at == b.len() && a.len() == b.len() {
-        return Some(Ok(Vec::new()));
-    }
     let inserted = a.len() - b.len();
-    if inserted == 0 || a[at + inserted..] != b[at..] {
+    if inserted == 0 {
+        return (a == b).then(|| Ok(Vec::new()));
+    }
+    // The insertion point: after the longest common suffix, if all before it is equal
+    // (one memcmp). An append's bytes may match the text before them, so the point can
+    // lie inside the string's old content; it cannot reach past its opening quote.
+    let at = b.len() - common_suffix(b, a);
+    if a[..at] != b[..at] {
         return None;
     }
-    // `at` must lie in a string of `before`; the insertion is an append if the string's
-    // old content is a prefix of its new content.
-    let scan = Scan::to(b, at)?;
-    let content_end = scan.string_end;
-    if a[scan.string_start..content_end] != b[scan.string_start..content_end] {
+    let cached = cache
+        .as_deref_mut()
+        .and_then(|c| c.entry.take())
+        .filter(|e| e.text == identity(before) && (e.string_start..=e.string_end).contains(&at));
+    let found = match cached {
+        Some(entry) => Found {
+            string_start: entry.string_start,
+            string_end: entry.string_end,
+            id: entry.id,
+            done: entry.done,
+        },
+        None => find(before, at)?,
+    };
+    // An append: the old content is a prefix of the new one.
+    let end = found.string_end;
+    if a[at..end] != b[at..end] {
         return None;
     }
-    let appended = &after[content_end..content_end + inserted];
-    if !b[..scan.string_start].ends_with(b"\"value\":\"") {
+    let appended = &after[end..end + inserted];
+    let updates = match &found.id {
+        // No id: the tree diff gives no update either (the done item carries the text).
+        None => Vec::new(),
+        Some(id) => vec![ThreadItemUpdate::WidgetStreamingTextValueDelta {
+            component_id: id.clone(),
+            delta: decode(appended)?,
+            done: found.done,
+        }],
+    };
+    if let Some(cache) = cache {
+        cache.entry = Some(Entry {
+            text: identity(after),
+            string_start: found.string_start,
+            string_end: end + inserted,
+            id: found.id,
+            done: found.done,
+        });
+    }
+    Some(Ok(updates))
+}
+
+/// Finds the string holding `at` in `text` and checks that it is the `value` of a
+/// `Text`/`Markdown` component whose id (if any) no other node of the widget has.
+fn find(text: &str, at: usize) -> Option<Found> {
+    let bytes = text.as_bytes();
+    let scan = Scan::to(bytes, at)?;
+    if !bytes[..scan.string_start].ends_with(b"\"value\":\"") {
         return None;
     }
-    let node = scan.innermost_component(b)?;
-    let props = Props::read(before, node)?;
+    let node = scan.innermost_component(bytes)?;
+    let props = Props::read(text, node)?;
     if !matches!(props.node_type, Some("\"Text\"" | "\"Markdown\"")) {
         return None;
     }
-    let Some(id_token) = props.id else {
-        // No id: the tree diff gives no update either (the done item carries the text).
-        return Some(Ok(Vec::new()));
-    };
-    // The id must name only this text node: one `"id":<id>` in the whole widget (any
-    // other, even in a payload, lets the tree decide).
-    let needle = format!("\"id\":{id_token}");
-    let mut found = memmem::find_iter(a, needle.as_bytes());
-    if found.next().is_none() || found.next().is_some() {
-        return None;
-    }
-    let id: String = serde_json::from_str(id_token).ok()?;
-    let streaming: Option<serde_json::Value> = match props.streaming {
+    let id = match props.id {
         None => None,
-        Some(token) => Some(serde_json::from_str(token).ok()?),
+        Some(token) => {
+            // One `"id":<id>` in the widget: no other node, even in a payload, has it
+            // (else the tree decides). The streamed string cannot hold it (its quotes
+            // are escaped), so only the text around it is searched.
+            let needle = format!("\"id\":{token}");
+            let finder = memmem::Finder::new(needle.as_bytes());
+            let count = finder.find_iter(&bytes[..scan.string_start]).count()
+                + finder.find_iter(&bytes[scan.string_end..]).count();
+            if count != 1 {
+                return None;
+            }
+            Some(serde_json::from_str::<String>(token).ok()?)
+        }
     };
-    let delta = if appended.contains('\\') {
-        serde_json::from_str(&format!("\"{appended}\"")).ok()?
-    } else {
-        appended.to_owned()
+    let streaming = match props.streaming {
+        None => None,
+        Some(token) => Some(serde_json::from_str::<serde_json::Value>(token).ok()?),
     };
-    Some(Ok(vec![ThreadItemUpdate::WidgetStreamingTextValueDelta {
-        component_id: id,
-        delta,
+    Some(Found {
+        string_start: scan.string_start,
+        string_end: scan.string_end,
+        id,
         done: !truthy(streaming.as_ref()),
-    }]))
+    })
 }
 
-/// The length of the common prefix, compared a block at a time.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    const BLOCK: usize = 256;
-    let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
-        i += BLOCK;
+/// The text of escaped string content.
+fn decode(content: &str) -> Option<String> {
+    if content.contains('\\') {
+        serde_json::from_str(&format!("\"{content}\"")).ok()
+    } else {
+        Some(content.to_owned())
     }
-    while i < n && a[i] == b[i] {
-        i += 1;
-    }
-    i
+}
+
+/// The length of the common suffix, at most `a.len()`.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// Where a byte position of canonical JSON stands: in which string, inside which
@@ -269,7 +349,11 @@ mod tests {
     /// The text diff, where it answers, is the tree diff.
     fn agrees(source: &str, before: serde_json::Value, after: serde_json::Value) -> bool {
         let (b, a) = (built(source, before), built(source, after));
-        let fast = diff(b.canonical_json().unwrap(), a.canonical_json().unwrap());
+        let fast = diff(
+            b.canonical_json().unwrap(),
+            a.canonical_json().unwrap(),
+            None,
+        );
         let tree = super::super::diff_trees(&b, &a);
         if let Some(fast) = &fast {
             assert_eq!(fast, &tree, "{source}");
@@ -322,5 +406,31 @@ mod tests {
         // A single child through Transition.
         let single = r#"{"type":"Card","children":[{"type":"Transition","children":{"type":"Text","id":"m","value":{{ t | tojson }}}}]}"#;
         assert!(agrees(single, json!({"t": "a"}), json!({"t": "ab"})));
+    }
+
+    #[test]
+    fn a_stream_of_states_reuses_what_the_last_diff_found() {
+        let two = r#"{"type":"Card","children":[{"type":"Text","id":"a","value":{{ a | tojson }}},{"type":"Markdown","id":"b","value":{{ b | tojson }},"streaming":true}]}"#;
+        let steps = [
+            ("", ""),
+            ("x", ""),
+            ("x", "ab"),
+            ("x", "abab"),
+            ("x", "ababa\\"),
+            ("xy", "ababa\\"),
+            ("xy", "ababa\\\\n"),
+            ("xy", "b"),
+            ("xy", "bc"),
+        ];
+        let states: Vec<_> = steps
+            .iter()
+            .map(|(a, b)| built(two, json!({"a": a, "b": b})))
+            .collect();
+        let mut cache = Cache::default();
+        for pair in states.windows(2) {
+            let tree = super::super::diff_trees(&pair[0], &pair[1]);
+            let cached = super::super::diff_states(&pair[0], &pair[1], Some(&mut cache));
+            assert_eq!(cached, tree);
+        }
     }
 }

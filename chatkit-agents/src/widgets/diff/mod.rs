@@ -1,6 +1,7 @@
 //! [`diff_widget`]: the updates that turn one widget state into the next.
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 mod text;
 
@@ -114,12 +115,10 @@ struct Delta<'a> {
 
 #[derive(Default)]
 struct Walk<'a> {
-    deltas: Vec<Delta<'a>>,
-    /// Ids of every streaming text node of `after`, to detect ambiguous deltas: the
-    /// first one, and the others (most widgets stream one text, which then costs no
-    /// allocation).
-    first_text_id: Option<&'a str>,
-    text_ids: Vec<&'a str>,
+    // Inline: most widgets stream one or two texts, so a diff allocates only its result.
+    deltas: SmallVec<[Delta<'a>; 2]>,
+    /// Ids of every streaming text node of `after`, to detect ambiguous deltas.
+    text_ids: SmallVec<[&'a str; 4]>,
 }
 
 /// Python truthiness, for the `streaming` flag of dynamic components.
@@ -204,11 +203,7 @@ impl<'a> Walk<'a> {
             && matches!(value, Some(Value::String(_)));
         if text {
             if let Some(id) = node_id {
-                if self.first_text_id.is_none() {
-                    self.first_text_id = Some(id);
-                } else {
-                    self.text_ids.push(id);
-                }
+                self.text_ids.push(id);
             }
         }
         match changed_value {
@@ -270,11 +265,10 @@ impl<'a> Walk<'a> {
 
     /// The first delta whose id belongs to more than one streaming text node.
     fn ambiguous_delta(&mut self) -> Option<&'a str> {
-        if self.deltas.is_empty() || self.text_ids.is_empty() {
+        if self.deltas.is_empty() || self.text_ids.len() < 2 {
             // One streaming text node at most: no id can be shared.
             return None;
         }
-        self.text_ids.extend(self.first_text_id);
         self.text_ids.sort_unstable();
         let duplicated = |id: &str| {
             let first = self.text_ids.partition_point(|x| *x < id);

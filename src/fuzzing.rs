@@ -10,7 +10,9 @@
 //!   built serializes and parses back to itself.
 //! - [`widget_parsing`]: widget JSON is rejected or parsed, and round-trips.
 //! - [`widget_diff`]: diffing two widgets does not panic; a widget diffed with itself
-//!   gives no update; every streamed delta names a component that exists.
+//!   gives no update; every streamed delta names a component that exists; widgets that
+//!   keep their canonical text (built from JSON text, as templates are) serialize,
+//!   compare and diff exactly as the same widgets parsed into trees.
 //! - [`sse_framing`]: an event's SSE frame is `data: <json>\n\n` with exactly the bytes
 //!   serde writes for it, on one line.
 //!
@@ -54,6 +56,12 @@ pub fn template_build(data: &[u8]) -> bool {
     match template.build(&data) {
         Ok(widget) => {
             let text = serde_json::to_string(&widget).expect("a widget serializes");
+            // The canonical text is the tree's serialization.
+            assert_eq!(
+                text,
+                serde_json::to_string(&widget.to_value()).expect("a tree serializes"),
+                "a built widget's text is not its tree's"
+            );
             let again: WidgetRoot = serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("a built widget does not parse again: {e}: {text}"));
             assert_eq!(again, widget, "a built widget changed in a round trip");
@@ -90,6 +98,32 @@ pub fn widget_diff(data: &[u8]) -> bool {
     ) else {
         return false;
     };
+    // The same widgets as template builds keep their canonical text; every answer about
+    // them must be the trees'.
+    let as_text = |bytes: &[u8]| -> Option<WidgetRoot> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let source = format!("{{% raw %}}{text}{{% endraw %}}");
+        WidgetTemplate::new(json!({"version": "1.0", "name": "fuzz", "template": source}))
+            .ok()?
+            .build(json!({}))
+            .ok()
+    };
+    if let (Some(text_before), Some(text_after)) = (
+        as_text(&data[..at]),
+        as_text(data.get(at + 1..).unwrap_or_default()),
+    ) {
+        assert_eq!(text_before, before, "a text widget differs from its tree");
+        assert_eq!(
+            serde_json::to_string(&text_after).expect("a widget serializes"),
+            serde_json::to_string(&after).expect("a widget serializes"),
+            "a text widget serializes unlike its tree"
+        );
+        assert_eq!(
+            diff_widget(&text_before, &text_after),
+            diff_widget(&before, &after),
+            "the text diff differs from the tree diff"
+        );
+    }
     match diff_widget(&before, &before) {
         Ok(updates) => assert!(
             updates.is_empty(),

@@ -354,6 +354,42 @@ fn widget_parsing_never_panics_and_round_trips() {
     );
 }
 
+/// How many string `value` props the JSON holds, at any depth.
+fn count_values(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| usize::from(k == "value" && v.is_string()) + count_values(v))
+            .sum(),
+        Value::Array(list) => list.iter().map(count_values).sum(),
+        _ => 0,
+    }
+}
+
+/// Appends `piece` to the `target`-th string `value` prop (counting with `seen`).
+fn append_to_value(value: &mut Value, target: usize, piece: &str, seen: &mut usize) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "value" {
+                    if let Value::String(text) = v {
+                        if *seen == target {
+                            text.push_str(piece);
+                        }
+                        *seen += 1;
+                        continue;
+                    }
+                }
+                append_to_value(v, target, piece, seen);
+            }
+        }
+        Value::Array(list) => list
+            .iter_mut()
+            .for_each(|v| append_to_value(v, target, piece, seen)),
+        _ => {}
+    }
+}
+
 #[test]
 fn widget_diff_never_panics_and_names_real_components() {
     let seeds = widget_seeds();
@@ -371,11 +407,31 @@ fn widget_diff_never_panics_and_names_real_components() {
         "widget_diff",
         iterations(10_000),
         |rng| {
-            if rng.chance(2) {
+            if rng.chance(3) {
                 // Two (mutated) widgets.
                 let mut input = corpus(rng, &seeds);
                 input.push(0);
                 input.extend(corpus(rng, &seeds));
+                input
+            } else if rng.chance(2) {
+                // A streaming step: a golden `before` with text appended to one `value`.
+                let pair = rng.pick(&pairs);
+                let at = pair.iter().position(|&b| b == 0).unwrap_or(pair.len());
+                let mut before: Value = serde_json::from_slice(&pair[..at]).unwrap();
+                let mut after = before.clone();
+                let pieces = ["x", " more words", "\n", "\"", "\\", "é😀", "<&>", ""];
+                let piece = *rng.pick(&pieces);
+                let count = count_values(&after);
+                if count > 0 {
+                    append_to_value(&mut after, rng.below(count), piece, &mut 0);
+                }
+                if rng.chance(4) {
+                    // Or the step before it: both sides shorter by the same text.
+                    std::mem::swap(&mut before, &mut after);
+                }
+                let mut input = before.to_string().into_bytes();
+                input.push(0);
+                input.extend(after.to_string().into_bytes());
                 input
             } else {
                 // A golden pair with its `after` side mutated.

@@ -339,3 +339,42 @@ async fn bad_data_and_failing_builds_are_errors() {
         ]
     );
 }
+
+/// Random deltas and data changes on several templates, linear and not: the events are
+/// always the rebuilt ones.
+#[tokio::test]
+async fn random_inputs_stream_the_rebuilt_events() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let sources = [
+        CARD,
+        r#"{"type":"Card","children":[{"type":"Text","id":"a","value":{{ answer | tojson }},"streaming":{{ streaming | tojson }}},{"type":"Caption","value":{{ title | tojson }}}]}"#,
+        r#"{"type":"ListView","children":[{"type":"ListViewItem","children":[{"type":"Markdown","id":"m","value":{{ answer | tojson }}}]}]}"#,
+        r#"{"type":"Card","children":[{"type":"Text","id":"a","value":{{ (title ~ answer) | tojson }}}]}"#,
+    ];
+    let pieces = [
+        "a", "", " word", "\"", "\\", "\n", "<&>'", "é", "😀", "\u{1}", "}]},{",
+    ];
+    for round in 0..40 {
+        let source = sources[round % sources.len()];
+        let mut inputs = Vec::new();
+        for _ in 0..next(12) {
+            inputs.push(if next(6) == 0 {
+                let title = pieces[next(pieces.len())];
+                let mut data = json!({"title": title, "streaming": next(2) == 0});
+                if next(3) == 0 {
+                    data["answer"] = json!(pieces[next(pieces.len())]);
+                }
+                TemplateInput::Data(data)
+            } else {
+                TemplateInput::from(pieces[next(pieces.len())])
+            });
+        }
+        same_events(source, json!({"title": "T", "streaming": true}), inputs).await;
+    }
+}

@@ -80,9 +80,10 @@ pub(super) fn diff(
         },
         None => find(before, at)?,
     };
-    // An append: the old content is a prefix of the new one.
+    // An append: the old content is a prefix of the new one, and the inserted bytes are
+    // content too (the string now ends right after them, not somewhere in them).
     let end = found.string_end;
-    if a[at..end] != b[at..end] {
+    if a[at..end] != b[at..end] || string_end(a, end) != Some(end + inserted) {
         return None;
     }
     let appended = &after[end..end + inserted];
@@ -432,5 +433,32 @@ mod tests {
             let cached = super::super::diff_states(&pair[0], &pair[1], Some(&mut cache));
             assert_eq!(cached, tree);
         }
+    }
+
+    #[test]
+    fn an_insertion_that_closes_the_string_is_structure_not_text() {
+        // Found by the fuzz property: the insertion point is the end of "Hel", but the
+        // inserted bytes end the string and add a node.
+        let parse = |text: &str| {
+            crate::types::widget::WidgetRoot::from_json_text(text)
+                .ok()
+                .unwrap()
+        };
+        let before = parse(
+            r#"{"type":"Card","children":[{"id":"a","type":"Text","value":"Hel","streaming":true}]}"#,
+        );
+        let after = parse(
+            r#"{"type":"Card","children":[{"id":"a","type":"Text","value":"Hello","streaming":"x"},{"id":"b","type":"Text","value":"x","streaming":true}]}"#,
+        );
+        assert!(diff(
+            before.canonical_json().unwrap(),
+            after.canonical_json().unwrap(),
+            None
+        )
+        .is_none());
+        assert_eq!(
+            diff_widget(&before, &after),
+            Ok(vec![ThreadItemUpdate::root_updated(after.clone())])
+        );
     }
 }

@@ -10,6 +10,14 @@
 //! drops or adds props (the reference's strict parse adds action defaults; this crate
 //! keeps actions exactly as written).
 //!
+//! A template build keeps its output as canonical JSON text and parses the tree only
+//! when something reads it: most builds are only sent and stored. [`diff_widget`] finds
+//! the usual streaming step of two such builds in their text, and [`stream_widget`]
+//! reuses what it found for the next state. For a widget whose text grows with a model's
+//! answer, [`WidgetSource::template`] builds the template once and streams the field's
+//! deltas directly, in time linear in the answer (rebuilding per delta costs the whole
+//! widget per delta).
+//!
 //! `Box` shadows `std::boxed::Box` if glob-imported; prefer `use chatkit_agents::widgets as w;`.
 
 mod components;

@@ -282,6 +282,29 @@ async fn web_searches_show_as_a_workflow_that_ends_when_the_answer_starts() {
     let done = &events[5]["item"]["workflow"];
     assert_eq!(done["tasks"].as_array().unwrap().len(), 2);
     assert!(done["summary"]["duration"].is_number(), "{done}");
+    // The answer cites a page: it becomes a source of the last search, and the
+    // workflow is replaced (and saved) just before the answer is done.
+    let types = event_types(&events);
+    assert_eq!(
+        types[types.len() - 2..],
+        [
+            "thread.item.replaced:workflow",
+            "thread.item.done:assistant_message"
+        ]
+    );
+    let replaced = &events[events.len() - 2]["item"];
+    assert_eq!(replaced["id"], events[0]["item"]["id"]);
+    let sources = &replaced["workflow"]["tasks"][1]["sources"];
+    assert_eq!(
+        sources,
+        &json!([{
+            "type": "url",
+            "title": "Mount Columbia | mountain, Alberta, Canada | Britannica",
+            "url": "https://www.britannica.com/place/Mount-Columbia?utm_source=openai"
+        }])
+    );
+    assert_eq!(replaced["workflow"]["tasks"][0]["sources"], json!([]));
+    assert_eq!(replaced["workflow"]["summary"], done["summary"]);
 }
 
 /// Shows nothing of web searches.
@@ -370,5 +393,55 @@ async fn a_hosted_mcp_approval_request_fails_the_run_clearly() {
     assert!(
         error.contains("tickets") && error.contains("delete") && error.contains("require_approval"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn files_the_answer_cites_become_sources_of_the_file_search() {
+    let files = json!({"type": "file_search_call", "id": "fs_1", "status": "completed", "queries": ["refund policy"],
+        "results": [{"file_id": "file_1", "filename": "policy.pdf", "score": 0.9, "text": "..."}]});
+    let cite = |file: &str, name: &str, index: usize| json!({"type": "file_citation", "file_id": file, "filename": name, "index": index});
+    let message = json!({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed", "content": [{"type": "output_text",
+        "text": "Refunds take 14 days.", "annotations": [cite("file_1", "policy.pdf", 20), cite("file_2", "faq.md", 20), cite("file_2", "faq.md", 21)]}]});
+    let events = vec![
+        json!({"type": "response.created", "response": {"id": "resp_1"}}),
+        json!({"type": "response.output_item.added", "output_index": 0, "item": {"type": "file_search_call", "id": "fs_1", "status": "in_progress", "queries": []}}),
+        json!({"type": "response.output_item.done", "output_index": 0, "item": files}),
+        json!({"type": "response.output_item.added", "output_index": 1, "item": {"type": "message", "id": "msg_1", "role": "assistant", "status": "in_progress", "content": []}}),
+        json!({"type": "response.output_item.done", "output_index": 1, "item": message}),
+        json!({"type": "response.completed", "response": {"id": "resp_1"}}),
+    ];
+    let server = replay("/responses", vec![(200, frames(&events))]).await;
+    let events = chatkit_events(&server, DefaultResponseStreamConverter::default()).await;
+    let replaced = events
+        .iter()
+        .find(|e| e["type"] == "thread.item.replaced")
+        .expect("the workflow is replaced");
+    let sources: Vec<&str> = replaced["item"]["workflow"]["tasks"][0]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["filename"].as_str().unwrap())
+        .collect();
+    // The search found policy.pdf; the answer also cites faq.md (twice): added once.
+    assert_eq!(sources, ["policy.pdf", "faq.md"]);
+}
+
+#[tokio::test]
+async fn an_answer_without_citations_replaces_nothing() {
+    let events = vec![
+        json!({"type": "response.created", "response": {"id": "resp_1"}}),
+        json!({"type": "response.output_item.done", "output_index": 0, "item": {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search", "query": "q"}}}),
+        json!({"type": "response.output_item.added", "output_index": 1, "item": {"type": "message", "id": "msg_1", "role": "assistant", "status": "in_progress", "content": []}}),
+        json!({"type": "response.output_item.done", "output_index": 1, "item": {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed", "content": [{"type": "output_text", "text": "No sources.", "annotations": []}]}}),
+        json!({"type": "response.completed", "response": {"id": "resp_1"}}),
+    ];
+    let server = replay("/responses", vec![(200, frames(&events))]).await;
+    let events = chatkit_events(&server, DefaultResponseStreamConverter::default()).await;
+    assert!(
+        !event_types(&events)
+            .iter()
+            .any(|t| t.starts_with("thread.item.replaced")),
+        "{events:?}"
     );
 }

@@ -17,7 +17,9 @@ use crate::types::{
 /// - `code_interpreter_call`: a task with the code;
 /// - `mcp_call`: a task titled with the server and tool, with the output or the error.
 ///
-/// Each is loading until the call completes.
+/// Each is loading until the call completes. When the answer is done, the pages and
+/// files it cites are added to the sources of the last web and file search of the
+/// workflow (which is then replaced), unless listed already.
 ///
 /// ```
 /// use chatkit_agents::agents::default_hosted_tool_task;

@@ -18,7 +18,7 @@ use crate::agents::model::{ContentPart, FunctionCall, ModelEvent, OutputItem};
 use crate::agents::tool::ToolOrigin;
 use crate::types::{
     AssistantMessageContent, AssistantMessageItem, ClientToolCallItem, ClientToolCallStatus,
-    GeneratedImage, GeneratedImageItem, StoreItemType, Task, ThoughtTask, ThreadItem,
+    GeneratedImage, GeneratedImageItem, Source, StoreItemType, Task, ThoughtTask, ThreadItem,
     ThreadItemUpdate, ThreadStreamEvent, Timestamp, Workflow, WorkflowItem, WorkflowType,
 };
 
@@ -46,6 +46,9 @@ pub(super) struct EventMapper<C> {
     tool_tasks: HashMap<String, usize>,
     /// Where the tools of the calls started and not yet answered come from.
     origins: HashMap<String, ToolOrigin>,
+    /// The last workflow that ended, as the client has it: when the answer that ended
+    /// it cites pages or files, they become the sources of its search tasks.
+    ended_workflow: Option<WorkflowItem>,
 }
 
 impl<C: Send + Sync + 'static> EventMapper<C> {
@@ -60,6 +63,7 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
             generated_image: None,
             tool_tasks: HashMap::new(),
             origins: HashMap::new(),
+            ended_workflow: None,
         }
     }
 
@@ -69,13 +73,71 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
     }
 
     /// Ends the active workflow with a duration summary, unless it is `keep`.
-    fn end_workflow_unless(&self, keep: Option<&str>, out: &mut Vec<ThreadStreamEvent>) {
+    fn end_workflow_unless(&mut self, keep: Option<&str>, out: &mut Vec<ThreadStreamEvent>) {
         let ended = self.ctx.with_workflow(|active| match active {
             Some(workflow) if Some(workflow.id.as_str()) != keep => active.take(),
             _ => None,
         });
         if let Some(workflow) = ended {
-            out.push(end_with_duration(workflow));
+            let event = end_with_duration(workflow);
+            if let ThreadStreamEvent::ThreadItemDone { item } = &event {
+                if let ThreadItem::Workflow(workflow) = item.as_ref() {
+                    self.ended_workflow = Some(workflow.clone());
+                }
+            }
+            out.push(event);
+        }
+    }
+
+    /// The answer's citations as sources of the search tasks of the workflow it ended:
+    /// pages cited go to its last web search, files to its last file search, each
+    /// unless that task lists it already. The workflow is then replaced (and saved).
+    fn cite_sources(&mut self, answer: &AssistantMessageItem, out: &mut Vec<ThreadStreamEvent>) {
+        let Some(workflow) = self.ended_workflow.as_mut() else {
+            return;
+        };
+        let tasks = &mut workflow.workflow.tasks;
+        let last_of = |tasks: &[Task], web: bool| {
+            tasks.iter().rposition(|task| match task {
+                Task::WebSearch(_) => web,
+                Task::File(_) => !web,
+                _ => false,
+            })
+        };
+        let (web, file) = (last_of(tasks, true), last_of(tasks, false));
+        let mut changed = false;
+        let cited = answer
+            .content
+            .iter()
+            .flat_map(|part| &part.annotations)
+            .map(|annotation| &annotation.source);
+        for source in cited {
+            match (source, web, file) {
+                (Source::Url(url), Some(index), _) => {
+                    if let Task::WebSearch(search) = &mut tasks[index] {
+                        if !search.sources.iter().any(|known| known.url == url.url) {
+                            search.sources.push(url.clone());
+                            changed = true;
+                        }
+                    }
+                }
+                (Source::File(file), _, Some(index)) => {
+                    if let Task::File(search) = &mut tasks[index] {
+                        if !search
+                            .sources
+                            .iter()
+                            .any(|known| known.filename == file.filename)
+                        {
+                            search.sources.push(file.clone());
+                            changed = true;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if changed {
+            out.push(ThreadStreamEvent::item_replaced(workflow.clone()));
         }
     }
 
@@ -355,6 +417,7 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
             OutputItem::Message(message) => {
                 self.produced.insert(message.id.clone());
                 let item = self.message_item(&message.id, &message.content).await;
+                self.cite_sources(&item, out);
                 out.push(ThreadStreamEvent::item_done(item));
             }
             OutputItem::ImageGeneration(image) => {

@@ -366,34 +366,104 @@ fn hosted_calls_become_tasks() {
     assert!(default_hosted_tool_task(&json!({"type": "mcp_list_tools", "id": "l"})).is_none());
 }
 
-#[tokio::test]
-async fn a_hosted_mcp_approval_request_fails_the_run_clearly() {
-    let request = json!({"type": "mcp_approval_request", "id": "mcpr_1", "server_label": "tickets", "name": "delete", "arguments": "{}"});
-    let events = vec![
-        json!({"type": "response.created", "response": {"id": "resp_3"}}),
+/// A turn in which the hosted `tickets` server asks to run `tool`, then (the next
+/// request) the call made and the answer.
+fn approval_turns(tool: &str) -> Vec<(u16, String)> {
+    let request = json!({"type": "mcp_approval_request", "id": "mcpr_1", "server_label": "tickets", "name": tool, "arguments": "{\"id\":7}"});
+    let asked = vec![
+        json!({"type": "response.created", "response": {"id": "resp_1"}}),
         json!({"type": "response.output_item.added", "output_index": 0, "item": request}),
         json!({"type": "response.output_item.done", "output_index": 0, "item": request}),
-        json!({"type": "response.completed", "response": {"id": "resp_3"}}),
+        json!({"type": "response.completed", "response": {"id": "resp_1"}}),
     ];
-    let server = replay("/responses", vec![(200, frames(&events))]).await;
+    let call = json!({"type": "mcp_call", "id": "mcp_1", "server_label": "tickets", "name": tool, "arguments": "{\"id\":7}", "output": "deleted", "approval_request_id": "mcpr_1"});
+    let message = json!({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed", "content": [{"type": "output_text", "text": "Ticket 7 is gone.", "annotations": []}]});
+    let answered = vec![
+        json!({"type": "response.created", "response": {"id": "resp_2"}}),
+        json!({"type": "response.output_item.done", "output_index": 0, "item": call}),
+        json!({"type": "response.output_item.done", "output_index": 1, "item": message}),
+        json!({"type": "response.completed", "response": {"id": "resp_2"}}),
+    ];
+    vec![(200, frames(&asked)), (200, frames(&answered))]
+}
+
+fn clerk(server: &wiremock::MockServer) -> Agent<()> {
     let model = Arc::new(OpenAIResponsesModel::with_base_url(
         "gpt-test",
         server.uri(),
         "k",
     ));
-    let agent: Agent<()> = Agent::new("Clerk", model).hosted_tool(
+    Agent::new("Clerk", model).hosted_tool(
         HostedTool::mcp("tickets", "https://mcp.example.com/mcp")
             .option("require_approval", "always"),
+    )
+}
+
+#[tokio::test]
+async fn a_hosted_mcp_approval_request_waits_for_a_person_and_the_answer_goes_back() {
+    let server = replay("/responses", approval_turns("delete_ticket")).await;
+    let agent = clerk(&server);
+    let runner = Runner::new();
+    let first = runner.run(&agent, "delete ticket 7", ()).await.unwrap();
+    let state = first.interruption.expect("the run waits for approval");
+    let pending = state.pending();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].call_id, "mcpr_1");
+    assert_eq!(pending[0].tool_name, "delete_ticket");
+    assert_eq!(pending[0].server.as_deref(), Some("tickets"));
+    assert_eq!(pending[0].arguments, r#"{"id":7}"#);
+    // The state survives a trip through storage.
+    let mut state = RunState::from_json(&state.to_json()).unwrap();
+    state.approve("mcpr_1").unwrap();
+    let done = runner.resume(&agent, state, ()).await.unwrap();
+    assert_eq!(done.final_output, "Ticket 7 is gone.");
+    let bodies = request_bodies(&server).await;
+    assert_eq!(bodies.len(), 2);
+    let input = bodies[1]["input"].as_array().unwrap();
+    let n = input.len();
+    assert_eq!(input[n - 2]["type"], "mcp_approval_request");
+    assert_eq!(
+        input[n - 1],
+        json!({"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": true})
     );
-    let error = Runner::new()
-        .run(&agent, "delete it", ())
+}
+
+#[tokio::test]
+async fn a_rejected_hosted_call_sends_the_reason() {
+    let server = replay("/responses", approval_turns("delete_ticket")).await;
+    let agent = clerk(&server);
+    let runner = Runner::new();
+    let mut state = runner
+        .run(&agent, "delete ticket 7", ())
         .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.contains("tickets") && error.contains("delete") && error.contains("require_approval"),
-        "{error}"
+        .unwrap()
+        .interruption
+        .unwrap();
+    state.reject("mcpr_1", Some("Not today.".into())).unwrap();
+    runner.resume(&agent, state, ()).await.unwrap();
+    let bodies = request_bodies(&server).await;
+    let input = bodies[1]["input"].as_array().unwrap();
+    assert_eq!(
+        input.last().unwrap(),
+        &json!({"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": false, "reason": "Not today."})
     );
+}
+
+#[tokio::test]
+async fn an_undecided_hosted_call_interrupts_again_without_calling_the_model() {
+    let server = replay("/responses", approval_turns("delete_ticket")).await;
+    let agent = clerk(&server);
+    let runner = Runner::new();
+    let state = runner
+        .run(&agent, "delete ticket 7", ())
+        .await
+        .unwrap()
+        .interruption
+        .unwrap();
+    let again = runner.resume(&agent, state, ()).await.unwrap();
+    let again = again.interruption.expect("still waiting");
+    assert_eq!(again.pending()[0].call_id, "mcpr_1");
+    assert_eq!(request_bodies(&server).await.len(), 1);
 }
 
 #[tokio::test]
@@ -443,5 +513,63 @@ async fn an_answer_without_citations_replaces_nothing() {
             .iter()
             .any(|t| t.starts_with("thread.item.replaced")),
         "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn in_chatkit_a_hosted_call_waits_on_a_card_and_runs_once_approved() {
+    use chatkit_agents::store::MemoryStore;
+    use chatkit_agents::testing::{requests, send};
+    let server = replay("/responses", approval_turns("delete_ticket")).await;
+    let model = Arc::new(OpenAIResponsesModel::with_base_url(
+        "gpt-test",
+        server.uri(),
+        "k",
+    ));
+    let agent: Agent<AgentContext<()>> = Agent::new("Clerk", model).hosted_tool(
+        HostedTool::mcp("tickets", "https://mcp.example.com/mcp")
+            .option("require_approval", "always"),
+    );
+    let chatkit = Arc::new(AgentServer::new(Arc::new(MemoryStore::new()), agent));
+    let first = send(&chatkit, &requests::create_thread("delete ticket 7"), ())
+        .await
+        .unwrap();
+    let thread = first.thread_id().unwrap().to_owned();
+    let card = first
+        .events()
+        .iter()
+        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "widget")
+        .expect("an approval card");
+    let text = card["item"]["widget"].to_string();
+    assert!(text.contains("Allow tickets: “Delete ticket”?"), "{text}");
+    let approval_id = text
+        .split("\"approval_id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let action = json!({"type": APPROVE_ACTION, "payload": {"approval_id": approval_id}});
+    let card_id = card["item"]["id"].as_str().unwrap();
+    let second = send(
+        &chatkit,
+        &requests::custom_action(&thread, Some(card_id), action),
+        (),
+    )
+    .await
+    .unwrap();
+    let answer: String = second
+        .events()
+        .iter()
+        .filter_map(|e| e["item"]["content"][0]["text"].as_str())
+        .collect();
+    assert!(
+        answer.contains("Ticket 7 is gone."),
+        "{:?}",
+        second.events()
+    );
+    let bodies = request_bodies(&server).await;
+    assert_eq!(
+        bodies[1]["input"].as_array().unwrap().last().unwrap()["type"],
+        "mcp_approval_response"
     );
 }

@@ -71,9 +71,18 @@ impl HostedTool {
     /// `allowed_tools`, `headers`, `authorization`). Use
     /// [`mcp_connector`](Self::mcp_connector) for a connector instead of a URL.
     ///
-    /// `require_approval` is set to `never`: approval requests of hosted MCP calls
-    /// are not supported yet, and a run that gets one (with another setting) fails
-    /// with an error saying so.
+    /// `require_approval` is set to `never`; set it to `always` (or the provider's
+    /// per-tool form, `{"always": {"tool_names": [...]}}`) and each call waits for a
+    /// person like a function tool that needs approval: the run is interrupted with a
+    /// [`ToolApproval`](crate::agents::ToolApproval) whose `server` is this label, and
+    /// resuming it sends the decision (`mcp_approval_response`) for the provider to act on.
+    ///
+    /// ```
+    /// use chatkit_agents::agents::HostedTool;
+    /// let tickets = HostedTool::mcp("tickets", "https://mcp.example.com/mcp")
+    ///     .option("require_approval", "always");
+    /// assert_eq!(tickets.options()["require_approval"], "always");
+    /// ```
     pub fn mcp(server_label: impl Into<String>, server_url: impl Into<String>) -> Self {
         HostedTool::new("mcp")
             .option("server_label", server_label.into())

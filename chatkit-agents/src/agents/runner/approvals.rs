@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
+use serde_json::{json, Value};
+
 use super::plan::ResolvedCall;
 use super::state::{ApprovalDecision, DoneCall, ToolApproval};
 use crate::agents::approval::DEFAULT_APPROVAL_REJECTION_MESSAGE;
-use crate::agents::model::FunctionCall;
+use crate::agents::model::{FunctionCall, OutputItem};
 use crate::agents::tool::{ToolContext, ToolErrorFormatter, ToolFailure};
 
 /// What an interrupted turn carries into its resumption: the outputs of the calls that
@@ -101,6 +103,70 @@ fn new_approval(call: &FunctionCall, agent: &str) -> ToolApproval {
         tool_name: call.name.clone(),
         arguments: call.arguments.clone(),
         agent: agent.to_owned(),
+        server: None,
         decision: None,
     }
+}
+
+/// What a turn's approval requests from the provider's hosted MCP servers come to: the
+/// answers to send for those decided, and those that wait.
+#[derive(Default)]
+pub(super) struct HostedGate {
+    /// `mcp_approval_response` input items, in request order.
+    pub(super) answers: Vec<Value>,
+    pub(super) waiting: Vec<ToolApproval>,
+}
+
+impl HostedGate {
+    /// Whether the turn had any request.
+    pub(super) fn is_empty(&self) -> bool {
+        self.answers.is_empty() && self.waiting.is_empty()
+    }
+}
+
+/// Sorts the `mcp_approval_request` items of a turn's output: a request decided before
+/// an interruption is answered, any other waits for a person.
+pub(super) fn gate_hosted(
+    turn_output: &[OutputItem],
+    earlier: &EarlierPass,
+    agent: &str,
+) -> HostedGate {
+    let mut gate = HostedGate::default();
+    for item in turn_output {
+        let OutputItem::Other(item) = item else {
+            continue;
+        };
+        if item["type"] != "mcp_approval_request" {
+            continue;
+        }
+        let Some(id) = item["id"].as_str() else {
+            continue;
+        };
+        let decided = earlier.approvals.iter().find(|a| a.call_id == id);
+        match decided.and_then(|a| a.decision.as_ref()) {
+            Some(ApprovalDecision::Approved) => gate.answers.push(
+                json!({"type": "mcp_approval_response", "approval_request_id": id, "approve": true}),
+            ),
+            Some(ApprovalDecision::Rejected { message }) => {
+                let mut answer = json!({"type": "mcp_approval_response", "approval_request_id": id, "approve": false});
+                if let Some(message) = message {
+                    answer["reason"] = Value::from(message.as_str());
+                }
+                gate.answers.push(answer);
+            }
+            None => gate.waiting.push(match decided {
+                Some(approval) => approval.clone(),
+                None => ToolApproval {
+                    id: format!("apr_{}", uuid::Uuid::new_v4().simple()),
+                    call_id: id.to_owned(),
+                    tool_name: item["name"].as_str().unwrap_or_default().to_owned(),
+                    arguments: item["arguments"].as_str().unwrap_or("{}").to_owned(),
+                    agent: agent.to_owned(),
+                    server: item["server_label"].as_str().map(str::to_owned),
+                    decision: None,
+                },
+            }),
+        }
+    }
+    gate
 }

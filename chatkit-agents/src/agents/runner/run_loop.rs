@@ -8,7 +8,7 @@ use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Value};
 use tracing::Instrument;
 
-use super::approvals::{gate, EarlierPass};
+use super::approvals::{gate, gate_hosted, EarlierPass};
 use super::model_call::{InputChecks, ModelCall, ModelResponse};
 use super::next_step::{after_tools, answered, NextStep};
 use super::plan::ActiveAgent;
@@ -189,7 +189,6 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     // Nothing the model asked for happens before the input checks passed.
                     checks.parallel_passed().await?;
                     let response = response?;
-                    refuse_hosted_approvals(&response.items)?;
                     hooks.on_llm_end(&context, agent, &response.items).await?;
                     conversation.record_response(&response);
 
@@ -197,9 +196,16 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     for message in &plan.messages {
                         yield RunEvent::MessageOutput(message.clone());
                     }
-                    if let Some(NextStep::FinalOutput { output, value }) = answered(agent, &plan)? {
-                        finish(agent, &context, &hooks, &outcome, output, value).instrument(turn_span.clone()).await?;
-                        return;
+                    // A hosted MCP server asking for approval waits for its answer: the
+                    // turn is not over.
+                    let asks_approval = response.items.iter().any(|item| {
+                        matches!(item, OutputItem::Other(item) if item["type"] == "mcp_approval_request")
+                    });
+                    if !asks_approval {
+                        if let Some(NextStep::FinalOutput { output, value }) = answered(agent, &plan)? {
+                            finish(agent, &context, &hooks, &outcome, output, value).instrument(turn_span.clone()).await?;
+                            return;
+                        }
                     }
                     for event in plan.call_events() {
                         yield event;
@@ -209,7 +215,10 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
             };
 
             let calls = plan.resolve_tools(agent)?;
-            let gated = gate(calls, &pass, agent.name(), &context, formatter.as_ref()).instrument(turn_span.clone()).await;
+            let mut gated = gate(calls, &pass, agent.name(), &context, formatter.as_ref()).instrument(turn_span.clone()).await;
+            let hosted = gate_hosted(&turn_output, &pass, agent.name());
+            let hosted_answered = !hosted.is_empty();
+            gated.waiting.extend(hosted.waiting);
             for planned in &gated.run {
                 if let Some(origin) = planned.tool.origin() {
                     yield RunEvent::ToolStarted { call: planned.call.clone(), origin };
@@ -251,8 +260,15 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                 return;
             }
 
+            // The provider makes the approved calls of its MCP servers when it reads the
+            // answers: the model runs again, whatever the agent's tool use behavior.
+            conversation.items.extend(hosted.answers);
             let outputs = turn_outputs(&turn_output, &pass.done, &produced);
-            match after_tools(agent, std::mem::take(&mut plan.handoffs), &outputs) {
+            let next = match after_tools(agent, std::mem::take(&mut plan.handoffs), &outputs) {
+                NextStep::FinalOutput { .. } if hosted_answered => NextStep::RunAgain,
+                next => next,
+            };
+            match next {
                 NextStep::FinalOutput { output, value } => {
                     finish(agent, &context, &hooks, &outcome, output, value).instrument(turn_span.clone()).await?;
                     return;
@@ -283,23 +299,6 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
         }
     }
     .boxed()
-}
-
-/// A hosted MCP server asking for approval would wait for an answer the runner cannot
-/// give yet: the run fails with what to change rather than end without an answer.
-fn refuse_hosted_approvals(items: &[OutputItem]) -> Result<(), RunError> {
-    for item in items {
-        if let OutputItem::Other(item) = item {
-            if item["type"] == "mcp_approval_request" {
-                return Err(RunError::Model(crate::agents::model::ModelError::InvalidRequest(format!(
-                    "hosted MCP server {} asks for approval to call {}: approvals of hosted MCP calls are not supported; set require_approval to \"never\"",
-                    item["server_label"].as_str().unwrap_or("?"),
-                    item["name"].as_str().unwrap_or("?"),
-                ))));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn lock(outcome: &Mutex<Outcome>) -> std::sync::MutexGuard<'_, Outcome> {
@@ -371,10 +370,23 @@ impl<C> Resumed<C> {
         })?;
         let active = ActiveAgent::start(agent).await?;
         for approval in &state.approvals {
-            if !active.has_tool(&approval.tool_name) {
+            let has_it = match &approval.server {
+                // A hosted MCP server's tool: the agent must still offer that server.
+                Some(server) => active.agent.hosted_tools().iter().any(|tool| {
+                    tool.kind() == "mcp"
+                        && tool.options().get("server_label").and_then(Value::as_str)
+                            == Some(server.as_str())
+                }),
+                None => active.has_tool(&approval.tool_name),
+            };
+            if !has_it {
+                let tool = match &approval.server {
+                    Some(server) => format!("{} of hosted MCP server {server}", approval.tool_name),
+                    None => approval.tool_name.clone(),
+                };
                 return Err(invalid(format!(
-                    "tool {} waits for approval but agent {} no longer has it",
-                    approval.tool_name, state.agent
+                    "tool {tool} waits for approval but agent {} no longer has it",
+                    state.agent
                 )));
             }
         }

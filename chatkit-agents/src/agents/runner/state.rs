@@ -22,6 +22,13 @@ pub struct ToolApproval {
     pub arguments: String,
     /// The agent whose call it is.
     pub agent: String,
+    /// For a tool of one of the provider's hosted MCP servers ([`HostedTool::mcp`]), the
+    /// server's label: the provider makes the call once approved. `None` for the agent's
+    /// own tools.
+    ///
+    /// [`HostedTool::mcp`]: crate::agents::HostedTool::mcp
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
     /// The decision, once taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<ApprovalDecision>,
@@ -256,8 +263,13 @@ impl RunState {
             ));
         }
         for approval in &self.approvals {
-            let in_turn = self.turn_output.iter().any(|item| {
-                matches!(item, OutputItem::FunctionCall(call) if call.call_id == approval.call_id)
+            let in_turn = self.turn_output.iter().any(|item| match item {
+                OutputItem::FunctionCall(call) => call.call_id == approval.call_id,
+                OutputItem::Other(item) => {
+                    item["type"] == "mcp_approval_request"
+                        && item["id"] == approval.call_id.as_str()
+                }
+                _ => false,
             });
             if !in_turn {
                 return Err(RunStateError::Invalid(format!(
@@ -290,6 +302,7 @@ mod tests {
             tool_name: "delete".into(),
             arguments: "{}".into(),
             agent: "Files".into(),
+            server: None,
             decision: None,
         };
         RunState {

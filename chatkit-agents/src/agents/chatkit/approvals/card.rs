@@ -25,6 +25,7 @@ const MAX_VALUE_CHARS: usize = 160;
 ///     tool_name: "delete_file".into(),
 ///     arguments: r#"{"path": "notes.txt"}"#.into(),
 ///     agent: "Files".into(),
+///     server: None,
 ///     decision: None,
 /// };
 /// let card = serde_json::to_value(default_approval_card(&approval, ApprovalStatus::Pending)).unwrap();
@@ -35,7 +36,12 @@ const MAX_VALUE_CHARS: usize = 160;
 /// ```
 pub fn default_approval_card(approval: &ToolApproval, status: ApprovalStatus) -> WidgetRoot {
     let mut card = w::Card::new().size(w::CardSize::Sm).child(
-        w::Title::new(format!("Allow {}?", tool_title(&approval.tool_name))).size(w::TitleSize::Sm),
+        w::Title::new(match &approval.server {
+            // A hosted MCP server's tool: the server says whose it is.
+            Some(server) => format!("Allow {server}: {}?", tool_title(&approval.tool_name)),
+            None => format!("Allow {}?", tool_title(&approval.tool_name)),
+        })
+        .size(w::TitleSize::Sm),
     );
     for line in argument_lines(&approval.arguments) {
         card = card.child(w::Text::new(line).size(w::TextSize::Sm));

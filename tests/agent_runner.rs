@@ -483,3 +483,74 @@ async fn a_stored_conversation_is_continued_with_only_the_new_items() {
     assert_eq!(requests[1].previous_response_id, None);
     assert_eq!(requests[1].input.len(), 3);
 }
+
+/// A chart tool: text and an image.
+struct Chart(chatkit_agents::agents::ToolDefinition);
+
+impl chatkit_agents::agents::Tool<()> for Chart {
+    fn definition(
+        &self,
+    ) -> Result<&chatkit_agents::agents::ToolDefinition, chatkit_agents::agents::ToolSchemaError>
+    {
+        Ok(&self.0)
+    }
+    fn invoke<'a>(
+        &'a self,
+        _: &'a chatkit_agents::agents::ToolContext<()>,
+        _: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<String, chatkit_agents::agents::ToolFailure>> {
+        Box::pin(async { Ok("text only".to_owned()) })
+    }
+    fn invoke_content<'a>(
+        &'a self,
+        _: &'a chatkit_agents::agents::ToolContext<()>,
+        _: &'a str,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<chatkit_agents::agents::ToolOutput, chatkit_agents::agents::ToolFailure>,
+    > {
+        Box::pin(async {
+            Ok(chatkit_agents::agents::ToolOutput::text("Sales:")
+                .with_image("image/png", "iVBORw0KGgo="))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_tool_image_reaches_the_model_as_an_image_input() {
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("chart", json!({}))],
+        vec![Step::text("Sales are up.")],
+    ]));
+    let definition = chatkit_agents::agents::ToolDefinition {
+        name: "chart".into(),
+        description: "Draw the sales chart.".into(),
+        parameters: json!({"type": "object", "properties": {}, "additionalProperties": false}),
+        strict: true,
+    };
+    let agent: Agent<()> = Agent::new("Analyst", model.clone()).tool(Chart(definition));
+    let events: Vec<_> = Runner::new()
+        .run_streamed(&agent, "chart it", ())
+        .collect()
+        .await;
+    let outputs: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Ok(RunEvent::ToolOutput { output, .. }) => Some(output.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outputs, ["Sales:\n[image: image/png]"]);
+    let input = &model.requests()[1].input;
+    let output = input
+        .iter()
+        .find(|item| item["type"] == "function_call_output")
+        .unwrap();
+    assert_eq!(
+        output["output"],
+        json!([
+            {"type": "input_text", "text": "Sales:"},
+            {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}
+        ])
+    );
+}

@@ -49,8 +49,8 @@ async fn the_reference_everything_server_over_stdio() {
     assert_eq!(outputs[0], "Echo: hello MCP");
     assert!(outputs[1].contains('5'), "{}", outputs[1]);
     assert!(
-        outputs[2].contains("image/png") && outputs[2].contains("\"data\""),
-        "an image is passed as its MCP content: {}",
+        outputs[2].contains("[image: image/png]"),
+        "the image is noted in the text: {}",
         outputs[2]
     );
     assert!(
@@ -59,6 +59,24 @@ async fn the_reference_everything_server_over_stdio() {
     );
 
     let requests = model.requests();
+    // The model reads the image as an image input.
+    let image_output = requests[1]
+        .input
+        .iter()
+        .find(|item| item["type"] == "function_call_output" && item["output"].is_array())
+        .expect("the image tool's output is content parts");
+    let parts = image_output["output"].as_array().unwrap();
+    let image = parts
+        .iter()
+        .find(|part| part["type"] == "input_image")
+        .expect("an image part");
+    assert!(
+        image["image_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,iVBOR"),
+        "{image}"
+    );
     let offered: Vec<&str> = requests[0].tools.iter().map(|t| t.name.as_str()).collect();
     assert!(
         offered.contains(&"ev_echo") && offered.contains(&"ev_get-sum"),

@@ -96,6 +96,6 @@ pub use runner::{
 pub use schema::{parameters_schema, shape_schema, ToolSchemaError};
 pub use tool::{
     call_tool, Tool, ToolContext, ToolDefinition, ToolError, ToolErrorFormatter, ToolFailure,
-    ToolOrigin, DEFAULT_TOOL_ERROR_MESSAGE,
+    ToolOrigin, ToolOutput, DEFAULT_TOOL_ERROR_MESSAGE,
 };
 pub use tool_source::{ToolSource, ToolSourceError, ToolSourceFuture};

@@ -214,6 +214,21 @@ pub trait Tool<C>: Send + Sync {
         arguments: &'a str,
     ) -> BoxFuture<'a, Result<String, ToolFailure>>;
 
+    /// Runs one call like [`invoke`](Self::invoke), with content for the model beyond
+    /// text (images). The runner calls this; the default is `invoke`'s text. An MCP
+    /// server's tool returns the images of its results here.
+    fn invoke_content<'a>(
+        &'a self,
+        ctx: &'a ToolContext<C>,
+        arguments: &'a str,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolFailure>> {
+        // Mapping the boxed future keeps it `Send` without asking anything of `C`.
+        Box::pin(futures::FutureExt::map(
+            self.invoke(ctx, arguments),
+            |output| output.map(ToolOutput::text),
+        ))
+    }
+
     /// This tool's own formatting of failures; `None` defers to the run's formatter.
     fn format_failure(&self, _failure: &ToolFailure) -> Option<String> {
         None
@@ -237,6 +252,69 @@ pub trait Tool<C>: Send + Sync {
         _arguments: &'a str,
     ) -> BoxFuture<'a, bool> {
         Box::pin(std::future::ready(false))
+    }
+}
+
+/// A tool's output ([`Tool::invoke_content`]): its text, which hooks, guardrails, run
+/// events and ChatKit see, and optionally the content the model reads instead, as
+/// Responses API input parts (`{"type": "input_text", "text": ...}`,
+/// `{"type": "input_image", "image_url": "data:image/png;base64,..."}`). Chat models take
+/// no images in tool results: they read the text parts, and a note per image.
+///
+/// ```
+/// use chatkit_agents::agents::ToolOutput;
+/// let chart = ToolOutput::text("The chart:").with_image("image/png", "iVBORw0KGgo=");
+/// assert_eq!(chart.text, "The chart:\n[image: image/png]");
+/// assert_eq!(chart.content.unwrap()[1]["image_url"], "data:image/png;base64,iVBORw0KGgo=");
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ToolOutput {
+    /// The output as text.
+    pub text: String,
+    /// What the model reads, when it is more than the text.
+    pub content: Option<Vec<serde_json::Value>>,
+}
+
+impl ToolOutput {
+    /// Text only.
+    pub fn text(text: impl Into<String>) -> Self {
+        ToolOutput {
+            text: text.into(),
+            content: None,
+        }
+    }
+
+    /// Adds an image (base64 data of a MIME type) after what the output has; the text
+    /// notes it as `[image: <type>]`.
+    pub fn with_image(mut self, mime_type: &str, base64: &str) -> Self {
+        let content = self.content.get_or_insert_with(|| {
+            if self.text.is_empty() {
+                Vec::new()
+            } else {
+                vec![serde_json::json!({"type": "input_text", "text": self.text})]
+            }
+        });
+        content.push(serde_json::json!({
+            "type": "input_image",
+            "image_url": format!("data:{mime_type};base64,{base64}"),
+        }));
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(&format!("[image: {mime_type}]"));
+        self
+    }
+
+    /// Adds text after what the output has.
+    pub fn with_text(mut self, text: &str) -> Self {
+        if let Some(content) = &mut self.content {
+            content.push(serde_json::json!({"type": "input_text", "text": text}));
+        }
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(text);
+        self
     }
 }
 

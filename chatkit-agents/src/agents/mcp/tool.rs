@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{McpError, McpServer};
 use crate::agents::schema::{shape_schema, ToolSchemaError};
-use crate::agents::tool::{Tool, ToolContext, ToolDefinition, ToolFailure, ToolOrigin};
+use crate::agents::tool::{Tool, ToolContext, ToolDefinition, ToolFailure, ToolOrigin, ToolOutput};
 
 pub(super) struct McpTool {
     server: McpServer,
@@ -89,9 +89,20 @@ impl<C: Send + Sync + 'static> Tool<C> for McpTool {
 
     fn invoke<'a>(
         &'a self,
-        _ctx: &'a ToolContext<C>,
+        ctx: &'a ToolContext<C>,
         arguments: &'a str,
     ) -> BoxFuture<'a, Result<String, ToolFailure>> {
+        Box::pin(futures::FutureExt::map(
+            self.invoke_content(ctx, arguments),
+            |output| output.map(|output| output.text),
+        ))
+    }
+
+    fn invoke_content<'a>(
+        &'a self,
+        _ctx: &'a ToolContext<C>,
+        arguments: &'a str,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolFailure>> {
         Box::pin(async move {
             let tool = self.definition.name.clone();
             let arguments =
@@ -143,32 +154,27 @@ fn parse_arguments(arguments: &str) -> Result<JsonObject, String> {
     }
 }
 
-/// What the model reads of a result: its text, else its structured content as JSON,
-/// else its content blocks as JSON. An `isError` result is an error with its text.
-fn output(result: CallToolResult) -> Result<String, String> {
-    let texts: Vec<&str> = result
-        .content
-        .iter()
-        .filter_map(|block| match block {
-            ContentBlock::Text(text) => Some(text.text.as_str()),
-            _ => None,
-        })
-        .collect();
-    let all_text = texts.len() == result.content.len() && !texts.is_empty();
-    let text = if all_text {
-        texts.join("\n")
-    } else if let (true, Some(structured)) = (result.content.is_empty(), &result.structured_content)
-    {
-        structured.to_string()
-    } else if result.content.is_empty() {
-        String::new()
-    } else {
-        serde_json::to_string(&result.content).unwrap_or_default()
-    };
+/// What the model reads of a result: its text blocks and images (as image inputs), else
+/// its structured content as JSON; audio, resources and resource links as their MCP
+/// JSON. An `isError` result is an error with its text.
+fn output(result: CallToolResult) -> Result<ToolOutput, String> {
+    let mut out = ToolOutput::default();
+    if result.content.is_empty() {
+        if let Some(structured) = &result.structured_content {
+            out = ToolOutput::text(structured.to_string());
+        }
+    }
+    for block in &result.content {
+        out = match block {
+            ContentBlock::Text(text) => out.with_text(&text.text),
+            ContentBlock::Image(image) => out.with_image(&image.mime_type, &image.data),
+            other => out.with_text(&serde_json::to_string(other).unwrap_or_default()),
+        };
+    }
     if result.is_error == Some(true) {
-        Err(format!("{SERVER_ERROR}{text}"))
+        Err(format!("{SERVER_ERROR}{}", out.text))
     } else {
-        Ok(text)
+        Ok(out)
     }
 }
 
@@ -186,14 +192,28 @@ mod tests {
         let text = result(
             json!({"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}),
         );
-        assert_eq!(output(text).unwrap(), "a\nb");
+        assert_eq!(output(text).unwrap(), ToolOutput::text("a\nb"));
         let structured = result(json!({"content": [], "structuredContent": {"temp": 21}}));
-        assert_eq!(output(structured).unwrap(), r#"{"temp":21}"#);
+        assert_eq!(
+            output(structured).unwrap(),
+            ToolOutput::text(r#"{"temp":21}"#)
+        );
         let image = result(
-            json!({"content": [{"type": "image", "data": "AAAA", "mimeType": "image/png"}]}),
+            json!({"content": [{"type": "text", "text": "A dot:"}, {"type": "image", "data": "AAAA", "mimeType": "image/png"}]}),
         );
         let out = output(image).unwrap();
-        assert!(out.contains("image/png") && out.contains("AAAA"), "{out}");
+        assert_eq!(out.text, "A dot:\n[image: image/png]");
+        assert_eq!(
+            out.content.unwrap(),
+            [
+                json!({"type": "input_text", "text": "A dot:"}),
+                json!({"type": "input_image", "image_url": "data:image/png;base64,AAAA"})
+            ]
+        );
+        let link = result(
+            json!({"content": [{"type": "resource_link", "uri": "file:///a.txt", "name": "a.txt"}]}),
+        );
+        assert!(output(link).unwrap().text.contains("file:///a.txt"));
         let failed =
             result(json!({"content": [{"type": "text", "text": "no such city"}], "isError": true}));
         assert_eq!(output(failed).unwrap_err(), "MCP tool error: no such city");

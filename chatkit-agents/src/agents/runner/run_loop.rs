@@ -60,6 +60,13 @@ impl Conversation {
             .push(json!({"type": "function_call_output", "call_id": call_id, "output": output}));
     }
 
+    /// A tool's output as content parts (text and images), for a tool that gave more
+    /// than text.
+    fn push_tool_content(&mut self, call_id: &str, content: Vec<Value>) {
+        self.items
+            .push(json!({"type": "function_call_output", "call_id": call_id, "output": content}));
+    }
+
     /// The conversation rewritten by a handoff's filter. It is sent whole from now on: the
     /// server's copy has the items the filter removed.
     fn replace(&mut self, items: Vec<Value>) {
@@ -226,14 +233,22 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
             }
             let runs = run_tools(gated.run, agent, &context, &hooks, formatter.as_ref(), runner.capture_content).instrument(turn_span.clone()).await?;
             let mut produced = Vec::with_capacity(runs.len() + gated.rejected.len());
+            let mut contents = HashMap::new();
             for run in runs {
-                produced.push(run.into_output()?);
+                let (call, output, content) = run.into_output()?;
+                if let Some(content) = content {
+                    contents.insert(call.call_id.clone(), content);
+                }
+                produced.push((call, output));
             }
             produced.extend(gated.rejected);
             let order = call_order(&turn_output);
             produced.sort_by_key(|(call, _)| order.get(call.call_id.as_str()).copied());
             for (call, output) in &produced {
-                conversation.push_tool_output(&call.call_id, output);
+                match contents.remove(&call.call_id) {
+                    Some(content) => conversation.push_tool_content(&call.call_id, content),
+                    None => conversation.push_tool_output(&call.call_id, output),
+                }
                 yield RunEvent::ToolOutput { call: call.clone(), output: output.clone() };
             }
 

@@ -19,18 +19,24 @@ use crate::agents::tool::{format_failure, ToolContext, ToolErrorFormatter, ToolF
 pub(super) struct ToolRun {
     pub(super) call: FunctionCall,
     output: String,
+    /// What the model reads instead of `output`, when the tool gave more than text.
+    content: Option<Vec<serde_json::Value>>,
     end_hook: Result<(), Tripwire>,
     tripped: Option<RunError>,
 }
 
 impl ToolRun {
-    /// The output, or the guardrail tripwire or hook error that ends the run here.
-    pub(super) fn into_output(self) -> Result<(FunctionCall, String), RunError> {
+    /// The output (and the content the model reads, if more than text), or the
+    /// guardrail tripwire or hook error that ends the run here.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn into_output(
+        self,
+    ) -> Result<(FunctionCall, String, Option<Vec<serde_json::Value>>), RunError> {
         if let Some(tripped) = self.tripped {
             return Err(tripped);
         }
         self.end_hook?;
-        Ok((self.call, self.output))
+        Ok((self.call, self.output, self.content))
     }
 }
 
@@ -90,14 +96,21 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
     let stopped = |output: String, tripped: Tripped| ToolRun {
         call: call.clone(),
         output,
+        content: None,
         end_hook: Ok(()),
         tripped: Some(tool_tripwire(tripped, &call.name)),
     };
+    let mut content = None;
     let output = match check_tool_input(agent.tool_input_guardrails(), tool_context).await {
-        ToolVerdict::Allow => match planned.tool.invoke(tool_context, &call.arguments).await {
+        ToolVerdict::Allow => match planned
+            .tool
+            .invoke_content(tool_context, &call.arguments)
+            .await
+        {
             Ok(output) => {
                 outcome("ok");
-                output
+                content = output.content;
+                output.text
             }
             Err(failure) => {
                 outcome(failure_kind(&failure));
@@ -118,6 +131,8 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
             ToolVerdict::Allow => output,
             ToolVerdict::Reject(message) => {
                 outcome("output_rejected_by_guardrail");
+                // The model reads the guardrail's message, nothing of the tool's.
+                content = None;
                 message
             }
             ToolVerdict::Trip(tripped) => {
@@ -134,6 +149,7 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
     ToolRun {
         call: call.clone(),
         output,
+        content,
         end_hook,
         tripped: None,
     }

@@ -62,6 +62,9 @@ pub(super) fn items_to_messages(items: &[Value]) -> Result<Vec<Value>, ModelErro
             (Some("function_call_output"), _) => {
                 let output = match item.get("output") {
                     Some(Value::String(text)) => text.clone(),
+                    Some(Value::Array(parts)) if parts.iter().all(is_content_part) => {
+                        content_parts_text(parts)
+                    }
                     Some(other) => other.to_string(),
                     None => String::new(),
                 };
@@ -83,6 +86,36 @@ pub(super) fn items_to_messages(items: &[Value]) -> Result<Vec<Value>, ModelErro
         }
     }
     Ok(messages)
+}
+
+/// A Responses API input part a tool output can hold.
+fn is_content_part(part: &Value) -> bool {
+    matches!(
+        part.get("type").and_then(Value::as_str),
+        Some("input_text" | "input_image" | "input_file")
+    )
+}
+
+/// A tool output's content parts as the text a chat model can read: chat models take
+/// no images or files in tool results, so each becomes a note.
+fn content_parts_text(parts: &[Value]) -> String {
+    parts
+        .iter()
+        .map(|part| match part.get("type").and_then(Value::as_str) {
+            Some("input_text") => part
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            Some("input_image") => {
+                "[an image the tool returned: chat models cannot read images in tool results]"
+                    .to_owned()
+            }
+            _ => "[a file the tool returned: chat models cannot read files in tool results]"
+                .to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn invalid(item: &Value, why: &str) -> ModelError {
@@ -196,6 +229,22 @@ mod tests {
                     {"id": "call_c", "type": "function", "function": {"name": "c", "arguments": "{}"}},
                 ]},
             ])
+        );
+    }
+
+    #[test]
+    fn tool_outputs_with_images_are_read_as_text_with_a_note() {
+        let messages = items_to_messages(&[
+            json!({"type": "function_call", "call_id": "call_a", "name": "chart", "arguments": "{}"}),
+            json!({"type": "function_call_output", "call_id": "call_a", "output": [
+                {"type": "input_text", "text": "The chart:"},
+                {"type": "input_image", "image_url": "data:image/png;base64,AA"},
+            ]}),
+        ])
+        .unwrap();
+        assert_eq!(
+            messages[1],
+            json!({"role": "tool", "tool_call_id": "call_a", "content": "The chart:\n[an image the tool returned: chat models cannot read images in tool results]"})
         );
     }
 

@@ -573,3 +573,42 @@ async fn in_chatkit_a_hosted_call_waits_on_a_card_and_runs_once_approved() {
         "mcp_approval_response"
     );
 }
+
+#[tokio::test]
+async fn many_citations_become_each_page_once_among_the_sources() {
+    let server = replay(
+        "/responses",
+        vec![(
+            200,
+            recording("08_web_search_many_citations_gpt-5-mini.sse"),
+        )],
+    )
+    .await;
+    let events = chatkit_events(&server, DefaultResponseStreamConverter::default()).await;
+    let mut cited: Vec<&str> = events
+        .iter()
+        .filter(|e| e["update"]["type"] == "assistant_message.content_part.annotation_added")
+        .map(|e| e["update"]["annotation"]["source"]["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(cited.len(), 12);
+    let replaced = events
+        .iter()
+        .find(|e| e["type"] == "thread.item.replaced")
+        .expect("the workflow gets the cited pages");
+    let tasks = replaced["item"]["workflow"]["tasks"].as_array().unwrap();
+    let last_search = tasks
+        .iter()
+        .rev()
+        .find(|t| t["type"] == "web_search")
+        .unwrap();
+    let mut sources: Vec<&str> = last_search["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["url"].as_str().unwrap())
+        .collect();
+    sources.sort_unstable();
+    cited.sort_unstable();
+    cited.dedup();
+    assert_eq!(sources, cited);
+}

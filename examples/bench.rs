@@ -34,6 +34,7 @@ use chatkit_agents::types::*;
 use chatkit_agents::widgets::{
     diff_widget, stream_widget, WidgetRoot, WidgetSource, WidgetTemplate,
 };
+use chatkit_agents_workspace::example_support::peak_rss_mb;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -109,18 +110,6 @@ impl Default for Sizes {
             otel: false,
         }
     }
-}
-
-/// The peak resident set size of this process, in MiB (`VmHWM`; no unsafe FFI needed).
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// One measured scenario: `setup` prepares each run's inputs (untimed), `run` is timed

@@ -35,6 +35,7 @@ use chatkit_agents::types::{default_generate_id, UserMessageItem};
 use chatkit_agents::widgets::{
     stream_widget, TemplateInput, WidgetRoot, WidgetSource, WidgetTemplate,
 };
+use chatkit_agents_workspace::example_support::peak_rss_mb;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -131,17 +132,6 @@ fn rebuilt_states(
 }
 
 const BODY: &[u8] = br#"{"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": "Answer, please."}], "attachments": [], "inference_options": {}}}}"#;
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// One request in this process: the whole stream consumed, frames counted.
 fn measure(linear: bool, chars: usize, delta_chars: usize) -> Value {

@@ -54,3 +54,16 @@ pub fn thread_id(events: &[Value]) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// The peak resident set size of this process, in MiB (`VmHWM`; 0 where `/proc` has
+/// none), for the benchmark programs.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

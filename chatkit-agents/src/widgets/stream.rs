@@ -115,8 +115,9 @@ impl WidgetSource {
     ///   it with `~`, filters it, tests its truth or length, shows it twice or in a
     ///   prop other than a text node's `value`) is rebuilt and diffed per delta, with the
     ///   same events, at the rebuild-per-delta cost. The check renders the template once
-    ///   with a stand-in for the field; it cannot see a comparison of the field with a
-    ///   constant (`{% if answer == "" %}`): don't stream a field a template compares.
+    ///   with a stand-in for the field (and compares the result with the real first
+    ///   build); it cannot see a comparison with a constant the text reaches only later
+    ///   (`{% if answer == "Done." %}`): don't stream a field a template compares.
     ///   The final rebuild makes the last state the template's own output in any case.
     /// - A failing build ends the stream with [`WidgetStreamError::Template`], at the
     ///   same input as rebuilding would (the output cap is checked per delta).

@@ -73,10 +73,15 @@ pub(crate) fn diff_states(
 ) -> Result<Vec<ThreadItemUpdate>, DiffError> {
     // Template builds keep their canonical text: the usual streaming step is found in
     // it without parsing either tree.
-    if let (Some(b), Some(a)) = (before.canonical_json(), after.canonical_json()) {
-        if let Some(updates) = text::diff(b, a, cache) {
-            return updates;
+    match (before.canonical_json(), after.canonical_json(), cache) {
+        (Some(b), Some(a), cache) => {
+            if let Some(updates) = text::diff(b, a, cache) {
+                return updates;
+            }
         }
+        // What the cache knows is about a text this stream has now left behind.
+        (_, _, Some(cache)) => *cache = DiffCache::default(),
+        (_, _, None) => {}
     }
     diff_trees(before, after)
 }

@@ -70,7 +70,13 @@ pub(super) fn diff(
     let cached = cache
         .as_deref_mut()
         .and_then(|c| c.entry.take())
-        .filter(|e| e.text == identity(before) && (e.string_start..=e.string_end).contains(&at));
+        .filter(|e| {
+            e.text == identity(before)
+                && (e.string_start..=e.string_end).contains(&at)
+                // Cheap guards that the entry still describes this text.
+                && b[..e.string_start].ends_with(b"\"value\":\"")
+                && b.get(e.string_end) == Some(&b'"')
+        });
     let found = match cached {
         Some(entry) => Found {
             string_start: entry.string_start,
@@ -423,10 +429,13 @@ mod tests {
             ("xy", "b"),
             ("xy", "bc"),
         ];
-        let states: Vec<_> = steps
+        let mut states: Vec<_> = steps
             .iter()
             .map(|(a, b)| built(two, json!({"a": a, "b": b})))
             .collect();
+        // A tree among the texts: the cache must not outlive the text it was about.
+        let tree = crate::types::widget::WidgetRoot::from_value(states[4].to_value()).unwrap();
+        states.insert(5, tree);
         let mut cache = Cache::default();
         for pair in states.windows(2) {
             let tree = super::super::diff_trees(&pair[0], &pair[1]);

@@ -163,7 +163,7 @@ impl WidgetSource {
 ///
 /// - a finished [`WidgetRoot`] gives one `thread.item.done` with a new widget item;
 /// - a stream of states ([`WidgetSource::states`]) gives `thread.item.added` with the
-///   first state, then one `thread.item.updated` per [`diff_widget`] update between
+///   first state, then one `thread.item.updated` per [`diff_widget`](super::diff_widget) update between
 ///   consecutive states, then `thread.item.done` with the last state. An empty stream
 ///   ends with [`WidgetStreamError::Empty`].
 ///

@@ -7,7 +7,7 @@
 //! tree is a plain map serialization.
 //!
 //! A component parsed from JSON text (a template's output) keeps the text instead, in
-//! its canonical form ([`canonical`]), and parses its tree on first use: most built
+//! its canonical form (see `canonical.rs`), and parses its tree on first use: most built
 //! widgets are only sent and stored, and writing the text costs less than building the
 //! tree and freeing it again. The two forms are one value to every method.
 

@@ -157,7 +157,9 @@ pub enum TemplateError {
 /// appendable lists, and Jinja2's filters (`round`, `default`, `join`, ...).
 ///
 /// The Jinja2 source is compiled once, when the template is created; [`build`](Self::build)
-/// only renders, parses and checks. Rendering follows Jinja2 with `StrictUndefined`, as
+/// only renders, then checks the output and keeps it as canonical JSON text in one pass
+/// (the widget's tree is parsed only when something reads it; sending and storing the
+/// widget need no tree). Rendering follows Jinja2 with `StrictUndefined`, as
 /// the reference does, so every one of the reference widgets renders to the same JSON.
 ///
 /// Templates and their data are treated as untrusted: each build has a

@@ -189,9 +189,22 @@ def pipeline_text(args):
 # ---- agent_text -------------------------------------------------------------------------
 
 
-def agent_text(args):
-    from agents import Agent, RunContextWrapper
+def empty_run(agent):
+    """A streamed run of `agent` with nothing in it yet: the test feeds its event queue."""
+    from agents import RunContextWrapper
     from agents.result import RunResultStreaming
+
+    return RunResultStreaming(
+        input="", new_items=[], raw_responses=[], final_output=None,
+        input_guardrail_results=[], output_guardrail_results=[],
+        tool_input_guardrail_results=[], tool_output_guardrail_results=[],
+        context_wrapper=RunContextWrapper(context=None), current_agent=agent,
+        current_turn=0, max_turns=1, _current_agent_output_schema=None, trace=None,
+    )
+
+
+def agent_text(args):
+    from agents import Agent
     from agents.run_internal.run_steps import QueueCompleteSentinel
     from agents.stream_events import RawResponsesStreamEvent
     from openai.types.responses import (
@@ -251,13 +264,7 @@ def agent_text(args):
     agent = Agent(name="bench")
 
     def setup():
-        result = RunResultStreaming(
-            input="", new_items=[], raw_responses=[], final_output=None,
-            input_guardrail_results=[], output_guardrail_results=[],
-            tool_input_guardrail_results=[], tool_output_guardrail_results=[],
-            context_wrapper=RunContextWrapper(context=None), current_agent=agent,
-            current_turn=0, max_turns=1, _current_agent_output_schema=None, trace=None,
-        )
+        result = empty_run(agent)
         return result
 
     def run(result):
@@ -404,8 +411,7 @@ def template_stream_growth(args):
     form: a nested run's text deltas (a RunResultStreaming fed the model's delta events)
     rebuild the answer card per delta; `stream_widget` diffs the builds; the server
     frames them as SSE. One request, `--answer-chars` characters in `--delta-chars` pieces."""
-    from agents import Agent, RunContextWrapper
-    from agents.result import RunResultStreaming
+    from agents import Agent
     from agents.run_internal.run_steps import QueueCompleteSentinel
     from agents.stream_events import RawResponsesStreamEvent
     from openai.types.responses import ResponseTextDeltaEvent
@@ -433,13 +439,7 @@ def template_stream_growth(args):
 
     class GrowthServer(ChatKitServer[dict]):
         async def respond(self, thread, input_user_message, context):
-            run = RunResultStreaming(
-                input="", new_items=[], raw_responses=[], final_output=None,
-                input_guardrail_results=[], output_guardrail_results=[],
-                tool_input_guardrail_results=[], tool_output_guardrail_results=[],
-                context_wrapper=RunContextWrapper(context=None), current_agent=writer,
-                current_turn=0, max_turns=1, _current_agent_output_schema=None, trace=None,
-            )
+            run = empty_run(writer)
             for event in events:
                 run._event_queue.put_nowait(event)
             run._event_queue.put_nowait(QueueCompleteSentinel())

@@ -16,13 +16,7 @@ pub(crate) fn write_string(s: &str, html_safe: bool, out: &mut String) {
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        let plain = b.is_ascii()
-            && !b.is_ascii_control()
-            && b != b'"'
-            && b != b'\\'
-            && !(html_safe && matches!(b, b'<' | b'>' | b'&' | b'\''));
-        if plain {
+        if plain(bytes[i], html_safe) {
             i += 1;
             continue;
         }
@@ -50,13 +44,21 @@ pub(crate) fn write_string(s: &str, html_safe: bool, out: &mut String) {
     out.push('"');
 }
 
+/// Whether [`write_string`] copies the byte as it is.
+fn plain(b: u8, html_safe: bool) -> bool {
+    b.is_ascii()
+        && !b.is_ascii_control()
+        && b != b'"'
+        && b != b'\\'
+        && !(html_safe && matches!(b, b'<' | b'>' | b'&' | b'\''))
+}
+
 /// The length of what [`write_string`] appends for `s`, without the two quotes.
 pub(crate) fn escaped_len(s: &str, html_safe: bool) -> usize {
     s.chars()
         .map(|c| match c {
+            c if c.is_ascii() && plain(c as u8, html_safe) => 1,
             '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-            '<' | '>' | '&' | '\'' if html_safe => 6,
-            c if c.is_ascii() && !c.is_ascii_control() => 1,
             c => 6 * c.len_utf16(),
         })
         .sum()

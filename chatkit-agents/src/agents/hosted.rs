@@ -99,6 +99,14 @@ impl HostedTool {
             .option("require_approval", "never")
     }
 
+    /// The label of a remote MCP server ([`mcp`](Self::mcp), [`mcp_connector`](Self::mcp_connector)).
+    pub(crate) fn mcp_server_label(&self) -> Option<&str> {
+        match self.kind() {
+            "mcp" => self.options.get("server_label").and_then(Value::as_str),
+            _ => None,
+        }
+    }
+
     /// Sets an option (any field of the tool's JSON but `type`).
     pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         let key = key.into();

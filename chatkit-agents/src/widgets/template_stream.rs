@@ -17,7 +17,7 @@ use std::sync::Arc;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use serde_json::{Map, Value};
 
-use super::diff::{diff_widget, truthy};
+use super::diff::{diff_states, diff_widget, truthy, DiffCache};
 use super::jinja::StreamedField;
 use super::stream::WidgetStreamError;
 use super::template::{TemplateError, WidgetTemplate};
@@ -85,6 +85,8 @@ impl std::fmt::Debug for TemplateStream {
 pub(super) struct Streamer {
     source: Source,
     mode: Mode,
+    /// What one rebuild's diff found, for the next (rebuilds are consecutive states).
+    cache: DiffCache,
 }
 
 /// What a build reads.
@@ -154,7 +156,14 @@ impl Streamer {
         source.take_data(data)?;
         let first = source.build()?;
         let mode = source.mode_for(first.clone());
-        Ok((Streamer { source, mode }, first))
+        Ok((
+            Streamer {
+                source,
+                mode,
+                cache: DiffCache::default(),
+            },
+            first,
+        ))
     }
 
     /// Whether appends are streamed without rebuilding.
@@ -175,6 +184,8 @@ impl Streamer {
                 self.source.take_data(data)?;
                 let next = self.source.build()?;
                 let updates = diff_widget(&current, &next)?;
+                // The next rebuild's `before` is a new build, not what the cache saw.
+                self.cache = DiffCache::default();
                 self.mode = self.source.mode_for(next);
                 Ok(updates)
             }
@@ -209,7 +220,7 @@ impl Streamer {
             Mode::Rebuild(current) => {
                 source.text.push_str(&delta);
                 let next = source.build()?;
-                let updates = diff_widget(current, &next)?;
+                let updates = diff_states(current, &next, Some(&mut self.cache))?;
                 *current = next;
                 Ok(updates)
             }

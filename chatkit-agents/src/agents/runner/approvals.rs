@@ -124,6 +124,15 @@ impl HostedGate {
     }
 }
 
+/// The id of an `mcp_approval_request` output item (a hosted MCP server asking for
+/// approval), if `item` is one.
+pub(super) fn approval_request_id(item: &OutputItem) -> Option<&str> {
+    match item {
+        OutputItem::Other(item) if item["type"] == "mcp_approval_request" => item["id"].as_str(),
+        _ => None,
+    }
+}
+
 /// Sorts the `mcp_approval_request` items of a turn's output: a request decided before
 /// an interruption is answered, any other waits for a person.
 pub(super) fn gate_hosted(
@@ -132,14 +141,8 @@ pub(super) fn gate_hosted(
     agent: &str,
 ) -> HostedGate {
     let mut gate = HostedGate::default();
-    for item in turn_output {
-        let OutputItem::Other(item) = item else {
-            continue;
-        };
-        if item["type"] != "mcp_approval_request" {
-            continue;
-        }
-        let Some(id) = item["id"].as_str() else {
+    for output in turn_output {
+        let (Some(id), OutputItem::Other(item)) = (approval_request_id(output), output) else {
             continue;
         };
         let decided = earlier.approvals.iter().find(|a| a.call_id == id);

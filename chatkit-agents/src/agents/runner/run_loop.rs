@@ -8,7 +8,7 @@ use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Value};
 use tracing::Instrument;
 
-use super::approvals::{gate, gate_hosted, EarlierPass};
+use super::approvals::{approval_request_id, gate, gate_hosted, EarlierPass};
 use super::model_call::{InputChecks, ModelCall, ModelResponse};
 use super::next_step::{after_tools, answered, NextStep};
 use super::plan::ActiveAgent;
@@ -205,9 +205,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     }
                     // A hosted MCP server asking for approval waits for its answer: the
                     // turn is not over.
-                    let asks_approval = response.items.iter().any(|item| {
-                        matches!(item, OutputItem::Other(item) if item["type"] == "mcp_approval_request")
-                    });
+                    let asks_approval = response.items.iter().any(|item| approval_request_id(item).is_some());
                     if !asks_approval {
                         if let Some(NextStep::FinalOutput { output, value }) = answered(agent, &plan)? {
                             finish(agent, &context, &hooks, &outcome, output, value).instrument(turn_span.clone()).await?;
@@ -235,11 +233,11 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
             let mut produced = Vec::with_capacity(runs.len() + gated.rejected.len());
             let mut contents = HashMap::new();
             for run in runs {
-                let (call, output, content) = run.into_output()?;
-                if let Some(content) = content {
+                let (call, output) = run.into_output()?;
+                if let Some(content) = output.content {
                     contents.insert(call.call_id.clone(), content);
                 }
-                produced.push((call, output));
+                produced.push((call, output.text));
             }
             produced.extend(gated.rejected);
             let order = call_order(&turn_output);
@@ -387,11 +385,11 @@ impl<C> Resumed<C> {
         for approval in &state.approvals {
             let has_it = match &approval.server {
                 // A hosted MCP server's tool: the agent must still offer that server.
-                Some(server) => active.agent.hosted_tools().iter().any(|tool| {
-                    tool.kind() == "mcp"
-                        && tool.options().get("server_label").and_then(Value::as_str)
-                            == Some(server.as_str())
-                }),
+                Some(server) => active
+                    .agent
+                    .hosted_tools()
+                    .iter()
+                    .any(|tool| tool.mcp_server_label() == Some(server.as_str())),
                 None => active.has_tool(&approval.tool_name),
             };
             if !has_it {

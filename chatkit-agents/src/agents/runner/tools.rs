@@ -13,30 +13,27 @@ use crate::agents::agent::Agent;
 use crate::agents::guardrail::{check_tool_input, check_tool_output, ToolVerdict, Tripped};
 use crate::agents::hooks::{RunHooks, Tripwire};
 use crate::agents::model::FunctionCall;
-use crate::agents::tool::{format_failure, ToolContext, ToolErrorFormatter, ToolFailure};
+use crate::agents::tool::{
+    format_failure, ToolContext, ToolErrorFormatter, ToolFailure, ToolOutput,
+};
 
 /// How one call ended: its output (what the model reads), or what stopped the run.
 pub(super) struct ToolRun {
     pub(super) call: FunctionCall,
-    output: String,
-    /// What the model reads instead of `output`, when the tool gave more than text.
-    content: Option<Vec<serde_json::Value>>,
+    /// Its text (after the guardrails) and the content the model reads, if more.
+    output: ToolOutput,
     end_hook: Result<(), Tripwire>,
     tripped: Option<RunError>,
 }
 
 impl ToolRun {
-    /// The output (and the content the model reads, if more than text), or the
-    /// guardrail tripwire or hook error that ends the run here.
-    #[allow(clippy::type_complexity)]
-    pub(super) fn into_output(
-        self,
-    ) -> Result<(FunctionCall, String, Option<Vec<serde_json::Value>>), RunError> {
+    /// The output, or the guardrail tripwire or hook error that ends the run here.
+    pub(super) fn into_output(self) -> Result<(FunctionCall, ToolOutput), RunError> {
         if let Some(tripped) = self.tripped {
             return Err(tripped);
         }
         self.end_hook?;
-        Ok((self.call, self.output, self.content))
+        Ok((self.call, self.output))
     }
 }
 
@@ -95,8 +92,7 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
     };
     let stopped = |output: String, tripped: Tripped| ToolRun {
         call: call.clone(),
-        output,
-        content: None,
+        output: ToolOutput::text(output),
         end_hook: Ok(()),
         tripped: Some(tool_tripwire(tripped, &call.name)),
     };
@@ -148,8 +144,10 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
         .await;
     ToolRun {
         call: call.clone(),
-        output,
-        content,
+        output: ToolOutput {
+            text: output,
+            content,
+        },
         end_hook,
         tripped: None,
     }

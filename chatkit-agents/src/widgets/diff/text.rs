@@ -26,21 +26,18 @@ struct Entry {
     /// The text this was learned on: its address and length (the text is held, as the
     /// stream's last state, until the next diff).
     text: (usize, usize),
-    string_start: usize,
-    string_end: usize,
-    /// The node's id (`None`: appends give no update), unique in the widget.
-    id: Option<String>,
-    done: bool,
+    found: Found,
 }
 
 fn identity(text: &str) -> (usize, usize) {
     (text.as_ptr() as usize, text.len())
 }
 
-/// The streamed string found in `before`: where it is and what its node says.
+/// The streamed string found in a text: where it is and what its node says.
 struct Found {
     string_start: usize,
     string_end: usize,
+    /// The node's id (`None`: appends give no update), unique in the widget.
     id: Option<String>,
     done: bool,
 }
@@ -49,9 +46,8 @@ struct Found {
 pub(super) fn diff(
     before: &str,
     after: &str,
-    cache: Option<&mut Cache>,
+    mut cache: Option<&mut Cache>,
 ) -> Option<Result<Vec<ThreadItemUpdate>, DiffError>> {
-    let mut cache = cache;
     let (b, a) = (before.as_bytes(), after.as_bytes());
     if a.len() < b.len() {
         return None;
@@ -71,19 +67,15 @@ pub(super) fn diff(
         .as_deref_mut()
         .and_then(|c| c.entry.take())
         .filter(|e| {
+            let found = &e.found;
             e.text == identity(before)
-                && (e.string_start..=e.string_end).contains(&at)
+                && (found.string_start..=found.string_end).contains(&at)
                 // Cheap guards that the entry still describes this text.
-                && b[..e.string_start].ends_with(b"\"value\":\"")
-                && b.get(e.string_end) == Some(&b'"')
+                && b[..found.string_start].ends_with(b"\"value\":\"")
+                && b.get(found.string_end) == Some(&b'"')
         });
-    let found = match cached {
-        Some(entry) => Found {
-            string_start: entry.string_start,
-            string_end: entry.string_end,
-            id: entry.id,
-            done: entry.done,
-        },
+    let mut found = match cached {
+        Some(entry) => entry.found,
         None => find(before, at)?,
     };
     // An append: the old content is a prefix of the new one, and the inserted bytes are
@@ -92,7 +84,7 @@ pub(super) fn diff(
     if a[at..end] != b[at..end] || string_end(a, end) != Some(end + inserted) {
         return None;
     }
-    let appended = &after[end..end + inserted];
+    let appended = after.get(end..end + inserted)?;
     let updates = match &found.id {
         // No id: the tree diff gives no update either (the done item carries the text).
         None => Vec::new(),
@@ -103,12 +95,10 @@ pub(super) fn diff(
         }],
     };
     if let Some(cache) = cache {
+        found.string_end = end + inserted;
         cache.entry = Some(Entry {
             text: identity(after),
-            string_start: found.string_start,
-            string_end: end + inserted,
-            id: found.id,
-            done: found.done,
+            found,
         });
     }
     Some(Ok(updates))
@@ -253,7 +243,7 @@ impl Scan {
 fn string_end(text: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     loop {
-        let found = i + memchr::memchr2(b'"', b'\\', &text[i..])?;
+        let found = i + memchr::memchr2(b'"', b'\\', text.get(i..)?)?;
         if text[found] == b'"' {
             return Some(found);
         }

@@ -10,10 +10,11 @@
 //! Each scenario runs in a fresh process (this program re-runs itself), so `peak_rss_mb`
 //! is that scenario's own high-water mark; `--in-process` runs them all here instead.
 //!
-//! Besides the reference's scenarios, three floors measure the unavoidable part of
-//! three of them in the same run: `serialize_baseline` (serde framing of the
-//! `pipeline_text` events), `prefix_baseline` (the prefix checks of `widget_stream`) and
-//! `render_baseline` (the Jinja rendering of `template_build`). `http_load` drives the
+//! Besides the reference's scenarios, floors measure the unavoidable part of three of
+//! them in the same run: `serialize_baseline` (serde framing of the `pipeline_text`
+//! events), `prefix_baseline` (the prefix checks of `widget_stream`),
+//! `prefix_free_baseline` (those checks plus freeing each state, which `widget_stream`
+//! also pays) and `render_baseline` (the Jinja rendering of `template_build`). `http_load` drives the
 //! axum endpoint (`--pin-cores` puts server and client on separate CPUs).
 //! `benches/python_peer.py` runs the same scenarios on the Python reference.
 
@@ -46,6 +47,7 @@ const SCENARIOS: &[&str] = &[
     "agent_text",
     "widget_stream",
     "prefix_baseline",
+    "prefix_free_baseline",
     "template_build",
     "render_baseline",
     "diff_large",
@@ -451,6 +453,39 @@ fn prefix_baseline(sizes: &Sizes) -> Value {
     )
 }
 
+/// `prefix_baseline` plus what owning the states costs: the same prefix checks on the
+/// same prebuilt trees (copied before the timer, as `widget_stream` gets them), each
+/// state dropped once the next one has been compared with it. `stream_widget` takes
+/// its states by value, so it pays these frees too; what `widget_stream` spends above
+/// this floor is the diff, the events and the stream itself.
+fn prefix_free_baseline(sizes: &Sizes) -> Value {
+    let states = widget_states(sizes);
+    fn markdown(root: &WidgetRoot) -> &str {
+        let text = root.get("children").and_then(|c| c[0]["value"].as_str());
+        text.expect("each state has the Markdown value")
+    }
+    measure(
+        sizes.widget_states,
+        "widget states",
+        sizes.runs,
+        || states.clone(),
+        |states| {
+            let mut appended = 0;
+            let mut previous: Option<WidgetRoot> = None;
+            for state in states {
+                if let Some(previous) = previous.take() {
+                    let grew =
+                        std::hint::black_box(markdown(&state)).starts_with(markdown(&previous));
+                    appended += usize::from(grew);
+                }
+                previous = Some(state);
+            }
+            drop(previous);
+            json!({"events": appended + 2, "deltas": appended})
+        },
+    )
+}
+
 // ---- template_build -----------------------------------------------------------------------
 
 fn template_data(items: usize) -> Value {
@@ -816,6 +851,7 @@ pub(crate) fn run_scenario(name: &str, sizes: &Sizes) -> Value {
         "agent_text" => agent_text(sizes),
         "widget_stream" => widget_stream(sizes),
         "prefix_baseline" => prefix_baseline(sizes),
+        "prefix_free_baseline" => prefix_free_baseline(sizes),
         "template_build" => template_build(sizes),
         "render_baseline" => render_baseline(sizes),
         "diff_large" => diff_large(sizes),

@@ -70,6 +70,7 @@ fn widget_stream_sends_one_delta_per_state() {
     let expected = json!({"events": 41, "deltas": 39});
     assert_eq!(run("widget_stream", &sizes)["check"], expected);
     assert_eq!(run("prefix_baseline", &sizes)["check"], expected);
+    assert_eq!(run("prefix_free_baseline", &sizes)["check"], expected);
 }
 
 #[test]

@@ -14,7 +14,9 @@
 //! them in the same run: `serialize_baseline` (serde framing of the `pipeline_text`
 //! events), `prefix_baseline` (the prefix checks of `widget_stream`),
 //! `prefix_free_baseline` (those checks plus freeing each state, which `widget_stream`
-//! also pays) and `render_baseline` (the Jinja rendering of `template_build`). `http_load` drives the
+//! also pays) and `render_baseline` (the Jinja rendering of `template_build`).
+//! `widget_stream_live` streams states built as the stream asks for them, against
+//! `live_build_baseline`, the building alone. `http_load` drives the
 //! axum endpoint (`--pin-cores` puts server and client on separate CPUs).
 //! `benches/python_peer.py` runs the same scenarios on the Python reference.
 
@@ -48,6 +50,8 @@ const SCENARIOS: &[&str] = &[
     "widget_stream",
     "prefix_baseline",
     "prefix_free_baseline",
+    "widget_stream_live",
+    "live_build_baseline",
     "template_build",
     "render_baseline",
     "diff_large",
@@ -385,7 +389,7 @@ fn agent_text(sizes: &Sizes) -> Value {
 
 fn widget_states(sizes: &Sizes) -> Vec<WidgetRoot> {
     (0..sizes.widget_states)
-        .map(|i| WidgetRoot::from_value(json!({"type": "Card", "children": [{"type": "Markdown", "id": "m", "value": sizes.widget_chunk.repeat(i), "streaming": true}]})).expect("a valid root"))
+        .map(|i| widget_state(&sizes.widget_chunk, i))
         .collect()
 }
 
@@ -421,6 +425,71 @@ fn widget_stream(sizes: &Sizes) -> Value {
                 }
                 json!({"events": count, "deltas": deltas})
             })
+        },
+    )
+}
+
+/// State `i` of `widget_stream`, built from JSON as a server would build it per delta.
+fn widget_state(chunk: &str, i: usize) -> WidgetRoot {
+    WidgetRoot::from_value(json!({"type": "Card", "children": [{"type": "Markdown", "id": "m", "value": chunk.repeat(i), "streaming": true}]})).expect("a valid root")
+}
+
+/// `widget_stream` with each state built when the stream asks for it (`json!` and
+/// `WidgetRoot::from_value`), as a server that builds its widget per delta does, instead
+/// of all of them before the timer. Compare with `live_build_baseline`, the building
+/// alone: the difference is what streaming adds, frees included, when states are freed
+/// soon after they are made.
+fn widget_stream_live(sizes: &Sizes) -> Value {
+    let rt = runtime();
+    let thread = ThreadMetadata::new("thr_bench", Timestamp::now());
+    measure(
+        sizes.widget_states,
+        "widget states",
+        sizes.runs,
+        || (),
+        |()| {
+            rt.block_on(async {
+                let chunk = sizes.widget_chunk.clone();
+                let states = futures::stream::iter(0..sizes.widget_states)
+                    .map(move |i| widget_state(&chunk, i));
+                let mut events = stream_widget(&thread, WidgetSource::states(states), None, |_| {
+                    "msg_widget".into()
+                });
+                let (mut count, mut deltas) = (0usize, 0usize);
+                while let Some(event) = events.next().await {
+                    if let Ok(ThreadStreamEvent::ThreadItemUpdated {
+                        update: ThreadItemUpdate::WidgetStreamingTextValueDelta { .. },
+                        ..
+                    }) = &event
+                    {
+                        deltas += 1;
+                    }
+                    event.expect("no diff error");
+                    count += 1;
+                }
+                json!({"events": count, "deltas": deltas})
+            })
+        },
+    )
+}
+
+/// The floor under `widget_stream_live`: building its states one after the other,
+/// each dropped before the next.
+fn live_build_baseline(sizes: &Sizes) -> Value {
+    measure(
+        sizes.widget_states,
+        "widget states",
+        sizes.runs,
+        || (),
+        |()| {
+            let built = (0..sizes.widget_states)
+                .filter(|&i| {
+                    std::hint::black_box(widget_state(&sizes.widget_chunk, i))
+                        .get("children")
+                        .is_some()
+                })
+                .count();
+            json!({"built": built})
         },
     )
 }
@@ -852,6 +921,8 @@ pub(crate) fn run_scenario(name: &str, sizes: &Sizes) -> Value {
         "widget_stream" => widget_stream(sizes),
         "prefix_baseline" => prefix_baseline(sizes),
         "prefix_free_baseline" => prefix_free_baseline(sizes),
+        "widget_stream_live" => widget_stream_live(sizes),
+        "live_build_baseline" => live_build_baseline(sizes),
         "template_build" => template_build(sizes),
         "render_baseline" => render_baseline(sizes),
         "diff_large" => diff_large(sizes),

@@ -71,6 +71,11 @@ fn widget_stream_sends_one_delta_per_state() {
     assert_eq!(run("widget_stream", &sizes)["check"], expected);
     assert_eq!(run("prefix_baseline", &sizes)["check"], expected);
     assert_eq!(run("prefix_free_baseline", &sizes)["check"], expected);
+    assert_eq!(run("widget_stream_live", &sizes)["check"], expected);
+    assert_eq!(
+        run("live_build_baseline", &sizes)["check"],
+        json!({"built": 40})
+    );
 }
 
 #[test]

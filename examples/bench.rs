@@ -393,38 +393,46 @@ fn widget_states(sizes: &Sizes) -> Vec<WidgetRoot> {
         .collect()
 }
 
+/// [`measure`] for the widget-state scenarios: `n` is the number of states.
+fn measure_states<S>(
+    sizes: &Sizes,
+    setup: impl FnMut() -> S,
+    run: impl FnMut(S) -> Value,
+) -> Value {
+    measure(sizes.widget_states, "widget states", sizes.runs, setup, run)
+}
+
+/// Streams `source` as `widget_stream` does and counts its events and text deltas.
+async fn stream_and_count(thread: &ThreadMetadata, source: WidgetSource) -> Value {
+    let mut events = stream_widget(thread, source, None, |_| "msg_widget".into());
+    let (mut count, mut deltas) = (0usize, 0usize);
+    while let Some(event) = events.next().await {
+        if let Ok(ThreadStreamEvent::ThreadItemUpdated {
+            update: ThreadItemUpdate::WidgetStreamingTextValueDelta { .. },
+            ..
+        }) = &event
+        {
+            deltas += 1;
+        }
+        event.expect("no diff error");
+        count += 1;
+    }
+    json!({"events": count, "deltas": deltas})
+}
+
 fn widget_stream(sizes: &Sizes) -> Value {
     let rt = runtime();
     let states = widget_states(sizes);
     let thread = ThreadMetadata::new("thr_bench", Timestamp::now());
     // Each run consumes its own copy of the prebuilt states (copied before the timer).
-    measure(
-        sizes.widget_states,
-        "widget states",
-        sizes.runs,
+    measure_states(
+        sizes,
         || states.clone(),
         |states| {
-            rt.block_on(async {
-                let mut events = stream_widget(
-                    &thread,
-                    WidgetSource::states(futures::stream::iter(states)),
-                    None,
-                    |_| "msg_widget".into(),
-                );
-                let (mut count, mut deltas) = (0usize, 0usize);
-                while let Some(event) = events.next().await {
-                    if let Ok(ThreadStreamEvent::ThreadItemUpdated {
-                        update: ThreadItemUpdate::WidgetStreamingTextValueDelta { .. },
-                        ..
-                    }) = &event
-                    {
-                        deltas += 1;
-                    }
-                    event.expect("no diff error");
-                    count += 1;
-                }
-                json!({"events": count, "deltas": deltas})
-            })
+            rt.block_on(stream_and_count(
+                &thread,
+                WidgetSource::states(futures::stream::iter(states)),
+            ))
         },
     )
 }
@@ -442,33 +450,14 @@ fn widget_state(chunk: &str, i: usize) -> WidgetRoot {
 fn widget_stream_live(sizes: &Sizes) -> Value {
     let rt = runtime();
     let thread = ThreadMetadata::new("thr_bench", Timestamp::now());
-    measure(
-        sizes.widget_states,
-        "widget states",
-        sizes.runs,
+    measure_states(
+        sizes,
         || (),
         |()| {
-            rt.block_on(async {
-                let chunk = sizes.widget_chunk.clone();
-                let states = futures::stream::iter(0..sizes.widget_states)
-                    .map(move |i| widget_state(&chunk, i));
-                let mut events = stream_widget(&thread, WidgetSource::states(states), None, |_| {
-                    "msg_widget".into()
-                });
-                let (mut count, mut deltas) = (0usize, 0usize);
-                while let Some(event) = events.next().await {
-                    if let Ok(ThreadStreamEvent::ThreadItemUpdated {
-                        update: ThreadItemUpdate::WidgetStreamingTextValueDelta { .. },
-                        ..
-                    }) = &event
-                    {
-                        deltas += 1;
-                    }
-                    event.expect("no diff error");
-                    count += 1;
-                }
-                json!({"events": count, "deltas": deltas})
-            })
+            let chunk = sizes.widget_chunk.clone();
+            let states =
+                futures::stream::iter(0..sizes.widget_states).map(move |i| widget_state(&chunk, i));
+            rt.block_on(stream_and_count(&thread, WidgetSource::states(states)))
         },
     )
 }
@@ -476,10 +465,8 @@ fn widget_stream_live(sizes: &Sizes) -> Value {
 /// The floor under `widget_stream_live`: building its states one after the other,
 /// each dropped before the next.
 fn live_build_baseline(sizes: &Sizes) -> Value {
-    measure(
-        sizes.widget_states,
-        "widget states",
-        sizes.runs,
+    measure_states(
+        sizes,
         || (),
         |()| {
             let built = (0..sizes.widget_states)
@@ -506,10 +493,8 @@ fn prefix_baseline(sizes: &Sizes) -> Value {
     };
     // Each run's copy is kept until all runs are done: freeing is not part of the floor.
     let mut used = Vec::new();
-    measure(
-        sizes.widget_states,
-        "widget states",
-        sizes.runs,
+    measure_states(
+        sizes,
         || states.iter().map(markdown).collect::<Vec<String>>(),
         |texts| {
             let appended = texts
@@ -533,10 +518,8 @@ fn prefix_free_baseline(sizes: &Sizes) -> Value {
         let text = root.get("children").and_then(|c| c[0]["value"].as_str());
         text.expect("each state has the Markdown value")
     }
-    measure(
-        sizes.widget_states,
-        "widget states",
-        sizes.runs,
+    measure_states(
+        sizes,
         || states.clone(),
         |states| {
             let mut appended = 0;

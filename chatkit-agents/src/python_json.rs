@@ -9,19 +9,11 @@ use serde_json::Value;
 pub(crate) fn write_string(s: &str, html_safe: bool, out: &mut String) {
     out.reserve(s.len() + 2);
     out.push('"');
-    // Copy runs of bytes that need no escape in one go; only the rare escaped
-    // characters are handled one by one. Every byte that ends a run is ASCII or
-    // starts a multi-byte character, so the runs end on character boundaries.
-    let bytes = s.as_bytes();
+    // Runs of bytes that need no escape are copied in one go; only the escaped
+    // characters are handled one by one.
     let mut run_start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if plain(bytes[i], html_safe) {
-            i += 1;
-            continue;
-        }
-        out.push_str(&s[run_start..i]);
-        let c = s[i..].chars().next().unwrap_or_default();
+    while let Some((at, c)) = next_escaped(s, run_start, html_safe) {
+        out.push_str(&s[run_start..at]);
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -37,31 +29,117 @@ pub(crate) fn write_string(s: &str, html_safe: bool, out: &mut String) {
                 }
             }
         }
-        i += c.len_utf8();
-        run_start = i;
+        run_start = at + c.len_utf8();
     }
     out.push_str(&s[run_start..]);
     out.push('"');
 }
 
-/// Whether [`write_string`] copies the byte as it is.
-fn plain(b: u8, html_safe: bool) -> bool {
-    b.is_ascii()
-        && !b.is_ascii_control()
-        && b != b'"'
-        && b != b'\\'
-        && !(html_safe && matches!(b, b'<' | b'>' | b'&' | b'\''))
-}
-
 /// The length of what [`write_string`] appends for `s`, without the two quotes.
 pub(crate) fn escaped_len(s: &str, html_safe: bool) -> usize {
-    s.chars()
-        .map(|c| match c {
-            c if c.is_ascii() && plain(c as u8, html_safe) => 1,
+    let mut len = 0;
+    let mut run_start = 0;
+    while let Some((at, c)) = next_escaped(s, run_start, html_safe) {
+        len += at - run_start;
+        len += match c {
             '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
             c => 6 * c.len_utf16(),
-        })
-        .sum()
+        };
+        run_start = at + c.len_utf8();
+    }
+    len + s.len() - run_start
+}
+
+/// The first character at or after byte `from` that [`write_string`] escapes, and where
+/// it starts. `from` must be a character boundary.
+///
+/// Past the first eight bytes, eight are checked at a time (answers are mostly plain
+/// text) up to the word that holds the next escape, which is checked byte by byte.
+/// Every byte that stops the scan is ASCII or starts a multi-byte character, so the
+/// position is a character boundary.
+#[inline]
+fn next_escaped(s: &str, from: usize, html_safe: bool) -> Option<(usize, char)> {
+    let bytes = s.as_bytes();
+    let mut i = from;
+    loop {
+        // Byte by byte first: escapes often come in runs, and short strings are common.
+        let word_end = bytes.len().min(i + 8);
+        while i < word_end && plain(bytes[i], html_safe) {
+            i += 1;
+        }
+        if i < word_end {
+            let c = match bytes[i] {
+                b if b.is_ascii() => char::from(b),
+                _ => s.get(i..)?.chars().next()?,
+            };
+            return Some((i, c));
+        }
+        if i == bytes.len() {
+            return None;
+        }
+        while let Some(word) = word_at(bytes, i) {
+            if !plain_word(word, html_safe) {
+                break;
+            }
+            i += 8;
+        }
+    }
+}
+
+/// The eight bytes from `i`, if there are as many.
+#[inline]
+fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
+    let word = <[u8; 8]>::try_from(bytes.get(i..i.checked_add(8)?)?).ok()?;
+    Some(u64::from_le_bytes(word))
+}
+
+/// Whether [`write_string`] copies the byte as it is (a table lookup).
+#[inline]
+fn plain(b: u8, html_safe: bool) -> bool {
+    PLAIN[usize::from(html_safe)][usize::from(b)]
+}
+
+/// [`plain`] for every byte, without and with `html_safe`.
+static PLAIN: [[bool; 256]; 2] = [plain_bytes(false), plain_bytes(true)];
+
+const fn plain_bytes(html_safe: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        table[b] = !byte.is_ascii_control()
+            && byte != b'"'
+            && byte != b'\\'
+            && !(html_safe && matches!(byte, b'<' | b'>' | b'&' | b'\''));
+        b += 1;
+    }
+    table
+}
+
+/// Whether [`plain`] holds for each of the eight bytes of `word`.
+///
+/// The classic bit tricks, with no branch: once every byte is below 0x80, a byte below
+/// `n` borrows when `n` is subtracted from it, and a byte equal to `b` turns zero when
+/// xored with it (zero bytes borrow when one is subtracted). A borrow or carry can only
+/// mark the bytes above a byte that is itself marked, so the answer is exact. `&` and
+/// `'` (0x26, 0x27) are one test with the low bit set, `<` and `>` (0x3c, 0x3e) one with
+/// bit 1 set.
+fn plain_word(word: u64, html_safe: bool) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v;
+    let each = |b: u8| ONES * u64::from(b);
+    // Bytes from 0x7f up (0x7f turns 0x80 when one is added; bytes above set the bit
+    // themselves), bytes below 0x20, `"` and `\`.
+    let mut suspect = (word | word.wrapping_add(ONES))
+        | (word.wrapping_sub(each(0x20)) & !word)
+        | has_zero(word ^ each(b'"'))
+        | has_zero(word ^ each(b'\\'));
+    if html_safe {
+        suspect |=
+            has_zero((word | ONES) ^ each(b'\'')) | has_zero((word | each(0x02)) ^ each(b'>'));
+    }
+    suspect & HIGH == 0
 }
 
 /// Appends `\uXXXX` (lowercase hex, as Python writes it).
@@ -122,6 +200,106 @@ mod tests {
             assert_eq!(written(input, true), *html_safe, "{input:?}");
             assert_eq!(escaped_len(input, false) + 2, plain.len(), "{input:?}");
             assert_eq!(escaped_len(input, true) + 2, html_safe.len(), "{input:?}");
+        }
+    }
+
+    /// What `write_string` writes, one character at a time (the definition the
+    /// word-at-a-time scan must agree with).
+    fn written_char_by_char(s: &str, html_safe: bool) -> String {
+        let mut out = String::from('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                c if c.is_ascii()
+                    && !c.is_ascii_control()
+                    && !(html_safe && "<>&'".contains(c)) =>
+                {
+                    out.push(c)
+                }
+                c => {
+                    for unit in c.encode_utf16(&mut [0; 2]) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn every_character_class_at_every_offset_of_a_word() {
+        // Each special character (and every ASCII byte) alone and inside plain runs of
+        // every length around the eight-byte words, so it falls on each lane.
+        let specials: Vec<char> = (0u8..=0x7f)
+            .map(char::from)
+            .chain([
+                'é',
+                '中',
+                '😀',
+                '\u{80}',
+                '\u{7ff}',
+                '\u{ffff}',
+                '\u{10ffff}',
+            ])
+            .collect();
+        for special in specials {
+            for before in 0..17 {
+                for after in [0, 1, 7, 8, 9, 16] {
+                    let s = format!("{}{special}{}", "a".repeat(before), "b".repeat(after));
+                    for html_safe in [false, true] {
+                        let expected = written_char_by_char(&s, html_safe);
+                        assert_eq!(written(&s, html_safe), expected, "{s:?} {html_safe}");
+                        assert_eq!(escaped_len(&s, html_safe) + 2, expected.len(), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn random_mixtures_agree_with_the_definition() {
+        const ALPHABET: &[&str] = &[
+            "plain ",
+            "x",
+            "\"",
+            "\\",
+            "\n",
+            "\u{1}",
+            "\u{7f}",
+            "<",
+            ">",
+            "&",
+            "'",
+            "é",
+            "中文",
+            "😀",
+            "0123456789abcdef",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..2_000 {
+            let mut s = String::new();
+            // xorshift64: deterministic, so a failure reproduces.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..state % 40 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push_str(ALPHABET[(state % ALPHABET.len() as u64) as usize]);
+            }
+            for html_safe in [false, true] {
+                let expected = written_char_by_char(&s, html_safe);
+                assert_eq!(written(&s, html_safe), expected, "{s:?} {html_safe}");
+                assert_eq!(escaped_len(&s, html_safe) + 2, expected.len(), "{s:?}");
+            }
         }
     }
 }

@@ -77,20 +77,20 @@ fn next_escaped(s: &str, from: usize, html_safe: bool) -> Option<(usize, char)> 
         if i == bytes.len() {
             return None;
         }
-        while let Some(word) = word_at(bytes, i) {
-            if !plain_word(word, html_safe) {
-                break;
-            }
-            i += 8;
-        }
+        let plain_words = bytes
+            .get(i..)
+            .unwrap_or_default()
+            .chunks_exact(8)
+            .take_while(|w| plain_word(word(w), html_safe))
+            .count();
+        i += 8 * plain_words;
     }
 }
 
-/// The eight bytes from `i`, if there are as many.
+/// Eight bytes as a word (a zero word, which is never plain, if there are fewer).
 #[inline]
-fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
-    let word = <[u8; 8]>::try_from(bytes.get(i..i.checked_add(8)?)?).ok()?;
-    Some(u64::from_le_bytes(word))
+fn word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(<[u8; 8]>::try_from(bytes).unwrap_or_default())
 }
 
 /// Whether [`write_string`] copies the byte as it is (a table lookup).

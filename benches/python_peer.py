@@ -32,7 +32,11 @@ WIDGET_CHUNK = "The quick brown fox "
 SCENARIOS = ["pipeline_text", "agent_text", "widget_stream", "template_build", "diff_large"]
 # Run only when named: one child per answer size (`--growth-sizes`), each within `--growth-timeout`.
 EXTRA_SCENARIOS = ["template_stream_growth"]
-GROWTH_TEXT = "Streaming answers grow one delta at a time; "
+# template_stream_growth's answer text (`--growth-text`), as in examples/template_stream_growth.rs.
+GROWTH_TEXTS = {
+    "plain": "Streaming answers grow one delta at a time; ",
+    "mixed": "Don't stream \"quoted\" café answers <b>&</b>; ",
+}
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE.parent / "examples" / "bench" / "bench_list.widget"
 ANSWER_CARD = HERE.parent / "examples" / "bench" / "answer_card.widget"
@@ -421,7 +425,8 @@ def template_stream_growth(args):
 
     template = WidgetTemplate.from_file(str(ANSWER_CARD))
     chars, step = args.answer_chars, args.delta_chars
-    text = (GROWTH_TEXT * (chars // len(GROWTH_TEXT) + 1))[:chars]
+    growth_text = GROWTH_TEXTS[args.growth_text]
+    text = (growth_text * (chars // len(growth_text) + 1))[:chars]
     deltas = [text[i:i + step] for i in range(0, len(text), step)]
     events = [
         RawResponsesStreamEvent(data=ResponseTextDeltaEvent(
@@ -481,7 +486,8 @@ def template_stream_growth(args):
     rss_before = peak_rss_mb()
     seconds, frames, total, text_deltas, span = asyncio.run(go())
     return {
-        "form": "rebuild", "answer_chars": chars, "deltas": len(deltas), "seconds": seconds,
+        "form": "rebuild", "text": args.growth_text, "answer_chars": chars, "deltas": len(deltas),
+        "seconds": seconds,
         "us_per_delta": seconds * 1e6 / max(len(deltas), 1),
         "us_per_delta_streaming": span * 1e6 / max(len(deltas) - 1, 1),
         "frames": frames, "text_delta_frames": text_deltas, "sse_mb": total / 1e6,
@@ -497,7 +503,8 @@ def growth(args):
     rows = []
     for chars in args.growth_sizes.split(","):
         argv = [sys.executable, os.path.abspath(__file__), "--child", "template_stream_growth",
-                "--answer-chars", chars, "--delta-chars", str(args.delta_chars)]
+                "--answer-chars", chars, "--delta-chars", str(args.delta_chars),
+                "--growth-text", args.growth_text]
         try:
             out = subprocess.run(argv, check=True, capture_output=True, text=True,
                                  timeout=args.growth_timeout).stdout
@@ -522,6 +529,8 @@ def main():
     p.add_argument("--answer-chars", type=int, default=1000)
     p.add_argument("--delta-chars", type=int, default=8)
     p.add_argument("--growth-sizes", default="1000,10000,100000")
+    p.add_argument("--growth-text", choices=sorted(GROWTH_TEXTS), default="plain",
+                   help="template_stream_growth's answer: plain text, or mixed (quotes, accents, HTML)")
     p.add_argument("--growth-timeout", type=float, default=900,
                    help="seconds a template_stream_growth size may take before it is reported as timed out")
     p.add_argument("--runs", type=int, default=3)

@@ -16,6 +16,7 @@
 //! ```sh
 //! cargo run --release --example template_stream_growth
 //! cargo run --release --example template_stream_growth -- --sizes 1000,10000 --forms linear
+//! cargo run --release --example template_stream_growth -- --text mixed
 //! ```
 //!
 //! `benches/python_peer.py --scenarios template_stream_growth` runs the reference's
@@ -39,7 +40,16 @@ use chatkit_agents_workspace::example_support::peak_rss_mb;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-const TEXT: &str = "Streaming answers grow one delta at a time; ";
+/// The answer's text, repeated: `--text plain` (the default) needs no escapes; `--text
+/// mixed` has quotes, an apostrophe, an accent and HTML, as real answers do, which
+/// `tojson` escapes (`\"`, `\u0027`, `\u00e9`, `\u003c`, ...) and every rebuild reads back.
+fn text(kind: &str) -> &'static str {
+    match kind {
+        "plain" => "Streaming answers grow one delta at a time; ",
+        "mixed" => "Don't stream \"quoted\" café answers <b>&</b>; ",
+        other => panic!("--text plain|mixed, not {other:?}"),
+    }
+}
 
 static CARD: LazyLock<Arc<WidgetTemplate>> = LazyLock::new(|| {
     let path = concat!(
@@ -57,9 +67,9 @@ fn card_data(streaming: bool) -> Value {
     json!({"title": "Answer", "streaming": streaming, "sources": sources, "id": "ans_1"})
 }
 
-/// The answer's deltas: `chars` characters in pieces of `delta_chars`.
-fn answer_deltas(chars: usize, delta_chars: usize) -> Vec<String> {
-    let text: String = TEXT.chars().cycle().take(chars).collect();
+/// The answer's deltas: `chars` characters of `text` in pieces of `delta_chars`.
+fn answer_deltas(text: &str, chars: usize, delta_chars: usize) -> Vec<String> {
+    let text: String = text.chars().cycle().take(chars).collect();
     let chars: Vec<char> = text.chars().collect();
     chars
         .chunks(delta_chars.max(1))
@@ -134,8 +144,8 @@ fn rebuilt_states(
 const BODY: &[u8] = br#"{"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": "Answer, please."}], "attachments": [], "inference_options": {}}}}"#;
 
 /// One request in this process: the whole stream consumed, frames counted.
-fn measure(linear: bool, chars: usize, delta_chars: usize) -> Value {
-    let deltas = answer_deltas(chars, delta_chars);
+fn measure(linear: bool, text_kind: &str, chars: usize, delta_chars: usize) -> Value {
+    let deltas = answer_deltas(text(text_kind), chars, delta_chars);
     let n = deltas.len();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -173,6 +183,7 @@ fn measure(linear: bool, chars: usize, delta_chars: usize) -> Value {
     assert_eq!(text_deltas, n, "one text delta frame per delta");
     json!({
         "form": if linear { "linear" } else { "rebuild" },
+        "text": text_kind,
         "answer_chars": chars,
         "deltas": n,
         "seconds": seconds,
@@ -198,10 +209,14 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let delta_chars: usize =
         arg(&args, "--delta-chars").map_or(8, |v| v.parse().expect("a number"));
+    let text_kind = arg(&args, "--text").unwrap_or_else(|| "plain".into());
     if let Some(one) = arg(&args, "--one") {
         let (form, chars) = one.split_once(':').expect("--one form:chars");
         let chars = chars.parse().expect("a number of characters");
-        println!("{}", measure(form == "linear", chars, delta_chars));
+        println!(
+            "{}",
+            measure(form == "linear", &text_kind, chars, delta_chars)
+        );
         return;
     }
     let sizes = arg(&args, "--sizes").unwrap_or_else(|| "1000,10000,100000".into());
@@ -212,6 +227,7 @@ fn main() {
             let output = Command::new(&exe)
                 .args(["--one", &format!("{form}:{chars}")])
                 .args(["--delta-chars", &delta_chars.to_string()])
+                .args(["--text", &text_kind])
                 .output()
                 .expect("the measurement runs");
             assert!(

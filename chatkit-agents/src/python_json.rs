@@ -62,7 +62,7 @@ pub(crate) fn escaped_len(s: &str, html_safe: bool) -> usize {
 /// text) up to the word that holds the next escape, which is checked byte by byte.
 /// Every byte that stops the scan is ASCII or starts a multi-byte character, so the
 /// position is a character boundary.
-#[inline]
+#[inline(always)]
 fn next_escaped(s: &str, from: usize, html_safe: bool) -> Option<(usize, char)> {
     let bytes = s.as_bytes();
     let mut i = from;

@@ -71,7 +71,7 @@ pub(super) fn diff(
             e.text == identity(before)
                 && (found.string_start..=found.string_end).contains(&at)
                 // Cheap guards that the entry still describes this text.
-                && b[..found.string_start].ends_with(b"\"value\":\"")
+                && b.get(..found.string_start).is_some_and(|head| head.ends_with(b"\"value\":\""))
                 && b.get(found.string_end) == Some(&b'"')
         });
     let mut found = match cached {

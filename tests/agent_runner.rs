@@ -342,7 +342,8 @@ async fn limits_and_failures_are_run_errors() {
         error,
         Some(RunError::Model(ModelError::Api {
             code: Some("insufficient_quota".into()),
-            message: "quota".into()
+            message: "quota".into(),
+            status: None,
         }))
     );
     assert!(

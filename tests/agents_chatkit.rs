@@ -669,6 +669,43 @@ async fn a_run_error_ends_the_stream_after_the_queued_events() {
     assert!(error.unwrap().to_string().contains("boom"));
 }
 
+#[tokio::test]
+async fn a_failed_function_tool_shows_as_a_failed_task() {
+    /// Look up an order (the lookup fails).
+    #[function_tool]
+    async fn lookup_order(id: String) -> Result<String, ToolError> {
+        Err(ToolError::new(format!("database timeout for {id}")))
+    }
+    let agent = agent(vec![
+        vec![Step::tool_call("lookup_order", json!({"id": "A7"}))],
+        vec![Step::text("Sorry, the lookup failed.")],
+    ])
+    .tool(lookup_order);
+    let (ctx, _) = context().await;
+    let (events, error) = chatkit_events(&ctx, &agent, Runner::new()).await;
+    assert!(error.is_none());
+    let k = kinds(&events);
+    assert_eq!(
+        k[..3],
+        [
+            "item.added:workflow",
+            "item.updated:workflow.task.added",
+            "item.done:workflow"
+        ],
+        "{k:?}"
+    );
+    let task = &events[1]["update"]["task"];
+    assert_eq!(task["title"], "lookup_order failed");
+    assert_eq!(task["status_indicator"], "none");
+    assert_eq!(task["icon"], "info");
+    // The body is what the model read, not the tool's internal error.
+    assert_eq!(task["content"], DEFAULT_TOOL_ERROR_MESSAGE);
+    assert!(!events
+        .to_vec()
+        .iter()
+        .any(|e| e.to_string().contains("database timeout")));
+}
+
 // ---- the three tool patterns: a static widget, a streamed widget, a workflow --------------------------------------------------------
 
 /// Show a static widget.

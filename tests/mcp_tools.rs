@@ -185,7 +185,7 @@ async fn a_name_clash_and_a_server_that_cannot_start_are_clear_errors() {
     );
     server.close().await;
 
-    let ghost = McpServer::stdio("ghost", "/nonexistent/mcp-server");
+    let ghost = McpServer::stdio("ghost", "/nonexistent/mcp-server").required(true);
     let agent: Agent<()> = Agent::new("Helper", model).mcp_server(ghost);
     let message = Runner::new()
         .run(&agent, "hi", ())
@@ -196,6 +196,127 @@ async fn a_name_clash_and_a_server_that_cannot_start_are_clear_errors() {
         message.contains("ghost") && message.contains("could not start"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn a_server_that_cannot_start_is_left_out_and_the_run_goes_on() {
+    let model = Arc::new(ScriptedModel::new(vec![vec![Step::text("hi")]]));
+    let ghost = McpServer::stdio("ghost", "/nonexistent/mcp-server");
+    let agent: Agent<()> = Agent::new("Helper", model.clone())
+        .tool(local_add)
+        .mcp_server(ghost);
+    let result = Runner::new().run(&agent, "hi", ()).await.unwrap();
+    assert_eq!(result.final_output, "hi");
+    let unavailable: Vec<_> = result
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            RunEvent::ToolSourceUnavailable { source, message } => Some((source, message)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unavailable.len(), 1, "{:?}", result.events);
+    assert_eq!(unavailable[0].0, "ghost");
+    assert!(
+        unavailable[0].1.contains("could not start"),
+        "{}",
+        unavailable[0].1
+    );
+    assert_eq!(offered(&model), ["add"], "the agent's own tools stay");
+}
+
+#[tokio::test]
+async fn a_server_that_failed_is_tried_again_after_a_growing_backoff() {
+    let ghost = McpServer::stdio("ghost", "/nonexistent/mcp-server")
+        .reconnect_backoff(Duration::from_millis(300), Duration::from_secs(5));
+    let tried = ghost.list_tools().await.unwrap_err().to_string();
+    assert!(tried.contains("cannot run"), "{tried}");
+    let waiting = ghost.list_tools().await.unwrap_err().to_string();
+    assert!(waiting.contains("next one starts in"), "{waiting}");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let tried = ghost.list_tools().await.unwrap_err().to_string();
+    assert!(tried.contains("cannot run"), "tried again: {tried}");
+    // The second failure doubles the wait: 350 ms later it still waits.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let waiting = ghost.list_tools().await.unwrap_err().to_string();
+    assert!(waiting.contains("next one starts in"), "{waiting}");
+}
+
+#[tokio::test]
+async fn a_server_that_comes_back_gives_its_tools_again() {
+    // An address nothing listens on yet.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let server = McpServer::http("late", format!("http://{address}/mcp"))
+        .bearer_token("t0k3n")
+        .timeout(Duration::from_secs(5))
+        .reconnect_backoff(Duration::from_millis(100), Duration::from_millis(100));
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::text("without")],
+        vec![Step::tool_call("add", json!({"a": 1, "b": 2}))],
+        vec![Step::text("with")],
+    ]));
+    let agent: Agent<()> = Agent::new("Helper", model.clone()).mcp_server(server.clone());
+    let first = Runner::new().run(&agent, "hi", ()).await.unwrap();
+    assert_eq!(first.final_output, "without");
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    let serving = tokio::spawn(serve_fixture(listener, Default::default()));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let second = Runner::new().run(&agent, "add", ()).await.unwrap();
+    assert_eq!(tool_outputs(&second.events), ["3"]);
+    assert_eq!(second.final_output, "with");
+    server.close().await;
+    serving.abort();
+}
+
+#[tokio::test]
+async fn a_call_to_a_server_that_cannot_restart_tells_the_model_why() {
+    /// Wait until the server process has exited.
+    #[function_tool]
+    async fn pause() -> &'static str {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        "paused"
+    }
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![
+            Step::tool_call("exit_soon", json!({})),
+            Step::tool_call("pause", json!({})),
+        ],
+        vec![Step::tool_call("add", json!({"a": 1, "b": 2}))],
+        vec![Step::text("done")],
+    ]));
+    // The fixture's binary, started through a wrapper that works once: after the
+    // process exits, the restart fails.
+    let once = std::env::temp_dir().join(format!("mcp-once-{}", std::process::id()));
+    std::fs::write(&once, "").unwrap();
+    let script = format!(
+        "if [ -e '{0}' ]; then rm '{0}'; exec '{1}'; else exit 3; fi",
+        once.display(),
+        env!("CARGO_BIN_EXE_mcp-test-server")
+    );
+    let server = McpServer::stdio("orders", "sh")
+        .args(["-c", script.as_str()])
+        .timeout(Duration::from_secs(5));
+    let agent: Agent<()> = Agent::new("Helper", model)
+        .tool(pause)
+        .mcp_server(server.clone());
+    let result = Runner::new().run(&agent, "go", ()).await.unwrap();
+    let outputs = tool_outputs(&result.events);
+    assert!(outputs[0].contains("bye"), "{outputs:?}");
+    assert!(
+        outputs[2].starts_with("MCP server orders could not")
+            && !outputs[2].contains("An error occurred"),
+        "{outputs:?}"
+    );
+    assert!(
+        result
+            .events
+            .iter()
+            .any(|event| matches!(event, RunEvent::ToolFailed { call, .. } if call.name == "add")),
+        "the failure is an event of its own"
+    );
+    server.close().await;
 }
 
 #[tokio::test]
@@ -399,4 +520,44 @@ async fn chatkit_shows_an_mcp_call_as_a_task_with_its_outcome() {
     let done = &events[2]["update"]["task"];
     assert_eq!(done["status_indicator"], "complete");
     assert_eq!(done["content"], "5");
+}
+
+#[tokio::test]
+async fn chatkit_shows_a_failed_mcp_call_as_failed() {
+    use chatkit_agents::agents::{stream_agent_response, AgentContext};
+    use chatkit_agents::server::ThreadHandle;
+    use chatkit_agents::store::MemoryStore;
+    use chatkit_agents::types::{ThreadMetadata, Timestamp};
+    use futures::StreamExt;
+
+    let model = Arc::new(ScriptedModel::new(vec![
+        vec![Step::tool_call("weather", json!({"city": "Atlantis"}))],
+        vec![Step::text("No such city.")],
+    ]));
+    let server = stdio("meteo");
+    let agent: Agent<AgentContext<()>> = Agent::new("Helper", model).mcp_server(server.clone());
+    let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+    let ctx = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
+    let run = Runner::new().run_streamed(&agent, "Weather in Atlantis?", ctx.clone());
+    let events: Vec<serde_json::Value> = stream_agent_response(&ctx, run)
+        .map(|e| serde_json::to_value(e.unwrap()).unwrap())
+        .collect()
+        .await;
+    server.close().await;
+
+    let started = &events[1]["update"]["task"];
+    assert_eq!(started["status_indicator"], "loading");
+    let ended = &events[2]["update"];
+    assert_eq!(ended["type"], "workflow.task.updated");
+    let task = &ended["task"];
+    assert_eq!(task["title"], "meteo: weather failed");
+    assert_eq!(
+        task["status_indicator"], "none",
+        "no check mark on a failure"
+    );
+    assert_eq!(task["icon"], "info");
+    assert!(
+        task["content"].as_str().unwrap().contains("Atlantis"),
+        "the server's error text: {task}"
+    );
 }

@@ -65,8 +65,8 @@ pub use agent_tool::AgentTool;
 pub use approval::{RequireApproval, DEFAULT_APPROVAL_REJECTION_MESSAGE};
 pub use chatkit::{
     default_approval_card, default_hosted_tool_task, is_approval_action, python_json_dumps,
-    simple_to_agent_input, stream_agent_response, stream_agent_response_with, AgentContext,
-    AgentContextError, AgentServer, ApprovalHandler, ApprovalStatus, ClientToolCall,
+    simple_to_agent_input, stream_agent_response, stream_agent_response_with, ActionRequest,
+    AgentContext, AgentContextError, AgentServer, ApprovalHandler, ApprovalStatus, ClientToolCall,
     ConversionError, DefaultResponseStreamConverter, DefaultThreadItemConverter,
     ResponseStreamConverter, ThreadItemConverter, APPROVE_ACTION, REJECT_ACTION,
 };

@@ -84,7 +84,63 @@ pub fn shape_schema(tool: &str, mut schema: Value, strict: bool) -> Result<Value
         let defs = schema.get("$defs").cloned().unwrap_or(Value::Null);
         make_strict(&mut schema, &defs, tool, "")?;
     }
+    drop_unreferenced_defs(&mut schema);
     Ok(schema)
+}
+
+/// Removes the `$defs` that nothing outside them refers to (directly or through other
+/// definitions that are used). Inlining a `$ref` that has siblings (a described struct
+/// argument) leaves its definition unused, and the model would be sent it twice. The
+/// Python SDK keeps such definitions; they change nothing but the prompt's length.
+fn drop_unreferenced_defs(schema: &mut Value) {
+    let Some(root) = schema.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(defs)) = root.remove("$defs") else {
+        return;
+    };
+    let mut used = std::collections::HashSet::new();
+    let mut pending = Vec::new();
+    collect_refs(&Value::Object(root.clone()), &mut pending, 0);
+    while let Some(name) = pending.pop() {
+        if used.insert(name.clone()) {
+            if let Some(def) = defs.get(&name) {
+                collect_refs(def, &mut pending, 0);
+            }
+        }
+    }
+    let kept: Map<String, Value> = defs
+        .into_iter()
+        .filter(|(name, _)| used.contains(name))
+        .collect();
+    if !kept.is_empty() {
+        root.insert("$defs".into(), Value::Object(kept));
+    }
+}
+
+/// The definition names `schema` refers to with `#/$defs/<name>`.
+fn collect_refs(schema: &Value, names: &mut Vec<String>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("$ref", Value::String(reference)) => {
+                        if let Some(name) = reference.strip_prefix("#/$defs/") {
+                            names.push(name.to_owned());
+                        }
+                    }
+                    _ => collect_refs(value, names, depth + 1),
+                }
+            }
+        }
+        Value::Array(values) => values
+            .iter()
+            .for_each(|value| collect_refs(value, names, depth + 1)),
+        _ => {}
+    }
 }
 
 const MAX_DEPTH: usize = 100;
@@ -350,6 +406,35 @@ mod tests {
             shape_schema("t", json!({"type": "string"}), true),
             Err(ToolSchemaError::NotAnObject { .. })
         ));
+    }
+
+    #[test]
+    fn definitions_nothing_refers_to_are_dropped() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "order": {"$ref": "#/$defs/Order", "description": "The order."},
+                "note": {"$ref": "#/$defs/Note"}
+            },
+            "required": ["order", "note"],
+            "$defs": {
+                "Order": {"type": "object", "properties": {"line": {"$ref": "#/$defs/Line"}}, "required": ["line"]},
+                "Line": {"type": "object", "properties": {"sku": {"type": "string"}}, "required": ["sku"]},
+                "Note": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+                "Unused": {"type": "object", "properties": {}}
+            }
+        });
+        let strict = shape_schema("t", schema, true).unwrap();
+        // `order` had a sibling keyword, so it was inlined: only what is still referred
+        // to stays (Line through the inlined Order, Note directly).
+        let defs = strict["$defs"].as_object().unwrap();
+        assert_eq!(defs.keys().collect::<Vec<_>>(), ["Line", "Note"]);
+        assert_eq!(strict["properties"]["order"]["description"], "The order.");
+
+        let flat = json!({"type": "object", "properties": {"a": {"$ref": "#/$defs/A", "description": "d"}},
+                          "$defs": {"A": {"type": "object", "properties": {}}}});
+        let strict = shape_schema("t", flat, true).unwrap();
+        assert!(strict.get("$defs").is_none(), "{strict}");
     }
 
     #[test]

@@ -15,7 +15,26 @@ use super::schema::ToolSchemaError;
 pub const DEFAULT_TOOL_ERROR_MESSAGE: &str =
     "An error occurred while running the tool. Please try again.";
 
-/// How a tool is presented to the model.
+/// How a tool is presented to the model. It serializes as the Responses API receives
+/// it, so printing a tool's schema is one call:
+///
+/// ```
+/// use chatkit_agents::agents::ToolDefinition;
+/// use serde_json::json;
+///
+/// let tool = ToolDefinition {
+///     name: "get_weather".into(),
+///     description: "The weather in a city.".into(),
+///     parameters: json!({"type": "object", "properties": {"city": {"type": "string"}},
+///                        "required": ["city"], "additionalProperties": false}),
+///     strict: true,
+/// };
+/// let sent = serde_json::to_value(&tool).unwrap();
+/// assert_eq!(sent["type"], "function");
+/// assert_eq!(sent["name"], "get_weather");
+/// assert_eq!(sent["parameters"]["required"], json!(["city"]));
+/// assert_eq!(sent["strict"], true);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolDefinition {
     /// The name the model calls (`^[A-Za-z0-9_-]{1,64}$`).
@@ -26,6 +45,20 @@ pub struct ToolDefinition {
     pub parameters: Value,
     /// Whether the model must follow the schema exactly (OpenAI strict mode).
     pub strict: bool,
+}
+
+impl serde::Serialize for ToolDefinition {
+    /// `{"type":"function","name":..,"description":..,"parameters":..,"strict":..}`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut tool = serializer.serialize_struct("ToolDefinition", 5)?;
+        tool.serialize_field("type", "function")?;
+        tool.serialize_field("name", &self.name)?;
+        tool.serialize_field("description", &self.description)?;
+        tool.serialize_field("parameters", &self.parameters)?;
+        tool.serialize_field("strict", &self.strict)?;
+        tool.end()
+    }
 }
 
 /// The context a tool runs in: your run context `C` (usually

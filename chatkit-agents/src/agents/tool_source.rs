@@ -11,6 +11,15 @@ use super::tool::Tool;
 
 /// A source of tools, asked when an agent that has it starts running.
 ///
+/// When a source cannot give its tools, a [required](ToolSource::required) one fails
+/// the run ([`RunError::ToolSource`](super::RunError::ToolSource)); any other is left
+/// out of that run: the run goes on with the agent's other tools, the failure is logged
+/// at WARN and recorded on the run's span, and the run streams
+/// [`RunEvent::ToolSourceUnavailable`](super::RunEvent::ToolSourceUnavailable), which
+/// [`stream_agent_response`](super::stream_agent_response) shows the user as a notice.
+/// The next run asks the source again (an [`McpServer`](super::McpServer) waits a
+/// growing backoff between attempts to connect).
+///
 /// ```
 /// use std::sync::Arc;
 /// use chatkit_agents::agents::{Tool, ToolSource, ToolSourceFuture};
@@ -34,13 +43,21 @@ pub trait ToolSource<C>: Send + Sync {
     /// The tools to offer now. A source may cache them (an MCP server does, until the
     /// server says its list changed).
     fn tools(&self) -> ToolSourceFuture<'_, C>;
+
+    /// Whether a run fails when this source cannot give its tools (`true`, the default
+    /// for sources of your own) or goes on without them (`false`; an
+    /// [`McpServer`](super::McpServer)'s default, see its `required`).
+    fn required(&self) -> bool {
+        true
+    }
 }
 
 /// What [`ToolSource::tools`] returns.
 pub type ToolSourceFuture<'a, C> = BoxFuture<'a, Result<Vec<Arc<dyn Tool<C>>>, ToolSourceError>>;
 
 /// A source could not give its tools (a server that does not start, or answers with an
-/// error): the run fails with [`RunError::ToolSource`](super::RunError::ToolSource).
+/// error): the run fails with [`RunError::ToolSource`](super::RunError::ToolSource) when
+/// the source is [required](ToolSource::required), and goes on without them otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ToolSourceError {

@@ -14,7 +14,11 @@ use crate::types::{ErrorCode, ErrorEvent, RequestParseError};
 ///   message of your own for the user;
 /// - [`StreamError::code`]: `{"code":...,"allow_retry":...}` without a message;
 /// - any other error (`?` on anything that implements `std::error::Error`):
-///   `{"code":"stream.error","allow_retry":true}`, and the error is logged.
+///   `{"code":"stream.error","allow_retry":true}`, and the error is logged;
+/// - [`StreamError::reported`]: an internal failure the user should hear about (the
+///   model service refused the server's key, a tool service is down): logged like any
+///   other, and sent as `{"code":"custom","message":...,"allow_retry":...}` with a
+///   message of yours that names no secret and no internals.
 ///
 /// Like `anyhow::Error`, it does not implement `std::error::Error` itself, so that `?`
 /// converts every error into it.
@@ -29,7 +33,11 @@ enum Repr {
         code: ErrorCode,
         allow_retry: Option<bool>,
     },
-    Internal(Box<dyn std::error::Error + Send + Sync>),
+    Internal {
+        error: Box<dyn std::error::Error + Send + Sync>,
+        /// What the user reads, and whether a retry may help.
+        public: Option<(String, bool)>,
+    },
 }
 
 impl StreamError {
@@ -49,7 +57,37 @@ impl StreamError {
 
     /// An internal failure described by `message` (shown only in logs).
     pub fn internal(message: impl Into<String>) -> Self {
-        StreamError(Repr::Internal(message.into().into()))
+        StreamError(Repr::Internal {
+            error: message.into().into(),
+            public: None,
+        })
+    }
+
+    /// An internal failure (`error`, logged with its causes) that the user is told about
+    /// with `message`: `{"code":"custom","message":...,"allow_retry":...}`. Say
+    /// `allow_retry: false` when trying again cannot help (a refused key, a missing
+    /// model), `true` for transient failures. [`downcast_ref`](Self::downcast_ref) still
+    /// finds `error`.
+    ///
+    /// ```
+    /// use chatkit_agents::server::StreamError;
+    ///
+    /// let io = std::io::Error::other("connection refused (10.0.0.7:5432)");
+    /// let error = StreamError::reported(io, "The order service is unavailable.", true);
+    /// let event = serde_json::to_string(&error.to_event()).unwrap();
+    /// assert_eq!(event, r#"{"code":"custom","message":"The order service is unavailable.","allow_retry":true}"#);
+    /// assert!(error.is_internal()); // logged at ERROR, with the address
+    /// assert!(error.downcast_ref::<std::io::Error>().is_some());
+    /// ```
+    pub fn reported(
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+        message: impl Into<String>,
+        allow_retry: bool,
+    ) -> Self {
+        StreamError(Repr::Internal {
+            error: error.into(),
+            public: Some((message.into(), allow_retry)),
+        })
     }
 
     /// The `error` event this failure becomes.
@@ -64,19 +102,23 @@ impl StreamError {
                 code: code.clone(),
                 message: None,
             },
-            Repr::Internal(_) => ErrorEvent::stream_error(true),
+            Repr::Internal {
+                public: Some((message, allow_retry)),
+                ..
+            } => ErrorEvent::custom(message.clone(), *allow_retry),
+            Repr::Internal { public: None, .. } => ErrorEvent::stream_error(true),
         }
     }
 
     /// Whether this is an internal failure (logged as an error by the pipeline).
     pub fn is_internal(&self) -> bool {
-        matches!(self.0, Repr::Internal(_))
+        matches!(self.0, Repr::Internal { .. })
     }
 
     /// The error and every cause below it, joined with `: `, for logs (the
     /// user-facing kinds show their message).
     pub fn with_causes(&self) -> String {
-        let Repr::Internal(error) = &self.0 else {
+        let Repr::Internal { error, .. } = &self.0 else {
             return self.to_string();
         };
         let mut text = error.to_string();
@@ -97,7 +139,7 @@ impl StreamError {
     /// [`RunError`](crate::agents::RunError) that ended a `stream_agent_response`.
     pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
         match &self.0 {
-            Repr::Internal(error) => error.downcast_ref::<E>(),
+            Repr::Internal { error, .. } => error.downcast_ref::<E>(),
             _ => None,
         }
     }
@@ -111,7 +153,10 @@ fn cause_source<'a>(
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for StreamError {
     fn from(e: E) -> Self {
-        StreamError(Repr::Internal(Box::new(e)))
+        StreamError(Repr::Internal {
+            error: Box::new(e),
+            public: None,
+        })
     }
 }
 
@@ -120,7 +165,7 @@ impl fmt::Display for StreamError {
         match &self.0 {
             Repr::Custom { message, .. } => write!(f, "custom stream error: {message}"),
             Repr::Code { code, .. } => write!(f, "stream error {code}"),
-            Repr::Internal(e) => write!(f, "{e}"),
+            Repr::Internal { error, .. } => write!(f, "{error}"),
         }
     }
 }

@@ -18,9 +18,12 @@
 
 use async_trait::async_trait;
 
-use crate::types::{
-    default_generate_id, Attachment, AttachmentCreateParams, Page, SortOrder, StoreItemType,
-    ThreadItem, ThreadMetadata,
+use crate::types::default_generate_id;
+// The wire types in the traits' signatures, reachable from here so that a store can be
+// written with `use chatkit_agents::store::*` alone.
+#[doc(no_inline)]
+pub use crate::types::{
+    Attachment, AttachmentCreateParams, Page, SortOrder, StoreItemType, ThreadItem, ThreadMetadata,
 };
 
 mod memory;
@@ -153,6 +156,19 @@ pub trait Store<C: Send + Sync>: Send + Sync {
     }
 
     /// A page of a thread's items.
+    ///
+    /// ```
+    /// use chatkit_agents::store::{MemoryStore, SortOrder, Store, ThreadMetadata};
+    /// use chatkit_agents::types::Timestamp;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// store.save_thread(&ThreadMetadata::new("thr_1", Timestamp::now()), &()).await?;
+    /// // The ten newest items, newest first.
+    /// let page = store.load_thread_items("thr_1", None, 10, SortOrder::Desc, &()).await?;
+    /// assert!(page.data.is_empty() && !page.has_more);
+    /// # Ok::<(), chatkit_agents::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     async fn load_thread_items(
         &self,
         thread_id: &str,

@@ -27,4 +27,4 @@ pub use response_stream::{
     default_hosted_tool_task, stream_agent_response, stream_agent_response_with,
     DefaultResponseStreamConverter, ResponseStreamConverter,
 };
-pub use server::AgentServer;
+pub use server::{ActionRequest, AgentServer};

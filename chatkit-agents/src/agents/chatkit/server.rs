@@ -1,6 +1,7 @@
 //! [`AgentServer`]: a ready-made [`ChatKitServer`] that answers every message with an
 //! agent, the reference's documented `respond` pattern.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -24,7 +25,9 @@ use crate::types::{Action, SortOrder, UserMessageItem, WidgetItem};
 /// tags and attachments, or left out, rather than failing this and every later turn),
 /// runs the agent, and streams the run with [`stream_agent_response`](super::stream_agent_response).
 /// Tools that need approval work as they are: the run's cards' actions are handled
-/// here ([`ApprovalHandler`]). Implement [`ChatKitServer`] yourself for other actions,
+/// here ([`ApprovalHandler`]). Your widgets' actions go to the handlers you name with
+/// [`on_action`](Self::on_action); an action nobody handles ends its stream with a
+/// non-retryable error the user reads. Implement [`ChatKitServer`] yourself for
 /// attachments or custom routing.
 ///
 /// ```
@@ -45,10 +48,29 @@ pub struct AgentServer<C> {
     tripwire_message: Option<String>,
     response_converter: Arc<dyn ResponseStreamConverter>,
     trace_user: Option<Arc<TraceUser<C>>>,
+    actions: HashMap<String, Arc<ActionHandler<C>>>,
 }
 
 /// Names the user of a request on its span (see [`AgentServer::trace_user`]).
 type TraceUser<C> = dyn Fn(&C) -> Option<String> + Send + Sync;
+
+/// Handles one type of widget action (see [`AgentServer::on_action`]).
+type ActionHandler<C> = dyn Fn(ActionRequest<C>) -> EventStream + Send + Sync;
+
+/// A widget action for a handler of [`AgentServer::on_action`]: what
+/// [`ChatKitServer::action`] receives.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ActionRequest<C> {
+    /// The thread; title, status and metadata changes are saved and announced.
+    pub thread: ThreadHandle,
+    /// The action (its `type` chose the handler; `payload` is untrusted input).
+    pub action: Action,
+    /// The widget item the action came from, if the client named one.
+    pub sender: Option<WidgetItem>,
+    /// The request context.
+    pub context: C,
+}
 
 impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     /// A server on `store` answering with `agent`, reading the last 20 items.
@@ -62,7 +84,48 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
             tripwire_message: None,
             response_converter: Arc::new(DefaultResponseStreamConverter::default()),
             trace_user: None,
+            actions: HashMap::new(),
         }
+    }
+
+    /// Handles widget actions of type `action_type` with `handler`, whose events stream
+    /// through the pipeline as [`ChatKitServer::action`]'s do (items are saved, thread
+    /// changes announced, a `StreamError` ends the stream with its error event). A
+    /// second handler for the same type replaces the first; approval cards' actions are
+    /// always the server's own.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chatkit_agents::agents::{Agent, AgentServer};
+    /// use chatkit_agents::server::StreamError;
+    /// use chatkit_agents::store::MemoryStore;
+    /// use chatkit_agents::testing::ScriptedModel;
+    /// use chatkit_agents::types::{AssistantMessageContent, AssistantMessageItem, ThreadStreamEvent, Timestamp};
+    ///
+    /// # let agent = Agent::new("Shop", Arc::new(ScriptedModel::new(vec![])));
+    /// let server: AgentServer<()> = AgentServer::new(Arc::new(MemoryStore::new()), agent)
+    ///     .on_action("order.cancel", |request| {
+    ///         Box::pin(chatkit_agents::async_stream::try_stream! {
+    ///             // The payload is the client's: check it like any input.
+    ///             let order = request.action.payload.get("order_id").and_then(|id| id.as_str())
+    ///                 .ok_or_else(|| StreamError::custom("Which order?", false))?
+    ///                 .to_owned();
+    ///             yield ThreadStreamEvent::item_done(AssistantMessageItem {
+    ///                 id: format!("msg_cancel_{order}"),
+    ///                 thread_id: request.thread.id().to_owned(),
+    ///                 created_at: Timestamp::now(),
+    ///                 content: vec![AssistantMessageContent::new(format!("Order {order} is cancelled."))],
+    ///             });
+    ///         })
+    ///     });
+    /// ```
+    pub fn on_action(
+        mut self,
+        action_type: impl Into<String>,
+        handler: impl Fn(ActionRequest<C>) -> EventStream + Send + Sync + 'static,
+    ) -> Self {
+        self.actions.insert(action_type.into(), Arc::new(handler));
+        self
     }
 
     /// Names each request's user on its span (`user.id`, see
@@ -128,22 +191,35 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
 impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
     type Context = C;
 
-    /// Approval cards' actions: decides and resumes (see [`ApprovalHandler`]). Other
-    /// actions fail the stream, as without an `action()` of your own.
+    /// Approval cards' actions: decides and resumes (see [`ApprovalHandler`]). Others go
+    /// to their [`on_action`](Self::on_action) handler; an action without one ends the
+    /// stream with a non-retryable error that says so.
     fn action(
         self: Arc<Self>,
         thread: ThreadHandle,
         action: Action,
-        _sender: Option<WidgetItem>,
+        sender: Option<WidgetItem>,
         context: C,
     ) -> EventStream {
         if !is_approval_action(&action) {
-            let message = format!(
-                "AgentServer handles approval actions only; cannot handle action {:?}",
+            if let Some(handler) = self.actions.get(&action.action_type) {
+                return handler(ActionRequest {
+                    thread,
+                    action,
+                    sender,
+                    context,
+                });
+            }
+            let detail = format!(
+                "AgentServer has no handler for action {:?} (AgentServer::on_action)",
                 action.action_type
             );
             return Box::pin(futures::stream::once(async move {
-                Err(StreamError::internal(message))
+                Err(StreamError::reported(
+                    detail,
+                    "This action is not available.",
+                    false,
+                ))
             }));
         }
         ApprovalHandler::new(self.store.clone(), self.agent.clone())

@@ -19,7 +19,16 @@
 //!
 //! The server starts (or connects) when a run of the agent first needs its tools. Its
 //! tool list is fetched once and kept until the server announces a change
-//! (`notifications/tools/list_changed`). Each call has a timeout; a call whose
+//! (`notifications/tools/list_changed`).
+//!
+//! A server that cannot start or be reached does not fail the run unless it is
+//! [`required`](McpServer::required): the run goes on without its tools (a WARN log, an
+//! event on the turn's span, [`RunEvent::ToolSourceUnavailable`](crate::agents::RunEvent::ToolSourceUnavailable),
+//! a notice in ChatKit), and the server is tried again by a later run after a backoff
+//! that doubles with each failed attempt (1 s to 60 s by default,
+//! [`reconnect_backoff`](McpServer::reconnect_backoff)); until then runs skip it at
+//! once instead of waiting for it to time out again. A call made while the server
+//! cannot start tells the model so (`MCP server orders could not start ...`). Each call has a timeout; a call whose
 //! connection was lost (the process died, the HTTP session expired) reconnects and is
 //! tried once more. A result with `isError` reaches the model as the server's error
 //! text (the call's outcome is an error; the run goes on); text content is the output,
@@ -37,6 +46,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::tool::Tool;
@@ -116,10 +126,20 @@ struct Inner {
     denied: HashSet<String>,
     strict: bool,
     timeout: Duration,
+    required: bool,
+    /// The first and the longest wait after a failed attempt to connect.
+    backoff: (Duration, Duration),
     connection: Mutex<Option<Connection>>,
+    /// Failed attempts to connect in a row, and when the next may start.
+    failures: std::sync::Mutex<(u32, Option<Instant>)>,
     /// Bumped by the server's `tools/list_changed`.
     generation: Arc<AtomicU64>,
 }
+
+/// The default first wait after a failed attempt to connect, doubled per failure.
+const DEFAULT_BACKOFF: Duration = Duration::from_secs(1);
+/// The default longest wait between attempts to connect.
+const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 struct Connection {
     client: RunningService<RoleClient, Notifications>,
@@ -162,7 +182,10 @@ impl McpServer {
                 denied: HashSet::new(),
                 strict: false,
                 timeout: DEFAULT_MCP_TIMEOUT,
+                required: false,
+                backoff: (DEFAULT_BACKOFF, DEFAULT_MAX_BACKOFF),
                 connection: Mutex::new(None),
+                failures: std::sync::Mutex::new((0, None)),
                 generation: Arc::new(AtomicU64::new(0)),
             }),
         }
@@ -281,6 +304,19 @@ impl McpServer {
         self.with(|inner| inner.timeout = timeout)
     }
 
+    /// Whether a run fails when the server cannot give its tools (`true`), or goes on
+    /// without them (`false`, the default; see the [module docs](self)).
+    pub fn required(self, required: bool) -> Self {
+        self.with(|inner| inner.required = required)
+    }
+
+    /// How long to wait before trying to connect again after a failed attempt: `first`
+    /// after one failure, doubled after each further one, at most `max` (default 1 s and
+    /// 60 s). Runs in the meantime skip the server at once.
+    pub fn reconnect_backoff(self, first: Duration, max: Duration) -> Self {
+        self.with(|inner| inner.backoff = (first, max.max(first)))
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -300,8 +336,39 @@ impl McpServer {
         }
     }
 
-    /// Starts the process or opens the session.
+    /// Starts the process or opens the session, unless the last attempts failed and the
+    /// backoff has not passed; a failure lengthens the backoff, a success ends it.
     async fn open(&self) -> Result<Connection, McpError> {
+        let waiting = {
+            let failures = lock(&self.inner.failures);
+            failures.1.filter(|at| *at > Instant::now())
+        };
+        if let Some(at) = waiting {
+            return Err(McpError::Start {
+                server: self.inner.name.clone(),
+                message: format!(
+                    "the last attempt failed; the next one starts in {:.1} s",
+                    at.saturating_duration_since(Instant::now()).as_secs_f64()
+                ),
+            });
+        }
+        let opened = self.connect().await;
+        let mut failures = lock(&self.inner.failures);
+        match &opened {
+            Ok(_) => *failures = (0, None),
+            Err(_) => {
+                let (first, max) = self.inner.backoff;
+                let wait = first
+                    .saturating_mul(2u32.saturating_pow(failures.0.min(16)))
+                    .min(max);
+                *failures = (failures.0.saturating_add(1), Some(Instant::now() + wait));
+            }
+        }
+        opened
+    }
+
+    /// One attempt to start the process or open the session.
+    async fn connect(&self) -> Result<Connection, McpError> {
         let server = &self.inner.name;
         let start_error = |message: String| McpError::Start {
             server: server.clone(),
@@ -497,9 +564,20 @@ impl CallError {
     }
 }
 
+/// The lock's data even if a holder panicked: the backoff is two plain numbers.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl<C: Send + Sync + 'static> ToolSource<C> for McpServer {
     fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    fn required(&self) -> bool {
+        self.inner.required
     }
 
     fn tools(&self) -> ToolSourceFuture<'_, C> {

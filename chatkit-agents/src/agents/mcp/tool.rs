@@ -128,13 +128,29 @@ impl<C: Send + Sync + 'static> Tool<C> for McpTool {
     }
 
     /// An `isError` result is the server's message for the model: it reads it as it
-    /// is (other failures read as the run's formatter says).
+    /// is. A server that cannot start, or fails the request, is named with what
+    /// happened (not the generic tool error), so the model can tell the user; the
+    /// details (commands, addresses) stay in the log. Other failures read as the run's
+    /// formatter says.
     fn format_failure(&self, failure: &ToolFailure) -> Option<String> {
-        match failure {
-            ToolFailure::Failed { message, .. } if message.starts_with(SERVER_ERROR) => {
-                Some(message[SERVER_ERROR.len()..].to_owned())
-            }
-            _ => None,
+        let ToolFailure::Failed { message, .. } = failure else {
+            return None;
+        };
+        let server = self.server.name();
+        if let Some(text) = message.strip_prefix(SERVER_ERROR) {
+            Some(text.to_owned())
+        } else if message.starts_with(&format!("MCP server {server} could not start")) {
+            Some(format!(
+                "MCP server {server} could not start, so its tool {} is unavailable right now.",
+                self.remote
+            ))
+        } else if let Some(text) = message.strip_prefix(&format!("MCP server {server}: ")) {
+            Some(format!(
+                "MCP server {server} could not run the tool {}: {text}",
+                self.remote
+            ))
+        } else {
+            None
         }
     }
 }

@@ -210,6 +210,7 @@ impl ModelCall {
         self.failure.get_or_insert(ModelError::Api {
             code: info.code,
             message: info.message,
+            status: None,
         });
     }
 

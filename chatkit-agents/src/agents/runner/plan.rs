@@ -9,6 +9,8 @@ use super::result::{RunError, RunEvent};
 use crate::agents::agent::{Agent, Handoff};
 use crate::agents::model::{FunctionCall, MessageItem, OutputItem};
 use crate::agents::tool::{Tool, ToolDefinition};
+#[cfg(doc)]
+use crate::agents::tool_source::ToolSource;
 
 /// What a tool name the model calls stands for.
 enum Target<C> {
@@ -27,21 +29,35 @@ pub(super) struct ActiveAgent<C> {
     /// The tools offered to the model: the agent's tools, then a tool per handoff.
     pub(super) definitions: Vec<ToolDefinition>,
     targets: HashMap<String, Target<C>>,
+    /// The sources that could not give their tools (name, why), left out of this run.
+    pub(super) unavailable: Vec<(String, String)>,
 }
 
 impl<C> ActiveAgent<C> {
     /// `agent` ready to run, with the tools its sources give now, or why one of its
     /// tools cannot be offered to the model.
+    /// A source that is not required and fails is left out (see [`ToolSource`]).
     pub(super) async fn start(agent: Agent<C>) -> Result<Self, RunError> {
         let mut sourced = Vec::new();
+        let mut unavailable = Vec::new();
         for source in agent.tool_sources() {
-            let tools = source.tools().await.map_err(|error| RunError::ToolSource {
-                source_name: source.name().to_owned(),
-                message: error.message,
-            })?;
-            sourced.push((source.name().to_owned(), tools));
+            match source.tools().await {
+                Ok(tools) => sourced.push((source.name().to_owned(), tools)),
+                // Logged (in the turn's span) when the run announces it.
+                Err(error) if !source.required() => {
+                    unavailable.push((source.name().to_owned(), error.message));
+                }
+                Err(error) => {
+                    return Err(RunError::ToolSource {
+                        source_name: source.name().to_owned(),
+                        message: error.message,
+                    })
+                }
+            }
         }
-        Self::with_sourced(agent, sourced)
+        let mut active = Self::with_sourced(agent, sourced)?;
+        active.unavailable = unavailable;
+        Ok(active)
     }
 
     fn with_sourced(agent: Agent<C>, sourced: Vec<SourcedTools<C>>) -> Result<Self, RunError> {
@@ -99,6 +115,7 @@ impl<C> ActiveAgent<C> {
             agent,
             definitions,
             targets,
+            unavailable: Vec::new(),
         })
     }
 

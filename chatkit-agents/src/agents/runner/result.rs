@@ -13,7 +13,7 @@ use crate::agents::guardrail::Tripped;
 use crate::agents::hooks::Tripwire;
 use crate::agents::model::{FunctionCall, MessageItem, ModelError, ModelEvent, Usage};
 use crate::agents::schema::ToolSchemaError;
-use crate::agents::tool::ToolOrigin;
+use crate::agents::tool::{ToolFailure, ToolOrigin};
 
 /// What a run streams.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,25 @@ pub enum RunEvent {
     MessageOutput(MessageItem),
     /// The model called a tool (after its response completed).
     ToolCalled(FunctionCall),
+    /// A source of the agent's tools that is not
+    /// [required](crate::agents::ToolSource::required) could not give them (an MCP server
+    /// that cannot be reached): the agent runs without its tools. Streamed after the
+    /// agent's [`AgentUpdated`](RunEvent::AgentUpdated).
+    ToolSourceUnavailable {
+        /// The source's name.
+        source: String,
+        /// Why (for logs; it may name addresses or commands).
+        message: String,
+    },
+    /// A tool call failed (its arguments did not parse, it returned an error, panicked
+    /// or timed out); its [`ToolOutput`](RunEvent::ToolOutput), the failure as the model
+    /// reads it, follows at once. The run goes on.
+    ToolFailed {
+        /// The call.
+        call: FunctionCall,
+        /// What went wrong.
+        failure: ToolFailure,
+    },
     /// A tool's output, in call order once every call of the turn finished.
     ToolOutput {
         /// The call.
@@ -166,6 +185,54 @@ impl RunError {
             RunError::InvalidRunState(_) => "invalid_run_state",
             RunError::ToolSource { .. } => "tool_source",
         }
+    }
+
+    /// What the user of a chat reads when a run fails with this error, and whether a
+    /// retry may help: `None` for a tripwire (a hook or guardrail stopped the run on
+    /// purpose; see [`AgentServer::tripwire_message`](crate::agents::AgentServer::tripwire_message)).
+    /// The sentences name no key, address or internal detail; the server log keeps them.
+    /// `stream_agent_response` ends a failed run's stream with it
+    /// (`{"code":"custom","message":...,"allow_retry":...}`).
+    ///
+    /// ```
+    /// use chatkit_agents::agents::{ModelError, RunError};
+    ///
+    /// let refused = RunError::Model(ModelError::Http { status: 401, message: "bad key".into() });
+    /// let (message, retry) = refused.user_error().unwrap();
+    /// assert!(message.contains("refused this server's credentials"));
+    /// assert!(!retry); // the same key fails again
+    /// ```
+    pub fn user_error(&self) -> Option<(&'static str, bool)> {
+        let failure = match self {
+            RunError::Model(error) => (error.user_message(), error.is_transient()),
+            RunError::MaxTurnsExceeded(_) => (
+                "The assistant stopped: it took too many steps without reaching an answer.",
+                false,
+            ),
+            RunError::UnknownTool { .. }
+            | RunError::InvalidHandoffInput { .. }
+            | RunError::InvalidOutput { .. } => (
+                "The assistant made a mistake while answering. Please try again.",
+                true,
+            ),
+            RunError::ToolSchema(_) => (
+                "The assistant is misconfigured: one of its tools cannot be offered to the AI model.",
+                false,
+            ),
+            RunError::InvalidRunState(_) => (
+                "The paused answer in this thread can no longer be resumed. Please send your message again.",
+                false,
+            ),
+            RunError::ToolSource { .. } => (
+                "A service the assistant needs for its tools is unavailable right now.",
+                false,
+            ),
+            RunError::Tripwire(_)
+            | RunError::InputGuardrailTripwire { .. }
+            | RunError::OutputGuardrailTripwire { .. }
+            | RunError::ToolGuardrailTripwire { .. } => return None,
+        };
+        Some(failure)
     }
 
     /// Whether a hook or a guardrail stopped the run on purpose (rather than a failure),

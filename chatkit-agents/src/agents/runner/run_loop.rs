@@ -178,6 +178,10 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     if starting {
                         starting = false;
                         yield RunEvent::AgentUpdated { name: agent.name().to_owned() };
+                        for (source, message) in std::mem::take(&mut active.unavailable) {
+                            turn_span.in_scope(|| tracing::warn!(tool_source = %source, error = %message, "tool source unavailable; the run goes on without its tools"));
+                            yield RunEvent::ToolSourceUnavailable { source, message };
+                        }
                         hooks.on_agent_start(&context, agent).await?;
                     }
                     checks.blocking_passed().await?;
@@ -232,10 +236,14 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
             let runs = run_tools(gated.run, agent, &context, &hooks, formatter.as_ref(), runner.capture_content).instrument(turn_span.clone()).await?;
             let mut produced = Vec::with_capacity(runs.len() + gated.rejected.len());
             let mut contents = HashMap::new();
+            let mut failures = HashMap::new();
             for run in runs {
-                let (call, output) = run.into_output()?;
+                let (call, output, failure) = run.into_output()?;
                 if let Some(content) = output.content {
                     contents.insert(call.call_id.clone(), content);
+                }
+                if let Some(failure) = failure {
+                    failures.insert(call.call_id.clone(), failure);
                 }
                 produced.push((call, output.text));
             }
@@ -246,6 +254,9 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                 match contents.remove(&call.call_id) {
                     Some(content) => conversation.push_tool_content(&call.call_id, content),
                     None => conversation.push_tool_output(&call.call_id, output),
+                }
+                if let Some(failure) = failures.remove(&call.call_id) {
+                    yield RunEvent::ToolFailed { call: call.clone(), failure };
                 }
                 yield RunEvent::ToolOutput { call: call.clone(), output: output.clone() };
             }

@@ -24,16 +24,22 @@ pub(super) struct ToolRun {
     output: ToolOutput,
     end_hook: Result<(), Tripwire>,
     tripped: Option<RunError>,
+    /// Why the tool produced no regular output (the output is then the failure as the
+    /// model reads it).
+    failure: Option<ToolFailure>,
 }
 
 impl ToolRun {
-    /// The output, or the guardrail tripwire or hook error that ends the run here.
-    pub(super) fn into_output(self) -> Result<(FunctionCall, ToolOutput), RunError> {
+    /// The output and the failure it stands for, if any; or the guardrail tripwire or
+    /// hook error that ends the run here.
+    pub(super) fn into_output(
+        self,
+    ) -> Result<(FunctionCall, ToolOutput, Option<ToolFailure>), RunError> {
         if let Some(tripped) = self.tripped {
             return Err(tripped);
         }
         self.end_hook?;
-        Ok((self.call, self.output))
+        Ok((self.call, self.output, self.failure))
     }
 }
 
@@ -95,8 +101,10 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
         output: ToolOutput::text(output),
         end_hook: Ok(()),
         tripped: Some(tool_tripwire(tripped, &call.name)),
+        failure: None,
     };
     let mut content = None;
+    let mut failed = None;
     let output = match check_tool_input(agent.tool_input_guardrails(), tool_context).await {
         ToolVerdict::Allow => match planned
             .tool
@@ -110,7 +118,10 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
             }
             Err(failure) => {
                 outcome(failure_kind(&failure));
-                format_failure(planned.tool.as_ref(), tool_context, &failure, formatter)
+                let output =
+                    format_failure(planned.tool.as_ref(), tool_context, &failure, formatter);
+                failed = Some(failure);
+                output
             }
         },
         ToolVerdict::Reject(message) => {
@@ -150,6 +161,7 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
         },
         end_hook,
         tripped: None,
+        failure: failed,
     }
 }
 

@@ -8,8 +8,8 @@ use crate::agents::model::{ContentPart, FunctionCall, ModelAnnotation};
 use crate::agents::runner::ToolApproval;
 use crate::agents::tool::ToolOrigin;
 use crate::types::{
-    Annotation, AssistantMessageContent, CustomTask, FileSource, Task, TaskStatusIndicator,
-    UrlSource,
+    Annotation, AssistantMessageContent, BuiltinIcon, CustomTask, FileSource, NoticeEvent,
+    NoticeLevel, Task, TaskStatusIndicator, UrlSource,
 };
 use crate::widgets::WidgetRoot;
 
@@ -103,11 +103,51 @@ pub trait ResponseStreamConverter: Send + Sync {
             },
             title: Some(format!("{}: {title}", origin.source)),
             icon: None,
-            content: output.map(|text| match text.char_indices().nth(1000) {
-                Some((cut, _)) => format!("{}…", &text[..cut]),
-                None => text.to_owned(),
-            }),
+            content: output.map(shorten),
         }))
+    }
+
+    /// The task showing a tool call that failed (its arguments did not parse, it
+    /// returned an error, timed out or panicked; `origin` is where a tool from elsewhere
+    /// comes from, `None` for the agent's own), replacing its loading task if it had one.
+    /// `output` is the failure as the model reads it. ChatKit's tasks have no failed
+    /// state, so the default says it with the title (`"{source}: {title} failed"`, or
+    /// `"{tool} failed"`), the `info` icon, no status indicator (no check mark), and the
+    /// output (its first 1,000 characters) as the body. Return `None` to show nothing.
+    fn failed_tool_task(
+        &self,
+        call: &FunctionCall,
+        origin: Option<&ToolOrigin>,
+        output: &str,
+    ) -> Option<Task> {
+        let title = match origin {
+            Some(origin) => format!(
+                "{}: {} failed",
+                origin.source,
+                origin.title.as_deref().unwrap_or("tool")
+            ),
+            None => format!("{} failed", call.name),
+        };
+        Some(Task::Custom(CustomTask {
+            status_indicator: TaskStatusIndicator::None,
+            title: Some(title),
+            icon: Some(BuiltinIcon::Info.into()),
+            content: Some(shorten(output)),
+        }))
+    }
+
+    /// The notice shown when a source of the agent's tools that is not required (an MCP
+    /// server) could not give them and the agent answers without them. Default: a
+    /// warning that names the source (its configured name) and nothing of the failure.
+    /// Return `None` to show nothing (the server log has the cause either way).
+    fn tool_source_notice(&self, source: &str) -> Option<NoticeEvent> {
+        Some(NoticeEvent {
+            level: NoticeLevel::Warning,
+            message: format!(
+                "The tools of {source} are unavailable right now; the assistant answers without them."
+            ),
+            title: None,
+        })
     }
 
     /// The card of a tool call waiting for approval, in `status` (pending, or as
@@ -116,6 +156,14 @@ pub trait ResponseStreamConverter: Send + Sync {
     /// `{"approval_id": approval.id}`. Default: [`default_approval_card`].
     fn approval_card(&self, approval: &ToolApproval, status: ApprovalStatus) -> WidgetRoot {
         default_approval_card(approval, status)
+    }
+}
+
+/// A task's body: `text` up to 1,000 characters, with `…` when cut.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(1000) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 

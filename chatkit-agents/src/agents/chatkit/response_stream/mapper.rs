@@ -7,7 +7,7 @@
 //! collapsed) when another item arrives; generated images become `generated_image`
 //! items with progress.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use indexmap::IndexSet;
@@ -46,6 +46,8 @@ pub(super) struct EventMapper<C> {
     tool_tasks: HashMap<String, usize>,
     /// Where the tools of the calls started and not yet answered come from.
     origins: HashMap<String, ToolOrigin>,
+    /// The calls that failed and whose output has not come yet.
+    failed_calls: HashSet<String>,
     /// The last workflow that ended, as the client has it: when the answer that ended
     /// it cites pages or files, they become the sources of its search tasks.
     ended_workflow: Option<WorkflowItem>,
@@ -63,6 +65,7 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
             generated_image: None,
             tool_tasks: HashMap::new(),
             origins: HashMap::new(),
+            failed_calls: HashSet::new(),
             ended_workflow: None,
         }
     }
@@ -349,17 +352,27 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
         }
     }
 
-    /// A tool's output: the task of a call from elsewhere completes with it.
+    /// A tool call failed: its output, next, shows as a failed task.
+    pub(super) fn tool_failed(&mut self, call: &FunctionCall) {
+        self.failed_calls.insert(call.call_id.clone());
+    }
+
+    /// A tool's output: the task of a call from elsewhere completes with it; a failed
+    /// call (from elsewhere or not) shows as a failed task.
     pub(super) fn tool_output(
         &mut self,
         call: &FunctionCall,
         output: &str,
         out: &mut Vec<ThreadStreamEvent>,
     ) {
-        let Some(origin) = self.origins.remove(&call.call_id) else {
-            return;
+        let origin = self.origins.remove(&call.call_id);
+        let task = if self.failed_calls.remove(&call.call_id) {
+            self.converter
+                .failed_tool_task(call, origin.as_ref(), output)
+        } else {
+            origin.and_then(|origin| self.converter.tool_task(call, &origin, Some(output)))
         };
-        if let Some(task) = self.converter.tool_task(call, &origin, Some(output)) {
+        if let Some(task) = task {
             self.show_task(&call.call_id, task, out);
         }
     }

@@ -51,7 +51,9 @@ pub fn stream_agent_response<C: Send + Sync + 'static>(
 ///   new run abandons one still waiting (its cards show they expired);
 /// - a hook's or a guardrail's tripwire removes every item the run produced, then fails
 ///   the stream;
-///   other run errors fail it after the queued events are out.
+///   other run errors fail it after the queued events are out, with a message the user
+///   can read and `allow_retry` only when the failure is transient (see
+///   [`RunError::user_error`]; the pipeline logs the error itself).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -104,6 +106,10 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
                 Next::Run(None) => break,
                 Next::Run(Some(Ok(RunEvent::ToolCalled(call)))) => mapper.tool_called(&call, &mut out),
                 Next::Run(Some(Ok(RunEvent::ToolStarted { call, origin }))) => mapper.tool_started(&call, &origin, &mut out),
+                Next::Run(Some(Ok(RunEvent::ToolFailed { call, .. }))) => mapper.tool_failed(&call),
+                Next::Run(Some(Ok(RunEvent::ToolSourceUnavailable { source, .. }))) => {
+                    out.extend(converter.tool_source_notice(&source).map(ThreadStreamEvent::Notice));
+                }
                 Next::Run(Some(Ok(RunEvent::ToolOutput { call, output }))) => mapper.tool_output(&call, &output, &mut out),
                 Next::Run(Some(Ok(RunEvent::Model(event)))) => mapper.model_event(event, &mut out).await,
                 Next::Run(Some(Ok(_))) => {}
@@ -118,7 +124,7 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
                     while let Ok(event) = queue.try_recv() {
                         yield event;
                     }
-                    Err(StreamError::from(error))?;
+                    Err(run_failed(error))?;
                 }
             }
             for event in out.drain(..) {
@@ -144,6 +150,16 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
         }
     }
     .boxed()
+}
+
+/// The stream error a failed run ends with: the run error (logged with its causes by
+/// the pipeline) told to the user in words of [`RunError::user_error`]; a tripwire keeps
+/// the reference's generic retryable error.
+fn run_failed(error: RunError) -> StreamError {
+    match error.user_error() {
+        Some((message, allow_retry)) => StreamError::reported(error, message, allow_retry),
+        None => StreamError::from(error),
+    }
 }
 
 /// What the merge loop got next: a queued event or a run event.

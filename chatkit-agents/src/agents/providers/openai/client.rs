@@ -96,6 +96,7 @@ pub(crate) fn model_error(error: OpenAIError) -> ModelError {
                 ModelError::Api {
                     code: api.code.or(api.r#type),
                     message: format!("{} (HTTP {status})", api.message),
+                    status: Some(status),
                 }
             }
         }

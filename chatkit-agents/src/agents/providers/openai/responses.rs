@@ -55,7 +55,7 @@ impl OpenAIResponsesModel {
             let functions = request
                 .tools
                 .iter()
-                .map(|t| json!({"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters, "strict": t.strict}));
+                .map(|t| serde_json::to_value(t).unwrap_or(Value::Null));
             let hosted = request
                 .hosted_tools
                 .iter()

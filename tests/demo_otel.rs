@@ -1,13 +1,15 @@
 //! The demo with `OTEL_EXPORTER_OTLP_ENDPOINT` set: its conversations reach an OTLP/HTTP
 //! receiver as spans (service `chatkit-agents-demo`, the user from the request) and
-//! metrics. One test in this file: the setup installs the global subscriber.
+//! metrics, the first request's trace whole even though it starts the demo's MCP server.
+//! One test in this file: the setup installs the global subscriber.
 
 mod support;
 
 use std::sync::Arc;
 
+use chatkit_agents::agents::McpServer;
 use chatkit_agents::store::MemoryStore;
-use chatkit_agents_workspace::demo::{app, init_telemetry, OfflineModel};
+use chatkit_agents_workspace::demo::{app_with_mcp, init_telemetry, OfflineModel};
 use support::otlp::{histogram, receiver, spans, text, Received};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,7 +25,13 @@ async fn the_demo_exports_its_traces_and_metrics() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let demo = app(Arc::new(MemoryStore::new()), Arc::new(OfflineModel));
+    // The first request starts this server (it lists its tools when the agent starts).
+    let fixture = McpServer::stdio("fixture", env!("CARGO_BIN_EXE_mcp-test-server"));
+    let demo = app_with_mcp(
+        Arc::new(MemoryStore::new()),
+        Arc::new(OfflineModel),
+        vec![fixture.clone()],
+    );
     tokio::spawn(async move { axum::serve(listener, demo).await });
     let body = r#"{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"What is the weather in Paris?"}],"attachments":[],"inference_options":{}}}}"#;
     let reply = reqwest::Client::new()
@@ -39,6 +47,7 @@ async fn the_demo_exports_its_traces_and_metrics() {
         .unwrap();
     assert!(reply.contains("thread.item.done"), "{reply}");
 
+    // The MCP server stays up, as in a real deployment (closed only at the end).
     tokio::task::spawn_blocking(move || otel.shutdown())
         .await
         .unwrap()
@@ -56,8 +65,20 @@ async fn the_demo_exports_its_traces_and_metrics() {
         .find(|s| s.name == "chatkit_request")
         .expect("the request's span");
     assert_eq!(text(&request.attributes, "user.id"), "ada");
-    assert!(spans.iter().any(|s| s.name.starts_with("invoke_agent")));
-    assert!(spans.iter().any(|s| s.name.starts_with("execute_tool")));
+    // The first request's trace is whole: its request, run and the MCP listing that
+    // started the server all ended and were exported, in one trace.
+    let in_request = |prefix: &str| {
+        spans
+            .iter()
+            .any(|s| s.name.starts_with(prefix) && s.trace_id == request.trace_id)
+    };
+    assert!(in_request("invoke_agent"));
+    assert!(in_request("execute_tool"));
+    assert!(
+        in_request("tools/list fixture"),
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     let metrics = received.metrics();
     let requests = histogram(
         &metrics,
@@ -68,4 +89,5 @@ async fn the_demo_exports_its_traces_and_metrics() {
         ],
     );
     assert_eq!(requests.iter().map(|p| p.count).sum::<u64>(), 1);
+    fixture.close().await;
 }

@@ -740,6 +740,10 @@ pub enum ModelError {
     /// The request could not be built.
     #[error("invalid model request: {0}")]
     InvalidRequest(String),
+    /// The model is not configured to work (no API key, for example): found when it
+    /// is built, or by its first request.
+    #[error("model configuration: {0}")]
+    Configuration(String),
     /// Any other failure of a model implementation (your own [`Model`], or a
     /// [`ScriptedModel`](crate::testing::ScriptedModel) that has no turn left).
     #[error("model error: {0}")]
@@ -780,7 +784,7 @@ impl ModelError {
                 .as_deref()
                 .is_none_or(|code| TRANSIENT_API_CODES.contains(&code)),
             ModelError::Connection(_) | ModelError::Other(_) => true,
-            ModelError::InvalidRequest(_) => false,
+            ModelError::InvalidRequest(_) | ModelError::Configuration(_) => false,
         }
     }
 
@@ -805,6 +809,9 @@ impl ModelError {
                 return "This conversation cannot be sent to the AI model as it is."
             }
             ModelError::Other(_) => return "The AI model failed to answer. Please try again.",
+            ModelError::Configuration(_) => {
+                return "The assistant is unavailable: its AI model is not configured."
+            }
         };
         match (status, code) {
             (_, Some("invalid_api_key")) | (Some(401 | 403), _) => {

@@ -386,7 +386,8 @@ impl McpServer {
                     .spawn()
                     .map_err(|e| start_error(format!("cannot run {command}: {e}")))?
                     .0;
-                tokio::time::timeout(self.inner.timeout, handler.serve(transport)).await
+                let serving = handler.serve(transport).instrument(self.connection_span());
+                tokio::time::timeout(self.inner.timeout, serving).await
             }
             Transport::Http {
                 url,
@@ -409,7 +410,8 @@ impl McpServer {
                     config = config.auth_header(token.as_str());
                 }
                 let transport = rmcp::transport::StreamableHttpClientTransport::from_config(config);
-                tokio::time::timeout(self.inner.timeout, handler.serve(transport)).await
+                let serving = handler.serve(transport).instrument(self.connection_span());
+                tokio::time::timeout(self.inner.timeout, serving).await
             }
         };
         let client = started
@@ -492,6 +494,22 @@ impl McpServer {
             Ok(_) => {}
         }
         called
+    }
+
+    /// The span the connection's task lives in. rmcp's task keeps the span current when
+    /// it is spawned for as long as the connection lasts; under the request's span it
+    /// would keep that request's spans (`chatkit_request`, `invoke_agent`, `tools/list`)
+    /// open, and never exported, until the server closes. So the connection gets a root
+    /// span of its own, linked to the request that opened it.
+    fn connection_span(&self) -> tracing::Span {
+        let span = tracing::info_span!(
+            parent: None,
+            "mcp connection",
+            otel.name = %format_args!("connection {}", self.inner.name),
+            mcp.server.name = %self.inner.name,
+        );
+        span.follows_from(tracing::Span::current());
+        span
     }
 
     /// The span of one request to the server (the OpenTelemetry MCP conventions).

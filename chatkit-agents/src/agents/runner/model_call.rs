@@ -267,6 +267,7 @@ pub(super) fn error_type(error: &ModelError) -> &'static str {
         ModelError::Api { .. } => "api_error",
         ModelError::Connection(_) => "connection_error",
         ModelError::InvalidRequest(_) => "invalid_request",
+        ModelError::Configuration(_) => "configuration",
         _ => "model_error",
     }
 }

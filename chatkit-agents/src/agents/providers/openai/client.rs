@@ -31,12 +31,29 @@ fn identify(config: OpenAIConfig) -> OpenAIConfig {
 }
 
 /// A client configured from `OPENAI_API_KEY` and `OPENAI_BASE_URL`, with this crate's
-/// `User-Agent` and the default [`RetryPolicy`].
+/// `User-Agent` and the default [`RetryPolicy`]. Without a key it warns once per model
+/// built: the operator learns it at start, not from the first user's failed answer.
 pub(crate) fn env_client() -> Client<OpenAIConfig> {
+    if let Err(missing) = api_key_from_env() {
+        tracing::warn!("{missing}");
+    }
     with_retries(
         Client::with_config(identify(OpenAIConfig::default())),
         RetryPolicy::default(),
     )
+}
+
+/// The environment's `OPENAI_API_KEY`, or why there is none to use.
+pub(crate) fn api_key_from_env() -> Result<String, ModelError> {
+    match std::env::var("OPENAI_API_KEY") {
+        Ok(key) if !key.trim().is_empty() => Ok(key),
+        Ok(_) => Err(ModelError::Configuration(
+            "OPENAI_API_KEY is empty: the model service will refuse every request".into(),
+        )),
+        Err(_) => Err(ModelError::Configuration(
+            "OPENAI_API_KEY is not set: the model service will refuse every request (set it, or use with_base_url)".into(),
+        )),
+    }
 }
 
 /// A client for the server at `base_url`, with this crate's `User-Agent` and the
@@ -117,12 +134,22 @@ pub(crate) fn model_error(error: OpenAIError) -> ModelError {
 macro_rules! openai_model_constructors {
     () => {
         /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
-        /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
+        /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`). Without a key it
+        /// logs a warning (the first request would be refused); use
+        /// [`try_new`](Self::try_new) to fail instead.
         pub fn new(model: impl Into<String>) -> Self {
             Self::from_client(
                 $crate::agents::providers::openai::client::env_client(),
                 model,
             )
+        }
+
+        /// Like [`new`](Self::new), but a missing or empty `OPENAI_API_KEY` is an error
+        /// ([`ModelError::Configuration`]($crate::agents::ModelError::Configuration)),
+        /// for apps that would rather not start without one.
+        pub fn try_new(model: impl Into<String>) -> Result<Self, $crate::agents::ModelError> {
+            $crate::agents::providers::openai::client::api_key_from_env()?;
+            Ok(Self::new(model))
         }
 
         /// The model `model` on the server at `base_url` (e.g. `http://127.0.0.1:8080/v1`).

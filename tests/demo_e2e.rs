@@ -440,12 +440,12 @@ async fn two_demo_replicas_on_one_postgres_database_share_a_conversation() {
 
 #[tokio::test]
 async fn the_demo_agent_uses_the_tools_of_chatkit_mcp_servers() {
-    use chatkit_agents_workspace::demo::{app_with_mcp, parse_mcp_servers};
+    use chatkit_agents_workspace::demo::{app_with_tools, parse_mcp_servers};
     let servers =
         parse_mcp_servers(&format!("calc={}", env!("CARGO_BIN_EXE_mcp-test-server"))).unwrap();
     let store = Arc::new(chatkit_agents::store::MemoryStore::new());
     let demo = serve_app(
-        app_with_mcp(store, Arc::new(OfflineModel), servers.clone()),
+        app_with_tools(store, Arc::new(OfflineModel), servers.clone(), Vec::new()),
         None,
     )
     .await;
@@ -454,4 +454,58 @@ async fn the_demo_agent_uses_the_tools_of_chatkit_mcp_servers() {
         .await;
     assert_eq!(assistant_text(&events), "Done. 42");
     servers[0].close().await;
+}
+
+#[tokio::test]
+async fn the_demo_offers_the_hosted_tools_it_is_given_and_shows_their_calls() {
+    use chatkit_agents::agents::OpenAIResponsesModel;
+    use chatkit_agents_workspace::demo::{app_with_tools, parse_hosted_tools};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let recorded = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/openai-sse/07_web_search_url_citation_gpt-5.2.sse"
+    ))
+    .unwrap();
+    let openai = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/responses"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(recorded, "text/event-stream"))
+        .mount(&openai)
+        .await;
+    let model = OpenAIResponsesModel::with_base_url("gpt-5.2", openai.uri(), "sk-test");
+    let tools = parse_hosted_tools("web_search").unwrap();
+    let store = Arc::new(chatkit_agents::store::MemoryStore::new());
+    let demo = serve_app(
+        app_with_tools(store, Arc::new(model), Vec::new(), tools),
+        None,
+    )
+    .await;
+    let events = demo
+        .stream(json!({"type": "threads.create", "params": {"input": message("What is the tallest mountain in Alberta?")}}))
+        .await;
+
+    let requests = openai.received_requests().await.unwrap();
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    let offered: Vec<&Value> = body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["type"])
+        .collect();
+    assert!(offered.contains(&&json!("web_search")), "{offered:?}");
+    let searched = events.iter().any(|event| match event {
+        ThreadStreamEvent::ThreadItemDone { item } => match &**item {
+            ThreadItem::Workflow(workflow) => workflow
+                .workflow
+                .tasks
+                .iter()
+                .any(|task| matches!(task, Task::WebSearch(_))),
+            _ => false,
+        },
+        _ => false,
+    });
+    assert!(searched, "the web search shows in the thread: {events:#?}");
+    assert!(!assistant_text(&events).is_empty());
 }

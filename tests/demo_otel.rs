@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chatkit_agents::agents::McpServer;
 use chatkit_agents::store::MemoryStore;
-use chatkit_agents_workspace::demo::{app_with_mcp, init_telemetry, OfflineModel};
+use chatkit_agents_workspace::demo::{app_with_tools, init_telemetry, OfflineModel};
 use support::otlp::{histogram, receiver, spans, text, Received};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,10 +27,11 @@ async fn the_demo_exports_its_traces_and_metrics() {
     let address = listener.local_addr().unwrap();
     // The first request starts this server (it lists its tools when the agent starts).
     let fixture = McpServer::stdio("fixture", env!("CARGO_BIN_EXE_mcp-test-server"));
-    let demo = app_with_mcp(
+    let demo = app_with_tools(
         Arc::new(MemoryStore::new()),
         Arc::new(OfflineModel),
         vec![fixture.clone()],
+        Vec::new(),
     );
     tokio::spawn(async move { axum::serve(listener, demo).await });
     let body = r#"{"type":"threads.create","params":{"input":{"content":[{"type":"input_text","text":"What is the weather in Paris?"}],"attachments":[],"inference_options":{}}}}"#;

@@ -5,6 +5,7 @@
 //!
 //! Run it with `cargo run --example demo`, then open <http://127.0.0.1:8000>.
 
+mod hosted;
 mod mcp;
 mod offline;
 mod server;
@@ -23,11 +24,14 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chatkit_agents::agents::{McpServer, Model, OpenAIChatCompletionsModel, OpenAIResponsesModel};
+use chatkit_agents::agents::{
+    HostedTool, McpServer, Model, OpenAIChatCompletionsModel, OpenAIResponsesModel,
+};
 use chatkit_agents::http::ChatKitEndpoint;
 use chatkit_agents::store::{PostgresStore, SqliteStore, Store, StoreContext, StoreError};
 use chatkit_agents::telemetry::otel::{self, Otel, OtelError};
 
+pub use hosted::parse_hosted_tools;
 pub use mcp::parse_mcp_servers;
 pub use offline::OfflineModel;
 pub use server::DemoServer;
@@ -162,6 +166,9 @@ pub struct DemoConfig {
     pub model: DemoModel,
     /// MCP servers whose tools the agent gets (`CHATKIT_MCP`, see [`parse_mcp_servers`]).
     pub mcp_servers: Vec<McpServer>,
+    /// The Responses API's hosted tools offered to the model (`CHATKIT_HOSTED_TOOLS`, see
+    /// [`parse_hosted_tools`]).
+    pub hosted_tools: Vec<HostedTool>,
 }
 
 impl DemoConfig {
@@ -169,8 +176,10 @@ impl DemoConfig {
     /// (`chatkit-demo.sqlite`; a `postgres://` URL uses PostgreSQL), `OPENAI_API_KEY` (offline model when unset or empty),
     /// `OPENAI_MODEL` (`gpt-4.1-mini`), `OPENAI_BASE_URL` (`https://api.openai.com/v1`),
     /// `OPENAI_API` (`responses`, or `chat_completions` for chat-only servers),
-    /// `CHATKIT_MCP` (MCP servers, see [`parse_mcp_servers`]). Fails on a `CHATKIT_MCP`
-    /// that does not parse.
+    /// `CHATKIT_MCP` (MCP servers, see [`parse_mcp_servers`]), `CHATKIT_HOSTED_TOOLS`
+    /// (hosted tools, see [`parse_hosted_tools`]). Fails on a `CHATKIT_MCP` or
+    /// `CHATKIT_HOSTED_TOOLS` that does not parse, and on hosted tools with
+    /// `OPENAI_API=chat_completions` (Chat Completions has none).
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let host = var("HOST").unwrap_or_else(|| "127.0.0.1".into());
@@ -188,6 +197,20 @@ impl DemoConfig {
                 chat_completions: var("OPENAI_API").as_deref() == Some("chat_completions"),
             },
         };
+        let hosted_tools = parse_hosted_tools(&var("CHATKIT_HOSTED_TOOLS").unwrap_or_default())?;
+        if let (
+            Some(tool),
+            DemoModel::OpenAI {
+                chat_completions: true,
+                ..
+            },
+        ) = (hosted_tools.first(), &model)
+        {
+            return Err(format!(
+                "CHATKIT_HOSTED_TOOLS: {} needs the Responses API; unset OPENAI_API=chat_completions",
+                tool.kind()
+            ));
+        }
         Ok(DemoConfig {
             address,
             database: DemoDatabase::parse(
@@ -195,6 +218,7 @@ impl DemoConfig {
             ),
             model,
             mcp_servers: parse_mcp_servers(&var("CHATKIT_MCP").unwrap_or_default())?,
+            hosted_tools,
         })
     }
 }
@@ -312,16 +336,23 @@ pub fn model(config: &DemoModel) -> Arc<dyn Model> {
 
 /// The demo app: `GET /` (the page) and `POST /chatkit`, on `store`, answering with `model`.
 pub fn app(store: Arc<dyn Store<RequestContext>>, model: Arc<dyn Model>) -> Router {
-    app_with_mcp(store, model, Vec::new())
+    app_with_tools(store, model, Vec::new(), Vec::new())
 }
 
-/// [`app`] whose agent also gets the tools of `mcp_servers`.
-pub fn app_with_mcp(
+/// [`app`] whose agent also gets the tools of `mcp_servers` and the model's
+/// `hosted_tools`.
+pub fn app_with_tools(
     store: Arc<dyn Store<RequestContext>>,
     model: Arc<dyn Model>,
     mcp_servers: Vec<McpServer>,
+    hosted_tools: Vec<HostedTool>,
 ) -> Router {
-    let server = Arc::new(DemoServer::new(store, model.clone(), mcp_servers));
+    let server = Arc::new(DemoServer::new(
+        store,
+        model.clone(),
+        mcp_servers,
+        hosted_tools,
+    ));
     let chatkit = ChatKitEndpoint::new(server, move |parts| {
         let user_id = parts
             .headers
@@ -374,7 +405,20 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
             "the agent gets this MCP server's tools"
         );
     }
-    let app = app_with_mcp(store, model(&config.model), config.mcp_servers.clone());
+    let mut hosted_tools = config.hosted_tools.clone();
+    if !hosted_tools.is_empty() && matches!(config.model, DemoModel::Offline) {
+        tracing::warn!("CHATKIT_HOSTED_TOOLS is ignored: the offline model has no hosted tools (set OPENAI_API_KEY)");
+        hosted_tools.clear();
+    }
+    for tool in &hosted_tools {
+        tracing::info!(tool = tool.kind(), "the model is offered this hosted tool");
+    }
+    let app = app_with_tools(
+        store,
+        model(&config.model),
+        config.mcp_servers.clone(),
+        hosted_tools,
+    );
     server
         .serve_with_shutdown(app, async {
             let _ = tokio::signal::ctrl_c().await;

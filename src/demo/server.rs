@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{is_approval_action, Agent, AgentServer, McpServer};
+use chatkit_agents::agents::{is_approval_action, Agent, AgentServer, HostedTool, McpServer};
 use chatkit_agents::async_trait;
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
 use chatkit_agents::store::Store;
@@ -21,11 +21,13 @@ pub struct DemoServer {
 }
 
 impl DemoServer {
-    /// A server on `store` whose agent uses `model`.
+    /// A server on `store` whose agent uses `model`, with the tools of `mcp_servers` and the
+    /// model's `hosted_tools` besides its own.
     pub fn new(
         store: Arc<dyn Store<RequestContext>>,
         model: Arc<dyn chatkit_agents::agents::Model>,
         mcp_servers: Vec<McpServer>,
+        hosted_tools: Vec<HostedTool>,
     ) -> Self {
         let agent = Agent::new("Demo", model)
             .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, to delete a task (the user approves it), or to draft notes. Answer briefly.")
@@ -36,6 +38,9 @@ impl DemoServer {
         let agent = mcp_servers
             .into_iter()
             .fold(agent, |agent, server| agent.mcp_server(server));
+        let agent = hosted_tools
+            .into_iter()
+            .fold(agent, |agent, tool| agent.hosted_tool(tool));
         let agent = Arc::new(AgentServer::new(store.clone(), agent));
         DemoServer { store, agent }
     }

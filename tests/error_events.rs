@@ -210,8 +210,7 @@ async fn an_optional_mcp_server_that_cannot_start_leaves_a_notice_and_the_run_an
     assert!(events.iter().all(|e| e["type"] != "error"), "{events:#?}");
     let done = events
         .iter()
-        .filter(|e| e["type"] == "thread.item.done")
-        .last()
+        .rfind(|e| e["type"] == "thread.item.done")
         .unwrap();
     assert_eq!(done["item"]["content"][0]["text"], "Hello without orders.");
     assert!(

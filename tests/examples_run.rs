@@ -22,6 +22,8 @@ mod streaming_widget;
 mod task_list_actions;
 #[path = "../examples/tool_widget.rs"]
 mod tool_widget;
+#[path = "../examples/widget_file.rs"]
+mod widget_file;
 
 use serde_json::Value;
 
@@ -228,4 +230,37 @@ async fn growth_measures_pages_and_turns_with_the_history_window() {
     assert!(row["turn_ms"]["p50"].as_f64().unwrap() > 0.0, "{row}");
     // The agent read its 20-item window, not the thread.
     assert_eq!(row["model_input_items"], 20, "{row}");
+}
+
+#[test]
+fn widget_file_makes_a_widget_file_from_a_plain_template() {
+    use chatkit_agents::widgets::WidgetTemplate;
+    let dir = std::env::temp_dir().join(format!("widget-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = dir.join("greeting.jinja");
+    std::fs::write(
+        &template,
+        "{\"type\": \"Card\", \"children\": [\n  {\"type\": \"Text\", \"value\": {{ name | tojson }}}\n]}\n",
+    )
+    .unwrap();
+    let schema = dir.join("schema.json");
+    std::fs::write(&schema, r#"{"type": "object", "required": ["name"]}"#).unwrap();
+    let arg = |path: &std::path::Path| path.display().to_string();
+    let file = widget_file::run(&["greeting".into(), arg(&template), arg(&schema)]).unwrap();
+    let widget = WidgetTemplate::new(serde_json::from_str(&file).unwrap()).unwrap();
+    assert_eq!(widget.name(), "greeting");
+    assert_eq!(widget.data_schema().unwrap()["required"][0], "name");
+    let built = widget.build(serde_json::json!({"name": "Ada"})).unwrap();
+    assert_eq!(
+        serde_json::to_value(&built).unwrap()["children"][0]["value"],
+        "Ada"
+    );
+
+    std::fs::write(&template, "{% if %}").unwrap();
+    let error = widget_file::run(&["broken".into(), arg(&template)]).unwrap_err();
+    assert!(
+        error.to_string().contains("syntax error on line 1"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

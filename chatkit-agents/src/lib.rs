@@ -69,24 +69,57 @@
 //! - [`widgets`]: typed component builders, `.widget` templates,
 //!   [`widgets::diff_widget`] and [`widgets::stream_widget`].
 //! - [`server`]: [`server::ChatKitServer`] and [`server::process`], the event pipeline.
-//! - [`store`]: the store traits, [`store::MemoryStore`] and [`store::SqliteStore`].
-//! - [`http`] (feature `axum`): the ChatKit endpoint as an axum router.
+//! - [`store`]: the store traits, [`store::MemoryStore`], [`store::SqliteStore`][sqlite]
+//!   (feature `sqlite`) and [`store::PostgresStore`][postgres] (feature `postgres`).
+//! - [`http`][http] (feature `axum`): the ChatKit endpoint as an axum router.
 //! - [`agents`]: `#[function_tool]`, [`agents::AgentContext`], [`agents::Agent`] (tools,
 //!   [`agents::Handoff`]s, input/output/tool guardrails, structured outputs with
 //!   [`agents::Agent::output_type`]), [`agents::Runner`] and hooks, models (OpenAI
 //!   Responses and Chat Completions, feature `openai`),
 //!   [`agents::stream_agent_response`], and [`agents::AgentServer`], a ready-made server
 //!   answering with an agent.
-//! - [`testing`] (feature `testing`, for your tests): [`testing::ScriptedModel`] and a
-//!   conformance suite for your own stores.
-//! - [`telemetry`]: the spans and metrics the crate emits; [`telemetry::otel`] (feature
-//!   `otel`) exports them over OTLP.
+//! - [`testing`][testing] (feature `testing`, for your tests): [`testing::ScriptedModel`][scripted]
+//!   and a conformance suite for your own stores.
+//! - [`telemetry`]: the spans and metrics the crate emits; [`telemetry::otel`][otel]
+//!   (feature `otel`) exports them over OTLP.
 //! - [`prelude`]: the names most servers use.
 //!
 //! The rooms import downward only, in the order `types`, `widgets`, `store`, `server`,
 //! `agents`, `http`; inside [`agents`], the runtime knows nothing of ChatKit and the
 //! `chatkit` bridge joins the two. `tests/layers.rs` keeps it so.
+//!
+//! ## Features
+//!
+//! | feature | default | enables | pulls in |
+//! |---|---|---|---|
+//! | `json-schema` | yes | `WidgetTemplate::build_validated`: template data checked against the `.widget` file's `jsonSchema` | `jsonschema` |
+//! | `sqlite` | yes | `store::SqliteStore`, the embedded store | `sqlx` (SQLite, bundled) |
+//! | `axum` | yes | `http`: the endpoint as an axum router, and `http::Server` | `axum`, `hyper` |
+//! | `openai` | yes | `OpenAIResponsesModel`, `OpenAIChatCompletionsModel` | `async-openai`, `reqwest` (rustls) |
+//! | `postgres` | no | `store::PostgresStore`: one database for several replicas | `sqlx` (PostgreSQL) |
+//! | `postgres-tls` | no | TLS for `PostgresStore` | `sqlx` with rustls |
+//! | `mcp` | no | `agents::McpServer`: tools from MCP servers (stdio, Streamable HTTP); Rust 1.88 | `rmcp`, `reqwest` |
+//! | `otel` | no | `telemetry::otel`: OTLP export of the crate's spans and metrics | `opentelemetry-otlp`, `tracing-opentelemetry` |
+//! | `testing` | no | `testing`: `ScriptedModel` and the store conformance suite | nothing |
+//!
+//! Without default features the crate is the wire types, widgets, templates, the server
+//! pipeline, `MemoryStore` and the agent runtime (bring your own [`agents::Model`]).
+//!
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
+// Links to feature-gated items resolve in every feature set: to the item when its
+// feature is on (docs.rs builds them all), to the feature table otherwise.
+#![cfg_attr(feature = "sqlite", doc = "[sqlite]: store::SqliteStore")]
+#![cfg_attr(not(feature = "sqlite"), doc = "[sqlite]: crate#features")]
+#![cfg_attr(feature = "postgres", doc = "[postgres]: store::PostgresStore")]
+#![cfg_attr(not(feature = "postgres"), doc = "[postgres]: crate#features")]
+#![cfg_attr(feature = "axum", doc = "[http]: http")]
+#![cfg_attr(not(feature = "axum"), doc = "[http]: crate#features")]
+#![cfg_attr(feature = "testing", doc = "[testing]: testing")]
+#![cfg_attr(not(feature = "testing"), doc = "[testing]: crate#features")]
+#![cfg_attr(feature = "testing", doc = "[scripted]: testing::ScriptedModel")]
+#![cfg_attr(not(feature = "testing"), doc = "[scripted]: crate#features")]
+#![cfg_attr(feature = "otel", doc = "[otel]: telemetry::otel")]
+#![cfg_attr(not(feature = "otel"), doc = "[otel]: crate#features")]
 
 #[macro_use]
 mod macros;

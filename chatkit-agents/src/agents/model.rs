@@ -745,7 +745,7 @@ pub enum ModelError {
     #[error("model configuration: {0}")]
     Configuration(String),
     /// Any other failure of a model implementation (your own [`Model`], or a
-    /// [`ScriptedModel`](crate::testing::ScriptedModel) that has no turn left).
+    /// `testing::ScriptedModel` that has no turn left).
     #[error("model error: {0}")]
     Other(String),
 }
@@ -839,8 +839,9 @@ fn transient_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || status >= 500
 }
 
-/// A model: streams events for a request. Implementations: the OpenAI Responses
-/// adapter, and [`crate::testing::ScriptedModel`] for tests.
+/// A model: streams events for a request. Implementations: the OpenAI Responses and
+/// Chat Completions adapters (feature `openai`), and `testing::ScriptedModel` (feature
+/// `testing`) for tests.
 pub trait Model: Send + Sync {
     /// Starts a streamed response.
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>>;

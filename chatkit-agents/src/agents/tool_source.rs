@@ -17,8 +17,8 @@ use super::tool::Tool;
 /// at WARN and recorded on the run's span, and the run streams
 /// [`RunEvent::ToolSourceUnavailable`](super::RunEvent::ToolSourceUnavailable), which
 /// [`stream_agent_response`](super::stream_agent_response) shows the user as a notice.
-/// The next run asks the source again (an [`McpServer`](super::McpServer) waits a
-/// growing backoff between attempts to connect).
+/// The next run asks the source again (an `McpServer`, feature `mcp`, waits a growing
+/// backoff between attempts to connect).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -45,8 +45,8 @@ pub trait ToolSource<C>: Send + Sync {
     fn tools(&self) -> ToolSourceFuture<'_, C>;
 
     /// Whether a run fails when this source cannot give its tools (`true`, the default
-    /// for sources of your own) or goes on without them (`false`; an
-    /// [`McpServer`](super::McpServer)'s default, see its `required`).
+    /// for sources of your own) or goes on without them (`false`; the default of an
+    /// `McpServer`, feature `mcp`, see its `required`).
     fn required(&self) -> bool {
         true
     }

@@ -77,6 +77,15 @@ use crate::types::{
 /// What `respond` and `action` return: events as they happen, or a [`StreamError`]
 /// that ends the stream with an `error` event. `async_stream::try_stream!` writes these
 /// naturally (`yield` events, `?` errors).
+///
+/// Inside `try_stream!`, `?` on an error does not return from a function: it hands the
+/// error to the stream's reader as its last item and ends the stream. Like `yield` it is
+/// a point where the stream pauses until read, so what holds a lock or a transaction
+/// across a `?` keeps holding it until the reader takes the error; and the events
+/// yielded before it have been sent (and saved) already.
+///
+/// A `thread.item.done` of a [`HiddenContextItem`](crate::types::HiddenContextItem) is
+/// saved but never sent to the client.
 pub type EventStream = BoxStream<'static, Result<ThreadStreamEvent, StreamError>>;
 
 /// Your ChatKit server: the reference's `ChatKitServer` overridable surface.
@@ -156,6 +165,10 @@ pub trait ChatKitServer: Send + Sync + 'static {
     /// Handles a widget action sent with `threads.custom_action`. `sender` is the widget
     /// item whose control fired it (if the client named one). The default fails the
     /// stream with a retryable `stream.error`, as the reference's does.
+    ///
+    /// A [`HiddenContextItem`](crate::types::HiddenContextItem) yielded here (as
+    /// `thread.item.done`) is saved for the model's next turn and never sent: the way to
+    /// tell the model what the user did.
     fn action(
         self: Arc<Self>,
         _thread: ThreadHandle,

@@ -1,12 +1,12 @@
 //! Persistence: the [`Store`] and [`AttachmentStore`] traits, [`MemoryStore`], and
-//! [`SqliteStore`] (the embedded default, feature `sqlite`) and
-//! [`PostgresStore`] (several replicas on one database, feature `postgres`).
+//! [`SqliteStore`][sqlite] (the embedded default, feature `sqlite`) and
+//! [`PostgresStore`][postgres] (several replicas on one database, feature `postgres`).
 //!
 //! Stores are generic over the request context `C`, which the server passes through
 //! untouched. A context that implements [`StoreContext`] and returns a user id scopes
 //! everything a store keeps to that user; `()` is the unscoped context.
 //!
-//! Rules every store follows (checked by [`crate::testing::store_conformance`]):
+//! Rules every store follows (checked by [`testing::store_conformance`][conformance]):
 //! - items and threads are listed by `created_at` (ties keep insertion order), `asc` or
 //!   `desc`; `after` is an exclusive id cursor; `has_more` says whether more follow and
 //!   then `after` is the last returned id;
@@ -15,6 +15,16 @@
 //! - a missing thread, item or attachment is [`StoreError::NotFound`];
 //! - a thread has at most one run state (a run waiting for approvals), replaced only by
 //!   a compare-and-swap on its revision, and deleted with the thread.
+//!
+#![cfg_attr(feature = "sqlite", doc = "[sqlite]: SqliteStore")]
+#![cfg_attr(not(feature = "sqlite"), doc = "[sqlite]: crate#features")]
+#![cfg_attr(feature = "postgres", doc = "[postgres]: PostgresStore")]
+#![cfg_attr(not(feature = "postgres"), doc = "[postgres]: crate#features")]
+#![cfg_attr(
+    feature = "testing",
+    doc = "[conformance]: crate::testing::store_conformance"
+)]
+#![cfg_attr(not(feature = "testing"), doc = "[conformance]: crate#features")]
 
 use async_trait::async_trait;
 

@@ -1,6 +1,6 @@
 //! What the crate tells an operator: `tracing` spans in the OpenTelemetry GenAI
 //! conventions, and OpenTelemetry metrics. Export them to any OpenTelemetry backend with
-//! [`otel`] (feature `otel`), or read the spans with any `tracing` subscriber.
+//! [`otel`][otel] (feature `otel`), or read the spans with any `tracing` subscriber.
 //!
 //! ## Spans
 //!
@@ -31,7 +31,7 @@
 //! ## Metrics
 //!
 //! Through the OpenTelemetry metrics API (meter [`METER_NAME`]), so they reach whatever
-//! meter provider is installed globally ([`otel`] installs one; without any they cost
+//! meter provider is installed globally ([`otel`][otel] installs one; without any they cost
 //! nothing worth measuring). Install it before the first request: the instruments are
 //! created once.
 //!
@@ -45,6 +45,9 @@
 //!
 //! A streamed request's duration runs until its last event (or until the client went
 //! away: `cancelled`); its status is `error` when the stream carried an `error` event.
+//!
+#![cfg_attr(feature = "otel", doc = "[otel]: otel")]
+#![cfg_attr(not(feature = "otel"), doc = "[otel]: crate#features")]
 
 pub(crate) mod metrics;
 #[cfg(feature = "otel")]

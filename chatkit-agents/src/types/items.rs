@@ -185,6 +185,11 @@ thread_item! {
 thread_item! {
     /// Context for the model that users never see. `content` is any JSON; `null` is
     /// written as absent and read back from absence.
+    ///
+    /// Yield it from `respond` or `action` as `thread.item.done`: the pipeline saves it
+    /// and does not send it (no event reaches the client, now or in `items.list` or
+    /// `threads.get_by_id`); the default converter gives it to the model on the next
+    /// turn as a user message. A way to tell the model what an action did.
     HiddenContextItem {
         /// The context.
         #[serde(default, skip_serializing_if = "Value::is_null")]

@@ -115,7 +115,7 @@ pub enum TemplateError {
         /// The structural problem.
         source: WidgetError,
     },
-    /// The data does not match the template's `jsonSchema` ([`WidgetTemplate::build_validated`]).
+    /// The data does not match the template's `jsonSchema` (`WidgetTemplate::build_validated` (feature `json-schema`)).
     #[error("widget template {template}: data does not match its jsonSchema at {path}: {message}")]
     SchemaMismatch {
         /// The template.
@@ -146,9 +146,28 @@ pub enum TemplateError {
 /// | `version` | the format version, `"1.0"` | checked: anything else is [`TemplateError::UnsupportedVersion`] |
 /// | `name` | the widget's name | names the template in every error |
 /// | `template` | the widget tree as Jinja2 source that renders to JSON: `{{ value \| tojson }}` for values, `{% for %}` / `{% if %}` for structure | compiled once, rendered by [`build`](Self::build) |
-/// | `jsonSchema` | a JSON Schema of the data the template expects | optional; [`build_validated`](Self::build_validated) checks data against it (feature `json-schema`) |
+/// | `jsonSchema` | a JSON Schema of the data the template expects | optional; `build_validated` checks data against it (feature `json-schema`) |
 /// | `outputJsonPreview` | the rendered tree for sample data | ignored (Studio's preview) |
 /// | `encodedWidget` | Studio's own encoding of the design | ignored |
+///
+/// ## Writing one by hand
+///
+/// The `template` value is the Jinja source as one JSON string, so its quotes and line
+/// breaks are escaped:
+///
+/// ```text
+/// {
+///   "version": "1.0",
+///   "name": "greeting",
+///   "template": "{\"type\":\"Card\",\"children\":[\n  {\"type\":\"Text\",\"value\":{{ name | tojson }}}\n]}",
+///   "jsonSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+/// }
+/// ```
+///
+/// Rather than escaping by hand, keep the template as a plain file and compile it with
+/// [`from_jinja`](Self::from_jinja), or make the `.widget` file from it with
+/// [`to_definition`](Self::to_definition) — the `widget_file` example does that:
+/// `cargo run --example widget_file -- greeting greeting.jinja > greeting.widget`.
 ///
 /// The rendered JSON must be a widget root (`Card`, `ListView` or `Basic`); `null`
 /// values are dropped at any depth, as the reference does. The Jinja2 dialect is the
@@ -212,6 +231,68 @@ impl WidgetTemplate {
     /// Compiles a widget definition (the parsed `.widget` JSON).
     pub fn new(definition: Value) -> Result<Self, TemplateError> {
         Self::from_definition(definition, None)
+    }
+
+    /// Compiles a plain Jinja template (what a `.widget` file holds under `template`)
+    /// named `name`, with no data schema: for templates kept as `.jinja` files of their
+    /// own, free of JSON escaping.
+    ///
+    /// ```
+    /// use chatkit_agents::widgets::WidgetTemplate;
+    /// use serde_json::json;
+    ///
+    /// let source = r#"{"type": "Card", "children": [
+    ///   {"type": "Text", "value": {{ name | tojson }}}
+    /// ]}"#;
+    /// let template = WidgetTemplate::from_jinja("greeting", source).unwrap();
+    /// let widget = template.build(json!({"name": "Ada"})).unwrap();
+    /// assert_eq!(serde_json::to_value(&widget).unwrap()["children"][0]["value"], "Ada");
+    /// ```
+    pub fn from_jinja(
+        name: impl Into<String>,
+        source: impl Into<String>,
+    ) -> Result<Self, TemplateError> {
+        let definition = serde_json::json!({
+            "version": "1.0",
+            "name": name.into(),
+            "template": source.into(),
+        });
+        Self::from_definition(definition, None)
+    }
+
+    /// The `.widget` definition of this template (`version`, `name`, `template` and, if
+    /// it has one, `jsonSchema`), as JSON to write to a file; [`new`](Self::new) reads
+    /// it back.
+    ///
+    /// ```
+    /// use chatkit_agents::widgets::WidgetTemplate;
+    ///
+    /// let template = WidgetTemplate::from_jinja("greeting", "{\"type\":\"Card\",\"children\":[]}").unwrap();
+    /// let file = serde_json::to_string_pretty(&template.to_definition()).unwrap();
+    /// assert!(file.contains(r#""template": "{\"type\":\"Card\",\"children\":[]}""#));
+    /// let again = WidgetTemplate::new(serde_json::from_str(&file).unwrap()).unwrap();
+    /// assert_eq!(again.source(), template.source());
+    /// ```
+    pub fn to_definition(&self) -> Value {
+        let mut definition = serde_json::Map::new();
+        definition.insert("version".into(), Value::String(self.version.clone()));
+        definition.insert("name".into(), Value::String(self.name.clone()));
+        definition.insert("template".into(), Value::String(self.source.clone()));
+        if let Some(schema) = &self.data_schema {
+            definition.insert("jsonSchema".into(), schema.clone());
+        }
+        Value::Object(definition)
+    }
+
+    /// Sets the `jsonSchema` of the data: `build_validated` (feature `json-schema`)
+    /// checks data against it, and [`to_definition`](Self::to_definition) writes it.
+    pub fn with_data_schema(mut self, schema: Value) -> Self {
+        self.data_schema = Some(schema);
+        #[cfg(feature = "json-schema")]
+        {
+            self.validator = std::sync::OnceLock::new();
+        }
+        self
     }
 
     /// Reads and compiles a `.widget` file. A relative path is resolved against the

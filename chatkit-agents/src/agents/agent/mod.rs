@@ -139,7 +139,7 @@ impl<C> Agent<C> {
     }
 
     /// Adds a source of tools asked each time this agent starts running (an MCP server:
-    /// [`mcp_server`](Self::mcp_server)). Their names must not clash with the agent's
+    /// `mcp_server`, feature `mcp`). Their names must not clash with the agent's
     /// other tools and handoffs: a clash fails the run with a clear error.
     pub fn tool_source(mut self, source: Arc<dyn ToolSource<C>>) -> Self {
         self.tool_sources.push(source);

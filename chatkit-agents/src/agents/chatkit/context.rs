@@ -83,6 +83,60 @@ struct Inner<C> {
 ///     "3 results".to_owned()
 /// }
 /// ```
+///
+/// # Application state in tools
+///
+/// Tools reach your application's state (a database pool, API clients, settings)
+/// through the request context `C`: make it a type of yours that holds an `Arc` of the
+/// state next to what the request says (the user), build it in the endpoint's
+/// extractor, and read it with [`request_context`](Self::request_context). Each request
+/// then carries the same state by one pointer copy; tests give tools a state of their
+/// own without globals, and the user the state acts for is right beside it. (A tool
+/// written as a struct implementing [`Tool`](crate::agents::Tool) can also hold state it
+/// was built with.)
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{function_tool, AgentContext, ToolContext, ToolError};
+/// use chatkit_agents::http::{ChatKitEndpoint, Rejection};
+/// use chatkit_agents::store::StoreContext;
+///
+/// /// What every request shares: built once at start.
+/// struct AppState {
+///     orders: std::collections::HashMap<String, String>, // a pool or a client, in real life
+/// }
+///
+/// /// The request context: who asks, and the app's state.
+/// #[derive(Clone)]
+/// struct Request {
+///     user: String,
+///     app: Arc<AppState>,
+/// }
+///
+/// impl StoreContext for Request {
+///     fn user_id(&self) -> Option<&str> {
+///         Some(&self.user)
+///     }
+/// }
+///
+/// /// The status of one of the user's orders.
+/// #[function_tool]
+/// async fn order_status(ctx: &ToolContext<AgentContext<Request>>, order_id: String) -> Result<String, ToolError> {
+///     let request = ctx.request_context();
+///     request.app.orders.get(&order_id).cloned()
+///         .ok_or_else(|| ToolError::new(format!("{} has no order {order_id}", request.user)))
+/// }
+///
+/// # fn endpoint<S: chatkit_agents::server::ChatKitServer<Context = Request>>(server: Arc<S>) {
+/// let state = Arc::new(AppState { orders: Default::default() });
+/// let endpoint = ChatKitEndpoint::new(server, move |parts| {
+///     let user = parts.headers.get("x-user").and_then(|v| v.to_str().ok())
+///         .ok_or_else(|| Rejection::unauthorized("who are you?"))?;
+///     Ok(Request { user: user.to_owned(), app: state.clone() })
+/// });
+/// # let _ = endpoint;
+/// # }
+/// ```
 pub struct AgentContext<C> {
     inner: Arc<Inner<C>>,
 }

@@ -1,39 +1,5 @@
-//! MCP servers as sources of an agent's tools (feature `mcp`, on the official Rust SDK,
-//! `rmcp`): over stdio (a child process) or Streamable HTTP.
-//!
-//! ```no_run
-//! use std::sync::Arc;
-//! use chatkit_agents::agents::{Agent, McpServer};
-//! # fn sketch(model: Arc<dyn chatkit_agents::agents::Model>) {
-//! let files = McpServer::stdio("files", "npx")
-//!     .args(["-y", "@modelcontextprotocol/server-filesystem", "/srv/docs"])
-//!     .tool_prefix("files_");
-//! let tickets = McpServer::http("tickets", "https://mcp.example.com/mcp")
-//!     .bearer_token("secret")
-//!     .allow_tools(["search", "create"]);
-//! let agent: Agent<()> = Agent::new("Support", model)
-//!     .mcp_server(files)
-//!     .mcp_server(tickets);
-//! # }
-//! ```
-//!
-//! The server starts (or connects) when a run of the agent first needs its tools. Its
-//! tool list is fetched once and kept until the server announces a change
-//! (`notifications/tools/list_changed`).
-//!
-//! A server that cannot start or be reached does not fail the run unless it is
-//! [`required`](McpServer::required): the run goes on without its tools (a WARN log, an
-//! event on the turn's span, [`RunEvent::ToolSourceUnavailable`](crate::agents::RunEvent::ToolSourceUnavailable),
-//! a notice in ChatKit), and the server is tried again by a later run after a backoff
-//! that doubles with each failed attempt (1 s to 60 s by default,
-//! [`reconnect_backoff`](McpServer::reconnect_backoff)); until then runs skip it at
-//! once instead of waiting for it to time out again. A call made while the server
-//! cannot start tells the model so (`MCP server orders could not start ...`). Each call has a timeout; a call whose
-//! connection was lost (the process died, the HTTP session expired) reconnects and is
-//! tried once more. A result with `isError` reaches the model as the server's error
-//! text (the call's outcome is an error; the run goes on); text content is the output,
-//! structured content is the output as JSON when the server gives no text, and other
-//! content (images, resources) is passed as the MCP content's JSON.
+//! MCP servers as sources of an agent's tools ([`McpServer`], feature `mcp`), on the
+//! official Rust SDK, `rmcp`.
 
 mod tool;
 
@@ -111,8 +77,46 @@ enum Transport {
     },
 }
 
-/// An MCP server an agent takes tools from. Cheap to clone: clones share the
-/// connection and the tool list.
+/// An MCP server an agent takes tools from (feature `mcp`, on the official Rust SDK,
+/// `rmcp`): over stdio (a child process) or Streamable HTTP. Cheap to clone: clones
+/// share the connection and the tool list.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::{Agent, McpServer};
+/// # fn sketch(model: Arc<dyn chatkit_agents::agents::Model>) {
+/// let files = McpServer::stdio("files", "npx")
+///     .args(["-y", "@modelcontextprotocol/server-filesystem", "/srv/docs"])
+///     .tool_prefix("files_");
+/// let tickets = McpServer::http("tickets", "https://mcp.example.com/mcp")
+///     .bearer_token("secret")
+///     .allow_tools(["search", "create"])
+///     .required(true); // no run without these tools
+/// let agent: Agent<()> = Agent::new("Support", model)
+///     .mcp_server(files)
+///     .mcp_server(tickets);
+/// # }
+/// ```
+///
+/// The server starts (or connects) when a run of the agent first needs its tools. Its
+/// tool list is fetched once and kept until the server announces a change
+/// (`notifications/tools/list_changed`).
+///
+/// A server that cannot start or be reached does not fail the run unless it is
+/// [`required`](Self::required): the run goes on without its tools (a WARN log, an
+/// event on the turn's span, [`RunEvent::ToolSourceUnavailable`](crate::agents::RunEvent::ToolSourceUnavailable),
+/// a notice in ChatKit), and a later run tries the server again after a backoff that
+/// doubles with each failed attempt (1 s to 60 s by default,
+/// [`reconnect_backoff`](Self::reconnect_backoff)); until then runs skip it at once
+/// instead of waiting for it to time out again. A call made while the server cannot
+/// start tells the model so (`MCP server orders could not start ...`).
+///
+/// Each call has a timeout; a call whose connection was lost (the process died, the
+/// HTTP session expired) reconnects and is tried once more. A result with `isError`
+/// reaches the model as the server's error text (the call's outcome is an error; the
+/// run goes on); text content is the output, structured content is the output as JSON
+/// when the server gives no text, and other content (images, resources) is passed as
+/// the MCP content's JSON.
 #[derive(Clone)]
 pub struct McpServer {
     inner: Arc<Inner>,
@@ -305,7 +309,7 @@ impl McpServer {
     }
 
     /// Whether a run fails when the server cannot give its tools (`true`), or goes on
-    /// without them (`false`, the default; see the [module docs](self)).
+    /// without them (`false`, the default): see [`McpServer`].
     pub fn required(self, required: bool) -> Self {
         self.with(|inner| inner.required = required)
     }

@@ -144,13 +144,15 @@ impl<C: Send + Sync + 'static> Tool<C> for McpTool {
                 "MCP server {server} could not start, so its tool {} is unavailable right now.",
                 self.remote
             ))
-        } else if let Some(text) = message.strip_prefix(&format!("MCP server {server}: ")) {
-            Some(format!(
-                "MCP server {server} could not run the tool {}: {text}",
-                self.remote
-            ))
         } else {
-            None
+            message
+                .strip_prefix(&format!("MCP server {server}: "))
+                .map(|text| {
+                    format!(
+                        "MCP server {server} could not run the tool {}: {text}",
+                        self.remote
+                    )
+                })
         }
     }
 }

@@ -21,8 +21,47 @@ use crate::server::{EventStream, StreamError};
 use crate::types::{SortOrder, ThreadItem, ThreadStreamEvent};
 use mapper::EventMapper;
 
-/// Streams a run as ChatKit events with the default conversions. See
-/// [`stream_agent_response_with`].
+/// Streams a run as ChatKit events with the default conversions (see
+/// [`stream_agent_response_with`] for the mapping). The usual `respond`: make an
+/// [`AgentContext`] for the thread, run the agent on it, and return this stream; or
+/// wrap it in `try_stream!` to add events of your own before or after the run.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::prelude::*;
+/// use chatkit_agents::testing::{ScriptedModel, Step};
+/// use chatkit_agents::types::{ThreadStreamEvent, UserMessageItem};
+/// use futures::StreamExt;
+///
+/// struct Helpdesk {
+///     store: Arc<MemoryStore>,
+///     agent: Agent<AgentContext<()>>,
+/// }
+///
+/// impl ChatKitServer for Helpdesk {
+///     type Context = ();
+///     fn store(&self) -> Arc<dyn Store<()>> {
+///         self.store.clone()
+///     }
+///     fn respond(self: Arc<Self>, thread: ThreadHandle, input: Option<UserMessageItem>, ctx: ()) -> EventStream {
+///         Box::pin(chatkit_agents::async_stream::try_stream! {
+///             yield ThreadStreamEvent::progress("Looking into it…");
+///             let context = AgentContext::new(thread, self.store.clone(), ctx);
+///             let text = input.map(|message| message.text()).unwrap_or_default();
+///             let run = Runner::new().run_streamed(&self.agent, text, context.clone());
+///             let mut events = stream_agent_response(&context, run);
+///             while let Some(event) = events.next().await {
+///                 // `?` ends this stream with the run's error (a message the user reads).
+///                 yield event?;
+///             }
+///         })
+///     }
+/// }
+///
+/// let model = Arc::new(ScriptedModel::new(vec![vec![Step::text("Try turning it off and on.")]]));
+/// let server = Helpdesk { store: Arc::new(MemoryStore::new()), agent: Agent::new("Helpdesk", model) };
+/// # let _ = server;
+/// ```
 pub fn stream_agent_response<C: Send + Sync + 'static>(
     context: &AgentContext<C>,
     run: RunStream,

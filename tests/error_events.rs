@@ -228,8 +228,9 @@ async fn an_action_nobody_handles_is_not_retryable_and_a_handled_one_runs() {
     )
     .on_action("order.cancel", |request| {
         Box::pin(chatkit_agents::async_stream::try_stream! {
-            let order = request.action.payload.get("order_id").and_then(Value::as_str)
-                .ok_or_else(|| StreamError::custom("Which order?", false))?.to_owned();
+            let order = request.action.payload.get("order_id")
+                .and_then(|id| id.as_str().map(str::to_owned))
+                .ok_or_else(|| StreamError::custom("Which order?", false))?;
             yield ThreadStreamEvent::item_done(AssistantMessageItem {
                 id: format!("msg_cancel_{order}"),
                 thread_id: request.thread.id().to_owned(),

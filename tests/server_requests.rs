@@ -483,7 +483,7 @@ async fn older_pending_tool_calls_are_removed_when_output_arrives() {
     assert_eq!(calls.len(), 1, "the stale pending call was deleted");
     assert_eq!(calls[0].id, "tc_1");
     assert_eq!(calls[0].status, ClientToolCallStatus::Completed);
-    assert_eq!(calls[0].output, Some(json!({"v": 1})));
+    assert_eq!(calls[0].output, Some(JsonText::from(json!({"v": 1}))));
 }
 
 fn structured_input_server() -> Arc<TestServer> {

@@ -333,7 +333,7 @@ impl ChatKitServer for Scenario {
                     assert!(input.is_none(), "a continuation has no user message");
                     let newest = s.store.load_thread_items(t.id(), None, 1, SortOrder::Desc, &()).await?;
                     let ThreadItem::ClientToolCall(call) = &newest.data[0] else { panic!("no tool call") };
-                    let selected = call.output.as_ref().and_then(|o| o["text"].as_str()).unwrap_or_default().to_owned();
+                    let selected = call.output.as_ref().and_then(|o| o.get("text")).and_then(|t| t.as_str().map(str::to_owned)).unwrap_or_default();
                     yield ThreadStreamEvent::item_done(assistant(s.id(StoreItemType::Message, t), t, &format!("You selected: {selected}")));
                 }
                 ("retry_after_item", 0) => {
@@ -381,7 +381,7 @@ impl ChatKitServer for Scenario {
             match s.name {
                 "custom_action_widget" => {
                     let mut sender = sender.expect("the widget sent the action");
-                    let by = action.payload["by"].as_u64().unwrap_or(0) as u32;
+                    let by = action.payload.get("by").and_then(|by| by.as_u64()).unwrap_or(0) as u32;
                     sender.widget = counter_card(by);
                     sender.copy_text = Some(format!("Count: {by}"));
                     yield ThreadStreamEvent::item_replaced(sender);
@@ -389,7 +389,7 @@ impl ChatKitServer for Scenario {
                 }
                 "custom_action_no_item" => {
                     assert!(sender.is_none());
-                    yield ThreadStreamEvent::client_effect("pong", action.payload.as_object().cloned().unwrap_or_default());
+                    yield ThreadStreamEvent::client_effect("pong", action.payload.to_value().as_object().cloned().unwrap_or_default());
                 }
                 other => panic!("no action for {other}"),
             }
@@ -404,7 +404,11 @@ impl ChatKitServer for Scenario {
         _: &(),
     ) -> Result<SyncCustomActionResponse, ProcessError> {
         let mut sender = sender.ok_or_else(|| ProcessError::BadRequest("no sender".into()))?;
-        let by = action.payload["by"].as_u64().unwrap_or(0) as u32;
+        let by = action
+            .payload
+            .get("by")
+            .and_then(|by| by.as_u64())
+            .unwrap_or(0) as u32;
         let mut widget = counter_card(0).to_value();
         widget["children"][0]["value"] = json!(format!("Count: {by}"));
         sender.widget = WidgetRoot::from_value(widget).unwrap();

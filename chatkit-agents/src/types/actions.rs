@@ -5,6 +5,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::json_text::{without_position, JsonText};
+
 string_enum! {
     /// Who handles an action: the server (a `threads.custom_action` request) or the client
     /// (the `onAction` callback in the page).
@@ -130,9 +132,10 @@ pub struct Action {
     /// The action type (required; the reference accepts its absence but then cannot use it).
     #[serde(rename = "type")]
     pub action_type: String,
-    /// The payload as sent; `null` when absent.
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    pub payload: Value,
+    /// The payload as sent (its JSON text; `null` when absent): read it with
+    /// [`parse_payload`](Self::parse_payload), or [`JsonText::get`] for one key.
+    #[serde(default, skip_serializing_if = "JsonText::is_null")]
+    pub payload: JsonText,
 }
 
 /// An action payload that does not have the shape the handler expects.
@@ -152,16 +155,17 @@ impl Action {
     pub fn new(action_type: impl Into<String>, payload: impl Into<Value>) -> Self {
         Action {
             action_type: action_type.into(),
-            payload: payload.into(),
+            payload: JsonText::from(payload.into()),
         }
     }
 
     /// Parses the payload into `T`, naming the failing path on error.
     pub fn parse_payload<T: DeserializeOwned>(&self) -> Result<T, ActionPayloadError> {
-        serde_path_to_error::deserialize(&self.payload).map_err(|e| ActionPayloadError {
+        let mut text = serde_json::Deserializer::from_str(self.payload.as_str());
+        serde_path_to_error::deserialize(&mut text).map_err(|e| ActionPayloadError {
             action_type: self.action_type.clone(),
             path: e.path().to_string(),
-            message: e.into_inner().to_string(),
+            message: without_position(e.into_inner()),
         })
     }
 }

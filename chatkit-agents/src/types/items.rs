@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::attachments::Attachment;
 use super::content::{AssistantMessageContent, InferenceOptions, UserMessageContent};
+use super::json_text::JsonText;
 use super::structured_input::{StructuredInput, StructuredInputStatus};
 use super::timestamp::Timestamp;
 use super::widget::WidgetRoot;
@@ -120,9 +121,10 @@ thread_item! {
         name: String,
         /// The arguments.
         arguments: Map<String, Value>,
-        /// The client's result, once completed (`null` is written as absent).
+        /// The client's result, once completed, as JSON text (`null` is written as
+        /// absent).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        output: Option<Value>,
+        output: Option<JsonText>,
     }
 }
 

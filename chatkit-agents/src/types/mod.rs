@@ -28,6 +28,7 @@ mod events;
 mod icons;
 mod ids;
 mod items;
+mod json_text;
 mod lax;
 mod misc;
 mod objects_only;
@@ -60,6 +61,7 @@ pub use items::{
     GeneratedImageItem, HiddenContextItem, SdkHiddenContextItem, StructuredInputItem, TaskItem,
     ThreadItem, UserMessageItem, WidgetItem, WorkflowItem,
 };
+pub use json_text::JsonText;
 pub use misc::{AudioInput, FeedbackKind, SyncCustomActionResponse, TranscriptionResult};
 pub use requests::{
     AttachmentCreateParams, AttachmentDeleteParams, ChatKitRequest, InputTranscribeParams,
@@ -67,6 +69,7 @@ pub use requests::{
     ThreadAddClientToolOutputParams, ThreadAddStructuredInputParams, ThreadAddUserMessageParams,
     ThreadCreateParams, ThreadCustomActionParams, ThreadDeleteParams, ThreadGetByIdParams,
     ThreadListParams, ThreadRetryAfterItemParams, ThreadUpdateParams, UserMessageInput,
+    MAX_METADATA_BYTES,
 };
 pub use structured_input::{
     StructuredInput, StructuredInputAnswer, StructuredInputAnswerSubmission,

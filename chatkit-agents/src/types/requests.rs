@@ -1,18 +1,19 @@
 //! Requests: the body of every `POST` to the ChatKit endpoint.
 
+use indexmap::IndexMap;
 use serde::de::DeserializeOwned;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::actions::Action;
 use super::content::{InferenceOptions, UserMessageContent};
+use super::json_text::{without_position, JsonText};
 use super::lax;
 use super::misc::FeedbackKind;
 use super::objects_only::ObjectsOnly;
 use super::structured_input::StructuredInputSubmission;
-
-use crate::python_json::json_kind;
 
 /// A parsed request: `{"type": <op>, "params": {...}, "metadata"?: {...}}`.
 ///
@@ -178,11 +179,13 @@ impl RequestOp {
         )
     }
 
-    /// Parses `params` for the op named `op`.
-    fn from_params(op: &str, params: &Value) -> Result<Self, RequestParseError> {
-        fn p<T: DeserializeOwned>(op: &str, params: &Value) -> Result<T, RequestParseError> {
+    /// Parses `params` (the JSON text of an object) for the op named `op`, straight
+    /// into the op's types: no JSON tree of the whole body is built first.
+    fn from_params(op: &str, params: &RawValue) -> Result<Self, RequestParseError> {
+        fn p<T: DeserializeOwned>(op: &str, params: &RawValue) -> Result<T, RequestParseError> {
+            let mut text = serde_json::Deserializer::from_str(params.get());
             // Objects only: serde would take a list of field values for a struct.
-            serde_path_to_error::deserialize(ObjectsOnly(params)).map_err(|e| {
+            serde_path_to_error::deserialize(ObjectsOnly(&mut text)).map_err(|e| {
                 let path = e.path().to_string();
                 RequestParseError::InvalidParams {
                     op: op.to_owned(),
@@ -191,7 +194,7 @@ impl RequestOp {
                     } else {
                         format!("params.{path}")
                     },
-                    message: e.into_inner().to_string(),
+                    message: without_position(e.into_inner()),
                 }
             })
         }
@@ -252,6 +255,14 @@ pub enum RequestParseError {
         /// What it was (`missing`, `null`, ...).
         found: &'static str,
     },
+    /// `metadata` is larger than [`MAX_METADATA_BYTES`].
+    #[error("{op}: \"metadata\" is {bytes} bytes of JSON; at most {max} are accepted", max = MAX_METADATA_BYTES)]
+    MetadataTooLarge {
+        /// The request type.
+        op: String,
+        /// Its size.
+        bytes: usize,
+    },
     /// `metadata` is present but not an object.
     #[error("{op}: \"metadata\" must be an object, got {found}")]
     InvalidMetadata {
@@ -275,24 +286,29 @@ pub enum RequestParseError {
 impl ChatKitRequest {
     /// Parses a request body.
     pub fn parse(body: &[u8]) -> Result<Self, RequestParseError> {
-        let value: Value = serde_json::from_slice(body)
+        // The body is read as text spans, not as a tree: a tree of small objects costs
+        // some twenty times its text, so a body at the size limit would cost hundreds
+        // of megabytes. Each part is parsed into its own type from its span.
+        let body: &RawValue = serde_json::from_slice(body)
             .map_err(|e| RequestParseError::InvalidJson(e.to_string()))?;
-        Self::from_value(value)
-    }
-
-    /// Builds a request from an already parsed JSON value.
-    pub fn from_value(value: Value) -> Result<Self, RequestParseError> {
-        let Value::Object(mut body) = value else {
+        if raw_kind(body) != "an object" {
             return Err(RequestParseError::NotAnObject {
-                found: json_kind(&value),
+                found: raw_kind(body),
             });
-        };
-        let op = match body.get("type") {
+        }
+        // Valid JSON, an object: this cannot fail. A repeated key keeps its last value,
+        // as a parsed tree would.
+        let fields: IndexMap<String, &RawValue> = serde_json::from_str(body.get())
+            .map_err(|e| RequestParseError::InvalidJson(e.to_string()))?;
+        let op = match fields.get("type") {
             None => return Err(RequestParseError::MissingType),
-            Some(Value::String(s)) => s.clone(),
+            Some(raw) if raw_kind(raw) == "a string" => {
+                serde_json::from_str::<String>(raw.get())
+                    .map_err(|e| RequestParseError::InvalidJson(e.to_string()))?
+            }
             Some(other) => {
                 return Err(RequestParseError::UnknownType {
-                    found: other.to_string(),
+                    found: shown(other),
                 })
             }
         };
@@ -301,22 +317,31 @@ impl ChatKitRequest {
                 found: format!("{op:?}"),
             });
         }
-        let metadata = match body.remove("metadata") {
+        let metadata = match fields.get("metadata") {
             None => Map::new(),
-            Some(Value::Object(m)) => m,
+            Some(raw) if raw_kind(raw) == "an object" => {
+                if raw.get().len() > MAX_METADATA_BYTES {
+                    return Err(RequestParseError::MetadataTooLarge {
+                        op,
+                        bytes: raw.get().len(),
+                    });
+                }
+                serde_json::from_str(raw.get())
+                    .map_err(|e| RequestParseError::InvalidJson(e.to_string()))?
+            }
             Some(other) => {
                 return Err(RequestParseError::InvalidMetadata {
                     op,
-                    found: json_kind(&other),
+                    found: raw_kind(other),
                 })
             }
         };
-        let params = match body.get("params") {
-            Some(params @ Value::Object(_)) => params,
+        let params = match fields.get("params") {
+            Some(params) if raw_kind(params) == "an object" => params,
             Some(other) => {
                 return Err(RequestParseError::InvalidParamsObject {
                     op,
-                    found: json_kind(other),
+                    found: raw_kind(other),
                 })
             }
             None => {
@@ -328,6 +353,14 @@ impl ChatKitRequest {
         };
         let op = RequestOp::from_params(&op, params)?;
         Ok(ChatKitRequest { metadata, op })
+    }
+
+    /// Builds a request from an already parsed JSON value (written out and parsed as
+    /// [`parse`](Self::parse) does, with the same errors).
+    pub fn from_value(value: Value) -> Result<Self, RequestParseError> {
+        let text = serde_json::to_vec(&value)
+            .map_err(|e| RequestParseError::InvalidJson(e.to_string()))?;
+        Self::parse(&text)
     }
 
     /// The request `type`.
@@ -362,8 +395,38 @@ impl Serialize for ChatKitRequest {
 
 impl<'de> Deserialize<'de> for ChatKitRequest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
-        ChatKitRequest::from_value(value).map_err(serde::de::Error::custom)
+        let text = Box::<RawValue>::deserialize(d)?;
+        ChatKitRequest::parse(text.get().as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The most request `metadata` kept, as JSON text: the server does not read it, and a
+/// parsed tree costs many times its text.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+
+/// What kind of JSON value `raw` is (`an object`, `a string`, ...), from its first byte.
+fn raw_kind(raw: &RawValue) -> &'static str {
+    match raw.get().as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+/// A value for an error message: compact JSON, cut after 200 characters.
+fn shown(raw: &RawValue) -> String {
+    let text = match raw.get().len() {
+        0..=4096 => serde_json::from_str::<Value>(raw.get())
+            .map(|value| value.to_string())
+            .unwrap_or_else(|_| raw.get().to_owned()),
+        _ => raw.get().to_owned(),
+    };
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
 
@@ -402,9 +465,10 @@ pub struct ThreadAddUserMessageParams {
 pub struct ThreadAddClientToolOutputParams {
     /// The thread.
     pub thread_id: String,
-    /// The tool's result: any JSON. The key is required; `null` is allowed (and, unlike
-    /// the reference, written back as `null` so the request parses again).
-    pub result: Value,
+    /// The tool's result: any JSON, kept as its text. The key is required; `null` is
+    /// allowed (and, unlike the reference, written back as `null` so the request parses
+    /// again).
+    pub result: JsonText,
 }
 
 /// Params of `threads.add_structured_input`.

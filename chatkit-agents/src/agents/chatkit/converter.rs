@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::types::{
     AssistantMessageItem, Attachment, ClientToolCallItem, ClientToolCallStatus, EndOfTurnItem,
-    GeneratedImageItem, HiddenContextItem, SdkHiddenContextItem, StructuredInput,
+    GeneratedImageItem, HiddenContextItem, JsonText, SdkHiddenContextItem, StructuredInput,
     StructuredInputItem, Task, TaskItem, ThreadItem, UserMessageContent, UserMessageItem,
     UserMessageTagContent, WidgetItem, WorkflowItem,
 };
@@ -194,7 +194,7 @@ pub trait ThreadItemConverter: Send + Sync {
         if item.status == ClientToolCallStatus::Pending {
             return Ok(Vec::new());
         }
-        let output = item.output.clone().unwrap_or(Value::Null);
+        let output = item.output.as_ref().map_or(Value::Null, JsonText::to_value);
         Ok(vec![
             json!({"type": "function_call", "call_id": item.call_id, "name": item.name, "arguments": python_json_dumps(&Value::Object(item.arguments.clone()))}),
             json!({"type": "function_call_output", "call_id": item.call_id, "output": python_json_dumps(&output)}),

@@ -106,10 +106,12 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     /// let server: AgentServer<()> = AgentServer::new(Arc::new(MemoryStore::new()), agent)
     ///     .on_action("order.cancel", |request| {
     ///         Box::pin(chatkit_agents::async_stream::try_stream! {
-    ///             // The payload is the client's: check it like any input.
-    ///             let order = request.action.payload.get("order_id").and_then(|id| id.as_str())
-    ///                 .ok_or_else(|| StreamError::custom("Which order?", false))?
-    ///                 .to_owned();
+    ///             // The payload is the client's: parse it into what you expect.
+    ///             #[derive(serde::Deserialize)]
+    ///             struct Cancel { order_id: String }
+    ///             let order = request.action.parse_payload::<Cancel>()
+    ///                 .map_err(|_| StreamError::custom("Which order?", false))?
+    ///                 .order_id;
     ///             yield ThreadStreamEvent::item_done(AssistantMessageItem {
     ///                 id: format!("msg_cancel_{order}"),
     ///                 thread_id: request.thread.id().to_owned(),

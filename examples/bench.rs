@@ -14,7 +14,8 @@
 //! them in the same run: `serialize_baseline` (serde framing of the `pipeline_text`
 //! events), `prefix_baseline` (the prefix checks of `widget_stream`),
 //! `prefix_free_baseline` (those checks plus freeing each state, which `widget_stream`
-//! also pays) and `render_baseline` (the Jinja rendering of `template_build`).
+//! also pays), `render_baseline` (the Jinja rendering of `template_build`) and
+//! `diff_baseline` (the pairwise prop walk and the deltas of `diff_large`).
 //! `widget_stream_live` streams states built as the stream asks for them, against
 //! `live_build_baseline`, the building alone. `http_load` drives the
 //! axum endpoint (`--pin-cores` puts server and client on separate CPUs).
@@ -55,6 +56,7 @@ const SCENARIOS: &[&str] = &[
     "template_build",
     "render_baseline",
     "diff_large",
+    "diff_baseline",
 ];
 /// Scenarios that only run when named (they start a server and load it over loopback).
 const EXTRA_SCENARIOS: &[&str] = &["http_load"];
@@ -645,6 +647,69 @@ fn diff_large(sizes: &Sizes) -> Value {
     )
 }
 
+/// The floor under `diff_large`: the cheapest walk that compares the same props of the
+/// same two trees and builds the same 50 deltas. Children are zipped pairwise and each
+/// prop compared by key and value (`==`, in order, no lookup); a `value` that differs
+/// must extend the old one, and its node's `id` (read only then) names the delta. It
+/// skips what `diff_widget` must also do: Python's number equality, key orders that
+/// differ, the node types, the `streaming` flag's truthiness and the check that no two
+/// streaming texts share an id.
+fn diff_baseline(sizes: &Sizes) -> Value {
+    let (before, after) = diff_trees(sizes.diff_children);
+    let children = |root: &WidgetRoot| -> Vec<Value> {
+        root.get("children")
+            .and_then(Value::as_array)
+            .expect("children")
+            .clone()
+    };
+    let (before, after) = (children(&before), children(&after));
+    let walk = |before: &[Value], after: &[Value]| -> Option<Vec<ThreadItemUpdate>> {
+        let mut updates = Vec::new();
+        for (old, new) in before.iter().zip(after) {
+            let (Value::Object(old), Value::Object(new)) = (old, new) else {
+                return None;
+            };
+            if old.len() != new.len() {
+                return None;
+            }
+            for ((old_key, old_value), (new_key, new_value)) in old.iter().zip(new) {
+                if old_key != new_key {
+                    return None;
+                }
+                if old_value == new_value {
+                    continue;
+                }
+                let (Value::String(old_text), Value::String(new_text), "value") =
+                    (old_value, new_value, old_key.as_str())
+                else {
+                    return None;
+                };
+                let delta = new_text.strip_prefix(old_text.as_str())?;
+                let id = new.get("id").and_then(Value::as_str)?;
+                updates.push(ThreadItemUpdate::WidgetStreamingTextValueDelta {
+                    component_id: id.to_owned(),
+                    delta: delta.to_owned(),
+                    done: false,
+                });
+            }
+        }
+        Some(updates)
+    };
+    measure(
+        sizes.diff_reps,
+        "diffs",
+        sizes.runs,
+        || (),
+        |()| {
+            let mut updates = Vec::new();
+            for _ in 0..sizes.diff_reps {
+                updates = std::hint::black_box(walk(&before, &after).expect("appends only"));
+            }
+            json!({"updates": updates.len(), "kind": "widget.streaming_text.value_delta"})
+        },
+    )
+}
+
 // ---- http_load ----------------------------------------------------------------------------
 
 /// The server side of `http_load`, run in its own process so its peak RSS is its own:
@@ -909,6 +974,7 @@ pub(crate) fn run_scenario(name: &str, sizes: &Sizes) -> Value {
         "template_build" => template_build(sizes),
         "render_baseline" => render_baseline(sizes),
         "diff_large" => diff_large(sizes),
+        "diff_baseline" => diff_baseline(sizes),
         "http_load" => http_load(sizes),
         other => {
             json!({"error": format!("unknown scenario {other:?}; known: {}", SCENARIOS.join(", "))})

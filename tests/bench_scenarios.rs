@@ -94,10 +94,9 @@ fn template_build_builds_the_reference_output() {
 
 #[test]
 fn diff_large_finds_every_append() {
-    assert_eq!(
-        run("diff_large", &small())["check"],
-        json!({"updates": 50, "kind": "widget.streaming_text.value_delta"})
-    );
+    let expected = json!({"updates": 50, "kind": "widget.streaming_text.value_delta"});
+    assert_eq!(run("diff_large", &small())["check"], expected);
+    assert_eq!(run("diff_baseline", &small())["check"], expected);
 }
 
 #[test]

@@ -198,3 +198,24 @@ fn a_list_is_never_read_as_an_object() {
         assert!(err.starts_with(expected), "{body}: {err}");
     }
 }
+
+#[test]
+fn a_repeated_key_in_a_large_body_is_refused_rather_than_parsed_as_a_tree() {
+    let padding = "x".repeat(1_100_000);
+    let body = format!(
+        r#"{{"type":"threads.custom_action","params":{{"thread_id":"a","thread_id":"b","action":{{"type":"t","payload":{{"pad":"{padding}"}}}}}}}}"#
+    );
+    let message = ChatKitRequest::parse(body.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("duplicate field `thread_id`") && message.contains("appear twice"),
+        "{message}"
+    );
+    // Under the limit the last one wins, as everywhere else.
+    let small = r#"{"type":"threads.custom_action","params":{"thread_id":"a","thread_id":"b","action":{"type":"t","payload":{"k":1}}}}"#;
+    let request = ChatKitRequest::parse(small.as_bytes()).unwrap();
+    let params = &serde_json::to_value(&request).unwrap()["params"];
+    assert_eq!(params["thread_id"], "b");
+    assert_eq!(params["action"]["payload"], serde_json::json!({"k": 1}));
+}

@@ -6,7 +6,7 @@
 //! untouched. A context that implements [`StoreContext`] and returns a user id scopes
 //! everything a store keeps to that user; `()` is the unscoped context.
 //!
-//! Rules every store follows (checked by [`testing::store_conformance`][conformance]):
+//! Rules every store follows (checked by `testing::store_conformance`, feature `testing`):
 //! - items and threads are listed by `created_at` (ties keep insertion order), `asc` or
 //!   `desc`; `after` is an exclusive id cursor; `has_more` says whether more follow and
 //!   then `after` is the last returned id;
@@ -20,11 +20,6 @@
 #![cfg_attr(not(feature = "sqlite"), doc = "[sqlite]: crate#features")]
 #![cfg_attr(feature = "postgres", doc = "[postgres]: PostgresStore")]
 #![cfg_attr(not(feature = "postgres"), doc = "[postgres]: crate#features")]
-#![cfg_attr(
-    feature = "testing",
-    doc = "[conformance]: crate::testing::store_conformance"
-)]
-#![cfg_attr(not(feature = "testing"), doc = "[conformance]: crate#features")]
 
 use async_trait::async_trait;
 

@@ -183,20 +183,37 @@ impl RequestOp {
     /// into the op's types: no JSON tree of the whole body is built first.
     fn from_params(op: &str, params: &RawValue) -> Result<Self, RequestParseError> {
         fn p<T: DeserializeOwned>(op: &str, params: &RawValue) -> Result<T, RequestParseError> {
+            let invalid = |path: String, message: String| RequestParseError::InvalidParams {
+                op: op.to_owned(),
+                path: if path == "." {
+                    "params".to_owned()
+                } else {
+                    format!("params.{path}")
+                },
+                message,
+            };
             let mut text = serde_json::Deserializer::from_str(params.get());
             // Objects only: serde would take a list of field values for a struct.
-            serde_path_to_error::deserialize(ObjectsOnly(&mut text)).map_err(|e| {
-                let path = e.path().to_string();
-                RequestParseError::InvalidParams {
-                    op: op.to_owned(),
-                    path: if path == "." {
-                        "params".to_owned()
-                    } else {
-                        format!("params.{path}")
-                    },
-                    message: without_position(e.into_inner()),
-                }
-            })
+            let error = match serde_path_to_error::deserialize(ObjectsOnly(&mut text)) {
+                Ok(params) => return Ok(params),
+                Err(error) => error,
+            };
+            let path = error.path().to_string();
+            let message = without_position(error.into_inner());
+            if !message.starts_with("duplicate field") {
+                return Err(invalid(path, message));
+            }
+            // A key given twice: the last one wins, as in the reference (and any JSON
+            // object parser). The params are read again through a tree, which
+            // collapses repeated keys; that costs many times the text, so only small
+            // params get it.
+            if params.get().len() > MAX_DUPLICATE_KEY_PARAMS_BYTES {
+                return Err(invalid(path, format!("{message} (a key may appear twice only in params under {MAX_DUPLICATE_KEY_PARAMS_BYTES} bytes)")));
+            }
+            let tree: Value = serde_json::from_str(params.get())
+                .map_err(|e| invalid(".".to_owned(), without_position(e)))?;
+            serde_path_to_error::deserialize(ObjectsOnly(&tree))
+                .map_err(|e| invalid(e.path().to_string(), e.into_inner().to_string()))
         }
         Ok(match op {
             "threads.create" => RequestOp::ThreadsCreate(p(op, params)?),
@@ -399,6 +416,9 @@ impl<'de> Deserialize<'de> for ChatKitRequest {
         ChatKitRequest::parse(text.get().as_bytes()).map_err(serde::de::Error::custom)
     }
 }
+
+/// The largest params read again when a key appears twice (see `RequestOp::from_params`).
+const MAX_DUPLICATE_KEY_PARAMS_BYTES: usize = 1024 * 1024;
 
 /// The most request `metadata` kept, as JSON text: the server does not read it, and a
 /// parsed tree costs many times its text.

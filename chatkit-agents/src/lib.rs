@@ -123,6 +123,7 @@
 
 #[macro_use]
 mod macros;
+mod locks;
 mod panics;
 mod python_json;
 

@@ -216,10 +216,7 @@ struct Shared {
 type SharedActivity = Arc<Shared>;
 
 fn lock(shared: &SharedActivity) -> std::sync::MutexGuard<'_, Activity> {
-    shared
-        .activity
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    crate::locks::lock(&shared.activity)
 }
 
 /// When the connection must close if nothing changes, or `None` while a request is in

@@ -1,7 +1,7 @@
 //! [`ThreadHandle`]: the thread a response works on, shared with the pipeline.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
@@ -53,10 +53,7 @@ impl ThreadHandle {
     fn lock(&self) -> MutexGuard<'_, ThreadMetadata> {
         // Closures passed to `update` cannot leave the thread half-changed in a way that
         // matters (every field stays valid), so a poisoned lock is still usable.
-        self.inner
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        crate::locks::lock(&self.inner.thread)
     }
 
     /// The thread id (it never changes).

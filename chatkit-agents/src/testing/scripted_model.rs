@@ -1,9 +1,10 @@
 //! [`ScriptedModel`]: a [`Model`] that plays scripted turns as the event sequences a
 //! real Responses model streams, and records every request.
 
+use crate::locks::lock;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::{BoxStream, StreamExt};
@@ -243,18 +244,12 @@ impl ScriptedModel {
 
     /// Adds a turn at the end of the script.
     pub fn push_turn(&self, steps: Vec<Step>) {
-        self.turns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(steps);
+        lock(&self.turns).push_back(steps);
     }
 
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<ModelRequest> {
-        self.requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.requests).clone()
     }
 }
 
@@ -515,15 +510,11 @@ impl Model for ScriptedModel {
 
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
         let number = {
-            let mut requests = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut requests = lock(&self.requests);
             requests.push(request);
             requests.len()
         };
-        let turn = self
-            .turns
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front();
+        let turn = lock(&self.turns).pop_front();
         let ids = self.ids.clone();
         let unique_ids = self.unique_ids;
         async_stream::stream! {

@@ -1,7 +1,8 @@
 //! [`AgentContext`]: what tools and hooks use to reach the thread, the store, the
 //! request context, and the ChatKit event stream while a run is going.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use crate::locks::lock;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use serde_json::{Map, Value};
@@ -155,11 +156,6 @@ impl<C> std::fmt::Debug for AgentContext<C> {
             .field("thread", &self.inner.thread.id())
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // State updates are single assignments; a panic elsewhere cannot leave them torn.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<C: Send + Sync + 'static> AgentContext<C> {

@@ -3,6 +3,7 @@
 
 mod tool;
 
+use crate::locks::lock;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -584,13 +585,6 @@ impl CallError {
             CallError::Lost(error) | CallError::Failed(error) => error,
         }
     }
-}
-
-/// The lock's data even if a holder panicked: the backoff is two plain numbers.
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl<C: Send + Sync + 'static> ToolSource<C> for McpServer {

@@ -240,10 +240,7 @@ fn traced_run(
             }
         })
         .chain(futures::stream::poll_fn(move |_| {
-            let usage = outcome
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .usage;
+            let usage = crate::locks::lock(&outcome).usage;
             telemetry::record_usage(&tracing::Span::current(), &usage);
             std::task::Poll::Ready(None)
         }));

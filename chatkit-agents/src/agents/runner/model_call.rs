@@ -1,7 +1,9 @@
 //! Calling the model: one streamed response, raced on the first turn by the input
 //! guardrails that run in parallel with it.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
+
+use crate::locks::lock;
 
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
@@ -231,7 +233,7 @@ impl ModelCall {
             self.meter.usage(usage.input_tokens, usage.output_tokens);
         }
         self.meter.end(None);
-        let mut outcome = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut outcome = lock(&self.outcome);
         outcome.last_response_id = response.id.clone();
         if let Some(usage) = &response.usage {
             outcome.usage.input_tokens += usage.input_tokens;

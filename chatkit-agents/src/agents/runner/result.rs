@@ -2,7 +2,7 @@
 //! errors, and its result.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures::stream::{AbortHandle, Abortable, BoxStream, Stream, StreamExt};
@@ -441,7 +441,7 @@ impl std::fmt::Debug for RunOutcome {
 
 impl RunOutcome {
     fn lock(&self) -> std::sync::MutexGuard<'_, Outcome> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::locks::lock(&self.0)
     }
 
     /// The final output, once the run has finished successfully.

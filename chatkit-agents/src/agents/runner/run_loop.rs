@@ -1,8 +1,9 @@
 //! The run loop: turn after turn, call the model, plan the turn, run its tools and take
 //! the next step, streaming every event on the way.
 
+use crate::locks::lock;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Value};
@@ -119,7 +120,7 @@ async fn finish<C: Clone + Send + Sync + 'static>(
         }
     }
     {
-        let mut outcome = outcome.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut outcome = lock(&outcome);
         outcome.final_output = Some(output.clone());
         outcome.final_value = value;
     }
@@ -323,10 +324,6 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
         }
     }
     .boxed()
-}
-
-fn lock(outcome: &Mutex<Outcome>) -> std::sync::MutexGuard<'_, Outcome> {
-    outcome.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The position of each call in the turn's output, by call id.

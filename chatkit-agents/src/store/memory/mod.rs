@@ -3,7 +3,7 @@
 mod ordered;
 
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+use std::sync::RwLock;
 
 use async_trait::async_trait;
 
@@ -52,13 +52,12 @@ impl MemoryStore {
     }
 
     fn read<R>(&self, ctx: &impl StoreContext, f: impl FnOnce(Option<&Scope>) -> R) -> R {
-        // No code path panics while holding the lock, but stay usable if one ever did.
-        let scopes = self.scopes.read().unwrap_or_else(PoisonError::into_inner);
+        let scopes = crate::locks::read(&self.scopes);
         f(scopes.get(&ctx.user_id().map(str::to_owned)))
     }
 
     fn write<R>(&self, ctx: &impl StoreContext, f: impl FnOnce(&mut Scope) -> R) -> R {
-        let mut scopes = self.scopes.write().unwrap_or_else(PoisonError::into_inner);
+        let mut scopes = crate::locks::write(&self.scopes);
         f(scopes.entry(ctx.user_id().map(str::to_owned)).or_default())
     }
 }

@@ -140,6 +140,7 @@ mod function_tool;
 /// | `timeout` | duration string (`ms`, `s`, `m`) | none | `#[function_tool(timeout = "500ms")]` (async functions only) |
 /// | `error_formatter` | path to `fn(&ToolFailure) -> String` | the run's formatter | `#[function_tool(error_formatter = crate::explain)]` |
 /// | `needs_approval` | none (always), bool, or path to `async fn(&ToolContext<C>, T) -> bool` with `T: Deserialize` (arguments that do not parse as `T` need approval) | never | `#[function_tool(needs_approval)]`, `#[function_tool(needs_approval = crate::is_large)]` |
+/// | `crate` | string: the path of `chatkit_agents` | `"::chatkit_agents"` | `#[function_tool(crate = "::my_sdk::chatkit")]`, when the crate is renamed in `Cargo.toml` or reached through a re-export |
 ///
 /// Parameter attributes:
 ///

@@ -1,5 +1,5 @@
 //! The attribute's keys: `name`, `description`, `strict`, `timeout`, `error_formatter`,
-//! `needs_approval`.
+//! `needs_approval`, `crate`.
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
@@ -12,6 +12,8 @@ pub(crate) struct ToolArgs {
     pub(crate) timeout_millis: Option<(u64, proc_macro2::Span)>,
     pub(crate) error_formatter: Option<syn::Path>,
     pub(crate) needs_approval: NeedsApproval,
+    /// Where the library is when it is not `::chatkit_agents` (renamed, or re-exported).
+    pub(crate) krate: Option<syn::Path>,
 }
 
 /// When a call waits for a person's approval.
@@ -75,6 +77,7 @@ impl Default for ToolArgs {
             timeout_millis: None,
             error_formatter: None,
             needs_approval: NeedsApproval::Never,
+            krate: None,
         }
     }
 }
@@ -108,6 +111,15 @@ impl ToolArgs {
                         "timeout must be a duration such as \"500ms\", \"5s\", \"1.5s\" or \"2m\"",
                     )),
                 }
+            } else if meta.path.is_ident("crate") {
+                let path: syn::LitStr = meta.value()?.parse()?;
+                match path.parse::<syn::Path>() {
+                    Ok(parsed) => args.krate = Some(parsed),
+                    Err(_) => errors.push(syn::Error::new(
+                        path.span(),
+                        "crate must be the path of the chatkit_agents crate, such as \"::my_chatkit\" or \"my_sdk::chatkit\"",
+                    )),
+                }
             } else if meta.path.is_ident("error_formatter") {
                 args.error_formatter = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("needs_approval") {
@@ -136,7 +148,7 @@ impl ToolArgs {
             } else {
                 errors.push(syn::Error::new(
                     meta.path.span(),
-                    "unknown #[function_tool] key; expected name, description, strict, timeout, error_formatter or needs_approval",
+                    "unknown #[function_tool] key; expected name, description, strict, timeout, error_formatter, needs_approval or crate",
                 ));
                 // Skip the value so parsing can go on and report other problems too.
                 if meta.input.peek(syn::Token![=]) {

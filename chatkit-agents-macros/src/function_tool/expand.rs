@@ -50,16 +50,16 @@ fn type_output(ty: &syn::Type) -> Output {
     }
 }
 
-fn convert(kind: &Output, value: TokenStream, name: &str) -> TokenStream {
+fn convert(kind: &Output, value: TokenStream, name: &str, krate: &TokenStream) -> TokenStream {
     match kind {
-        Output::Text => quote!(::chatkit_agents::__private::text_output(#value)),
-        Output::Json => quote!(::chatkit_agents::__private::json_output(#name, &#value)),
+        Output::Text => quote!(#krate::__private::text_output(#value)),
+        Output::Json => quote!(#krate::__private::json_output(#name, &#value)),
         Output::Result(ok) => {
-            let ok = convert(ok, quote!(__value), name);
+            let ok = convert(ok, quote!(__value), name, krate);
             quote! {
                 match #value {
                     ::core::result::Result::Ok(__value) => #ok,
-                    ::core::result::Result::Err(__error) => ::core::result::Result::Err(::chatkit_agents::__private::failed(#name, __error)),
+                    ::core::result::Result::Err(__error) => ::core::result::Result::Err(#krate::__private::failed(#name, __error)),
                 }
             }
         }
@@ -77,6 +77,9 @@ struct ToolFn {
     argument_docs: std::collections::HashMap<String, String>,
     params: Params,
     is_async: bool,
+    /// The path generated code names the library by: `::chatkit_agents`, or the
+    /// attribute's `crate = "..."`.
+    krate: TokenStream,
 }
 
 /// Checks the attribute and the function, reporting every error at once.
@@ -92,7 +95,12 @@ fn classify(args: TokenStream, function: &syn::ItemFn) -> syn::Result<ToolFn> {
         .description
         .as_ref()
         .map_or(description, syn::LitStr::value);
+    let krate = match &args.krate {
+        Some(path) => quote!(#path),
+        None => quote!(::chatkit_agents),
+    };
     Ok(ToolFn {
+        krate,
         name,
         description,
         argument_docs,
@@ -149,6 +157,7 @@ pub(crate) fn expand(args: TokenStream, function: syn::ItemFn) -> syn::Result<To
 
 /// The fields of the arguments struct, and the functions giving their defaults.
 fn argument_fields(tool: &ToolFn) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let krate = &tool.krate;
     let mut fields = Vec::new();
     let mut default_fns = Vec::new();
     for param in &tool.params.params {
@@ -177,7 +186,7 @@ fn argument_fields(tool: &ToolFn) -> (Vec<TokenStream>, Vec<TokenStream>) {
             default_fns.push(quote_spanned! {expr.span()=>
                 #[allow(non_snake_case)]
                 fn #default_fn() -> #ty {
-                    const _: () = ::chatkit_agents::__private::assert_serializable_default::<#ty>();
+                    const _: () = #krate::__private::assert_serializable_default::<#ty>();
                     #value
                 }
             });
@@ -191,6 +200,7 @@ fn argument_fields(tool: &ToolFn) -> (Vec<TokenStream>, Vec<TokenStream>) {
 /// The call of the original function with the parsed arguments: awaited under the
 /// tool's timeout, or run on the blocking pool.
 fn call_expression(tool: &ToolFn, fn_name: &syn::Ident) -> TokenStream {
+    let krate = &tool.krate;
     let name = &tool.name;
     let field_names: Vec<_> = tool.params.params.iter().map(|p| &p.ident).collect();
     let context = tool.params.context.as_ref();
@@ -203,7 +213,7 @@ fn call_expression(tool: &ToolFn, fn_name: &syn::Ident) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         quote! {
-            ::chatkit_agents::__private::run(#name, #timeout, #fn_name::call(#context_arg #(#field_names),*)).await?
+            #krate::__private::run(#name, #timeout, #fn_name::call(#context_arg #(#field_names),*)).await?
         }
     } else {
         let clone_context =
@@ -211,7 +221,7 @@ fn call_expression(tool: &ToolFn, fn_name: &syn::Ident) -> TokenStream {
         let context_ref = context.map(|_| quote!(&__ctx,));
         quote! {{
             #clone_context
-            ::chatkit_agents::__private::run_blocking(#name, move || #fn_name::call(#context_ref #(#field_names),*)).await?
+            #krate::__private::run_blocking(#name, move || #fn_name::call(#context_ref #(#field_names),*)).await?
         }}
     }
 }
@@ -253,21 +263,22 @@ fn callable(mut function: syn::ItemFn) -> (syn::ItemFn, Vec<syn::Attribute>) {
 
 /// `Tool::needs_approval`, unless calls never need approval.
 fn approval_check(tool: &ToolFn, context_ty: &TokenStream) -> Option<TokenStream> {
+    let krate = &tool.krate;
     let body = match &tool.args.needs_approval {
         NeedsApproval::Never => return None,
         NeedsApproval::Always => {
             quote!(::std::boxed::Box::pin(::core::future::ready(true)))
         }
         NeedsApproval::When(predicate) => {
-            quote!(::chatkit_agents::__private::approval_rule(#predicate, __ctx, arguments))
+            quote!(#krate::__private::approval_rule(#predicate, __ctx, arguments))
         }
     };
     Some(quote! {
         fn needs_approval<'a>(
             &'a self,
-            __ctx: &'a ::chatkit_agents::agents::ToolContext<#context_ty>,
+            __ctx: &'a #krate::agents::ToolContext<#context_ty>,
             arguments: &'a str,
-        ) -> ::chatkit_agents::futures::future::BoxFuture<'a, bool> {
+        ) -> #krate::futures::future::BoxFuture<'a, bool> {
             #body
         }
     })
@@ -275,6 +286,10 @@ fn approval_check(tool: &ToolFn, context_ty: &TokenStream) -> Option<TokenStream
 
 /// The tool struct, the arguments struct and the `Tool` impl.
 fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
+    let krate = &tool.krate;
+    // serde and schemars take their crate's path as a string.
+    let serde_crate = format!("{krate}::__private::serde");
+    let schemars_crate = format!("{krate}::__private::schemars");
     let fn_name = function.sig.ident.clone();
     let vis = function.vis.clone();
     let name = &tool.name;
@@ -284,7 +299,12 @@ fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
     let field_names: Vec<_> = tool.params.params.iter().map(|p| &p.ident).collect();
     let deny_unknown = strict.then(|| quote!(#[serde(deny_unknown_fields)]));
     let run = call_expression(tool, &fn_name);
-    let output = convert(&output_kind(&function.sig.output), quote!(__value), name);
+    let output = convert(
+        &output_kind(&function.sig.output),
+        quote!(__value),
+        name,
+        krate,
+    );
     let (impl_generics, context_ty, clone_bound) = tool_generics(tool);
     let unused_context = tool
         .params
@@ -293,7 +313,7 @@ fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
         .then(|| quote!(let _ = __ctx;));
     let format_failure = tool.args.error_formatter.as_ref().map(|formatter| {
         quote! {
-            fn format_failure(&self, failure: &::chatkit_agents::agents::ToolFailure) -> ::core::option::Option<::std::string::String> {
+            fn format_failure(&self, failure: &#krate::agents::ToolFailure) -> ::core::option::Option<::std::string::String> {
                 ::core::option::Option::Some(#formatter(failure))
             }
         }
@@ -318,9 +338,9 @@ fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
         }
 
         const _: () = {
-            #[derive(::chatkit_agents::__private::serde::Deserialize, ::chatkit_agents::__private::schemars::JsonSchema)]
-            #[serde(crate = "::chatkit_agents::__private::serde")]
-            #[schemars(crate = "::chatkit_agents::__private::schemars")]
+            #[derive(#krate::__private::serde::Deserialize, #krate::__private::schemars::JsonSchema)]
+            #[serde(crate = #serde_crate)]
+            #[schemars(crate = #schemars_crate)]
             #deny_unknown
             struct __Arguments {
                 #(#fields,)*
@@ -330,25 +350,25 @@ fn generate(tool: &ToolFn, function: syn::ItemFn) -> TokenStream {
 
             impl #fn_name {
                 /// The tool as the model sees it: its name, description and JSON schema.
-                #vis fn definition(&self) -> ::core::result::Result<&'static ::chatkit_agents::agents::ToolDefinition, ::chatkit_agents::agents::ToolSchemaError> {
-                    static DEFINITION: ::chatkit_agents::__private::DefinitionCell = ::chatkit_agents::__private::DefinitionCell::new();
-                    ::chatkit_agents::__private::definition::<__Arguments>(&DEFINITION, #name, #description, #strict)
+                #vis fn definition(&self) -> ::core::result::Result<&'static #krate::agents::ToolDefinition, #krate::agents::ToolSchemaError> {
+                    static DEFINITION: #krate::__private::DefinitionCell = #krate::__private::DefinitionCell::new();
+                    #krate::__private::definition::<__Arguments>(&DEFINITION, #name, #description, #strict)
                 }
             }
 
-            impl #impl_generics ::chatkit_agents::agents::Tool<#context_ty> for #fn_name #clone_bound {
-                fn definition(&self) -> ::core::result::Result<&::chatkit_agents::agents::ToolDefinition, ::chatkit_agents::agents::ToolSchemaError> {
+            impl #impl_generics #krate::agents::Tool<#context_ty> for #fn_name #clone_bound {
+                fn definition(&self) -> ::core::result::Result<&#krate::agents::ToolDefinition, #krate::agents::ToolSchemaError> {
                     #fn_name::definition(self)
                 }
 
                 fn invoke<'a>(
                     &'a self,
-                    __ctx: &'a ::chatkit_agents::agents::ToolContext<#context_ty>,
+                    __ctx: &'a #krate::agents::ToolContext<#context_ty>,
                     arguments: &'a str,
-                ) -> ::chatkit_agents::futures::future::BoxFuture<'a, ::core::result::Result<::std::string::String, ::chatkit_agents::agents::ToolFailure>> {
+                ) -> #krate::futures::future::BoxFuture<'a, ::core::result::Result<::std::string::String, #krate::agents::ToolFailure>> {
                     ::std::boxed::Box::pin(async move {
                         #unused_context
-                        let __Arguments { #(#field_names),* } = ::chatkit_agents::__private::parse_arguments::<__Arguments>(#name, arguments)?;
+                        let __Arguments { #(#field_names),* } = #krate::__private::parse_arguments::<__Arguments>(#name, arguments)?;
                         let __value = #run;
                         #output
                     })

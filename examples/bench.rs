@@ -655,14 +655,13 @@ fn diff_large(sizes: &Sizes) -> Value {
 /// differ, the node types, the `streaming` flag's truthiness and the check that no two
 /// streaming texts share an id.
 fn diff_baseline(sizes: &Sizes) -> Value {
-    let (before, after) = diff_trees(sizes.diff_children);
-    let children = |root: &WidgetRoot| -> Vec<Value> {
-        root.get("children")
-            .and_then(Value::as_array)
-            .expect("children")
-            .clone()
-    };
-    let (before, after) = (children(&before), children(&after));
+    fn children(root: &WidgetRoot) -> &[Value] {
+        let children = root.get("children").and_then(Value::as_array);
+        children.expect("children")
+    }
+    // The same trees `diff_large` walks.
+    let (before_root, after_root) = diff_trees(sizes.diff_children);
+    let (before, after) = (children(&before_root), children(&after_root));
     let walk = |before: &[Value], after: &[Value]| -> Option<Vec<ThreadItemUpdate>> {
         let mut updates = Vec::new();
         for (old, new) in before.iter().zip(after) {
@@ -703,7 +702,7 @@ fn diff_baseline(sizes: &Sizes) -> Value {
         |()| {
             let mut updates = Vec::new();
             for _ in 0..sizes.diff_reps {
-                updates = std::hint::black_box(walk(&before, &after).expect("appends only"));
+                updates = std::hint::black_box(walk(before, after).expect("appends only"));
             }
             json!({"updates": updates.len(), "kind": "widget.streaming_text.value_delta"})
         },

@@ -141,6 +141,7 @@ pub(super) fn truthy(value: Option<&Value>) -> bool {
 /// Equality as Python compares decoded JSON: `2 == 2.0`.
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
+        (Value::String(x), Value::String(y)) => x == y,
         (Value::Number(x), Value::Number(y)) => {
             x == y || (x.as_f64().is_some() && x.as_f64() == y.as_f64())
         }
@@ -156,67 +157,155 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// An id's sort key: its first seven bytes and its length (equal ids have equal keys).
+fn id_key(id: &str) -> u64 {
+    let bytes = id.as_bytes();
+    let mut key = (bytes.len().min(255) as u64) << 56;
+    for (index, byte) in bytes.iter().take(7).enumerate() {
+        key |= u64::from(*byte) << (48 - 8 * index);
+    }
+    key
+}
+
+/// The props whose key the walk looks for, told apart once per prop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Id,
+    Type,
+    Value,
+    Children,
+    Streaming,
+    Other,
+}
+
+impl Key {
+    fn of(key: &str) -> Key {
+        // Comparisons with literals compile to a length check and a load or two (no
+        // `memcmp` call), which matters at several props a node.
+        match key {
+            "id" => Key::Id,
+            "type" => Key::Type,
+            "value" => Key::Value,
+            "children" => Key::Children,
+            "streaming" => Key::Streaming,
+            _ => Key::Other,
+        }
+    }
+
+    /// Whether `other` is this key (`key` is its text, for `Other`).
+    fn is(self, other: &str, key: &str) -> bool {
+        match self {
+            Key::Id => other == "id",
+            Key::Type => other == "type",
+            Key::Value => other == "value",
+            Key::Children => other == "children",
+            Key::Streaming => other == "streaming",
+            Key::Other => other == key,
+        }
+    }
+}
+
+/// The props a node's walk decides by.
+#[derive(Default)]
+struct Props<'a> {
+    node_type: Option<&'a str>,
+    id: Option<&'a str>,
+    value: Option<&'a Value>,
+    streaming: Option<&'a Value>,
+    /// `value` before and after, when it changed.
+    changed_value: Option<(&'a Value, &'a Value)>,
+}
+
 impl<'a> Walk<'a> {
     /// Compares one node and its subtree, recording deltas; `Replace` as soon as any
     /// difference cannot be streamed.
     ///
     /// Both trees keep insertion order, and a state and its successor almost always list
     /// their props in the same order, so the props are walked pairwise without hashing;
-    /// nodes whose key order differs fall back to lookups.
+    /// from the first key out of place on, the rest are looked up.
     fn node(&mut self, before: &'a Map<String, Value>, after: &'a Map<String, Value>) -> Verdict {
         if before.len() != after.len() {
             return Verdict::Replace;
         }
-        let mut node_type = None;
-        let mut node_id = None;
-        let mut value = None;
-        let mut streaming = None;
-        let mut changed_value = None;
-        let same_order = before.keys().zip(after.keys()).all(|(b, a)| b == a);
-        let mut in_order = before.values();
+        let mut props = Props::default();
+        let mut in_order = before.iter();
+        let mut paired = true;
         for (key, after_value) in after {
-            let before_value = if same_order {
-                in_order.next()
-            } else {
-                before.get(key)
-            };
-            let Some(before_value) = before_value else {
-                return Verdict::Replace;
-            };
-            match key.as_str() {
-                "type" => node_type = after_value.as_str(),
-                "id" => node_id = after_value.as_str(),
-                "value" => value = Some(after_value),
-                "streaming" => streaming = Some(after_value),
-                _ => {}
-            }
-            let verdict = match key.as_str() {
-                "children" => self.children(before_value, after_value),
-                // Decided once the node's type is known (it may come after `value`).
-                "value" if before_value != after_value => {
-                    changed_value = Some((before_value, after_value));
-                    Verdict::Same
+            let known = Key::of(key);
+            let before_value = match in_order.next() {
+                Some((before_key, before_value)) if paired && known.is(before_key, key) => {
+                    before_value
                 }
-                _ if same_value(before_value, after_value) => Verdict::Same,
-                _ => Verdict::Replace,
+                _ => {
+                    paired = false;
+                    match before.get(key) {
+                        Some(before_value) => before_value,
+                        None => return Verdict::Replace,
+                    }
+                }
             };
-            if verdict == Verdict::Replace {
+            if self.prop(known, before_value, after_value, &mut props) == Verdict::Replace {
                 return Verdict::Replace;
             }
         }
-        let text = matches!(node_type, Some("Text" | "Markdown"))
-            && matches!(value, Some(Value::String(_)));
+        // Whether it is a text node matters only for a node with an id (it may share it)
+        // or a changed value (only text may stream): most nodes skip the check.
+        if props.id.is_none() && props.changed_value.is_none() {
+            return Verdict::Same;
+        }
+        let text = matches!(props.node_type, Some("Text" | "Markdown"))
+            && matches!(props.value, Some(Value::String(_)));
         if text {
-            if let Some(id) = node_id {
+            if let Some(id) = props.id {
                 self.text_ids.push(id);
             }
         }
-        match changed_value {
+        match props.changed_value {
             None => Verdict::Same,
             Some(_) if !text => Verdict::Replace,
             Some((before_value, after_value)) => {
-                self.text_value(before_value, after_value, node_id, streaming)
+                self.text_value(before_value, after_value, props.id, props.streaming)
             }
+        }
+    }
+
+    /// One prop of a node: compared (children walked), and noted in `props` when the
+    /// node's verdict depends on it.
+    fn prop(
+        &mut self,
+        key: Key,
+        before: &'a Value,
+        after: &'a Value,
+        props: &mut Props<'a>,
+    ) -> Verdict {
+        match key {
+            Key::Id => props.id = after.as_str(),
+            Key::Type => props.node_type = after.as_str(),
+            Key::Value => {
+                props.value = Some(after);
+                // Decided once the node's type is known (it may come after `value`).
+                let same = match (before, after) {
+                    (Value::String(x), Value::String(y)) => x == y,
+                    _ => same_value(before, after),
+                };
+                if !same {
+                    props.changed_value = Some((before, after));
+                }
+                return Verdict::Same;
+            }
+            Key::Children => return self.children(before, after),
+            Key::Streaming => props.streaming = Some(after),
+            Key::Other => {}
+        }
+        // Strings, most props, without the call.
+        let same = match (before, after) {
+            (Value::String(x), Value::String(y)) => x == y,
+            _ => same_value(before, after),
+        };
+        if same {
+            Verdict::Same
+        } else {
+            Verdict::Replace
         }
     }
 
@@ -269,16 +358,111 @@ impl<'a> Walk<'a> {
     }
 
     /// The first delta whose id belongs to more than one streaming text node.
+    ///
+    /// The ids are sorted by a cheap integer key (length and first seven bytes), and by
+    /// their text only where keys tie: sorting strings directly was a quarter of a wide
+    /// diff's time.
     fn ambiguous_delta(&mut self) -> Option<&'a str> {
         if self.deltas.is_empty() || self.text_ids.len() < 2 {
             // One streaming text node at most: no id can be shared.
             return None;
         }
-        self.text_ids.sort_unstable();
-        let duplicated = |id: &str| {
-            let first = self.text_ids.partition_point(|x| *x < id);
-            self.text_ids.get(first + 1) == Some(&id)
-        };
-        self.deltas.iter().map(|d| d.id).find(|id| duplicated(id))
+        let mut keyed: SmallVec<[(u64, &'a str); 16]> =
+            self.text_ids.iter().map(|id| (id_key(id), *id)).collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        let mut shared: SmallVec<[&'a str; 2]> = SmallVec::new();
+        for pair in keyed.windows(2) {
+            if pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1 {
+                shared.push(pair[0].1);
+            }
+        }
+        if shared.is_empty() {
+            return None;
+        }
+        self.deltas
+            .iter()
+            .map(|d| d.id)
+            .find(|id| shared.contains(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn root(texts: &[(&str, &str)]) -> WidgetRoot {
+        let children: Vec<Value> = texts
+            .iter()
+            .map(|(id, value)| json!({"type": "Text", "id": id, "value": value, "streaming": true}))
+            .collect();
+        WidgetRoot::from_value(json!({"type": "Card", "children": children})).unwrap()
+    }
+
+    #[test]
+    fn ids_that_share_their_sort_key_are_told_apart_by_their_text() {
+        // Same length, same first seven bytes: the same integer key, different ids.
+        let before = root(&[
+            ("section-a1", "x"),
+            ("section-a2", "y"),
+            ("section-b1", "z"),
+        ]);
+        let after = root(&[
+            ("section-a1", "x!"),
+            ("section-a2", "y!"),
+            ("section-b1", "z"),
+        ]);
+        let updates = diff_widget(&before, &after).unwrap();
+        assert_eq!(updates.len(), 2);
+
+        // A real duplicate among them, not next to its twin in tree order.
+        let before = root(&[
+            ("section-a1", "x"),
+            ("section-a2", "y"),
+            ("section-a1", "z"),
+        ]);
+        let after = root(&[
+            ("section-a1", "x!"),
+            ("section-a2", "y"),
+            ("section-a1", "z"),
+        ]);
+        assert_eq!(
+            diff_widget(&before, &after),
+            Err(DiffError::DuplicateId {
+                id: "section-a1".into()
+            })
+        );
+        // A shared id with no delta for it is no error.
+        let after = root(&[
+            ("section-a1", "x"),
+            ("section-a2", "y!"),
+            ("section-a1", "z"),
+        ]);
+        assert_eq!(diff_widget(&before, &after).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn keys_out_of_order_are_looked_up() {
+        let before = WidgetRoot::from_value(
+            json!({"type": "Card", "children": [{"type": "Text", "id": "t", "value": "a", "streaming": true}]}),
+        )
+        .unwrap();
+        let after = WidgetRoot::from_value(
+            json!({"type": "Card", "children": [{"streaming": true, "value": "ab", "id": "t", "type": "Text"}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            diff_widget(&before, &after).unwrap(),
+            vec![ThreadItemUpdate::WidgetStreamingTextValueDelta {
+                component_id: "t".into(),
+                delta: "b".into(),
+                done: false
+            }]
+        );
+        // Python's equality: 2 == 2.0 is no change.
+        let a = WidgetRoot::from_value(json!({"type": "Card", "gap": 2, "children": []})).unwrap();
+        let b =
+            WidgetRoot::from_value(json!({"type": "Card", "gap": 2.0, "children": []})).unwrap();
+        assert!(diff_widget(&a, &b).unwrap().is_empty());
     }
 }

@@ -120,7 +120,7 @@ async fn finish<C: Clone + Send + Sync + 'static>(
         }
     }
     {
-        let mut outcome = lock(&outcome);
+        let mut outcome = lock(outcome);
         outcome.final_output = Some(output.clone());
         outcome.final_value = value;
     }

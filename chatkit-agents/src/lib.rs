@@ -98,14 +98,22 @@
 //! | `openai` | yes | `OpenAIResponsesModel`, `OpenAIChatCompletionsModel` | `async-openai`, `reqwest` (rustls) |
 //! | `postgres` | no | `store::PostgresStore`: one database for several replicas | `sqlx` (PostgreSQL) |
 //! | `postgres-tls` | no | TLS for `PostgresStore` | `sqlx` with rustls |
-//! | `mcp` | no | `agents::McpServer`: tools from MCP servers (stdio, Streamable HTTP); Rust 1.88 | `rmcp`, `reqwest` |
+//! | `mcp` | no | `agents::McpServer`: tools from MCP servers (stdio, Streamable HTTP) | `rmcp`, `reqwest` |
 //! | `otel` | no | `telemetry::otel`: OTLP export of the crate's spans and metrics | `opentelemetry-otlp`, `tracing-opentelemetry` |
 //! | `testing` | no | `testing`: `ScriptedModel` and the store conformance suite | nothing |
 //!
 //! Without default features the crate is the wire types, widgets, templates, the server
-//! pipeline, `MemoryStore` and the agent runtime (bring your own [`agents::Model`]).
+//! pipeline, `MemoryStore` and the agent runtime (bring your own [`agents::Model`]): 60
+//! crates, against 216 for the default set and 263 for all features.
+//!
+//! Minimum Rust: 1.94 (the `rust-version` declared), which `sqlx` 0.9 needs for the
+//! `sqlite` and `postgres` features; every other feature set needs 1.89 (`uuid`).
+//! `tools/msrv-check` derives these from the dependencies' own `rust-version` and fails
+//! CI when the declaration is wrong.
 //!
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
+// On docs.rs, every item behind a feature shows the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Links to feature-gated items resolve in every feature set: to the item when its
 // feature is on (docs.rs builds them all), to the feature table otherwise.
 #![cfg_attr(feature = "sqlite", doc = "[sqlite]: store::SqliteStore")]

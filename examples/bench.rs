@@ -612,7 +612,7 @@ fn diff_trees(children: usize) -> (WidgetRoot, WidgetRoot) {
             "Line {i}: initial text{}",
             if appended { " + appended words" } else { "" }
         );
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             json!({"type": "Text", "id": format!("t{i}"), "value": value, "streaming": true})
         } else {
             json!({"type": "Text", "value": format!("Line {i}: initial text")})

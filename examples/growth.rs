@@ -38,7 +38,7 @@ fn item(thread: &str, n: usize, start: i64) -> ThreadItem {
     let at = chrono::DateTime::from_timestamp_micros(start + n as i64 * 1_000_000)
         .expect("a time in range");
     let created_at = Timestamp::from_utc(at);
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         serde_json::from_value(json!({
             "type": "user_message", "id": format!("msg_u{n}"), "thread_id": thread,
             "created_at": created_at, "content": [{"type": "input_text", "text": format!("question {n}")}],

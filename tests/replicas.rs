@@ -105,8 +105,8 @@ async fn concurrent_messages_to_one_thread_on_both_replicas_all_arrive_in_one_or
         b.model
             .push_turn(vec![Step::text(format!("answer from B {n}"))]);
     }
-    let sends = (0..10).map(|n| {
-        let replica = if n % 2 == 0 { &a } else { &b };
+    let sends = (0..10u32).map(|n| {
+        let replica = if n.is_multiple_of(2) { &a } else { &b };
         let request = requests::add_user_message(&thread, &format!("message {n}"));
         async move { send(&replica.server, &request, user("ada")).await.unwrap() }
     });

@@ -113,7 +113,7 @@ fn pace_and_coalesce(
         while let Some(frame) = frames.next().await {
             yield frame;
             sent += 1;
-            if sent % FRAMES_PER_TURN == 0 {
+            if sent.is_multiple_of(FRAMES_PER_TURN) {
                 tokio::task::yield_now().await;
             }
         }

@@ -11,13 +11,13 @@ fn card(children: usize, appended: bool) -> WidgetRoot {
     let child = |i: usize| {
         let value = format!(
             "Line {i}: initial text{}",
-            if appended && i % 10 == 0 {
+            if appended && i.is_multiple_of(10) {
                 " + appended words"
             } else {
                 ""
             }
         );
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             json!({"type": "Text", "id": format!("t{i}"), "value": value, "streaming": true})
         } else {
             json!({"type": "Text", "value": value})

@@ -626,6 +626,12 @@ fn diff_trees(children: usize) -> (WidgetRoot, WidgetRoot) {
 
 fn diff_large(sizes: &Sizes) -> Value {
     let (before, after) = diff_trees(sizes.diff_children);
+    measure_diffs(sizes, || diff_widget(&before, &after).expect("unique ids"))
+}
+
+/// Runs `diff` `diff_reps` times a run; the check counts the last diff's updates and
+/// whether they are all streaming-text deltas.
+fn measure_diffs(sizes: &Sizes, mut diff: impl FnMut() -> Vec<ThreadItemUpdate>) -> Value {
     measure(
         sizes.diff_reps,
         "diffs",
@@ -634,7 +640,7 @@ fn diff_large(sizes: &Sizes) -> Value {
         |()| {
             let mut updates = Vec::new();
             for _ in 0..sizes.diff_reps {
-                updates = std::hint::black_box(diff_widget(&before, &after).expect("unique ids"));
+                updates = std::hint::black_box(diff());
             }
             let all_deltas = updates.iter().all(|u| {
                 matches!(
@@ -694,19 +700,7 @@ fn diff_baseline(sizes: &Sizes) -> Value {
         }
         Some(updates)
     };
-    measure(
-        sizes.diff_reps,
-        "diffs",
-        sizes.runs,
-        || (),
-        |()| {
-            let mut updates = Vec::new();
-            for _ in 0..sizes.diff_reps {
-                updates = std::hint::black_box(walk(before, after).expect("appends only"));
-            }
-            json!({"updates": updates.len(), "kind": "widget.streaming_text.value_delta"})
-        },
-    )
+    measure_diffs(sizes, || walk(before, after).expect("appends only"))
 }
 
 // ---- http_load ----------------------------------------------------------------------------

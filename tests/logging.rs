@@ -4,59 +4,15 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chatkit_agents::agents::{Agent, AgentServer};
 use chatkit_agents::http::ChatKitEndpoint;
 use chatkit_agents::server::StreamError;
 use chatkit_agents::store::MemoryStore;
 use chatkit_agents::testing::ScriptedModel;
+use support::logs::capture;
 use support::server::{create, events, TestServer};
-use tracing_subscriber::fmt::MakeWriter;
-
-/// Log lines written into memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn lines(&self) -> Vec<String> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-/// Captures what is logged at INFO and above while the returned guard lives (this
-/// thread only: the tests run on a current-thread runtime).
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
-}
 
 #[tokio::test]
 async fn a_failed_stream_is_logged_once_with_its_cause_thread_and_request_type() {

@@ -1,46 +1,14 @@
 //! `OPENAI_API_KEY` checked when a model is built: `new` warns without it, `try_new`
 //! fails. One test in a binary of its own, since it changes the process environment.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod support;
 
 use chatkit_agents::agents::{ModelError, OpenAIChatCompletionsModel, OpenAIResponsesModel};
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
+use support::logs::capture;
 
 #[test]
 fn a_missing_key_is_said_when_the_model_is_built() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture();
 
     std::env::remove_var("OPENAI_API_KEY");
     let _model = OpenAIResponsesModel::new("gpt-4.1-mini");

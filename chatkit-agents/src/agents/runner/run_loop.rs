@@ -12,15 +12,15 @@ use tracing::Instrument;
 use super::approvals::{approval_request_id, gate, gate_hosted, EarlierPass};
 use super::model_call::{InputChecks, ModelCall, ModelResponse};
 use super::next_step::{after_tools, answered, NextStep};
-use super::plan::ActiveAgent;
+use super::plan::{ActiveAgent, ResolvedCall, TurnPlan};
 use super::result::{output_tripwire, Outcome, RunError, RunEvent, RunOptions};
-use super::state::{DoneCall, RunState, RUN_STATE_VERSION};
+use super::state::{DoneCall, RunState, ToolApproval, RUN_STATE_VERSION};
 use super::telemetry::{
     guardrail_span, handoff_span, model_call, record_request, traced_check, turn_span,
 };
-use super::tools::run_tools;
+use super::tools::{run_tools, ToolRun};
 use super::{Runner, MULTIPLE_HANDOFFS};
-use crate::agents::agent::Agent;
+use crate::agents::agent::{Agent, Handoff};
 use crate::agents::guardrail::check_output;
 use crate::agents::hooks::RunHooks;
 use crate::agents::model::{FunctionCall, ModelRequest, OutputItem, Usage};
@@ -137,6 +137,12 @@ pub(super) enum Start {
 }
 
 /// The events of a run of `agent` from `start`, its outcome reported into `outcome`.
+///
+/// Each turn goes through its phases in order: announce the agent (when it starts), call
+/// the model, plan the answer (a final output ends the run), gate the calls by approval,
+/// run the tools and record their outputs, stop for approvals, and take the next step
+/// (another turn, a handoff, or the end). Phases that decide without waiting are
+/// functions returning the events they produce; the loop yields them in order.
 pub(super) fn run<C: Clone + Send + Sync + 'static>(
     runner: Runner<C>,
     agent: Agent<C>,
@@ -147,18 +153,8 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
     async_stream::try_stream! {
         let hooks = runner.hooks.clone();
         let formatter = runner.error_formatter.clone();
-        let (mut checks, mut conversation, mut active, mut turn, mut earlier) = match start {
-            Start::Input(input, options) => {
-                let checks = InputChecks::start(&agent, &context, &input);
-                let conversation = Conversation { items: input, previous_response: options.previous_response_id, sent: 0 };
-                (checks, conversation, ActiveAgent::start(agent).await?, 0, None)
-            }
-            Start::Resume(state) => {
-                let resumed = Resumed::check(&agent, state).await?;
-                lock(&outcome).usage = resumed.usage;
-                (InputChecks::none(), resumed.conversation, resumed.active, resumed.turn, Some(resumed.pass))
-            }
-        };
+        let Begun { mut checks, mut conversation, mut active, mut turn, mut earlier } =
+            begin(agent, start, &context, &outcome).await?;
         // A resumed run announces its agent again; its hooks saw it start already.
         let mut starting = earlier.is_none();
         if !starting {
@@ -166,9 +162,8 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
         }
 
         loop {
-            let agent = &active.agent;
             // A resumed turn goes on in a span of its own number; a new one is the next.
-            let turn_span = turn_span(agent.name(), if earlier.is_some() { turn } else { turn + 1 });
+            let turn_span = turn_span(active.agent.name(), if earlier.is_some() { turn } else { turn + 1 });
             let (mut plan, turn_output, pass) = match earlier.take() {
                 Some((turn_output, pass)) => (active.plan(&turn_output), turn_output, pass),
                 None => {
@@ -178,22 +173,16 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     turn += 1;
                     if starting {
                         starting = false;
-                        yield RunEvent::AgentUpdated { name: agent.name().to_owned() };
-                        for (source, message) in std::mem::take(&mut active.unavailable) {
-                            turn_span.in_scope(|| tracing::warn!(tool_source = %source, error = %message, "tool source unavailable; the run goes on without its tools"));
-                            yield RunEvent::ToolSourceUnavailable { source, message };
+                        for event in announce(&mut active, &turn_span) {
+                            yield event;
                         }
-                        hooks.on_agent_start(&context, agent).await?;
+                        hooks.on_agent_start(&context, &active.agent).await?;
                     }
+                    let agent = &active.agent;
                     checks.blocking_passed().await?;
                     let request = request(&active, &conversation)?;
                     hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
-                    let traced = model_call(&turn_span, agent.name(), agent.model().as_ref(), &request);
-                    if runner.capture_content {
-                        record_request(&traced.0, &request);
-                    }
-                    let mut call = ModelCall::new(agent.model().stream(request), outcome.clone(), traced);
-                    call.capture_output(runner.capture_content);
+                    let mut call = model_turn(&runner, agent, &turn_span, request, &outcome);
                     while let Some(event) = call.next(&mut checks).await? {
                         yield RunEvent::Model(event);
                     }
@@ -208,14 +197,9 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     for message in &plan.messages {
                         yield RunEvent::MessageOutput(message.clone());
                     }
-                    // A hosted MCP server asking for approval waits for its answer: the
-                    // turn is not over.
-                    let asks_approval = response.items.iter().any(|item| approval_request_id(item).is_some());
-                    if !asks_approval {
-                        if let Some(NextStep::FinalOutput { output, value }) = answered(agent, &plan)? {
-                            finish(agent, &context, &hooks, &outcome, output, value).instrument(turn_span.clone()).await?;
-                            return;
-                        }
+                    if let Some((output, value)) = final_answer(agent, &plan, &response.items)? {
+                        finish(agent, &context, &hooks, &outcome, output, value).instrument(turn_span.clone()).await?;
+                        return;
                     }
                     for event in plan.call_events() {
                         yield event;
@@ -223,65 +207,29 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     (plan, response.items, EarlierPass::default())
                 }
             };
+            let agent = &active.agent;
 
             let calls = plan.resolve_tools(agent)?;
             let mut gated = gate(calls, &pass, agent.name(), &context, formatter.as_ref()).instrument(turn_span.clone()).await;
             let hosted = gate_hosted(&turn_output, &pass, agent.name());
             let hosted_answered = !hosted.is_empty();
             gated.waiting.extend(hosted.waiting);
-            for planned in &gated.run {
-                if let Some(origin) = planned.tool.origin() {
-                    yield RunEvent::ToolStarted { call: planned.call.clone(), origin };
-                }
+            for event in started(&gated.run) {
+                yield event;
             }
             let runs = run_tools(gated.run, agent, &context, &hooks, formatter.as_ref(), runner.capture_content).instrument(turn_span.clone()).await?;
-            let mut produced = Vec::with_capacity(runs.len() + gated.rejected.len());
-            let mut contents = HashMap::new();
-            let mut failures = HashMap::new();
-            for run in runs {
-                let (call, output, failure) = run.into_output()?;
-                if let Some(content) = output.content {
-                    contents.insert(call.call_id.clone(), content);
-                }
-                if let Some(failure) = failure {
-                    failures.insert(call.call_id.clone(), failure);
-                }
-                produced.push((call, output.text));
-            }
-            produced.extend(gated.rejected);
-            let order = call_order(&turn_output);
-            produced.sort_by_key(|(call, _)| order.get(call.call_id.as_str()).copied());
-            for (call, output) in &produced {
-                match contents.remove(&call.call_id) {
-                    Some(content) => conversation.push_tool_content(&call.call_id, content),
-                    None => conversation.push_tool_output(&call.call_id, output),
-                }
-                if let Some(failure) = failures.remove(&call.call_id) {
-                    yield RunEvent::ToolFailed { call: call.clone(), failure };
-                }
-                yield RunEvent::ToolOutput { call: call.clone(), output: output.clone() };
+            let Recorded { produced, events } = record_outputs(&mut conversation, runs, gated.rejected, &turn_output)?;
+            for event in events {
+                yield event;
             }
 
             if !gated.waiting.is_empty() {
                 for approval in &gated.waiting {
                     yield RunEvent::ApprovalRequested(approval.clone());
                 }
-                let mut done = pass.done;
-                done.extend(produced.into_iter().map(|(call, output)| DoneCall { call_id: call.call_id, output }));
                 let usage = lock(&outcome).usage;
-                let state = RunState {
-                    version: RUN_STATE_VERSION,
-                    agent: agent.name().to_owned(),
-                    turn,
-                    items: conversation.items,
-                    previous_response_id: conversation.previous_response,
-                    sent: conversation.sent,
-                    usage,
-                    turn_output,
-                    done,
-                    approvals: gated.waiting,
-                };
-                lock(&outcome).interruption = Some(state);
+                let interrupted = Interrupted { agent: agent.name(), turn, usage, turn_output, earlier: pass, produced, waiting: gated.waiting };
+                lock(&outcome).interruption = Some(interrupted.state(conversation));
                 return;
             }
 
@@ -303,20 +251,9 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                         conversation.push_tool_output(&call.call_id, MULTIPLE_HANDOFFS);
                         yield RunEvent::ToolOutput { call, output: MULTIPLE_HANDOFFS.to_owned() };
                     }
-                    let span = handoff_span(&turn_span, agent.name(), handoff.agent().name());
-                    if let Err(message) = handoff.invoke(context.clone(), &call.arguments).instrument(span).await {
-                        Err(RunError::InvalidHandoffInput { handoff: call.name.clone(), message })?;
-                    }
-                    let target = handoff.agent();
-                    hooks.on_handoff(&context, agent, target).await?;
-                    conversation.push_tool_output(&call.call_id, &target.handoff_transfer_message());
-                    let from = agent.name().to_owned();
-                    yield RunEvent::Handoff { call, from, to: target.name().to_owned() };
-                    if handoff.has_input_filter() {
-                        let filtered = handoff.filter_input(std::mem::take(&mut conversation.items));
-                        conversation.replace(filtered);
-                    }
-                    active = ActiveAgent::start(Agent::clone(target)).await?;
+                    let handed = hand_over(agent, &handoff, call, &context, &hooks, &mut conversation, &turn_span).await?;
+                    yield handed;
+                    active = ActiveAgent::start(Agent::clone(handoff.agent())).await?;
                     starting = true;
                 }
                 NextStep::RunAgain => {}
@@ -324,6 +261,234 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
         }
     }
     .boxed()
+}
+
+/// Where a run stands before its first turn.
+struct Begun<C> {
+    checks: InputChecks,
+    conversation: Conversation,
+    active: ActiveAgent<C>,
+    turn: usize,
+    /// A resumed run's interrupted turn: its output and what it did before.
+    earlier: Option<(Vec<OutputItem>, EarlierPass)>,
+}
+
+/// The run's first state: new input and its input checks started, or an interrupted
+/// run checked against the agents it continues with.
+async fn begin<C: Clone + Send + Sync + 'static>(
+    agent: Agent<C>,
+    start: Start,
+    context: &C,
+    outcome: &Mutex<Outcome>,
+) -> Result<Begun<C>, RunError> {
+    Ok(match start {
+        Start::Input(input, options) => Begun {
+            checks: InputChecks::start(&agent, context, &input),
+            conversation: Conversation {
+                items: input,
+                previous_response: options.previous_response_id,
+                sent: 0,
+            },
+            active: ActiveAgent::start(agent).await?,
+            turn: 0,
+            earlier: None,
+        },
+        Start::Resume(state) => {
+            let resumed = Resumed::check(&agent, state).await?;
+            lock(outcome).usage = resumed.usage;
+            Begun {
+                checks: InputChecks::none(),
+                conversation: resumed.conversation,
+                active: resumed.active,
+                turn: resumed.turn,
+                earlier: Some(resumed.pass),
+            }
+        }
+    })
+}
+
+/// The events of an agent starting: which agent, and the sources of its tools left out
+/// of this run (logged in the turn's span).
+fn announce<C>(active: &mut ActiveAgent<C>, turn_span: &tracing::Span) -> Vec<RunEvent> {
+    let mut events = vec![RunEvent::AgentUpdated {
+        name: active.agent.name().to_owned(),
+    }];
+    for (source, message) in std::mem::take(&mut active.unavailable) {
+        turn_span.in_scope(|| {
+            tracing::warn!(tool_source = %source, error = %message, "tool source unavailable; the run goes on without its tools");
+        });
+        events.push(RunEvent::ToolSourceUnavailable { source, message });
+    }
+    events
+}
+
+/// The model call of a turn, traced (and its content recorded when asked).
+fn model_turn<C>(
+    runner: &Runner<C>,
+    agent: &Agent<C>,
+    turn_span: &tracing::Span,
+    request: ModelRequest,
+    outcome: &Arc<Mutex<Outcome>>,
+) -> ModelCall {
+    let traced = model_call(turn_span, agent.name(), agent.model().as_ref(), &request);
+    if runner.capture_content {
+        record_request(&traced.0, &request);
+    }
+    let mut call = ModelCall::new(agent.model().stream(request), outcome.clone(), traced);
+    call.capture_output(runner.capture_content);
+    call
+}
+
+/// The final output the model gave in this turn, if it ends the run. A hosted MCP server
+/// asking for approval waits for its answer: such a turn is not over.
+fn final_answer<C>(
+    agent: &Agent<C>,
+    plan: &TurnPlan<C>,
+    items: &[OutputItem],
+) -> Result<Option<(String, Option<Value>)>, RunError> {
+    if items.iter().any(|item| approval_request_id(item).is_some()) {
+        return Ok(None);
+    }
+    Ok(match answered(agent, plan)? {
+        Some(NextStep::FinalOutput { output, value }) => Some((output, value)),
+        _ => None,
+    })
+}
+
+/// The events of the calls about to run whose tools come from elsewhere (an MCP
+/// server's), so that a client can show them as they start.
+fn started<C>(calls: &[ResolvedCall<C>]) -> Vec<RunEvent> {
+    calls
+        .iter()
+        .filter_map(|planned| {
+            let origin = planned.tool.origin()?;
+            Some(RunEvent::ToolStarted {
+                call: planned.call.clone(),
+                origin,
+            })
+        })
+        .collect()
+}
+
+/// The turn's tool outputs, in call order, into the conversation, with their events (a
+/// failure's before its output).
+fn record_outputs(
+    conversation: &mut Conversation,
+    runs: Vec<ToolRun>,
+    rejected: Vec<(FunctionCall, String)>,
+    turn_output: &[OutputItem],
+) -> Result<Recorded, RunError> {
+    let mut produced = Vec::with_capacity(runs.len() + rejected.len());
+    let mut contents = HashMap::new();
+    let mut failures = HashMap::new();
+    for run in runs {
+        let (call, output, failure) = run.into_output()?;
+        if let Some(content) = output.content {
+            contents.insert(call.call_id.clone(), content);
+        }
+        if let Some(failure) = failure {
+            failures.insert(call.call_id.clone(), failure);
+        }
+        produced.push((call, output.text));
+    }
+    produced.extend(rejected);
+    let order = call_order(turn_output);
+    produced.sort_by_key(|(call, _)| order.get(call.call_id.as_str()).copied());
+    let mut events = Vec::with_capacity(produced.len());
+    for (call, output) in &produced {
+        match contents.remove(&call.call_id) {
+            Some(content) => conversation.push_tool_content(&call.call_id, content),
+            None => conversation.push_tool_output(&call.call_id, output),
+        }
+        if let Some(failure) = failures.remove(&call.call_id) {
+            events.push(RunEvent::ToolFailed {
+                call: call.clone(),
+                failure,
+            });
+        }
+        events.push(RunEvent::ToolOutput {
+            call: call.clone(),
+            output: output.clone(),
+        });
+    }
+    Ok(Recorded { produced, events })
+}
+
+/// A turn's tool outputs, recorded: as (call, text) in call order, and their events.
+struct Recorded {
+    produced: Vec<(FunctionCall, String)>,
+    events: Vec<RunEvent>,
+}
+
+/// A turn that stops for approvals: what its [`RunState`] is made of.
+struct Interrupted<'a> {
+    agent: &'a str,
+    turn: usize,
+    usage: Usage,
+    turn_output: Vec<OutputItem>,
+    earlier: EarlierPass,
+    produced: Vec<(FunctionCall, String)>,
+    waiting: Vec<ToolApproval>,
+}
+
+impl Interrupted<'_> {
+    /// The state to continue from: the calls done before and now, and those waiting.
+    fn state(self, conversation: Conversation) -> RunState {
+        let mut done = self.earlier.done;
+        done.extend(self.produced.into_iter().map(|(call, output)| DoneCall {
+            call_id: call.call_id,
+            output,
+        }));
+        RunState {
+            version: RUN_STATE_VERSION,
+            agent: self.agent.to_owned(),
+            turn: self.turn,
+            items: conversation.items,
+            previous_response_id: conversation.previous_response,
+            sent: conversation.sent,
+            usage: self.usage,
+            turn_output: self.turn_output,
+            done,
+            approvals: self.waiting,
+        }
+    }
+}
+
+/// Hands the conversation from `agent` to the handoff's agent: the handoff's own code
+/// and the hooks run, the call gets its transfer message, and the handoff's input filter
+/// rewrites the conversation. Returns the event saying so.
+async fn hand_over<C: Clone + Send + Sync + 'static>(
+    agent: &Agent<C>,
+    handoff: &Handoff<C>,
+    call: FunctionCall,
+    context: &C,
+    hooks: &Arc<dyn RunHooks<C>>,
+    conversation: &mut Conversation,
+    turn_span: &tracing::Span,
+) -> Result<RunEvent, RunError> {
+    let span = handoff_span(turn_span, agent.name(), handoff.agent().name());
+    if let Err(message) = handoff
+        .invoke(context.clone(), &call.arguments)
+        .instrument(span)
+        .await
+    {
+        return Err(RunError::InvalidHandoffInput {
+            handoff: call.name.clone(),
+            message,
+        });
+    }
+    let target = handoff.agent();
+    hooks.on_handoff(context, agent, target).await?;
+    conversation.push_tool_output(&call.call_id, &target.handoff_transfer_message());
+    if handoff.has_input_filter() {
+        let filtered = handoff.filter_input(std::mem::take(&mut conversation.items));
+        conversation.replace(filtered);
+    }
+    Ok(RunEvent::Handoff {
+        call,
+        from: agent.name().to_owned(),
+        to: target.name().to_owned(),
+    })
 }
 
 /// The position of each call in the turn's output, by call id.

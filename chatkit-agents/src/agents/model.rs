@@ -470,6 +470,17 @@ impl<'de> Deserialize<'de> for OutputItem {
 }
 
 impl OutputItem {
+    /// The id of an `mcp_approval_request` (a hosted MCP server asking for approval), if
+    /// this is one.
+    pub(crate) fn approval_request_id(&self) -> Option<&str> {
+        match self {
+            OutputItem::Other(item) if item["type"] == "mcp_approval_request" => {
+                item["id"].as_str()
+            }
+            _ => None,
+        }
+    }
+
     /// The item's id, if it has one.
     pub fn id(&self) -> Option<&str> {
         match self {

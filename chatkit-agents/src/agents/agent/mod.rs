@@ -10,6 +10,8 @@ pub use handoff::{remove_all_tools, Handoff, HandoffInputFilter};
 
 use super::guardrail::{InputGuardrail, OutputGuardrail, ToolInputGuardrail, ToolOutputGuardrail};
 use super::hosted::HostedTool;
+#[cfg(feature = "mcp")]
+use super::mcp::McpServer;
 use super::model::{Model, ModelSettings};
 use super::output::OutputType;
 use super::tool::Tool;
@@ -297,9 +299,9 @@ impl<C> Agent<C> {
         &self.tools
     }
 
-    /// Takes tools from an MCP server (feature `mcp`; see [`McpServer`](super::McpServer)).
+    /// Takes tools from an MCP server (feature `mcp`; see [`McpServer`]).
     #[cfg(feature = "mcp")]
-    pub fn mcp_server(self, server: super::McpServer) -> Self
+    pub fn mcp_server(self, server: McpServer) -> Self
     where
         C: Send + Sync + 'static,
     {

@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use super::converter::{item_to_input, ConversionError, ThreadItemConverter};
+use super::to_model_input::{item_to_input, ConversionError, ThreadItemConverter};
 use crate::types::{ThreadItem, UserMessageContent, UserMessageItem, UserMessageTextContent};
 
 /// `items` as model input, never failing; see the module docs.

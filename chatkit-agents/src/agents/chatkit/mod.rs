@@ -7,24 +7,24 @@
 //! - [`ApprovalHandler`]: tool calls waiting for the user's approval as cards in the
 //!   thread, and the run resumed once they are decided.
 
+mod approval_card;
 mod approvals;
 mod context;
-mod converter;
 mod history;
 mod response_stream;
 mod server;
+mod to_model_input;
+mod waiting_run;
 
-pub use approvals::{
-    default_approval_card, is_approval_action, ApprovalHandler, ApprovalStatus, APPROVE_ACTION,
-    REJECT_ACTION,
-};
+pub use approval_card::{default_approval_card, ApprovalStatus, APPROVE_ACTION, REJECT_ACTION};
+pub use approvals::{is_approval_action, ApprovalHandler};
 pub use context::{AgentContext, AgentContextError, ClientToolCall};
-pub use converter::{
-    python_json_dumps, simple_to_agent_input, ConversionError, DefaultThreadItemConverter,
-    ThreadItemConverter,
-};
 pub use response_stream::{
     default_hosted_tool_task, stream_agent_response, stream_agent_response_with,
     DefaultResponseStreamConverter, ResponseStreamConverter,
 };
 pub use server::{ActionRequest, AgentServer};
+pub use to_model_input::{
+    python_json_dumps, simple_to_agent_input, ConversionError, DefaultThreadItemConverter,
+    ThreadItemConverter,
+};

@@ -8,11 +8,11 @@ use futures::StreamExt;
 
 use super::approvals::{is_approval_action, ApprovalHandler};
 use super::context::AgentContext;
-use super::converter::{DefaultThreadItemConverter, ThreadItemConverter};
 use super::history::convert_history;
 use super::response_stream::{
     stream_agent_response_with, DefaultResponseStreamConverter, ResponseStreamConverter,
 };
+use super::to_model_input::{DefaultThreadItemConverter, ThreadItemConverter};
 use crate::agents::agent::Agent;
 use crate::agents::runner::{RunError, Runner};
 use crate::server::{ChatKitServer, EventStream, StreamError, ThreadHandle};

@@ -124,15 +124,6 @@ impl HostedGate {
     }
 }
 
-/// The id of an `mcp_approval_request` output item (a hosted MCP server asking for
-/// approval), if `item` is one.
-pub(super) fn approval_request_id(item: &OutputItem) -> Option<&str> {
-    match item {
-        OutputItem::Other(item) if item["type"] == "mcp_approval_request" => item["id"].as_str(),
-        _ => None,
-    }
-}
-
 /// Sorts the `mcp_approval_request` items of a turn's output: a request decided before
 /// an interruption is answered, any other waits for a person.
 pub(super) fn gate_hosted(
@@ -142,7 +133,7 @@ pub(super) fn gate_hosted(
 ) -> HostedGate {
     let mut gate = HostedGate::default();
     for output in turn_output {
-        let (Some(id), OutputItem::Other(item)) = (approval_request_id(output), output) else {
+        let (Some(id), OutputItem::Other(item)) = (output.approval_request_id(), output) else {
             continue;
         };
         let decided = earlier.approvals.iter().find(|a| a.call_id == id);

@@ -9,7 +9,7 @@ use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Value};
 use tracing::Instrument;
 
-use super::approvals::{approval_request_id, gate, gate_hosted, EarlierPass};
+use super::approvals::{gate, gate_hosted, EarlierPass};
 use super::model_call::{InputChecks, ModelCall, ModelResponse};
 use super::next_step::{after_tools, answered, NextStep};
 use super::plan::{ActiveAgent, ResolvedCall, TurnPlan};
@@ -346,7 +346,10 @@ fn final_answer<C>(
     plan: &TurnPlan<C>,
     items: &[OutputItem],
 ) -> Result<Option<(String, Option<Value>)>, RunError> {
-    if items.iter().any(|item| approval_request_id(item).is_some()) {
+    if items
+        .iter()
+        .any(|item| item.approval_request_id().is_some())
+    {
         return Ok(None);
     }
     Ok(match answered(agent, plan)? {

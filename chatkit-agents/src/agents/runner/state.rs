@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::approvals::approval_request_id;
 use crate::agents::model::{OutputItem, Usage};
 
 /// The version of the [`RunState`] JSON this build writes and reads.
@@ -266,7 +265,7 @@ impl RunState {
         for approval in &self.approvals {
             let in_turn = self.turn_output.iter().any(|item| match item {
                 OutputItem::FunctionCall(call) => call.call_id == approval.call_id,
-                item => approval_request_id(item) == Some(approval.call_id.as_str()),
+                item => item.approval_request_id() == Some(approval.call_id.as_str()),
             });
             if !in_turn {
                 return Err(RunStateError::Invalid(format!(

@@ -5,7 +5,8 @@
 //! - When a run streamed by [`stream_agent_response`](super::stream_agent_response)
 //!   stops for approvals, its [`RunState`] is saved in the store (scoped to the thread
 //!   and user; see [`Store::swap_run_state`]) and a card per call is streamed
-//!   ([`ResponseStreamConverter::approval_card`], [`default_approval_card`]).
+//!   ([`ResponseStreamConverter::approval_card`], [`default_approval_card`](super::default_approval_card));
+//!   `waiting_run` keeps that state, `approval_card` draws the cards.
 //! - The card's buttons send [`APPROVE_ACTION`] or [`REJECT_ACTION`] with the approval
 //!   id as their only payload. [`ApprovalHandler::handle`] (which [`AgentServer`](super::AgentServer)
 //!   calls for you) records the decision with a compare-and-swap on the stored state, so
@@ -14,52 +15,29 @@
 //!   swap) and the run resumes, streaming the rest of the answer into the thread.
 //! - A new run in the thread (the user wrote instead of clicking) abandons the waiting
 //!   one: its state is removed and its cards show that they expired.
-
-mod card;
-mod record;
+//!
+//! This module is the handler (decide, resume): it uses the response stream and the
+//! waiting run, and neither of them uses it.
 
 use std::sync::Arc;
 
 use futures::StreamExt;
 
-pub use card::default_approval_card;
-use record::{Card, PendingRun};
-
+use super::approval_card::{ApprovalStatus, APPROVE_ACTION, REJECT_ACTION};
 use super::context::AgentContext;
 use super::response_stream::{
     stream_agent_response_with, DefaultResponseStreamConverter, ResponseStreamConverter,
 };
+use super::waiting_run::{redraw_card, PendingRun};
 use crate::agents::agent::Agent;
 use crate::agents::runner::{ApprovalDecision, RunState, Runner, ToolApproval};
 use crate::server::{EventStream, StreamError, ThreadHandle};
-use crate::store::{SavedRunState, Store, StoreError};
-use crate::types::{
-    Action, NoticeEvent, NoticeLevel, StoreItemType, ThreadItem, ThreadStreamEvent, Timestamp,
-    WidgetItem,
-};
-
-/// The action type of an approval card's Approve button (payload `{"approval_id"}`).
-pub const APPROVE_ACTION: &str = "chatkit_agents.approve";
-/// The action type of an approval card's Reject button (payload `{"approval_id"}`).
-pub const REJECT_ACTION: &str = "chatkit_agents.reject";
+use crate::store::Store;
+use crate::types::{Action, NoticeEvent, NoticeLevel, ThreadStreamEvent};
 
 /// How many times a decision is retried when another request changed the stored state
 /// between its read and its write.
 const DECISION_ATTEMPTS: usize = 8;
-
-/// What an approval card shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ApprovalStatus {
-    /// Waiting for the user: the card has its buttons.
-    Pending,
-    /// The user approved the call.
-    Approved,
-    /// The user rejected the call.
-    Rejected,
-    /// The run was abandoned (the user wrote a new message instead).
-    Expired,
-}
 
 /// Whether `action` is an approval card's (for a [`ChatKitServer::action`](crate::server::ChatKitServer::action)
 /// of your own that hands these to [`ApprovalHandler::handle`]).
@@ -241,9 +219,10 @@ impl<C: Clone + Send + Sync + 'static> ApprovalHandler<C> {
             {
                 continue;
             }
+            let converter = &self.converter;
             let card = redraw_card(
                 &*self.store,
-                &*self.converter,
+                &|approval: &ToolApproval, status| converter.approval_card(approval, status),
                 thread,
                 &pending,
                 approval_id,
@@ -264,34 +243,6 @@ impl<C: Clone + Send + Sync + 'static> ApprovalHandler<C> {
             "This request is being decided elsewhere; try again.",
             true,
         ))
-    }
-}
-
-/// The card of `approval_id` of `pending`, redrawn in `status` (as a
-/// `thread.item.replaced`), if the thread still has it.
-async fn redraw_card<C: Send + Sync>(
-    store: &dyn Store<C>,
-    converter: &dyn ResponseStreamConverter,
-    thread: &ThreadHandle,
-    pending: &PendingRun,
-    approval_id: &str,
-    status: ApprovalStatus,
-    context: &C,
-) -> Result<Option<ThreadStreamEvent>, StoreError> {
-    let (Some(item_id), Some(approval)) = (
-        pending.card_item(approval_id),
-        pending.approval(approval_id),
-    ) else {
-        return Ok(None);
-    };
-    match store.load_item(thread.id(), item_id, context).await {
-        Ok(ThreadItem::Widget(mut item)) => {
-            item.widget = converter.approval_card(approval, status);
-            Ok(Some(ThreadStreamEvent::item_replaced(item)))
-        }
-        // The client went away before the card was saved, or it was deleted.
-        Ok(_) | Err(StoreError::NotFound { .. }) => Ok(None),
-        Err(error) => Err(error),
     }
 }
 
@@ -335,112 +286,4 @@ fn notice(message: &str) -> ThreadStreamEvent {
         title: None,
     }
     .into()
-}
-
-/// Before a new run in the thread: abandons the run waiting for approvals there, if
-/// any. Its state is removed and its cards are redrawn as expired.
-pub(crate) async fn abandon_waiting_run<C: Send + Sync + 'static>(
-    ctx: &AgentContext<C>,
-    converter: &dyn ResponseStreamConverter,
-) -> Result<Vec<ThreadStreamEvent>, StoreError> {
-    let store = ctx.store();
-    let thread = ctx.thread();
-    let saved: SavedRunState = match store
-        .load_run_state(thread.id(), ctx.request_context())
-        .await
-    {
-        Ok(Some(saved)) => saved,
-        // A store that keeps no run states, or a thread not (yet) in the store, has none.
-        Ok(None) | Err(StoreError::Unsupported(_) | StoreError::NotFound { .. }) => {
-            return Ok(Vec::new())
-        }
-        Err(error) => return Err(error),
-    };
-    if !store
-        .swap_run_state(
-            thread.id(),
-            Some(saved.revision),
-            None,
-            ctx.request_context(),
-        )
-        .await?
-    {
-        // Another request decided or abandoned it meanwhile.
-        return Ok(Vec::new());
-    }
-    let Ok(pending) = PendingRun::read(&saved, thread.id()) else {
-        tracing::warn!(thread_id = thread.id(), "removed an unreadable run state");
-        return Ok(Vec::new());
-    };
-    let mut events = Vec::new();
-    for approval in pending.state.pending() {
-        let redrawn = redraw_card(
-            &**store,
-            converter,
-            thread,
-            &pending,
-            &approval.id,
-            ApprovalStatus::Expired,
-            ctx.request_context(),
-        )
-        .await?;
-        events.extend(redrawn);
-    }
-    Ok(events)
-}
-
-/// After a run stopped for approvals: saves its state and returns a card per waiting
-/// call, to be streamed (and so saved) as `thread.item.done`.
-pub(crate) async fn save_interruption<C: Send + Sync + 'static>(
-    ctx: &AgentContext<C>,
-    state: RunState,
-    converter: &dyn ResponseStreamConverter,
-) -> Result<Vec<ThreadStreamEvent>, StreamError> {
-    let thread_id = ctx.thread().id().to_owned();
-    let items: Vec<(ToolApproval, WidgetItem)> = state
-        .pending()
-        .into_iter()
-        .map(|approval| {
-            let item = WidgetItem {
-                id: ctx.generate_id(StoreItemType::Message),
-                thread_id: thread_id.clone(),
-                created_at: Timestamp::now(),
-                widget: converter.approval_card(approval, ApprovalStatus::Pending),
-                copy_text: None,
-            };
-            (approval.clone(), item)
-        })
-        .collect();
-    let cards = items
-        .iter()
-        .map(|(approval, item)| Card {
-            approval_id: approval.id.clone(),
-            item_id: item.id.clone(),
-        })
-        .collect();
-    let record = PendingRun::new(state, cards);
-    let store = ctx.store();
-    // The thread's earlier waiting run was abandoned when this one started; one that
-    // appeared since (a concurrent run) is replaced by the newer.
-    let current = store
-        .load_run_state(&thread_id, ctx.request_context())
-        .await?;
-    let saved = store
-        .swap_run_state(
-            &thread_id,
-            current.map(|saved| saved.revision),
-            Some(&record.to_json()),
-            ctx.request_context(),
-        )
-        .await?;
-    if !saved {
-        return Err(StreamError::custom(
-            "Another request changed this conversation's pending approvals; send the message again.",
-            true,
-        ));
-    }
-    Ok(items
-        .into_iter()
-        .map(|(_, item)| ThreadStreamEvent::item_done(item))
-        .collect())
 }

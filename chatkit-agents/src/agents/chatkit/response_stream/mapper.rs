@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use indexmap::IndexSet;
 
-use super::converter::{convert_annotation, convert_part, ResponseStreamConverter};
+use super::to_thread_events::{convert_annotation, convert_part, ResponseStreamConverter};
 use crate::agents::chatkit::context::{end_with_duration, AgentContext};
 use crate::agents::model::{ContentPart, FunctionCall, ModelEvent, OutputItem};
 use crate::agents::tool::ToolOrigin;

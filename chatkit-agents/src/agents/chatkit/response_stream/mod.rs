@@ -1,22 +1,22 @@
 //! [`stream_agent_response`]: a run's events, merged with what tools and hooks queued on
 //! the [`AgentContext`], as ChatKit events, as the Python SDK's `stream_agent_response`
 //! does. The merge loop is here; the mapping of each event is in `mapper.rs`, the
-//! overridable conversions in `converter.rs`.
+//! overridable conversions in `to_thread_events.rs`.
 
-mod converter;
 mod hosted;
 mod mapper;
+mod to_thread_events;
 
 use std::sync::Arc;
 
 use futures::stream::StreamExt;
 
-pub use converter::{DefaultResponseStreamConverter, ResponseStreamConverter};
 pub use hosted::default_hosted_tool_task;
+pub use to_thread_events::{DefaultResponseStreamConverter, ResponseStreamConverter};
 
-use super::approvals::{abandon_waiting_run, save_interruption};
 use super::context::AgentContext;
-use crate::agents::runner::{RunError, RunEvent, RunStream};
+use super::waiting_run::{abandon_waiting_run, save_interruption};
+use crate::agents::runner::{RunError, RunEvent, RunStream, ToolApproval};
 use crate::server::{EventStream, StreamError};
 use crate::types::{SortOrder, ThreadItem, ThreadStreamEvent};
 use mapper::EventMapper;
@@ -126,7 +126,8 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
             return;
         };
         // A new run supersedes one still waiting for approvals in this thread.
-        for event in abandon_waiting_run(&ctx, &*converter).await? {
+        let draw = |approval: &ToolApproval, status| converter.approval_card(approval, status);
+        for event in abandon_waiting_run(&ctx, &draw).await? {
             yield event;
         }
         resume_workflow(&ctx).await?;
@@ -183,7 +184,7 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
             yield event;
         }
         if let Some(state) = outcome.interruption() {
-            for event in save_interruption(&ctx, state, &*converter).await? {
+            for event in save_interruption(&ctx, state, &draw).await? {
                 yield event;
             }
         }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::agents::chatkit::approvals::{default_approval_card, ApprovalStatus};
+use crate::agents::chatkit::approval_card::{default_approval_card, ApprovalStatus};
 use crate::agents::model::{ContentPart, FunctionCall, ModelAnnotation};
 use crate::agents::runner::ToolApproval;
 use crate::agents::tool::ToolOrigin;

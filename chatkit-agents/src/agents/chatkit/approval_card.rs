@@ -1,12 +1,32 @@
-//! The default approval card: what the call does, in words, with Approve and Reject
-//! buttons (pending), or the decision taken (decided, expired).
+//! Approval cards: their states, the actions of their buttons, and the default card
+//! (what the call does, in words, with Approve and Reject buttons while pending, or the
+//! decision taken). A leaf of the bridge: the response stream draws cards, the
+//! approval handler redraws them, and neither needs the other for it.
 
 use serde_json::{json, Value};
 
-use super::{ApprovalStatus, APPROVE_ACTION, REJECT_ACTION};
 use crate::agents::runner::ToolApproval;
 use crate::types::ActionConfig;
 use crate::widgets::{self as w, WidgetRoot};
+
+/// The action type of an approval card's Approve button (payload `{"approval_id"}`).
+pub const APPROVE_ACTION: &str = "chatkit_agents.approve";
+/// The action type of an approval card's Reject button (payload `{"approval_id"}`).
+pub const REJECT_ACTION: &str = "chatkit_agents.reject";
+
+/// What an approval card shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApprovalStatus {
+    /// Waiting for the user: the card has its buttons.
+    Pending,
+    /// The user approved the call.
+    Approved,
+    /// The user rejected the call.
+    Rejected,
+    /// The run was abandoned (the user wrote a new message instead).
+    Expired,
+}
 
 /// How many arguments the card lists, and how long a value may be before it is cut.
 const MAX_ARGUMENTS: usize = 8;

@@ -40,6 +40,112 @@ pub(crate) fn write_string(s: &str, html_safe: bool, out: &mut String) {
     out.push('"');
 }
 
+/// JSON text written again as Python's `json.dumps` writes it by default (`", "` and
+/// `": "` separators, `ensure_ascii`), in one pass over the text: no tree is built, so a
+/// client's large result costs its size, not a tree's. `None` if `text` is not JSON.
+pub(crate) fn dumps_text(text: &str) -> Option<String> {
+    use serde::Deserializer as _;
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut reader = serde_json::Deserializer::from_str(text);
+    reader.deserialize_any(PythonWriter(&mut out)).ok()?;
+    reader.end().ok()?;
+    Some(out)
+}
+
+/// Writes each value it visits as `json.dumps` does.
+struct PythonWriter<'a>(&'a mut String);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PythonWriter<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// Writes an object key (always a string).
+struct PythonKey<'a>(&'a mut String);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PythonKey<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        let key = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+        write_string(&key, false, self.0);
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PythonWriter<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.push_str("null");
+        Ok(())
+    }
+    fn visit_bool<E>(self, value: bool) -> Result<(), E> {
+        self.0.push_str(if value { "true" } else { "false" });
+        Ok(())
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<(), E> {
+        self.0.push_str(itoa::Buffer::new().format(value));
+        Ok(())
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<(), E> {
+        self.0.push_str(itoa::Buffer::new().format(value));
+        Ok(())
+    }
+    fn visit_f64<E>(self, value: f64) -> Result<(), E> {
+        // As a parsed tree prints it (serde_json's number formatting).
+        match serde_json::Number::from_f64(value) {
+            Some(number) => self.0.push_str(&number.to_string()),
+            None => self.0.push_str("null"),
+        }
+        Ok(())
+    }
+    fn visit_str<E>(self, value: &str) -> Result<(), E> {
+        write_string(value, false, self.0);
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.0.push('[');
+        let mut first = true;
+        loop {
+            let mark = self.0.len();
+            if !first {
+                self.0.push_str(", ");
+            }
+            if seq.next_element_seed(PythonWriter(self.0))?.is_none() {
+                self.0.truncate(mark);
+                break;
+            }
+            first = false;
+        }
+        self.0.push(']');
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.0.push('{');
+        let mut first = true;
+        loop {
+            let mark = self.0.len();
+            if !first {
+                self.0.push_str(", ");
+            }
+            if map.next_key_seed(PythonKey(self.0))?.is_none() {
+                self.0.truncate(mark);
+                break;
+            }
+            self.0.push_str(": ");
+            map.next_value_seed(PythonWriter(self.0))?;
+            first = false;
+        }
+        self.0.push('}');
+        Ok(())
+    }
+}
+
 /// The length of what [`write_string`] appends for `s`, without the two quotes.
 pub(crate) fn escaped_len(s: &str, html_safe: bool) -> usize {
     let mut len = 0;
@@ -170,6 +276,32 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dumps_text_writes_what_dumps_of_the_tree_writes() {
+        use crate::agents::python_json_dumps;
+        let cases = [
+            r#"{"a": 1, "b": [true, false, null], "c": {"d": "e\u00e9\n\"q\"", "f": []}, "g": {}}"#,
+            r#"[1.5, -2, 18446744073709551615, -9223372036854775808, 1e3, 0.1, "😀 <&>'"]"#,
+            r#""plain""#,
+            "null",
+            r#"{"k": 1, "k": 2}"#,
+            r#"[[[[[]]]], {"x": [{"y": {}}]}]"#,
+        ];
+        for text in cases {
+            let tree: serde_json::Value = serde_json::from_str(text).unwrap();
+            let from_text = super::dumps_text(text).unwrap();
+            if text.contains(r#""k": 1, "k": 2"#) {
+                // The tree keeps the last of a repeated key; the text keeps both.
+                assert_eq!(from_text, r#"{"k": 1, "k": 2}"#);
+                continue;
+            }
+            assert_eq!(from_text, python_json_dumps(&tree), "{text}");
+        }
+        assert_eq!(super::dumps_text("{"), None);
+        assert_eq!(super::dumps_text("[1] x"), None);
+    }
+
     use super::{escaped_len, write_string};
 
     fn written(s: &str, html_safe: bool) -> String {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::types::{
     AssistantMessageItem, Attachment, ClientToolCallItem, ClientToolCallStatus, EndOfTurnItem,
-    GeneratedImageItem, HiddenContextItem, JsonText, SdkHiddenContextItem, StructuredInput,
+    GeneratedImageItem, HiddenContextItem, SdkHiddenContextItem, StructuredInput,
     StructuredInputItem, Task, TaskItem, ThreadItem, UserMessageContent, UserMessageItem,
     UserMessageTagContent, WidgetItem, WorkflowItem,
 };
@@ -194,10 +194,15 @@ pub trait ThreadItemConverter: Send + Sync {
         if item.status == ClientToolCallStatus::Pending {
             return Ok(Vec::new());
         }
-        let output = item.output.as_ref().map_or(Value::Null, JsonText::to_value);
+        // Written from the result's text: a client's large result is never a tree here.
+        let output = item
+            .output
+            .as_ref()
+            .and_then(|output| crate::python_json::dumps_text(output.as_str()))
+            .unwrap_or_else(|| "null".to_owned());
         Ok(vec![
             json!({"type": "function_call", "call_id": item.call_id, "name": item.name, "arguments": python_json_dumps(&Value::Object(item.arguments.clone()))}),
-            json!({"type": "function_call_output", "call_id": item.call_id, "output": python_json_dumps(&output)}),
+            json!({"type": "function_call_output", "call_id": item.call_id, "output": output}),
         ])
     }
 

@@ -33,7 +33,7 @@ pub enum ModelError {
     /// is built, or by its first request.
     #[error("model configuration: {0}")]
     Configuration(String),
-    /// Any other failure of a model implementation (your own [`Model`], or a
+    /// Any other failure of a model implementation (your own [`Model`](super::Model), or a
     /// `testing::ScriptedModel` that has no turn left).
     #[error("model error: {0}")]
     Other(String),

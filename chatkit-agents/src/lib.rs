@@ -104,7 +104,8 @@
 //!
 //! Without default features the crate is the wire types, widgets, templates, the server
 //! pipeline, `MemoryStore` and the agent runtime (bring your own [`agents::Model`]): 60
-//! crates, against 216 for the default set and 263 for all features.
+//! crates, against 216 for the default set and 263 for all features; a clean debug
+//! build of the library took 21 s and 70 s on two cores (2026-12-06).
 //!
 //! Minimum Rust: 1.94 (the `rust-version` declared), which `sqlx` 0.9 needs for the
 //! `sqlite` and `postgres` features; every other feature set needs 1.89 (`uuid`).

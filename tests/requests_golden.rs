@@ -219,3 +219,17 @@ fn a_repeated_key_in_a_large_body_is_refused_rather_than_parsed_as_a_tree() {
     assert_eq!(params["thread_id"], "b");
     assert_eq!(params["action"]["payload"], serde_json::json!({"k": 1}));
 }
+
+#[test]
+fn a_request_deserializes_from_a_tree_as_from_text() {
+    let tree = serde_json::json!({"type": "threads.custom_action", "params": {"thread_id": "t", "action": {"type": "x", "payload": {"k": [1, 2]}}}});
+    let from_tree: ChatKitRequest = serde_json::from_value(tree.clone()).unwrap();
+    let from_text = ChatKitRequest::parse(tree.to_string().as_bytes()).unwrap();
+    assert_eq!(from_tree, from_text);
+    let bad: Result<ChatKitRequest, _> =
+        serde_json::from_value(serde_json::json!({"type": "threads.delete", "params": {}}));
+    assert!(bad
+        .unwrap_err()
+        .to_string()
+        .contains("missing field `thread_id`"));
+}

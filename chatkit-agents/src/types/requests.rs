@@ -412,8 +412,9 @@ impl Serialize for ChatKitRequest {
 
 impl<'de> Deserialize<'de> for ChatKitRequest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = Box::<RawValue>::deserialize(d)?;
-        ChatKitRequest::parse(text.get().as_bytes()).map_err(serde::de::Error::custom)
+        // Through `JsonText`, which reads any deserializer (a `Value` included).
+        let text = JsonText::deserialize(d)?;
+        ChatKitRequest::parse(text.as_str().as_bytes()).map_err(serde::de::Error::custom)
     }
 }
 

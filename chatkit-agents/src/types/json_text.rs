@@ -92,10 +92,7 @@ impl PartialEq for JsonText {
 
 impl fmt::Debug for JsonText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.get().char_indices().nth(200) {
-            Some((cut, _)) => write!(f, "JsonText({}…)", &self.0.get()[..cut]),
-            None => write!(f, "JsonText({})", self.0.get()),
-        }
+        write!(f, "JsonText({})", crate::text::shorten(self.0.get(), 200))
     }
 }
 

@@ -445,10 +445,7 @@ fn shown(raw: &RawValue) -> String {
             .unwrap_or_else(|_| raw.get().to_owned()),
         _ => raw.get().to_owned(),
     };
-    match text.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
+    crate::text::shorten(&text, 200)
 }
 
 /// A user message as sent by the composer.

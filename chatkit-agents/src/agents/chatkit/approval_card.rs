@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::agents::runner::ToolApproval;
+use crate::text::shorten;
 use crate::types::ActionConfig;
 use crate::widgets::{self as w, WidgetRoot};
 
@@ -125,7 +126,7 @@ fn argument_lines(arguments: &str) -> Vec<String> {
                         Value::String(text) => text.clone(),
                         other => other.to_string(),
                     };
-                    cut(&format!("{key}: {value}"))
+                    shorten(&format!("{key}: {value}"), MAX_VALUE_CHARS)
                 })
                 .collect();
             if map.len() > MAX_ARGUMENTS {
@@ -134,14 +135,7 @@ fn argument_lines(arguments: &str) -> Vec<String> {
             lines
         }
         _ if arguments.trim().is_empty() => Vec::new(),
-        _ => vec![cut(arguments)],
-    }
-}
-
-fn cut(text: &str) -> String {
-    match text.char_indices().nth(MAX_VALUE_CHARS) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
+        _ => vec![shorten(arguments, MAX_VALUE_CHARS)],
     }
 }
 

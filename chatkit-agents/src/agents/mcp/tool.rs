@@ -119,46 +119,45 @@ impl<C: Send + Sync + 'static> Tool<C> for McpTool {
                     tool,
                     seconds: format!("{seconds:?}"),
                 }),
-                Err(error) => Err(ToolFailure::Failed {
-                    tool,
-                    message: error.to_string(),
-                }),
+                Err(error) => {
+                    // The cause (a command, an address) goes to the log; the model reads
+                    // what happened, in words it can pass on.
+                    tracing::warn!(tool = %tool, %error, "MCP tool call failed");
+                    let told = match &error {
+                        McpError::Start { server, .. } => format!(
+                            "MCP server {server} could not start, so its tool {} is unavailable right now.",
+                            self.remote
+                        ),
+                        McpError::Request { server, message } => format!(
+                            "MCP server {server} could not run the tool {}: {message}",
+                            self.remote
+                        ),
+                        McpError::Timeout { .. } => error.to_string(),
+                    };
+                    Err(ToolFailure::Failed {
+                        tool,
+                        message: format!("{FOR_THE_MODEL}{told}"),
+                    })
+                }
             }
         })
     }
 
-    /// An `isError` result is the server's message for the model: it reads it as it
-    /// is. A server that cannot start, or fails the request, is named with what
-    /// happened (not the generic tool error), so the model can tell the user; the
-    /// details (commands, addresses) stay in the log. Other failures read as the run's
-    /// formatter says.
+    /// A failure written for the model (an `isError` result, a server that cannot start
+    /// or fails the request) reads as it is; other failures as the run's formatter says.
     fn format_failure(&self, failure: &ToolFailure) -> Option<String> {
-        let ToolFailure::Failed { message, .. } = failure else {
-            return None;
-        };
-        let server = self.server.name();
-        if let Some(text) = message.strip_prefix(SERVER_ERROR) {
-            Some(text.to_owned())
-        } else if message.starts_with(&format!("MCP server {server} could not start")) {
-            Some(format!(
-                "MCP server {server} could not start, so its tool {} is unavailable right now.",
-                self.remote
-            ))
-        } else {
-            message
-                .strip_prefix(&format!("MCP server {server}: "))
-                .map(|text| {
-                    format!(
-                        "MCP server {server} could not run the tool {}: {text}",
-                        self.remote
-                    )
-                })
+        match failure {
+            ToolFailure::Failed { message, .. } => {
+                message.strip_prefix(FOR_THE_MODEL).map(str::to_owned)
+            }
+            _ => None,
         }
     }
 }
 
-/// Marks the message of a failure that is the server's own `isError` result.
-const SERVER_ERROR: &str = "MCP tool error: ";
+/// Marks the message of a failure written for the model: the server's own `isError`
+/// result, or what became of the server.
+const FOR_THE_MODEL: &str = "MCP tool error: ";
 
 /// The model's arguments as a JSON object (empty arguments are none).
 fn parse_arguments(arguments: &str) -> Result<JsonObject, String> {
@@ -190,7 +189,7 @@ fn output(result: CallToolResult) -> Result<ToolOutput, String> {
         };
     }
     if result.is_error == Some(true) {
-        Err(format!("{SERVER_ERROR}{}", out.text))
+        Err(format!("{FOR_THE_MODEL}{}", out.text))
     } else {
         Ok(out)
     }

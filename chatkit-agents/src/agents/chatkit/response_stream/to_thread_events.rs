@@ -4,6 +4,10 @@
 use async_trait::async_trait;
 
 use crate::agents::chatkit::approval_card::{default_approval_card, ApprovalStatus};
+use crate::text::shorten;
+
+/// The most of a tool's output a task shows.
+const MAX_TASK_CHARS: usize = 1000;
 use crate::agents::model::{ContentPart, FunctionCall, ModelAnnotation};
 use crate::agents::runner::ToolApproval;
 use crate::agents::tool::ToolOrigin;
@@ -103,7 +107,7 @@ pub trait ResponseStreamConverter: Send + Sync {
             },
             title: Some(format!("{}: {title}", origin.source)),
             icon: None,
-            content: output.map(shorten),
+            content: output.map(|text| shorten(text, MAX_TASK_CHARS)),
         }))
     }
 
@@ -132,7 +136,7 @@ pub trait ResponseStreamConverter: Send + Sync {
             status_indicator: TaskStatusIndicator::None,
             title: Some(title),
             icon: Some(BuiltinIcon::Info.into()),
-            content: Some(shorten(output)),
+            content: Some(shorten(output, MAX_TASK_CHARS)),
         }))
     }
 
@@ -156,14 +160,6 @@ pub trait ResponseStreamConverter: Send + Sync {
     /// `{"approval_id": approval.id}`. Default: [`default_approval_card`].
     fn approval_card(&self, approval: &ToolApproval, status: ApprovalStatus) -> WidgetRoot {
         default_approval_card(approval, status)
-    }
-}
-
-/// A task's body: `text` up to 1,000 characters, with `…` when cut.
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(1000) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
     }
 }
 

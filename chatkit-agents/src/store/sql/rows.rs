@@ -1,6 +1,5 @@
-//! What the SQL stores ([`SqliteStore`](super::SqliteStore),
-//! [`PostgresStore`](super::PostgresStore)) share: records as JSON text next to the
-//! columns used for lookups, the owner column, and pages read as `limit + 1` rows.
+//! Binds and rows of [`SqlStore`](super::SqlStore): records as JSON text, the owner
+//! column's value, pages read as `limit + 1` rows, run states with their revision.
 
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -8,7 +7,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use super::{RecordKind, SavedRunState, StoreContext, StoreError};
 use crate::types::{to_storage_json, Page, SortOrder};
 
-pub(super) fn backend(e: sqlx::Error) -> StoreError {
+pub(in crate::store) fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 

@@ -27,7 +27,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chatkit_agents::agents::{
-    stream_agent_response, AgentContext, ContentPart, MessageItem, ModelEvent, OutputItem,
+    chatkit::{stream_agent_response, AgentContext},
+    model::{ContentPart, MessageItem, ModelEvent, OutputItem},
     RunError, RunEvent, RunStream,
 };
 use chatkit_agents::server::{

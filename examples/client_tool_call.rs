@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{ClientToolCall, ToolUseBehavior};
+use chatkit_agents::agents::{chatkit::ClientToolCall, ToolUseBehavior};
 use chatkit_agents::prelude::*;
 use chatkit_agents::testing::{ScriptedModel, Step};
 use chatkit_agents_workspace::example_support::{create, send, thread_id};

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{simple_to_agent_input, ConversionError, ThreadItemConverter};
+use chatkit_agents::agents::chatkit::{
+    simple_to_agent_input, ConversionError, ThreadItemConverter,
+};
 use chatkit_agents::prelude::*;
 use chatkit_agents::testing::{ScriptedModel, Step};
 use chatkit_agents::types::{SortOrder, UserMessageTagContent};

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatkit_agents::agents::{Agent, AgentServer};
+use chatkit_agents::agents::{chatkit::AgentServer, Agent};
 use chatkit_agents::server::{process, ProcessResult};
 use chatkit_agents::store::{MemoryStore, PostgresStore, PostgresStoreOptions, SqliteStore, Store};
 use chatkit_agents::testing::{requests, ScriptedModel, Step};

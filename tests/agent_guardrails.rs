@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatkit_agents::agents::{
-    function_tool, stream_agent_response, Agent, AgentContext, GuardrailOutput, InputGuardrail,
-    ModelEvent, OutputGuardrail, RunError, RunEvent, Runner, ToolContext, ToolGuardrailOutput,
-    ToolInputGuardrail, ToolOutputGuardrail, ToolUseBehavior,
+    chatkit::{stream_agent_response, AgentContext},
+    function_tool,
+    model::ModelEvent,
+    Agent, GuardrailOutput, InputGuardrail, OutputGuardrail, RunError, RunEvent, Runner,
+    ToolContext, ToolGuardrailOutput, ToolInputGuardrail, ToolOutputGuardrail, ToolUseBehavior,
 };
 use chatkit_agents::server::ThreadHandle;
 use chatkit_agents::store::MemoryStore;

@@ -221,7 +221,7 @@ async fn a_handoff_hook_can_trip_the_run_and_handoffs_count_as_turns() {
 
 #[tokio::test]
 async fn a_chatkit_thread_gets_the_answer_of_the_agent_handed_to() {
-    use chatkit_agents::agents::AgentServer;
+    use chatkit_agents::agents::chatkit::AgentServer;
     use chatkit_agents::server::{process, ProcessResult};
     use chatkit_agents::store::MemoryStore;
 

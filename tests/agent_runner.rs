@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chatkit_agents::agents::{
-    function_tool, Agent, ModelError, RunError, RunEvent, RunHooks, RunStream, Runner, ToolContext,
-    ToolDefinition, ToolUseBehavior, Tripwire,
+    function_tool, model::ModelError, Agent, RunError, RunEvent, RunHooks, RunStream, Runner,
+    ToolContext, ToolDefinition, ToolUseBehavior, Tripwire,
 };
 use chatkit_agents::async_trait;
 use chatkit_agents::testing::{ScriptedModel, Step};
@@ -56,8 +56,9 @@ async fn a_text_answer_streams_model_events_and_ends() {
     let deltas: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            RunEvent::Model(chatkit_agents::agents::ModelEvent::OutputTextDelta {
-                delta, ..
+            RunEvent::Model(chatkit_agents::agents::model::ModelEvent::OutputTextDelta {
+                delta,
+                ..
             }) => Some(delta.as_str()),
             _ => None,
         })
@@ -166,7 +167,7 @@ impl RunHooks<()> for Recorder {
         &self,
         _: &(),
         _: &Agent<()>,
-        output: &[chatkit_agents::agents::OutputItem],
+        output: &[chatkit_agents::agents::model::OutputItem],
     ) -> Result<(), Tripwire> {
         self.0
             .lock()
@@ -262,7 +263,7 @@ impl RunHooks<()> for Guard {
         &self,
         _: &(),
         _: &Agent<()>,
-        output: &[chatkit_agents::agents::OutputItem],
+        output: &[chatkit_agents::agents::model::OutputItem],
     ) -> Result<(), Tripwire> {
         let text = serde_json::to_string(output).unwrap();
         if text.contains("secret") {

@@ -4,7 +4,7 @@ mod support;
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{Agent, AgentServer};
+use chatkit_agents::agents::{chatkit::AgentServer, Agent};
 use chatkit_agents::store::MemoryStore;
 use chatkit_agents::testing::{ScriptedModel, Step};
 use serde_json::Value;
@@ -88,8 +88,11 @@ async fn history_limits_what_the_agent_reads_to_the_newest_items() {
 struct ToolProgress;
 
 #[chatkit_agents::async_trait]
-impl chatkit_agents::agents::ResponseStreamConverter for ToolProgress {
-    fn tool_call_progress(&self, call: &chatkit_agents::agents::FunctionCall) -> Option<String> {
+impl chatkit_agents::agents::chatkit::ResponseStreamConverter for ToolProgress {
+    fn tool_call_progress(
+        &self,
+        call: &chatkit_agents::agents::model::FunctionCall,
+    ) -> Option<String> {
         Some(format!("Calling {}…", call.name))
     }
 }

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatkit_agents::agents::chatkit::*;
+use chatkit_agents::agents::model::*;
 use chatkit_agents::agents::*;
 use chatkit_agents::async_trait;
 use chatkit_agents::server::{StreamError, ThreadHandle};

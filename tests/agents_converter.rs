@@ -1,7 +1,9 @@
 //! `ThreadItemConverter`: every item type to model input with the reference's exact
 //! strings (the Python SDK's `ThreadItemConverter`), and overridable hooks (entity tagging).
 
-use chatkit_agents::agents::{simple_to_agent_input, ConversionError, ThreadItemConverter};
+use chatkit_agents::agents::chatkit::{
+    simple_to_agent_input, ConversionError, ThreadItemConverter,
+};
 use chatkit_agents::async_trait;
 use chatkit_agents::types::*;
 use serde_json::{json, Value};

@@ -10,8 +10,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chatkit_agents::agents::{function_tool, Agent, AgentContext, AgentServer, APPROVE_ACTION};
-use chatkit_agents::agents::{ToolContext, REJECT_ACTION};
+use chatkit_agents::agents::{chatkit::REJECT_ACTION, ToolContext};
+use chatkit_agents::agents::{
+    chatkit::{AgentContext, AgentServer, APPROVE_ACTION},
+    function_tool, Agent,
+};
 use chatkit_agents::http::{ChatKitEndpoint, Rejection};
 use chatkit_agents::store::{PostgresStore, PostgresStoreOptions, SqliteStore, Store};
 use chatkit_agents::testing::{requests, ScriptedModel, Step, TestUser};

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatkit_agents::agents::APPROVE_ACTION;
+use chatkit_agents::agents::chatkit::APPROVE_ACTION;
 use chatkit_agents::store::{PostgresStore, PostgresStoreOptions, SqliteStore, Store};
 use chatkit_agents::types::*;
 use chatkit_agents_workspace::demo::{app, OfflineModel, RequestContext};
@@ -458,7 +458,7 @@ async fn the_demo_agent_uses_the_tools_of_chatkit_mcp_servers() {
 
 #[tokio::test]
 async fn the_demo_offers_the_hosted_tools_it_is_given_and_shows_their_calls() {
-    use chatkit_agents::agents::OpenAIResponsesModel;
+    use chatkit_agents::agents::providers::openai::OpenAIResponsesModel;
     use chatkit_agents_workspace::demo::{app_with_tools, parse_hosted_tools};
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};

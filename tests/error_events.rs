@@ -9,7 +9,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chatkit_agents::agents::{
-    Agent, AgentContext, AgentServer, McpServer, Model, OpenAIResponsesModel, RetryPolicy,
+    chatkit::{AgentContext, AgentServer},
+    model::Model,
+    providers::openai::{OpenAIResponsesModel, RetryPolicy},
+    Agent, McpServer,
 };
 use chatkit_agents::http::ChatKitEndpoint;
 use chatkit_agents::server::StreamError;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatkit_agents::agents::{
-    call_tool, function_tool, AgentContext, Tool, ToolContext, ToolError, ToolErrorFormatter,
-    ToolFailure, DEFAULT_TOOL_ERROR_MESSAGE,
+    call_tool, chatkit::AgentContext, function_tool, Tool, ToolContext, ToolError,
+    ToolErrorFormatter, ToolFailure, DEFAULT_TOOL_ERROR_MESSAGE,
 };
 use chatkit_agents::server::ThreadHandle;
 use chatkit_agents::store::MemoryStore;

@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{Agent, AgentServer};
+use chatkit_agents::agents::{chatkit::AgentServer, Agent};
 use chatkit_agents::http::ChatKitEndpoint;
 use chatkit_agents::server::StreamError;
 use chatkit_agents::store::MemoryStore;

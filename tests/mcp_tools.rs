@@ -483,7 +483,7 @@ async fn an_http_session_the_server_lost_is_opened_again() {
 
 #[tokio::test]
 async fn chatkit_shows_an_mcp_call_as_a_task_with_its_outcome() {
-    use chatkit_agents::agents::{stream_agent_response, AgentContext};
+    use chatkit_agents::agents::chatkit::{stream_agent_response, AgentContext};
     use chatkit_agents::server::ThreadHandle;
     use chatkit_agents::store::MemoryStore;
     use chatkit_agents::types::{ThreadMetadata, Timestamp};
@@ -524,7 +524,7 @@ async fn chatkit_shows_an_mcp_call_as_a_task_with_its_outcome() {
 
 #[tokio::test]
 async fn chatkit_shows_a_failed_mcp_call_as_failed() {
-    use chatkit_agents::agents::{stream_agent_response, AgentContext};
+    use chatkit_agents::agents::chatkit::{stream_agent_response, AgentContext};
     use chatkit_agents::server::ThreadHandle;
     use chatkit_agents::store::MemoryStore;
     use chatkit_agents::types::{ThreadMetadata, Timestamp};

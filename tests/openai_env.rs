@@ -3,7 +3,10 @@
 
 mod support;
 
-use chatkit_agents::agents::{ModelError, OpenAIChatCompletionsModel, OpenAIResponsesModel};
+use chatkit_agents::agents::{
+    model::ModelError,
+    providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel},
+};
 use support::logs::capture;
 
 #[test]

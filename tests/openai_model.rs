@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use chatkit_agents::agents::chatkit::*;
+use chatkit_agents::agents::model::*;
+use chatkit_agents::agents::providers::openai::*;
 use chatkit_agents::agents::*;
 use chatkit_agents::server::ThreadHandle;
 use chatkit_agents::store::MemoryStore;

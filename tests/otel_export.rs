@@ -11,7 +11,7 @@ mod support;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chatkit_agents::agents::{function_tool, Agent, AgentServer, ModelError};
+use chatkit_agents::agents::{chatkit::AgentServer, function_tool, model::ModelError, Agent};
 use chatkit_agents::store::MemoryStore;
 use chatkit_agents::telemetry::otel::Otel;
 use chatkit_agents::testing::{requests, send, ScriptedModel, Step};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatkit_agents::agents::{Agent, AgentServer};
+use chatkit_agents::agents::{chatkit::AgentServer, Agent};
 use chatkit_agents::store::{PostgresStore, PostgresStoreOptions};
 use chatkit_agents::testing::{requests, send, Reply, ScriptedModel, Step, TestUser};
 use serde_json::{json, Value};

@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chatkit_agents::agents::{function_tool, Agent, AgentServer, ModelError, Runner};
+use chatkit_agents::agents::{
+    chatkit::AgentServer, function_tool, model::ModelError, Agent, Runner,
+};
 use chatkit_agents::store::MemoryStore;
 use chatkit_agents::testing::{requests, send, ScriptedModel, Step};
 use serde_json::json;

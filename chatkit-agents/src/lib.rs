@@ -72,11 +72,11 @@
 //! - [`store`]: the store traits, [`store::MemoryStore`], [`store::SqliteStore`][sqlite]
 //!   (feature `sqlite`) and [`store::PostgresStore`][postgres] (feature `postgres`).
 //! - [`http`][http] (feature `axum`): the ChatKit endpoint as an axum router.
-//! - [`agents`]: `#[function_tool]`, [`agents::AgentContext`], [`agents::Agent`] (tools,
+//! - [`agents`]: `#[function_tool]`, [`agents::chatkit::AgentContext`], [`agents::Agent`] (tools,
 //!   [`agents::Handoff`]s, input/output/tool guardrails, structured outputs with
 //!   [`agents::Agent::output_type`]), [`agents::Runner`] and hooks, models (OpenAI
 //!   Responses and Chat Completions, feature `openai`),
-//!   [`agents::stream_agent_response`], and [`agents::AgentServer`], a ready-made server
+//!   [`agents::chatkit::stream_agent_response`], and [`agents::chatkit::AgentServer`], a ready-made server
 //!   answering with an agent.
 //! - [`testing`][testing] (feature `testing`, for your tests): [`testing::ScriptedModel`][scripted]
 //!   and a conformance suite for your own stores.
@@ -103,7 +103,7 @@
 //! | `testing` | no | `testing`: `ScriptedModel` and the store conformance suite | nothing |
 //!
 //! Without default features the crate is the wire types, widgets, templates, the server
-//! pipeline, `MemoryStore` and the agent runtime (bring your own [`agents::Model`]): 60
+//! pipeline, `MemoryStore` and the agent runtime (bring your own [`agents::model::Model`]): 60
 //! crates, against 216 for the default set and 263 for all features; a clean debug
 //! build of the library took 21 s and 70 s on two cores (2026-12-06).
 //!

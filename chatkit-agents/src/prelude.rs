@@ -3,13 +3,15 @@
 //! Widgets are left out (their `Box` would shadow `std::boxed::Box`); import them as
 //! `use chatkit_agents::widgets::{self as w, WidgetRoot};`.
 
-pub use crate::agents::{
-    function_tool, stream_agent_response, Agent, AgentContext, AgentServer, GuardrailOutput,
-    Handoff, InputGuardrail, OutputGuardrail, RunError, Runner, Tool, ToolContext, ToolError,
-    ToolGuardrailOutput, ToolInputGuardrail, ToolOutputGuardrail,
-};
 #[cfg(feature = "openai")]
-pub use crate::agents::{OpenAIChatCompletionsModel, OpenAIResponsesModel};
+pub use crate::agents::providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel};
+pub use crate::agents::{
+    chatkit::{stream_agent_response, AgentContext, AgentServer},
+    model::{Model, ModelSettings},
+    function_tool, Agent, GuardrailOutput, Handoff, InputGuardrail, OutputGuardrail, RunError,
+    Runner, Tool, ToolContext, ToolError, ToolGuardrailOutput, ToolInputGuardrail,
+    ToolOutputGuardrail,
+};
 pub use crate::async_trait;
 #[cfg(feature = "axum")]
 pub use crate::http::ChatKitEndpoint;

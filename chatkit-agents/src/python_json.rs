@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn dumps_text_writes_what_dumps_of_the_tree_writes() {
-        use crate::agents::python_json_dumps;
+        use crate::agents::chatkit::python_json_dumps;
         let cases = [
             r#"{"a": 1, "b": [true, false, null], "c": {"d": "e\u00e9\n\"q\"", "f": []}, "g": {}}"#,
             r#"[1.5, -2, 18446744073709551615, -9223372036854775808, 1e3, 0.1, "😀 <&>'"]"#,

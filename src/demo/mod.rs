@@ -25,7 +25,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chatkit_agents::agents::{
-    HostedTool, McpServer, Model, OpenAIChatCompletionsModel, OpenAIResponsesModel,
+    model::Model,
+    providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel},
+    HostedTool, McpServer,
 };
 use chatkit_agents::http::ChatKitEndpoint;
 use chatkit_agents::store::{PostgresStore, SqliteStore, Store, StoreContext, StoreError};

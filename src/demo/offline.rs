@@ -2,7 +2,7 @@
 //! It still calls the tools and streams its text, through the same event sequences a
 //! real model produces.
 
-use chatkit_agents::agents::{Model, ModelError, ModelEvent, ModelRequest};
+use chatkit_agents::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
 use chatkit_agents::testing::{ScriptedModel, Step};
 use futures::stream::BoxStream;
 use serde_json::{json, Value};

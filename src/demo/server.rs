@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use chatkit_agents::agents::{is_approval_action, Agent, AgentServer, HostedTool, McpServer};
+use chatkit_agents::agents::{
+    chatkit::{is_approval_action, AgentServer},
+    Agent, HostedTool, McpServer,
+};
 use chatkit_agents::async_trait;
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
 use chatkit_agents::store::Store;
@@ -25,7 +28,7 @@ impl DemoServer {
     /// model's `hosted_tools` besides its own.
     pub fn new(
         store: Arc<dyn Store<RequestContext>>,
-        model: Arc<dyn chatkit_agents::agents::Model>,
+        model: Arc<dyn chatkit_agents::agents::model::Model>,
         mcp_servers: Vec<McpServer>,
         hosted_tools: Vec<HostedTool>,
     ) -> Self {

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use chatkit_agents::agents::{
-    function_tool, text_deltas, Agent, AgentContext, Model, Runner, ToolContext, ToolError,
+    chatkit::AgentContext, function_tool, model::Model, text_deltas, Agent, Runner, ToolContext,
+    ToolError,
 };
 use chatkit_agents::types::ThreadStreamEvent;
 use chatkit_agents::widgets::{self as w, accumulate_text, WidgetSource};

@@ -1,19 +1,23 @@
-//! The agent runtime, modelled on the Python Agents SDK, in three parts:
+//! The agent runtime, modelled on the Python Agents SDK, in three parts that the paths
+//! show:
 //!
-//! - the **runtime** (`agent/`, `runner/`, `model.rs`, `tool.rs`, `guardrail.rs`,
-//!   `hooks.rs`, `output.rs`, `schema.rs`, `agent_tool.rs`): generic over the run context
-//!   `C`, it imports nothing of ChatKit;
-//! - the **providers** (`providers/openai/`: the Responses and Chat Completions models
-//!   over one client builder and retry policy), which turn a [`ModelRequest`] into
-//!   [`ModelEvent`]s;
-//! - the **ChatKit bridge** (`chatkit/`: [`AgentContext`], [`stream_agent_response`],
-//!   [`ThreadItemConverter`], [`AgentServer`]), the one place where runs meet threads.
+//! - the **runtime**, here: [`Agent`], [`Runner`], tools, guardrails, hooks, output
+//!   types; and its model vocabulary in [`model`] (the [`Model`](model::Model) trait,
+//!   [`ModelRequest`](model::ModelRequest), [`ModelEvent`](model::ModelEvent), output
+//!   items). Generic over the run context `C`, it imports nothing of ChatKit;
+//! - the **providers**, in [`providers`] (`providers::openai`: the Responses and Chat
+//!   Completions models over one client builder and retry policy), which turn a
+//!   `ModelRequest` into `ModelEvent`s;
+//! - the **ChatKit bridge**, in [`chatkit`] ([`AgentContext`](chatkit::AgentContext),
+//!   [`stream_agent_response`](chatkit::stream_agent_response),
+//!   [`ThreadItemConverter`](chatkit::ThreadItemConverter),
+//!   [`AgentServer`](chatkit::AgentServer)), the one place where runs meet threads.
 //!
-//! Everything is re-exported here, so paths do not depend on the folders. What it offers:
+//! [`crate::prelude`] gathers the names most servers use from all three. What they offer:
 //!
-//! - tools (`#[function_tool]`, strict schemas) and the [`AgentContext`] they use to
+//! - tools (`#[function_tool]`, strict schemas) and the `AgentContext` they use to
 //!   stream ChatKit events mid-run;
-//! - [`Agent`]: instructions, a [`Model`], tools (other agents too, [`Agent::as_tool`]),
+//! - [`Agent`]: instructions, a `Model`, tools (other agents too, [`Agent::as_tool`]),
 //!   [`Handoff`]s, guardrails
 //!   ([`InputGuardrail`], [`OutputGuardrail`], [`ToolInputGuardrail`],
 //!   [`ToolOutputGuardrail`]) and an optional output type ([`Agent::output_type`]);
@@ -21,11 +25,11 @@
 //!   ([`Runner::run`]), with [`RunHooks`]; tool calls that wait for a person's approval
 //!   ([`RequireApproval`], `#[function_tool(needs_approval)]`) interrupt it with a
 //!   [`RunState`] that [`Runner::resume`] continues;
-//! - [`stream_agent_response`]: a run as ChatKit events; [`AgentServer`]: a ready-made
+//! - `stream_agent_response`: a run as ChatKit events; `AgentServer`: a ready-made
 //!   ChatKit server answering with an agent.
 //!
 //! ```
-//! use chatkit_agents::agents::{function_tool, AgentContext, ToolContext, ToolError};
+//! use chatkit_agents::agents::{function_tool, ToolContext, ToolError, chatkit::AgentContext};
 //! use chatkit_agents::widgets::{self as w, WidgetRoot};
 //!
 //! /// Display a sample widget to the user.
@@ -46,7 +50,7 @@ mod hooks;
 mod hosted;
 #[cfg(feature = "mcp")]
 mod mcp;
-mod model;
+pub mod model;
 mod output;
 mod runner;
 mod schema;
@@ -54,22 +58,15 @@ mod tool;
 mod tool_source;
 
 // The backends a model runs on.
-mod providers;
+pub mod providers;
 
 // The ChatKit bridge: context, response stream, converters, `AgentServer`.
-mod chatkit;
+pub mod chatkit;
 
 pub use agent::{remove_all_tools, Handoff, HandoffInputFilter};
 pub use agent::{Agent, ToolUseBehavior};
 pub use agent_tool::AgentTool;
 pub use approval::{RequireApproval, DEFAULT_APPROVAL_REJECTION_MESSAGE};
-pub use chatkit::{
-    default_approval_card, default_hosted_tool_task, is_approval_action, python_json_dumps,
-    simple_to_agent_input, stream_agent_response, stream_agent_response_with, ActionRequest,
-    AgentContext, AgentContextError, AgentServer, ApprovalHandler, ApprovalStatus, ClientToolCall,
-    ConversionError, DefaultResponseStreamConverter, DefaultThreadItemConverter,
-    ResponseStreamConverter, ThreadItemConverter, APPROVE_ACTION, REJECT_ACTION,
-};
 pub use chatkit_agents_macros::function_tool;
 pub use guardrail::{
     GuardrailOutput, InputGuardrail, OutputGuardrail, ToolGuardrailOutput, ToolInputGuardrail,
@@ -79,15 +76,7 @@ pub use hooks::{NoHooks, RunHooks, Tripwire};
 pub use hosted::HostedTool;
 #[cfg(feature = "mcp")]
 pub use mcp::{McpError, McpServer, DEFAULT_MCP_TIMEOUT};
-pub use model::{
-    AssistantRole, ContentPart, FunctionCall, FunctionCallType, ImageGenerationItem,
-    ImageGenerationType, IncompleteDetails, MessageItem, MessageType, Model, ModelAnnotation,
-    ModelError, ModelEvent, ModelRequest, ModelSettings, OutputItem, OutputTextType, ReasoningItem,
-    ReasoningType, RefusalType, ResponseInfo, StreamErrorInfo, Usage,
-};
 pub use output::{OutputSchema, OutputType};
-#[cfg(feature = "openai")]
-pub use providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel, RetryPolicy};
 pub use runner::{
     message_text, text_deltas, ApprovalDecision, RunError, RunEvent, RunInput, RunOptions,
     RunOutcome, RunResult, RunState, RunStateError, RunStream, Runner, ToolApproval,

@@ -62,7 +62,7 @@ impl serde::Serialize for ToolDefinition {
 }
 
 /// The context a tool runs in: your run context `C` (usually
-/// [`AgentContext`](super::AgentContext)) plus the call being answered. Derefs to `C`,
+/// [`AgentContext`](super::chatkit::AgentContext)) plus the call being answered. Derefs to `C`,
 /// so `ctx.stream_widget(..)` reaches the agent context directly.
 #[derive(Debug, Clone)]
 pub struct ToolContext<C> {

@@ -16,7 +16,7 @@ use super::tool::Tool;
 /// out of that run: the run goes on with the agent's other tools, the failure is logged
 /// at WARN and recorded on the run's span, and the run streams
 /// [`RunEvent::ToolSourceUnavailable`](super::RunEvent::ToolSourceUnavailable), which
-/// [`stream_agent_response`](super::stream_agent_response) shows the user as a notice.
+/// [`stream_agent_response`](super::chatkit::stream_agent_response) shows the user as a notice.
 /// The next run asks the source again (an `McpServer`, feature `mcp`, waits a growing
 /// backoff between attempts to connect).
 ///

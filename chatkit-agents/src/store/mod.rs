@@ -40,10 +40,10 @@ mod sql;
 mod sqlite;
 
 pub use memory::MemoryStore;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use sql::{SqlDialect, SqlStore};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, PostgresStoreOptions};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::{SqlDialect, SqlStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 

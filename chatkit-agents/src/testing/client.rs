@@ -59,7 +59,7 @@ impl Reply {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use chatkit_agents::agents::{Agent, AgentServer};
+/// use chatkit_agents::agents::{Agent, chatkit::AgentServer};
 /// use chatkit_agents::store::MemoryStore;
 /// use chatkit_agents::testing::{requests, send, ScriptedModel, Step};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

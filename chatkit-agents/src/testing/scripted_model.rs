@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Value};
 
-use crate::agents::{
+use crate::agents::model::{
     ContentPart, FunctionCall, MessageItem, Model, ModelAnnotation, ModelError, ModelEvent,
     ModelRequest, OutputItem, OutputTextType, ReasoningItem, ResponseInfo, StreamErrorInfo, Usage,
 };
@@ -95,7 +95,7 @@ impl Step {
     /// A message to build part by part ([`ScriptedMessage`]).
     ///
     /// ```
-    /// use chatkit_agents::agents::ModelAnnotation;
+    /// use chatkit_agents::agents::model::ModelAnnotation;
     /// use chatkit_agents::testing::Step;
     /// let step = Step::message()
     ///     .id("msg_answer")

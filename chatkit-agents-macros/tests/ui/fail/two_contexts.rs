@@ -1,4 +1,4 @@
-use chatkit_agents::agents::{function_tool, AgentContext, ToolContext};
+use chatkit_agents::agents::{function_tool, ToolContext, chatkit::AgentContext};
 
 /// Two contexts.
 #[function_tool]

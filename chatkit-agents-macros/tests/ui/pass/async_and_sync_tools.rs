@@ -1,4 +1,4 @@
-use chatkit_agents::agents::{function_tool, AgentContext, Tool, ToolContext, ToolError};
+use chatkit_agents::agents::{function_tool, Tool, ToolContext, ToolError, chatkit::AgentContext};
 
 /// Add two numbers.
 ///

@@ -30,11 +30,11 @@ pub enum ToolUseBehavior {
 }
 
 /// An agent: a model with instructions and tools, for run context `C` (usually
-/// [`AgentContext`](super::AgentContext)).
+/// [`AgentContext`](super::chatkit::AgentContext)).
 ///
 /// ```
 /// use std::sync::Arc;
-/// use chatkit_agents::agents::{function_tool, Agent, AgentContext};
+/// use chatkit_agents::agents::{function_tool, Agent, chatkit::AgentContext};
 /// use chatkit_agents::testing::ScriptedModel;
 ///
 /// /// Tell the time.

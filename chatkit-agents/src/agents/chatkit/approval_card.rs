@@ -38,7 +38,7 @@ const MAX_VALUE_CHARS: usize = 160;
 /// payload is only the approval id), or a badge with the decision.
 ///
 /// ```
-/// use chatkit_agents::agents::{default_approval_card, ApprovalStatus, ToolApproval};
+/// use chatkit_agents::agents::{ToolApproval, chatkit::{default_approval_card, ApprovalStatus}};
 ///
 /// let approval = ToolApproval {
 ///     id: "apr_1".into(),

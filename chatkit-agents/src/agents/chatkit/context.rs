@@ -71,7 +71,7 @@ struct Inner<C> {
 /// A tool showing its progress as a workflow:
 ///
 /// ```
-/// use chatkit_agents::agents::{function_tool, AgentContext, ToolContext};
+/// use chatkit_agents::agents::{function_tool, ToolContext, chatkit::AgentContext};
 /// use chatkit_agents::types::{CustomTask, Task, Workflow, WorkflowSummary, WorkflowType};
 ///
 /// /// Search the archive.
@@ -98,7 +98,7 @@ struct Inner<C> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use chatkit_agents::agents::{function_tool, AgentContext, ToolContext, ToolError};
+/// use chatkit_agents::agents::{function_tool, ToolContext, ToolError, chatkit::AgentContext};
 /// use chatkit_agents::http::{ChatKitEndpoint, Rejection};
 /// use chatkit_agents::store::StoreContext;
 ///

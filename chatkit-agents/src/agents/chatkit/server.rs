@@ -32,7 +32,7 @@ use crate::types::{Action, SortOrder, UserMessageItem, WidgetItem};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use chatkit_agents::agents::{Agent, AgentServer};
+/// use chatkit_agents::agents::{Agent, chatkit::AgentServer};
 /// use chatkit_agents::store::MemoryStore;
 /// use chatkit_agents::testing::{ScriptedModel, Step};
 ///
@@ -96,7 +96,7 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use chatkit_agents::agents::{Agent, AgentServer};
+    /// use chatkit_agents::agents::{Agent, chatkit::AgentServer};
     /// use chatkit_agents::server::StreamError;
     /// use chatkit_agents::store::MemoryStore;
     /// use chatkit_agents::testing::ScriptedModel;
@@ -135,7 +135,7 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// # use chatkit_agents::agents::{Agent, AgentServer};
+    /// # use chatkit_agents::agents::{Agent, chatkit::AgentServer};
     /// # use chatkit_agents::store::{MemoryStore, StoreContext};
     /// # use chatkit_agents::testing::ScriptedModel;
     /// #[derive(Clone)]

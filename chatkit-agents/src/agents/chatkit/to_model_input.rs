@@ -95,7 +95,7 @@ fn hidden(content: &str) -> Value {
 /// [`tag_to_message_content`](Self::tag_to_message_content) to resolve `@mentions`.
 ///
 /// ```
-/// use chatkit_agents::agents::simple_to_agent_input;
+/// use chatkit_agents::agents::chatkit::simple_to_agent_input;
 /// use chatkit_agents::types::{ThreadItem, Timestamp};
 /// let item: ThreadItem = serde_json::from_value(serde_json::json!({
 ///     "id": "m", "thread_id": "t", "created_at": "2025-01-01T00:00:00", "type": "user_message",

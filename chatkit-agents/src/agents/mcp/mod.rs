@@ -85,7 +85,7 @@ enum Transport {
 /// ```no_run
 /// use std::sync::Arc;
 /// use chatkit_agents::agents::{Agent, McpServer};
-/// # fn sketch(model: Arc<dyn chatkit_agents::agents::Model>) {
+/// # fn sketch(model: Arc<dyn chatkit_agents::agents::model::Model>) {
 /// let files = McpServer::stdio("files", "npx")
 ///     .args(["-y", "@modelcontextprotocol/server-filesystem", "/srv/docs"])
 ///     .tool_prefix("files_");

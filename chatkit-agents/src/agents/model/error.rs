@@ -54,7 +54,7 @@ impl ModelError {
     /// image it cannot read) fail again the same way.
     ///
     /// ```
-    /// use chatkit_agents::agents::ModelError;
+    /// use chatkit_agents::agents::model::ModelError;
     ///
     /// assert!(ModelError::Http { status: 503, message: "unavailable".into() }.is_transient());
     /// assert!(!ModelError::Http { status: 401, message: "no key".into() }.is_transient());
@@ -82,7 +82,7 @@ impl ModelError {
     /// (the server log keeps those).
     ///
     /// ```
-    /// use chatkit_agents::agents::ModelError;
+    /// use chatkit_agents::agents::model::ModelError;
     ///
     /// let refused = ModelError::Http { status: 401, message: "Incorrect API key provided: sk-...".into() };
     /// assert!(!refused.user_message().contains("sk-"));

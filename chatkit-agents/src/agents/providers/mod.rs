@@ -1,4 +1,4 @@
-//! Model providers: the backends a [`Model`](crate::agents::Model) can run on.
+//! Model providers: the backends a [`Model`](crate::agents::model::Model) can run on.
 
 #[cfg(feature = "openai")]
-pub(crate) mod openai;
+pub mod openai;

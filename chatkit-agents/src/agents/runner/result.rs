@@ -189,13 +189,13 @@ impl RunError {
 
     /// What the user of a chat reads when a run fails with this error, and whether a
     /// retry may help: `None` for a tripwire (a hook or guardrail stopped the run on
-    /// purpose; see [`AgentServer::tripwire_message`](crate::agents::AgentServer::tripwire_message)).
+    /// purpose; see [`AgentServer::tripwire_message`](crate::agents::chatkit::AgentServer::tripwire_message)).
     /// The sentences name no key, address or internal detail; the server log keeps them.
     /// `stream_agent_response` ends a failed run's stream with it
     /// (`{"code":"custom","message":...,"allow_retry":...}`).
     ///
     /// ```
-    /// use chatkit_agents::agents::{ModelError, RunError};
+    /// use chatkit_agents::agents::{RunError, model::ModelError};
     ///
     /// let refused = RunError::Model(ModelError::Http { status: 401, message: "bad key".into() });
     /// let (message, retry) = refused.user_error().unwrap();
@@ -348,7 +348,7 @@ impl std::fmt::Debug for RunStream {
 }
 
 impl RunStream {
-    /// A run made of given events: for driving [`crate::agents::stream_agent_response`]
+    /// A run made of given events: for driving [`crate::agents::chatkit::stream_agent_response`]
     /// from your own run loop, a recording, or a benchmark.
     pub fn from_events(
         events: impl Stream<Item = Result<RunEvent, RunError>> + Send + 'static,
@@ -402,12 +402,12 @@ impl RunStream {
     }
 
     /// A handle on the run's outcome that outlives the stream: take it before handing
-    /// the run to [`stream_agent_response`](crate::agents::stream_agent_response) (which
+    /// the run to [`stream_agent_response`](crate::agents::chatkit::stream_agent_response) (which
     /// consumes it) and read the final output afterwards.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use chatkit_agents::agents::{stream_agent_response, Agent, AgentContext, Runner};
+    /// use chatkit_agents::agents::{Agent, Runner, chatkit::{stream_agent_response, AgentContext}};
     /// use chatkit_agents::server::ThreadHandle;
     /// use chatkit_agents::store::MemoryStore;
     /// use chatkit_agents::testing::{ScriptedModel, Step};

@@ -25,11 +25,15 @@ mod rows;
 use dialect::PageQueries;
 pub use dialect::SqlDialect;
 pub(super) use rows::backend;
-use rows::{decode, encode, limit_param, page_from_rows, pick, revision_param, saved_run_state, scope};
+use rows::{
+    decode, encode, limit_param, page_from_rows, pick, revision_param, saved_run_state, scope,
+};
 
-/// A store in a SQL database, scoped per user: [`SqliteStore`] (`SqlStore<sqlx::Sqlite>`)
-/// or [`PostgresStore`] (`SqlStore<sqlx::Postgres>`). The rules of [`Store`] are
-/// written once here and checked on both databases by the conformance suite.
+/// A store in a SQL database, scoped per user: `SqliteStore` (`SqlStore<sqlx::Sqlite>`,
+/// feature `sqlite`) or `PostgresStore` (`SqlStore<sqlx::Postgres>`, feature
+/// `postgres`), whose constructors and schema are documented there. The rules of
+/// [`Store`] are written once here and checked on both databases by the conformance
+/// suite.
 pub struct SqlStore<DB: SqlDialect> {
     pub(super) pool: Pool<DB>,
 }
@@ -80,7 +84,8 @@ const DELETE_THREAD: [&str; 3] = [
     "DELETE FROM chatkit_run_states WHERE user_id = $1 AND thread_id = $2",
     "DELETE FROM chatkit_threads WHERE user_id = $1 AND id = $2",
 ];
-const SAVE_ATTACHMENT: &str = "INSERT INTO chatkit_attachments (user_id, id, data) VALUES ($1, $2, $3) \
+const SAVE_ATTACHMENT: &str =
+    "INSERT INTO chatkit_attachments (user_id, id, data) VALUES ($1, $2, $3) \
      ON CONFLICT (user_id, id) DO UPDATE SET data = excluded.data";
 const LOAD_ATTACHMENT: &str =
     "SELECT id, data FROM chatkit_attachments WHERE user_id = $1 AND id = $2";
@@ -264,8 +269,13 @@ where
     &'static str: ColumnIndex<DB::Row>,
 {
     async fn load_thread(&self, thread_id: &str, ctx: &C) -> Result<ThreadMetadata, StoreError> {
-        self.load_one(LOAD_THREAD, &[scope(ctx), thread_id], RecordKind::Thread, thread_id)
-            .await
+        self.load_one(
+            LOAD_THREAD,
+            &[scope(ctx), thread_id],
+            RecordKind::Thread,
+            thread_id,
+        )
+        .await
     }
 
     async fn save_thread(&self, thread: &ThreadMetadata, ctx: &C) -> Result<(), StoreError> {
@@ -439,7 +449,9 @@ where
         ctx: &C,
     ) -> Result<bool, StoreError> {
         let Some(query) = Self::swap_statement(scope(ctx), thread_id, expected, data) else {
-            return Ok(Store::<C>::load_run_state(self, thread_id, ctx).await?.is_none());
+            return Ok(Store::<C>::load_run_state(self, thread_id, ctx)
+                .await?
+                .is_none());
         };
         let swapped = match query.execute(&self.pool).await {
             Ok(done) => DB::rows_affected(&done) == 1,

@@ -51,7 +51,7 @@ pub fn is_approval_action(action: &Action) -> bool {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use chatkit_agents::agents::{is_approval_action, Agent, AgentContext, ApprovalHandler};
+/// use chatkit_agents::agents::{Agent, chatkit::{is_approval_action, AgentContext, ApprovalHandler}};
 /// use chatkit_agents::server::{ChatKitServer, EventStream, ThreadHandle};
 /// use chatkit_agents::store::{MemoryStore, Store};
 /// use chatkit_agents::testing::ScriptedModel;

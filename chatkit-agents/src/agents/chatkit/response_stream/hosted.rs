@@ -22,7 +22,7 @@ use crate::types::{
 /// workflow (which is then replaced), unless listed already.
 ///
 /// ```
-/// use chatkit_agents::agents::default_hosted_tool_task;
+/// use chatkit_agents::agents::chatkit::default_hosted_tool_task;
 /// use chatkit_agents::types::Task;
 ///
 /// let item = serde_json::json!({"type": "web_search_call", "id": "ws_1", "status": "completed",

@@ -96,7 +96,7 @@ pub fn stream_agent_response<C: Send + Sync + 'static>(
 ///
 /// ```
 /// use std::sync::Arc;
-/// use chatkit_agents::agents::{stream_agent_response, Agent, AgentContext, Runner};
+/// use chatkit_agents::agents::{Agent, Runner, chatkit::{stream_agent_response, AgentContext}};
 /// use chatkit_agents::server::ThreadHandle;
 /// use chatkit_agents::store::MemoryStore;
 /// use chatkit_agents::testing::{ScriptedModel, Step};

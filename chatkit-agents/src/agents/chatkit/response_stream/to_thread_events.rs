@@ -155,8 +155,8 @@ pub trait ResponseStreamConverter: Send + Sync {
     }
 
     /// The card of a tool call waiting for approval, in `status` (pending, or as
-    /// decided). Buttons of your own must send [`APPROVE_ACTION`](crate::agents::APPROVE_ACTION)
-    /// and [`REJECT_ACTION`](crate::agents::REJECT_ACTION) with the payload
+    /// decided). Buttons of your own must send [`APPROVE_ACTION`](crate::agents::chatkit::APPROVE_ACTION)
+    /// and [`REJECT_ACTION`](crate::agents::chatkit::REJECT_ACTION) with the payload
     /// `{"approval_id": approval.id}`. Default: [`default_approval_card`].
     fn approval_card(&self, approval: &ToolApproval, status: ApprovalStatus) -> WidgetRoot {
         default_approval_card(approval, status)

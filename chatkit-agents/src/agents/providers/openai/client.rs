@@ -145,9 +145,11 @@ macro_rules! openai_model_constructors {
         }
 
         /// Like [`new`](Self::new), but a missing or empty `OPENAI_API_KEY` is an error
-        /// ([`ModelError::Configuration`]($crate::agents::ModelError::Configuration)),
+        /// ([`ModelError::Configuration`]($crate::agents::model::ModelError::Configuration)),
         /// for apps that would rather not start without one.
-        pub fn try_new(model: impl Into<String>) -> Result<Self, $crate::agents::ModelError> {
+        pub fn try_new(
+            model: impl Into<String>,
+        ) -> Result<Self, $crate::agents::model::ModelError> {
             $crate::agents::providers::openai::client::api_key_from_env()?;
             Ok(Self::new(model))
         }
@@ -174,11 +176,14 @@ macro_rules! openai_model_constructors {
         }
 
         /// Sends requests under `policy` (the default:
-        /// [`RetryPolicy::default`]($crate::agents::RetryPolicy::default)). This
+        /// [`RetryPolicy::default`]($crate::agents::providers::openai::RetryPolicy::default)). This
         /// replaces the client's transport, so call it on models made by
         /// [`new`](Self::new) or [`with_base_url`](Self::with_base_url); a client passed
         /// to [`from_client`](Self::from_client) keeps its own until you call this.
-        pub fn retry_policy(mut self, policy: $crate::agents::RetryPolicy) -> Self {
+        pub fn retry_policy(
+            mut self,
+            policy: $crate::agents::providers::openai::RetryPolicy,
+        ) -> Self {
             self.client =
                 $crate::agents::providers::openai::client::with_retries(self.client, policy);
             self

@@ -17,7 +17,7 @@ use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
 /// stream that ends before the response completed is a [`ModelError::Connection`].
 ///
 /// ```no_run
-/// use chatkit_agents::agents::OpenAIResponsesModel;
+/// use chatkit_agents::agents::providers::openai::OpenAIResponsesModel;
 /// // OPENAI_API_KEY (and OPENAI_BASE_URL, if set) from the environment:
 /// let model = OpenAIResponsesModel::new("gpt-4.1-mini");
 /// // Or any Responses-compatible server:

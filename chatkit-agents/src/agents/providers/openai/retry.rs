@@ -28,7 +28,7 @@ use tokio::time::Instant;
 ///
 /// ```
 /// use std::time::Duration;
-/// use chatkit_agents::agents::{OpenAIResponsesModel, RetryPolicy};
+/// use chatkit_agents::agents::{providers::openai::{OpenAIResponsesModel, RetryPolicy}};
 ///
 /// let model = OpenAIResponsesModel::with_base_url("m", "http://127.0.0.1:9/v1", "key")
 ///     .retry_policy(RetryPolicy::default().max_attempts(2).deadline(Duration::from_secs(5)));

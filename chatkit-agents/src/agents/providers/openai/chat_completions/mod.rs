@@ -29,7 +29,7 @@ use messages::items_to_messages;
 /// expect the Responses API's events (see the module docs for the mapping).
 ///
 /// ```no_run
-/// use chatkit_agents::agents::OpenAIChatCompletionsModel;
+/// use chatkit_agents::agents::providers::openai::OpenAIChatCompletionsModel;
 /// // A local server speaking Chat Completions (Ollama, vLLM, LM Studio, ...):
 /// let local = OpenAIChatCompletionsModel::with_base_url("llama3.1", "http://127.0.0.1:11434/v1", "unused");
 /// // OpenAI itself, with OPENAI_API_KEY (and OPENAI_BASE_URL, if set) from the environment:

@@ -6,31 +6,13 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (e.g. `http://localhost:4318`) sends its traces and
 //! metrics to an OpenTelemetry backend. `CHATKIT_MCP` gives the agent MCP servers' tools
 //! (`"npx -y @modelcontextprotocol/server-everything; docs=https://host/mcp"`).
-
-use chatkit_agents_workspace::demo::{init_telemetry, run, DemoConfig};
+//! SIGTERM or Ctrl-C stop it gracefully: answers in flight finish (up to
+//! `CHATKIT_DRAIN_TIMEOUT` seconds, 20 by default) or are saved as cancelled.
 
 #[tokio::main]
 async fn main() {
-    let otel = match init_telemetry() {
-        Ok(otel) => otel,
-        Err(error) => {
-            eprintln!("demo failed: {error}");
-            std::process::exit(1);
-        }
-    };
-    let config = match DemoConfig::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("demo failed: {error}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(error) = run(config).await {
+    if let Err(error) = chatkit_agents_workspace::demo::main_from_env().await {
         eprintln!("demo failed: {error}");
         std::process::exit(1);
-    }
-    if let Some(otel) = otel {
-        // Send what is buffered; it waits for the receiver, so off the runtime's threads.
-        let _ = tokio::task::spawn_blocking(move || otel.shutdown()).await;
     }
 }

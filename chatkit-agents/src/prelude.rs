@@ -7,10 +7,10 @@
 pub use crate::agents::providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel};
 pub use crate::agents::{
     chatkit::{stream_agent_response, AgentContext, AgentServer},
+    function_tool,
     model::{Model, ModelSettings},
-    function_tool, Agent, GuardrailOutput, Handoff, InputGuardrail, OutputGuardrail, RunError,
-    Runner, Tool, ToolContext, ToolError, ToolGuardrailOutput, ToolInputGuardrail,
-    ToolOutputGuardrail,
+    Agent, GuardrailOutput, Handoff, InputGuardrail, OutputGuardrail, RunError, Runner, Tool,
+    ToolContext, ToolError, ToolGuardrailOutput, ToolInputGuardrail, ToolOutputGuardrail,
 };
 pub use crate::async_trait;
 #[cfg(feature = "axum")]

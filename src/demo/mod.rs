@@ -148,7 +148,9 @@ pub fn init_telemetry() -> Result<Option<Otel>, OtelError> {
         let builder = Otel::builder().default_service_name("chatkit-agents-demo");
         return otel::init_with(builder).map(Some);
     }
+    // stderr, as the OpenTelemetry setup's logs (`fmt()` alone writes to stdout).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -171,6 +173,9 @@ pub struct DemoConfig {
     /// The Responses API's hosted tools offered to the model (`CHATKIT_HOSTED_TOOLS`, see
     /// [`parse_hosted_tools`]).
     pub hosted_tools: Vec<HostedTool>,
+    /// How long a stopping demo (SIGTERM, Ctrl-C) lets answers in flight finish before
+    /// it cancels them (`CHATKIT_DRAIN_TIMEOUT`, seconds; 20 by default).
+    pub drain_timeout: std::time::Duration,
 }
 
 impl DemoConfig {
@@ -179,9 +184,10 @@ impl DemoConfig {
     /// `OPENAI_MODEL` (`gpt-4.1-mini`), `OPENAI_BASE_URL` (`https://api.openai.com/v1`),
     /// `OPENAI_API` (`responses`, or `chat_completions` for chat-only servers),
     /// `CHATKIT_MCP` (MCP servers, see [`parse_mcp_servers`]), `CHATKIT_HOSTED_TOOLS`
-    /// (hosted tools, see [`parse_hosted_tools`]). Fails on a `CHATKIT_MCP` or
-    /// `CHATKIT_HOSTED_TOOLS` that does not parse, and on hosted tools with
-    /// `OPENAI_API=chat_completions` (Chat Completions has none).
+    /// (hosted tools, see [`parse_hosted_tools`]), `CHATKIT_DRAIN_TIMEOUT` (seconds, 20).
+    /// Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS` or `CHATKIT_DRAIN_TIMEOUT` that
+    /// does not parse, and on hosted tools with `OPENAI_API=chat_completions` (Chat
+    /// Completions has none).
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let host = var("HOST").unwrap_or_else(|| "127.0.0.1".into());
@@ -213,7 +219,19 @@ impl DemoConfig {
                 tool.kind()
             ));
         }
+        let drain_timeout = match var("CHATKIT_DRAIN_TIMEOUT") {
+            None => chatkit_agents::http::DEFAULT_DRAIN_TIMEOUT,
+            Some(seconds) => seconds
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+                .ok_or_else(|| {
+                    format!("CHATKIT_DRAIN_TIMEOUT: {seconds:?} is not a number of seconds")
+                })?,
+        };
         Ok(DemoConfig {
+            drain_timeout,
             address,
             database: DemoDatabase::parse(
                 &var("CHATKIT_DB").unwrap_or_else(|| "chatkit-demo.sqlite".into()),
@@ -379,7 +397,11 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
     let store = config.database.open().await?;
     // Header-read and idle timeouts and a connection limit (the defaults of
     // `chatkit_agents::http::Server`), so slow or idle clients cannot pile up.
-    let server = chatkit_agents::http::Server::bind(config.address).await?;
+    // On SIGTERM or Ctrl-C it drains: answers in flight finish (up to the deadline) or
+    // are saved as cancelled.
+    let server = chatkit_agents::http::Server::bind(config.address)
+        .await?
+        .drain_timeout(config.drain_timeout);
     let mode = match &config.model {
         DemoModel::Offline => "the offline model (set OPENAI_API_KEY for a real one)".to_owned(),
         DemoModel::OpenAI {
@@ -421,10 +443,20 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
         config.mcp_servers.clone(),
         hosted_tools,
     );
-    server
-        .serve_with_shutdown(app, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    server.serve(app).await?;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// The demo's `main`: telemetry and configuration from the environment, then [`run`]
+/// until SIGTERM or Ctrl-C (`cargo run --example demo`, or the `chatkit-demo` binary).
+pub async fn main_from_env() -> Result<(), String> {
+    let otel = init_telemetry().map_err(|e| e.to_string())?;
+    let config = DemoConfig::from_env()?;
+    let served = run(config).await.map_err(|e| e.to_string());
+    if let Some(otel) = otel {
+        // Send what is buffered; it waits for the receiver, so off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || otel.shutdown()).await;
+    }
+    served
 }

@@ -50,3 +50,4 @@ pub mod logs;
 pub mod otlp;
 pub mod replay;
 pub mod server;
+pub mod slow_model;

@@ -63,7 +63,8 @@ use crate::server::{process, ChatKitServer, ProcessResult};
 mod serve;
 
 pub use serve::{
-    Server, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    shutdown_signal, Server, DEFAULT_DRAIN_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
 };
 
 /// A listener for [`axum::serve()`] whose connections have `TCP_NODELAY` set.

@@ -16,6 +16,18 @@
 //! never cut by these timeouts, however long the model takes. The request *body* is
 //! bounded by [`ChatKitEndpoint::body_timeout`](super::ChatKitEndpoint::body_timeout).
 //! Every connection has `TCP_NODELAY` set (see [`listen`](super::listen)).
+//!
+//! # Stopping
+//!
+//! [`Server::serve`] stops on SIGTERM (what a rolling deploy sends) or Ctrl-C;
+//! [`Server::serve_with_shutdown`] on a future of your own. Either way the server
+//! **drains**: it stops accepting, lets every response in flight finish for up to
+//! [`drain_timeout`](Server::drain_timeout) (default 20 s, inside the 30 s that
+//! Kubernetes and most platforms wait before SIGKILL), then cancels the ones still
+//! streaming through the normal cancel path (their text so far and the hidden note
+//! saved, as when a client goes away: see
+//! [`ChatKitServer::handle_stream_cancelled`](crate::server::ChatKitServer::handle_stream_cancelled)),
+//! waits for those saves, and returns.
 
 use std::future::Future;
 use std::io;
@@ -41,6 +53,10 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default [`Server::max_connections`]: 10,000.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The default [`Server::drain_timeout`]: 20 seconds.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a stopping server waits for the saves of the responses it cancelled.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An HTTP/1.1 server for a ChatKit endpoint (or any axum router), with header-read and
 /// idle timeouts and a connection limit on by default.
@@ -77,6 +93,7 @@ pub struct Server {
     header_read_timeout: Duration,
     idle_timeout: Duration,
     max_connections: Option<usize>,
+    drain_timeout: Duration,
 }
 
 impl Server {
@@ -92,6 +109,7 @@ impl Server {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: Some(DEFAULT_MAX_CONNECTIONS),
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
 
@@ -119,13 +137,25 @@ impl Server {
         self
     }
 
-    /// Serves `app` until the process ends (or accepting fails).
-    pub async fn serve(self, app: Router) -> io::Result<()> {
-        self.serve_with_shutdown(app, std::future::pending()).await
+    /// How long a stopping server lets the responses in flight finish before it cancels
+    /// them (default [`DEFAULT_DRAIN_TIMEOUT`]). Keep it under what your platform waits
+    /// between SIGTERM and SIGKILL, with a few seconds left for the cancelled responses'
+    /// saves.
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
     }
 
-    /// Serves `app` until `shutdown` completes; then stops accepting, lets each open
-    /// connection finish the response it is sending, and returns when all are closed.
+    /// Serves `app` until SIGTERM or Ctrl-C ([`shutdown_signal`]), then drains (see
+    /// [Stopping](self#stopping)).
+    pub async fn serve(self, app: Router) -> io::Result<()> {
+        self.serve_with_shutdown(app, shutdown_signal()).await
+    }
+
+    /// Serves `app` until `shutdown` completes, then drains: stops accepting, lets each
+    /// open connection finish the response it is sending for up to
+    /// [`drain_timeout`](Self::drain_timeout), cancels what is still streaming, waits
+    /// for the cancelled responses' saves, and returns.
     pub async fn serve_with_shutdown(
         self,
         app: Router,
@@ -133,6 +163,8 @@ impl Server {
     ) -> io::Result<()> {
         let limit = self.max_connections.map(|n| Arc::new(Semaphore::new(n)));
         let (stop, stopped) = watch::channel(false);
+        // Past the drain deadline: connections close at once, cancelling their response.
+        let (force, forced) = watch::channel(false);
         let open = Arc::new(AtomicUsize::new(0));
         let (closed_tx, mut closed) = watch::channel(());
         let mut shutdown = std::pin::pin!(shutdown);
@@ -165,27 +197,102 @@ impl Server {
                 tracing::debug!("cannot set TCP_NODELAY on a connection: {error}");
             }
             open.fetch_add(1, Ordering::AcqRel);
-            let (app, stopped, open, closed_tx) = (
+            let (app, signals, open, closed_tx) = (
                 app.clone(),
-                stopped.clone(),
+                Stopping {
+                    graceful: stopped.clone(),
+                    now: forced.clone(),
+                },
                 open.clone(),
                 closed_tx.clone(),
             );
             tokio::spawn(async move {
-                serve_connection(stream, app, limits, stopped).await;
+                serve_connection(stream, app, limits, signals).await;
                 drop(permit);
                 open.fetch_sub(1, Ordering::AcqRel);
                 let _ = closed_tx.send(());
             });
         }
         let _ = stop.send(true);
-        while open.load(Ordering::Acquire) > 0 {
-            if closed.changed().await.is_err() {
-                break;
+        let draining = open.load(Ordering::Acquire);
+        if draining > 0 {
+            tracing::info!(
+                connections = draining,
+                deadline_s = self.drain_timeout.as_secs_f64(),
+                "stopping: open connections finish their responses"
+            );
+        }
+        let all_closed = async {
+            while open.load(Ordering::Acquire) > 0 {
+                if closed.changed().await.is_err() {
+                    break;
+                }
             }
+        };
+        let mut all_closed = std::pin::pin!(all_closed);
+        if tokio::time::timeout(self.drain_timeout, all_closed.as_mut())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                connections = open.load(Ordering::Acquire),
+                "drain deadline passed: cancelling the responses still streaming"
+            );
+            let _ = force.send(true);
+            all_closed.await;
+        }
+        let saving = crate::server::cancellations::saving();
+        if saving > 0 {
+            tracing::info!(saving, "waiting for cancelled responses to be saved");
+        }
+        if tokio::time::timeout(SAVE_TIMEOUT, crate::server::cancelled_streams_saved())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                saving = crate::server::cancellations::saving(),
+                "cancelled responses still saving after {SAVE_TIMEOUT:?}; stopping without them"
+            );
         }
         Ok(())
     }
+}
+
+/// Resolves on SIGTERM (Unix) or Ctrl-C: what [`Server::serve`] stops on. If a signal
+/// cannot be listened for, the other still can (and that is logged).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C: stopping"),
+        () = terminate => tracing::info!("SIGTERM: stopping"),
+    }
+}
+
+/// What tells a connection to stop: `graceful` after its response, `now` at once.
+#[derive(Debug)]
+struct Stopping {
+    graceful: watch::Receiver<bool>,
+    now: watch::Receiver<bool>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -243,7 +350,10 @@ async fn serve_connection(
     stream: TcpStream,
     app: Router,
     limits: Limits,
-    mut stopped: watch::Receiver<bool>,
+    Stopping {
+        graceful: mut stopped,
+        now: mut forced,
+    }: Stopping,
 ) {
     let activity: SharedActivity = Arc::new(Shared {
         activity: Mutex::new(Activity {
@@ -301,6 +411,14 @@ async fn serve_connection(
                 if changed.is_err() || *stopped.borrow() {
                     stopping = true;
                     connection.as_mut().graceful_shutdown();
+                }
+            }
+            changed = forced.changed() => {
+                if changed.is_ok() && *forced.borrow() {
+                    // Dropping the connection drops the response it streams: the
+                    // pipeline's cancel path saves what it has.
+                    tracing::debug!("closing an HTTP connection at the drain deadline");
+                    return;
                 }
             }
         }

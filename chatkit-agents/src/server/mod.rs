@@ -44,6 +44,7 @@
 //! # });
 //! ```
 
+pub(crate) mod cancellations;
 mod errors;
 mod frame;
 mod handlers;
@@ -59,6 +60,7 @@ use futures::stream::BoxStream;
 use tracing::field::Empty;
 use tracing::Instrument;
 
+pub use cancellations::cancelled_streams_saved;
 pub use errors::{ProcessError, StreamError};
 pub use frame::sse_frame;
 pub use pipeline::{default_handle_stream_cancelled, CANCELLED_NOTE};

@@ -267,7 +267,7 @@ fn pad(parts: &mut Vec<AssistantMessageContent>, len: usize) {
 
 /// Hands pending items to `handle_stream_cancelled` when the pipeline is dropped before
 /// its events end. Dropping cannot await, so the handler runs on the current Tokio
-/// runtime.
+/// runtime, counted until done ([`super::cancelled_streams_saved`]).
 struct CancelGuard<S: ChatKitServer> {
     server: Option<Arc<S>>,
     thread: ThreadHandle,
@@ -289,10 +289,10 @@ impl<S: ChatKitServer> Drop for CancelGuard<S> {
         let thread = self.thread.snapshot();
         let pending: Vec<ThreadItem> = std::mem::take(&mut self.pending).into_values().collect();
         let ctx = self.ctx.clone();
-        tracing::info!(thread_id = %thread.id, pending = pending.len(), "stream cancelled by the client");
+        tracing::info!(thread_id = %thread.id, pending = pending.len(), "stream cancelled (the client went away, or the server is stopping)");
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(async move {
+                super::cancellations::spawn_save(&runtime, async move {
                     match server.handle_stream_cancelled(thread, pending, &ctx).await {
                         Ok(()) => {}
                         Err(error) if thread_deleted(&error) => {

@@ -151,6 +151,7 @@ pub mod agents;
 #[cfg(feature = "axum")]
 pub mod http;
 pub mod prelude;
+pub mod runs;
 pub mod server;
 pub mod store;
 pub mod telemetry;

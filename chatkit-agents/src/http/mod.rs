@@ -52,7 +52,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use axum::Router;
 use futures::StreamExt;
@@ -249,11 +249,15 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
         self
     }
 
-    /// The router with the one `POST` route. Merge it into your app's router.
+    /// The router: `POST <path>` (the ChatKit protocol) and `GET <path>/runs/events`
+    /// (joins a detached run: the `Last-Event-ID` header, or `?after=<event id>`, says
+    /// from where; see [`crate::server::resume`]). Merge it into your app's router.
     pub fn router(self) -> Router {
         let path = self.path.clone();
+        let runs = format!("{}/runs/events", path.trim_end_matches('/'));
         Router::new()
             .route(&path, post(handle::<S>))
+            .route(&runs, get(resume_run::<S>))
             .with_state(self)
     }
 }
@@ -319,7 +323,57 @@ async fn handle<S: ChatKitServer>(
             return error_response(StatusCode::BAD_REQUEST, "invalid_body", &error.to_string())
         }
     };
-    match process(&endpoint.server, &body, context).await {
+    respond(process(&endpoint.server, &body, context).await)
+}
+
+/// `GET <path>/runs/events`: a detached run's events after `Last-Event-ID` (or
+/// `?after=`), then the live ones.
+async fn resume_run<S: ChatKitServer>(
+    State(endpoint): State<ChatKitEndpoint<S>>,
+    request: Request,
+) -> Response {
+    let (parts, _body) = request.into_parts();
+    let context = match (endpoint.extract)(&parts) {
+        Ok(context) => context,
+        Err(rejection) => {
+            return error_response(rejection.status, "rejected", &rejection.message);
+        }
+    };
+    let from_header = parts
+        .headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let from_query = match axum::extract::Query::<ResumeQuery>::try_from_uri(&parts.uri) {
+        Ok(query) => query.0.after,
+        Err(rejection) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_cursor",
+                &rejection.body_text(),
+            )
+        }
+    };
+    let Some(cursor) = from_header.or(from_query) else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "bad_cursor",
+            "say where to resume from: a Last-Event-ID header or ?after=<event id>",
+        );
+    };
+    let result = crate::server::resume(&endpoint.server, &cursor, context).await;
+    respond(result.map(ProcessResult::Streaming))
+}
+
+/// `?after=<event id>`, the other way to say where to resume from.
+#[derive(serde::Deserialize)]
+struct ResumeQuery {
+    after: Option<String>,
+}
+
+/// The HTTP response of a processed request.
+fn respond(result: Result<ProcessResult, crate::server::ProcessError>) -> Response {
+    match result {
         Ok(ProcessResult::Json(json)) => (
             [(
                 header::CONTENT_TYPE,

@@ -21,7 +21,8 @@
 //!
 //! [`Server::serve`] stops on SIGTERM (what a rolling deploy sends) or Ctrl-C;
 //! [`Server::serve_with_shutdown`] on a future of your own. Either way the server
-//! **drains**: it stops accepting, lets every response in flight finish for up to
+//! **drains**: it stops accepting, lets every response in flight (and every detached
+//! run, see [`crate::runs`]) finish for up to
 //! [`drain_timeout`](Server::drain_timeout) (default 20 s, inside the 30 s that
 //! Kubernetes and most platforms wait before SIGKILL), then cancels the ones still
 //! streaming through the normal cancel path (their text so far and the hidden note
@@ -214,12 +215,13 @@ impl Server {
             });
         }
         let _ = stop.send(true);
-        let draining = open.load(Ordering::Acquire);
-        if draining > 0 {
+        let (connections, runs) = (open.load(Ordering::Acquire), crate::runs::active_runs());
+        if connections + runs > 0 {
             tracing::info!(
-                connections = draining,
+                connections,
+                detached_runs = runs,
                 deadline_s = self.drain_timeout.as_secs_f64(),
-                "stopping: open connections finish their responses"
+                "stopping: open connections finish their responses, detached runs their answers"
             );
         }
         let all_closed = async {
@@ -230,16 +232,23 @@ impl Server {
             }
         };
         let mut all_closed = std::pin::pin!(all_closed);
-        if tokio::time::timeout(self.drain_timeout, all_closed.as_mut())
+        let drained = async {
+            all_closed.as_mut().await;
+            crate::runs::runs_ended().await;
+        };
+        if tokio::time::timeout(self.drain_timeout, drained)
             .await
             .is_err()
         {
             tracing::warn!(
                 connections = open.load(Ordering::Acquire),
-                "drain deadline passed: cancelling the responses still streaming"
+                detached_runs = crate::runs::active_runs(),
+                "drain deadline passed: cancelling the responses and runs still going"
             );
             let _ = force.send(true);
+            crate::runs::cancel_all();
             all_closed.await;
+            crate::runs::runs_ended().await;
         }
         let saving = crate::server::cancellations::saving();
         if saving > 0 {

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::runs::ResumeError;
 use crate::store::{RecordKind, StoreError};
 use crate::types::{ErrorCode, ErrorEvent, RequestParseError};
 
@@ -204,6 +205,9 @@ pub enum ProcessError {
     /// Something else failed on the server (500).
     #[error("{0}")]
     Internal(String),
+    /// A detached run cannot be joined (400, 404 or 410; see [`ResumeError::status`]).
+    #[error(transparent)]
+    Resume(#[from] ResumeError),
 }
 
 impl From<StoreError> for ProcessError {
@@ -223,6 +227,7 @@ impl ProcessError {
             ProcessError::NotFound { .. } => 404,
             ProcessError::NotImplemented(_) => 501,
             ProcessError::Store(_) | ProcessError::Internal(_) => 500,
+            ProcessError::Resume(e) => e.status(),
         }
     }
 
@@ -234,6 +239,7 @@ impl ProcessError {
             ProcessError::NotFound { .. } => "not_found",
             ProcessError::NotImplemented(_) => "not_implemented",
             ProcessError::Store(_) | ProcessError::Internal(_) => "internal_error",
+            ProcessError::Resume(e) => e.code(),
         }
     }
 }

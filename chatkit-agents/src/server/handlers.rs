@@ -40,8 +40,11 @@ fn empty_object() -> Result<ProcessResult, ProcessError> {
     Ok(ProcessResult::Json(Bytes::from_static(b"{}")))
 }
 
-fn streaming(events: Events) -> Result<ProcessResult, ProcessError> {
-    Ok(ProcessResult::Streaming(StreamingResult::new(events)))
+/// A streamed answer on `thread_id` (which a detached run is filed under).
+fn streaming(thread_id: &str, events: Events) -> Result<ProcessResult, ProcessError> {
+    Ok(ProcessResult::Streaming(
+        StreamingResult::new(events).of_thread(thread_id),
+    ))
 }
 
 pub(crate) async fn handle<S: ChatKitServer>(
@@ -237,6 +240,7 @@ async fn create<S: ChatKitServer>(
     let attachments = load_attachments(&*store, &p.input.attachments, &thread.id, &ctx).await?;
     let message = user_message(&*store, &thread, p.input, attachments, &ctx);
     let server = server.clone();
+    let thread_id = thread.id.clone();
     // `once(..).flatten()` rather than a generator that re-yields: every event of the
     // response then passes through one less layer.
     let events = stream::once(async move {
@@ -255,7 +259,7 @@ async fn create<S: ChatKitServer>(
             .boxed()
     })
     .flatten();
-    streaming(events.boxed())
+    streaming(&thread_id, events.boxed())
 }
 
 async fn add_user_message<S: ChatKitServer>(
@@ -267,13 +271,16 @@ async fn add_user_message<S: ChatKitServer>(
     let thread = store.load_thread(&p.thread_id, &ctx).await?;
     let attachments = load_attachments(&*store, &p.input.attachments, &thread.id, &ctx).await?;
     let message = user_message(&*store, &thread, p.input, attachments, &ctx);
-    streaming(new_user_message(
-        server.clone(),
-        store,
-        ThreadHandle::new(thread),
-        message,
-        ctx,
-    ))
+    streaming(
+        &p.thread_id,
+        new_user_message(
+            server.clone(),
+            store,
+            ThreadHandle::new(thread),
+            message,
+            ctx,
+        ),
+    )
 }
 
 /// The shared "new user message" path: save attachments and the message, announce it,
@@ -328,7 +335,9 @@ async fn add_client_tool_output<S: ChatKitServer>(
     call.output = Some(p.result);
     call.status = ClientToolCallStatus::Completed;
     let server = server.clone();
+    let thread_id = thread.id.clone();
     streaming(
+        &thread_id,
         async_stream::stream! {
             if let Err(e) = store.save_item(&thread.id, &ThreadItem::ClientToolCall(call), &ctx).await {
                 yield store_failure(e);
@@ -446,7 +455,11 @@ async fn add_structured_input<S: ChatKitServer>(
             .chain(respond())
             .boxed()
     };
-    streaming(process_events(server.clone(), handle, ctx, events))
+    let thread_id = handle.id().to_owned();
+    streaming(
+        &thread_id,
+        process_events(server.clone(), handle, ctx, events),
+    )
 }
 
 async fn retry_after_item<S: ChatKitServer>(
@@ -496,7 +509,9 @@ async fn retry_after_item<S: ChatKitServer>(
         }
     };
     let server = server.clone();
+    let thread_id = thread.id.clone();
     streaming(
+        &thread_id,
         async_stream::stream! {
             for item in &newer {
                 if let Err(e) = store.delete_thread_item(&thread.id, item.id(), &ctx).await {
@@ -531,14 +546,18 @@ async fn custom_action<S: ChatKitServer>(
                 // non-retryable error event and nothing else.
                 tracing::warn!(item_id = %item_id, "custom action sent for an item that is not a widget");
                 let error = ThreadStreamEvent::Error(ErrorEvent::stream_error(false));
-                return streaming(stream::iter([Box::new(error)]).boxed());
+                return streaming(&thread.id, stream::iter([Box::new(error)]).boxed());
             }
         },
     };
     let handle = ThreadHandle::new(thread);
     let (action_server, action_thread, action_ctx) = (server.clone(), handle.clone(), ctx.clone());
     let events = move || action_server.action(action_thread, p.action, sender, action_ctx);
-    streaming(process_events(server.clone(), handle, ctx, events))
+    let thread_id = handle.id().to_owned();
+    streaming(
+        &thread_id,
+        process_events(server.clone(), handle, ctx, events),
+    )
 }
 
 #[cfg(test)]

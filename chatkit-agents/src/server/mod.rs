@@ -68,6 +68,7 @@ pub use respond_with::{respond_with, RespondWith};
 pub use result::{ProcessResult, StreamingResult};
 pub use thread_handle::ThreadHandle;
 
+use crate::runs::{DisconnectPolicy, ResumeError};
 use crate::store::{AttachmentStore, Store, StoreError};
 use crate::telemetry::metrics::{RequestMeter, RequestStatus};
 use crate::types::{
@@ -252,6 +253,70 @@ pub trait ChatKitServer: Send + Sync + 'static {
     ) -> Result<(), StoreError> {
         default_handle_stream_cancelled(&*self.store(), &thread, &pending, context).await
     }
+
+    /// What a client going away mid-answer does to the answer: [`DisconnectPolicy::Cancel`]
+    /// (the default, as the reference: the answer stops and what it had is saved with a
+    /// hidden note), or [`DisconnectPolicy::Detach`] (the answer runs on to its end in a
+    /// task of its own, saved as if the client had stayed; its frames carry `id:` lines
+    /// and [`resume`] joins it). Asked per request, so a request's context can choose.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use chatkit_agents::server::{ChatKitServer, EventStream, ThreadHandle};
+    /// # use chatkit_agents::store::{MemoryStore, Store};
+    /// # use chatkit_agents::types::UserMessageItem;
+    /// use chatkit_agents::runs::DisconnectPolicy;
+    ///
+    /// struct Researcher(Arc<MemoryStore>);
+    ///
+    /// impl ChatKitServer for Researcher {
+    ///     type Context = ();
+    ///     fn store(&self) -> Arc<dyn Store<()>> { self.0.clone() }
+    ///     # fn respond(self: Arc<Self>, _: ThreadHandle, _: Option<UserMessageItem>, _: ()) -> EventStream { Box::pin(futures::stream::empty()) }
+    ///     fn disconnect_policy(&self, _: &()) -> DisconnectPolicy {
+    ///         // Long research keeps going when the user closes the tab.
+    ///         DisconnectPolicy::detach()
+    ///     }
+    /// }
+    /// ```
+    fn disconnect_policy(&self, _context: &Self::Context) -> DisconnectPolicy {
+        DisconnectPolicy::Cancel
+    }
+}
+
+/// Joins a detached run from an event id (`<run id>.<n>`: what a detached run's `id:`
+/// lines say, and what a browser's `EventSource` sends back as `Last-Event-ID`): the
+/// run's events after it, then the live ones until the run ends. The run's thread must
+/// be one `context` may load, as for every other request; a run of a thread it cannot
+/// see is unknown (404).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use chatkit_agents::server::{respond_with, resume};
+/// # use chatkit_agents::store::MemoryStore;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = Arc::new(respond_with(Arc::new(MemoryStore::new()), |_, _, _: ()| {
+///     Box::pin(futures::stream::empty())
+/// }));
+/// let error = resume(&server, "run_0123.4", ()).await.unwrap_err();
+/// assert_eq!(error.status(), 404);
+/// # });
+/// ```
+pub async fn resume<S: ChatKitServer>(
+    server: &Arc<S>,
+    last_event_id: &str,
+    context: S::Context,
+) -> Result<StreamingResult, ProcessError> {
+    let joined = crate::runs::join(last_event_id)?;
+    match server
+        .store()
+        .load_thread(&joined.thread_id, &context)
+        .await
+    {
+        Ok(_) => Ok(StreamingResult::of_run(joined.frames())),
+        Err(StoreError::NotFound { .. }) => Err(ResumeError::UnknownRun(joined.run_id).into()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Handles one request body: parses it, runs the operation, and returns either a JSON
@@ -289,12 +354,17 @@ pub async fn process_request<S: ChatKitServer>(
     }
     tracing::info!(parent: &span, "Received request op: {request_type}");
     let mut meter = RequestMeter::start(request_type);
+    let policy = server.disconnect_policy(&context);
     let result = handlers::handle(server, request, context)
         .instrument(span.clone())
         .await;
     match result {
         Ok(ProcessResult::Streaming(stream)) => {
-            Ok(ProcessResult::Streaming(stream.in_span(span, meter)))
+            let stream = stream.in_span(span, meter);
+            Ok(ProcessResult::Streaming(match policy {
+                DisconnectPolicy::Cancel => stream,
+                DisconnectPolicy::Detach(retention) => stream.detach(retention),
+            }))
         }
         other => {
             let status = match other {

@@ -22,10 +22,16 @@ pub enum ProcessResult {
 }
 
 /// A stream of SSE frames, `data: <compact json>\n\n` per event, with nothing else (no
-/// `event:` or `id:` lines, no keep-alives). Dropping it before the end cancels the
-/// response (see [`super::ChatKitServer::handle_stream_cancelled`]).
+/// `event:` lines, no keep-alives). Dropping it before the end cancels the response (see
+/// [`super::ChatKitServer::handle_stream_cancelled`]), unless the server detaches its
+/// runs ([`crate::runs::DisconnectPolicy::Detach`]): then each frame starts with an
+/// `id: <run id>.<n>` line, and dropping the stream only stops reading.
 pub struct StreamingResult {
     events: Events,
+    /// A detached run's frames (see [`crate::runs`]), read instead of `events`.
+    run: Option<BoxStream<'static, Bytes>>,
+    /// The thread the response is about (what a detached run is filed under).
+    thread_id: Option<String>,
     /// The request's span, entered while the pipeline runs.
     span: tracing::Span,
     meter: Option<RequestMeter>,
@@ -38,6 +44,20 @@ pub struct StreamingResult {
 /// hundred bytes and each stream layer between `respond` and the SSE framing moves it,
 /// which cost more than the serialization itself; a box moves as one pointer.
 pub(crate) type Events = BoxStream<'static, Box<ThreadStreamEvent>>;
+
+/// The event of an SSE frame this crate wrote (`id:` line or not).
+fn event_of_frame(frame: &[u8]) -> Option<ThreadStreamEvent> {
+    let data = frame
+        .split(|b| *b == b'\n')
+        .find_map(|line| line.strip_prefix(b"data: "))?;
+    match serde_json::from_slice(data) {
+        Ok(event) => Some(event),
+        Err(error) => {
+            tracing::error!(%error, "a run's frame does not parse as an event");
+            None
+        }
+    }
+}
 
 /// At most this many frames are read ahead in one entry of the request's span.
 const READ_AHEAD: usize = 32;
@@ -52,11 +72,36 @@ impl StreamingResult {
     pub(crate) fn new(events: Events) -> Self {
         StreamingResult {
             events,
+            run: None,
+            thread_id: None,
             span: tracing::Span::none(),
             meter: None,
             ready: VecDeque::new(),
             ended: false,
         }
+    }
+
+    /// The response on `thread_id`.
+    pub(crate) fn of_thread(mut self, thread_id: &str) -> Self {
+        self.thread_id = Some(thread_id.to_owned());
+        self
+    }
+
+    /// The frames of a run being produced elsewhere (a detached run's log).
+    pub(crate) fn of_run(frames: BoxStream<'static, Bytes>) -> Self {
+        let mut result = StreamingResult::new(futures::stream::empty().boxed());
+        result.run = Some(frames);
+        result
+    }
+
+    /// Runs this response as a detached run (see [`crate::runs`]): the pipeline goes on
+    /// in a task of its own, writing the run's log; the result reads that log. A
+    /// response that names no thread stays as it is.
+    pub(crate) fn detach(self, retention: crate::runs::RunRetention) -> Self {
+        let Some(thread_id) = self.thread_id.clone() else {
+            return self;
+        };
+        StreamingResult::of_run(crate::runs::detach(self.boxed(), thread_id, retention))
     }
 
     /// The stream, read inside `span` and measured by `meter`.
@@ -66,8 +111,14 @@ impl StreamingResult {
         self
     }
 
-    /// The events themselves, before SSE framing.
+    /// The events themselves, before SSE framing (a detached run's are read back from
+    /// its frames).
     pub fn into_events(mut self) -> BoxStream<'static, ThreadStreamEvent> {
+        if let Some(frames) = self.run.take() {
+            return frames
+                .filter_map(|frame| async move { event_of_frame(&frame) })
+                .boxed();
+        }
         let span = std::mem::replace(&mut self.span, tracing::Span::none());
         let events = futures::stream::poll_fn(move |cx| match self.ended {
             true => Poll::Ready(None),
@@ -99,6 +150,9 @@ impl Stream for StreamingResult {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let this = &mut *self;
+        if let Some(run) = &mut this.run {
+            return run.poll_next_unpin(cx);
+        }
         // Without a subscriber: one frame per event, nothing read ahead.
         if this.span.is_disabled() && this.ready.is_empty() && !this.ended {
             return this

@@ -1,0 +1,213 @@
+//! Runs that outlive their request: the seam between a response's **producer** (the
+//! pipeline that drives `respond`/`action`, applies the thread's changes, persists, and
+//! frames SSE) and its **delivery** (what an HTTP response reads).
+//!
+//! Under [`DisconnectPolicy::Cancel`] (the default, the reference's behaviour) the two
+//! are one stream: the request reads the pipeline directly, and a client that goes away
+//! cancels the answer (its text so far and a hidden note are saved). Nothing is spawned
+//! and nothing is kept.
+//!
+//! Under [`DisconnectPolicy::Detach`] the producer runs in a task of its own and writes
+//! numbered frames to the run's log (in this process, in memory); the request's stream
+//! is one reader of that log. A client that goes away stops reading, not the run: its
+//! items are saved exactly as if the client had stayed. Every frame then carries an SSE
+//! `id:` line, `id: <run id>.<n>`, and any client can join the run from such an id with
+//! [`resume`] (the HTTP endpoint serves it at `GET <path>/runs/events` with the
+//! `Last-Event-ID` header, or `?after=<id>`), replaying what it missed and then
+//! following live. The log stays for [`RunRetention::ttl`] after the run ends.
+//!
+//! A draining [`http::Server`](crate::http::Server) waits for detached runs as for
+//! open responses, and cancels the ones still running at its deadline through the
+//! normal cancel path.
+
+mod log;
+mod registry;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+
+pub(crate) use registry::{active_runs, cancel_all, runs_ended};
+
+/// What a client going away mid-answer does to the answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectPolicy {
+    /// The answer is cancelled, as in the reference: the pipeline's cancel path saves
+    /// the assistant text so far and a hidden note for the model. The stock client's
+    /// stop button closes the stream, so it stops the answer.
+    #[default]
+    Cancel,
+    /// The answer goes on to its end and is saved as if the client had stayed; the
+    /// stream's frames carry `id:` lines, and a client rejoins with [`resume`]. The
+    /// stock client's stop button only stops reading: the answer goes on.
+    Detach(RunRetention),
+}
+
+impl DisconnectPolicy {
+    /// [`DisconnectPolicy::Detach`] with the default [`RunRetention`].
+    pub fn detach() -> Self {
+        DisconnectPolicy::Detach(RunRetention::default())
+    }
+}
+
+/// How long and how much of a detached run's log is kept for readers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunRetention {
+    /// How long the log stays after the run ends (default 5 minutes).
+    pub ttl: Duration,
+    /// The most bytes of frames kept per run; past it the oldest are dropped and a
+    /// reader asking for them gets [`ResumeError::Expired`] (default 16 MiB).
+    pub max_bytes: usize,
+}
+
+impl Default for RunRetention {
+    fn default() -> Self {
+        RunRetention {
+            ttl: Duration::from_secs(300),
+            max_bytes: 16 << 20,
+        }
+    }
+}
+
+impl RunRetention {
+    /// Keeps the log `ttl` after the run ends.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Keeps at most `max_bytes` of frames per run.
+    pub fn max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+}
+
+/// Why a run cannot be joined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResumeError {
+    /// The cursor is not an event id this server wrote (`<run id>.<n>`).
+    #[error("not an event id of a run: {0:?}")]
+    BadCursor(String),
+    /// No run by that id here: never was, or its log was dropped after its
+    /// [`RunRetention::ttl`], or it belongs to a thread this user cannot see.
+    #[error("no such run: {0}")]
+    UnknownRun(String),
+    /// The events after the cursor were dropped ([`RunRetention::max_bytes`]): reload
+    /// the thread instead.
+    #[error("the run's events after {0} are no longer kept; reload the thread")]
+    Expired(String),
+    /// The cursor names an event the run has not produced.
+    #[error("the run has produced no event {0} yet")]
+    FromTheFuture(String),
+}
+
+impl ResumeError {
+    /// The HTTP status for this error: 400, 404 or 410.
+    pub fn status(&self) -> u16 {
+        match self {
+            ResumeError::BadCursor(_) | ResumeError::FromTheFuture(_) => 400,
+            ResumeError::UnknownRun(_) => 404,
+            ResumeError::Expired(_) => 410,
+        }
+    }
+
+    /// A short machine-readable name for the error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ResumeError::BadCursor(_) => "bad_cursor",
+            ResumeError::UnknownRun(_) => "run_not_found",
+            ResumeError::Expired(_) => "run_expired",
+            ResumeError::FromTheFuture(_) => "cursor_from_the_future",
+        }
+    }
+}
+
+/// A run's id and a position in it, from an event id `<run id>.<n>`.
+pub(crate) fn parse_cursor(cursor: &str) -> Result<(&str, u64), ResumeError> {
+    let bad = || ResumeError::BadCursor(crate::text::shorten(cursor, 80));
+    let (run_id, seq) = cursor.trim().rsplit_once('.').ok_or_else(bad)?;
+    let valid_id = run_id.len() <= 64
+        && run_id.starts_with("run_")
+        && run_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid_id || seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    Ok((run_id, seq.parse().map_err(|_| bad())?))
+}
+
+/// Starts `frames` (a response's SSE frames) as a detached run of `thread_id`; the
+/// request's stream of it, from its first frame.
+pub(crate) fn detach(
+    frames: BoxStream<'static, Bytes>,
+    thread_id: String,
+    retention: RunRetention,
+) -> BoxStream<'static, Bytes> {
+    registry::start(frames, thread_id, retention)
+}
+
+/// A joined run: its id, its thread (to check the reader may see it) and its frames from the
+/// cursor on.
+#[derive(Debug)]
+pub(crate) struct Joined {
+    pub(crate) run_id: String,
+    pub(crate) thread_id: String,
+    log: std::sync::Arc<log::RunLog>,
+    after: u64,
+}
+
+impl Joined {
+    /// The frames after the cursor, then the live ones until the run ends.
+    pub(crate) fn frames(self) -> BoxStream<'static, Bytes> {
+        Box::pin(self.log.follow(self.after))
+    }
+}
+
+/// Finds the run an event id names (`<run id>.<n>`), checking the cursor.
+pub(crate) fn join(cursor: &str) -> Result<Joined, ResumeError> {
+    let (run_id, after) = parse_cursor(cursor)?;
+    let log = registry::find(run_id).ok_or_else(|| ResumeError::UnknownRun(run_id.to_owned()))?;
+    match log.start(after) {
+        log::Start::After(after) => Ok(Joined {
+            run_id: run_id.to_owned(),
+            thread_id: log.thread_id.clone(),
+            log,
+            after,
+        }),
+        log::Start::Dropped => Err(ResumeError::Expired(cursor.to_owned())),
+        log::Start::Future => Err(ResumeError::FromTheFuture(cursor.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_run_ids_and_numbers() {
+        assert_eq!(parse_cursor("run_ab12.7"), Ok(("run_ab12", 7)));
+        assert_eq!(parse_cursor(" run_x-y.0 "), Ok(("run_x-y", 0)));
+        for bad in [
+            "",
+            "7",
+            "run_a.",
+            "run_a.x",
+            "thr_a.1",
+            "run_a.-1",
+            "run_a.99999999999999999999999",
+            "run_a b.1",
+            "../run_a.1",
+        ] {
+            assert!(
+                matches!(parse_cursor(bad), Err(ResumeError::BadCursor(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The detached runs of this process: their logs (kept until their retention's TTL
+//! after they end) and the tasks that produce them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use super::log::RunLog;
+use super::RunRetention;
+use crate::locks::lock;
+
+#[derive(Default)]
+struct Registry {
+    logs: HashMap<String, Arc<RunLog>>,
+    /// The producers still running, to cancel them when the server stops.
+    producers: HashMap<String, AbortHandle>,
+}
+
+static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
+/// Producers running, and the signal that the count dropped to zero.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+static ALL_ENDED: Notify = Notify::const_new();
+
+/// Spawns the producer of a new run over `frames`; the request's reader of it.
+pub(super) fn start(
+    mut frames: BoxStream<'static, Bytes>,
+    thread_id: String,
+    retention: RunRetention,
+) -> BoxStream<'static, Bytes> {
+    let run_id = format!("run_{}", uuid::Uuid::new_v4().simple());
+    let log = Arc::new(RunLog::new(run_id.clone(), thread_id, &retention));
+    let reader = log.follow(0);
+    lock(&REGISTRY).logs.insert(run_id.clone(), log.clone());
+    ACTIVE.fetch_add(1, Ordering::AcqRel);
+    let ended = Ended {
+        log: log.clone(),
+        ttl: retention.ttl,
+    };
+    let producer = tokio::spawn(async move {
+        // Dropped when the run ends, or when it is cancelled (the task aborted): the
+        // frames' stream goes with it, which runs the pipeline's cancel path.
+        let _ended = ended;
+        while let Some(frame) = frames.next().await {
+            log.push(&frame);
+        }
+    });
+    let mut registry = lock(&REGISTRY);
+    // A run that already ended (in its first poll) left nothing to cancel.
+    if !log_ended(&run_id, &registry) {
+        registry.producers.insert(run_id, producer.abort_handle());
+    }
+    Box::pin(reader)
+}
+
+fn log_ended(run_id: &str, registry: &Registry) -> bool {
+    registry.logs.get(run_id).is_none_or(|log| log.ended())
+}
+
+/// Ends a run's log when its producer stops, and drops the log after the TTL.
+struct Ended {
+    log: Arc<RunLog>,
+    ttl: std::time::Duration,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.log.end();
+        let run_id = self.log.run_id.clone();
+        lock(&REGISTRY).producers.remove(&run_id);
+        if ACTIVE.fetch_sub(1, Ordering::AcqRel) == 1 {
+            ALL_ENDED.notify_waiters();
+        }
+        let ttl = self.ttl;
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    tokio::time::sleep(ttl).await;
+                    lock(&REGISTRY).logs.remove(&run_id);
+                });
+            }
+            Err(_) => {
+                lock(&REGISTRY).logs.remove(&run_id);
+            }
+        }
+    }
+}
+
+/// The log of a run, if this process has it.
+pub(super) fn find(run_id: &str) -> Option<Arc<RunLog>> {
+    lock(&REGISTRY).logs.get(run_id).cloned()
+}
+
+/// How many detached runs are still producing.
+pub(crate) fn active_runs() -> usize {
+    ACTIVE.load(Ordering::Acquire)
+}
+
+/// Resolves once no detached run is producing.
+pub(crate) async fn runs_ended() {
+    loop {
+        let ended = ALL_ENDED.notified();
+        let mut ended = std::pin::pin!(ended);
+        ended.as_mut().enable();
+        if ACTIVE.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        ended.await;
+    }
+}
+
+/// Cancels every detached run still producing (their pipelines' cancel path saves what
+/// they have).
+pub(crate) fn cancel_all() {
+    let producers: Vec<AbortHandle> = lock(&REGISTRY).producers.values().cloned().collect();
+    for producer in producers {
+        producer.abort();
+    }
+}

@@ -1,0 +1,373 @@
+//! Detached runs over real HTTP: a client that goes away does not stop the answer (it
+//! is saved once, whole, with no cancel note), and any client of the same user joins
+//! the run from an event id, receiving exactly the events it missed, in order, then the
+//! live ones. Other users, garbage, future and expired cursors get clear 4xx answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatkit_agents::http::{ChatKitEndpoint, Rejection, Server};
+use chatkit_agents::runs::{DisconnectPolicy, RunRetention};
+use chatkit_agents::server::{ChatKitServer, EventStream, ThreadHandle, CANCELLED_NOTE};
+use chatkit_agents::store::{MemoryStore, SortOrder, Store, StoreContext};
+use chatkit_agents::types::*;
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+/// The request's user, from the `x-user` header.
+#[derive(Clone)]
+struct User(String);
+
+impl StoreContext for User {
+    fn user_id(&self) -> Option<&str> {
+        Some(&self.0)
+    }
+}
+
+/// Answers every message with `words` words, one text delta every `pace`.
+struct Slow {
+    store: Arc<MemoryStore>,
+    words: usize,
+    pace: Duration,
+    policy: DisconnectPolicy,
+}
+
+fn word(n: usize) -> String {
+    format!("w{n} ")
+}
+
+impl ChatKitServer for Slow {
+    type Context = User;
+
+    fn store(&self) -> Arc<dyn Store<User>> {
+        self.store.clone()
+    }
+
+    fn disconnect_policy(&self, _: &User) -> DisconnectPolicy {
+        self.policy.clone()
+    }
+
+    fn respond(
+        self: Arc<Self>,
+        thread: ThreadHandle,
+        _: Option<UserMessageItem>,
+        _: User,
+    ) -> EventStream {
+        Box::pin(async_stream::stream! {
+            let mut message = AssistantMessageItem {
+                id: "msg_answer".into(),
+                thread_id: thread.id().to_owned(),
+                created_at: Timestamp::now(),
+                content: vec![AssistantMessageContent::new("")],
+            };
+            yield Ok(ThreadStreamEvent::item_added(message.clone()));
+            let mut text = String::new();
+            for n in 0..self.words {
+                tokio::time::sleep(self.pace).await;
+                text.push_str(&word(n));
+                yield Ok(ThreadStreamEvent::item_updated("msg_answer", ThreadItemUpdate::text_delta(0, word(n))));
+            }
+            message.content = vec![AssistantMessageContent::new(text)];
+            yield Ok(ThreadStreamEvent::item_done(message));
+        })
+    }
+}
+
+struct Running {
+    url: String,
+    store: Arc<MemoryStore>,
+}
+
+async fn start(words: usize, pace: Duration, policy: DisconnectPolicy) -> Running {
+    let store = Arc::new(MemoryStore::new());
+    let server = Arc::new(Slow {
+        store: store.clone(),
+        words,
+        pace,
+        policy,
+    });
+    let app = ChatKitEndpoint::new(server, |parts| {
+        parts
+            .headers
+            .get("x-user")
+            .and_then(|v| v.to_str().ok())
+            .map(|user| User(user.to_owned()))
+            .ok_or_else(|| Rejection::unauthorized("no x-user"))
+    })
+    .router();
+    let server = Server::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/chatkit", server.local_addr().unwrap());
+    tokio::spawn(server.serve_with_shutdown(app, std::future::pending()));
+    Running { url, store }
+}
+
+/// One SSE frame: its `id:` (if any) and its event.
+#[derive(Debug, Clone, PartialEq)]
+struct Frame {
+    id: Option<String>,
+    event: Value,
+}
+
+/// Reads SSE frames from a response, up to `limit` of them (the rest stays unread).
+struct Frames {
+    body: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: String,
+}
+
+impl Frames {
+    fn new(response: reqwest::Response) -> Frames {
+        Frames {
+            body: response.bytes_stream().boxed(),
+            buffer: String::new(),
+        }
+    }
+
+    async fn next(&mut self) -> Option<Frame> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let raw: String = self.buffer.drain(..end + 2).collect();
+                let mut frame = Frame {
+                    id: None,
+                    event: Value::Null,
+                };
+                for line in raw.lines() {
+                    if let Some(id) = line.strip_prefix("id: ") {
+                        frame.id = Some(id.to_owned());
+                    } else if let Some(data) = line.strip_prefix("data: ") {
+                        frame.event = serde_json::from_str(data).unwrap();
+                    }
+                }
+                return Some(frame);
+            }
+            let chunk = self.body.next().await?.ok()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    async fn take(&mut self, n: usize) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while frames.len() < n {
+            frames.push(self.next().await.expect("the stream goes on"));
+        }
+        frames
+    }
+
+    async fn rest(mut self) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.next().await {
+            frames.push(frame);
+        }
+        frames
+    }
+}
+
+async fn create(url: &str, user: &str) -> Frames {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("x-user", user)
+        .json(&json!({"type": "threads.create", "params": {"input": {
+            "content": [{"type": "input_text", "text": "Go"}],
+            "attachments": [], "inference_options": {}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    Frames::new(response)
+}
+
+async fn resume(url: &str, user: &str, cursor: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{url}/runs/events"))
+        .header("x-user", user)
+        .header("last-event-id", cursor)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn thread_id(frames: &[Frame]) -> String {
+    frames[0].event["thread"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn items(store: &MemoryStore, thread_id: &str, user: &str) -> Vec<ThreadItem> {
+    store
+        .load_thread_items(thread_id, None, 100, SortOrder::Asc, &User(user.into()))
+        .await
+        .unwrap()
+        .data
+}
+
+/// Waits until the thread's answer is saved (the run ended), at most 10 s.
+async fn answer_saved(store: &MemoryStore, thread_id: &str, user: &str) -> Vec<ThreadItem> {
+    for _ in 0..1000 {
+        let items = items(store, thread_id, user).await;
+        if items
+            .iter()
+            .any(|i| matches!(i, ThreadItem::AssistantMessage(_)))
+        {
+            return items;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the detached run never saved its answer");
+}
+
+fn full_text(words: usize) -> String {
+    (0..words).map(word).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_run_finishes_and_is_saved_once_after_its_client_left() {
+    let words = 40;
+    let running = start(words, Duration::from_millis(10), DisconnectPolicy::detach()).await;
+    let mut frames = create(&running.url, "ann").await;
+    let first = frames.take(6).await;
+    assert!(first.iter().all(|f| f.id.is_some()), "{first:?}");
+    let thread_id = thread_id(&first);
+    drop(frames);
+
+    let items = answer_saved(&running.store, &thread_id, "ann").await;
+    let answers: Vec<&ThreadItem> = items
+        .iter()
+        .filter(|i| matches!(i, ThreadItem::AssistantMessage(_)))
+        .collect();
+    assert_eq!(answers.len(), 1);
+    let ThreadItem::AssistantMessage(answer) = answers[0] else {
+        unreachable!()
+    };
+    assert_eq!(answer.content[0].text, full_text(words));
+    assert!(
+        !items
+            .iter()
+            .any(|i| matches!(i, ThreadItem::SdkHiddenContext(c) if c.content == CANCELLED_NOTE)),
+        "not cancelled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_from_an_event_id_gets_exactly_the_missing_events_then_the_live_ones() {
+    let running = start(60, Duration::from_millis(10), DisconnectPolicy::detach()).await;
+    let mut frames = create(&running.url, "ann").await;
+    let seen = frames.take(10).await;
+    drop(frames);
+    let last = seen.last().unwrap().id.clone().unwrap();
+
+    let response = resume(&running.url, "ann", &last).await;
+    assert_eq!(response.status(), 200);
+    let rest = Frames::new(response).rest().await;
+
+    // The whole run, replayed from its start by a third reader.
+    let run_id = last.rsplit_once('.').unwrap().0;
+    let whole = Frames::new(resume(&running.url, "ann", &format!("{run_id}.0")).await)
+        .rest()
+        .await;
+    let joined: Vec<Frame> = seen.iter().chain(rest.iter()).cloned().collect();
+    assert_eq!(joined, whole, "no gap, no duplicate, in order");
+    let numbers: Vec<u64> = whole
+        .iter()
+        .map(|f| {
+            f.id.as_ref()
+                .unwrap()
+                .rsplit_once('.')
+                .unwrap()
+                .1
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(numbers, (1..=whole.len() as u64).collect::<Vec<_>>());
+    let text: String = whole
+        .iter()
+        .filter_map(|f| f.event["update"]["delta"].as_str())
+        .collect();
+    assert_eq!(text, full_text(60));
+
+    // `?after=` says the same as the header.
+    let by_query = reqwest::Client::new()
+        .get(format!("{}/runs/events?after={last}", running.url))
+        .header("x-user", "ann")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(Frames::new(by_query).rest().await, rest);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_cursors_that_cannot_be_served_get_clear_errors() {
+    // Room for the frames a live reader may lag behind, not for the whole run.
+    let retention = RunRetention::default().max_bytes(4000);
+    let running = start(
+        50,
+        Duration::from_millis(20),
+        DisconnectPolicy::Detach(retention),
+    )
+    .await;
+    let frames = create(&running.url, "ann").await.rest().await;
+    let last = frames.last().unwrap().id.clone().unwrap();
+    let (run_id, last_n) = last.rsplit_once('.').unwrap();
+    let last_n: u64 = last_n.parse().unwrap();
+
+    let status_and_code = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        (status, body["error"]["code"].as_str().unwrap().to_owned())
+    };
+    // Another user: as if the run did not exist.
+    assert_eq!(
+        status_and_code(resume(&running.url, "bob", &last).await).await,
+        (404, "run_not_found".into())
+    );
+    for garbage in ["", "nonsense", "run_x.", "run_x.-3", "thr_abc.1"] {
+        assert_eq!(
+            status_and_code(resume(&running.url, "ann", garbage).await).await,
+            (400, "bad_cursor".into()),
+            "{garbage:?}"
+        );
+    }
+    assert_eq!(
+        status_and_code(resume(&running.url, "ann", &format!("{run_id}.{}", last_n + 1)).await)
+            .await,
+        (400, "cursor_from_the_future".into())
+    );
+    assert_eq!(
+        status_and_code(resume(&running.url, "ann", "run_0000.1").await).await,
+        (404, "run_not_found".into())
+    );
+    // 4000 bytes keep only the last frames of the run's 7,000 or so.
+    assert_eq!(
+        status_and_code(resume(&running.url, "ann", &format!("{run_id}.1")).await).await,
+        (410, "run_expired".into())
+    );
+    let missing = reqwest::Client::new()
+        .get(format!("{}/runs/events", running.url))
+        .header("x-user", "ann")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status_and_code(missing).await, (400, "bad_cursor".into()));
+    // The end of a finished run: nothing more to send.
+    let at_end = resume(&running.url, "ann", &last).await;
+    assert_eq!(at_end.status(), 200);
+    assert!(Frames::new(at_end).rest().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_default_policy_frames_have_no_ids_and_a_disconnect_cancels() {
+    let running = start(200, Duration::from_millis(10), DisconnectPolicy::Cancel).await;
+    let mut frames = create(&running.url, "ann").await;
+    let first = frames.take(5).await;
+    assert!(first.iter().all(|f| f.id.is_none()));
+    let thread_id = thread_id(&first);
+    drop(frames);
+    for _ in 0..500 {
+        let items = items(&running.store, &thread_id, "ann").await;
+        if items
+            .iter()
+            .any(|i| matches!(i, ThreadItem::SdkHiddenContext(c) if c.content == CANCELLED_NOTE))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the disconnect did not cancel the answer");
+}

@@ -197,13 +197,18 @@ async fn items(store: &MemoryStore, thread_id: &str, user: &str) -> Vec<ThreadIt
         .data
 }
 
-/// Waits until the thread's answer is saved (the run ended), at most 10 s.
-async fn answer_saved(store: &MemoryStore, thread_id: &str, user: &str) -> Vec<ThreadItem> {
+/// Waits until the thread's answer is saved whole (the run ended), at most 10 s.
+async fn answer_saved(
+    store: &MemoryStore,
+    thread_id: &str,
+    user: &str,
+    text: &str,
+) -> Vec<ThreadItem> {
     for _ in 0..1000 {
         let items = items(store, thread_id, user).await;
         if items
             .iter()
-            .any(|i| matches!(i, ThreadItem::AssistantMessage(_)))
+            .any(|i| matches!(i, ThreadItem::AssistantMessage(m) if m.content[0].text == text))
         {
             return items;
         }
@@ -226,7 +231,7 @@ async fn a_detached_run_finishes_and_is_saved_once_after_its_client_left() {
     let thread_id = thread_id(&first);
     drop(frames);
 
-    let items = answer_saved(&running.store, &thread_id, "ann").await;
+    let items = answer_saved(&running.store, &thread_id, "ann", &full_text(words)).await;
     let answers: Vec<&ThreadItem> = items
         .iter()
         .filter(|i| matches!(i, ThreadItem::AssistantMessage(_)))

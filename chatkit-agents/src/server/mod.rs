@@ -48,6 +48,7 @@ pub(crate) mod cancellations;
 mod errors;
 mod frame;
 mod handlers;
+mod pending;
 mod pipeline;
 mod respond_with;
 mod result;
@@ -63,6 +64,7 @@ use tracing::Instrument;
 pub use cancellations::cancelled_streams_saved;
 pub use errors::{ProcessError, StreamError};
 pub use frame::sse_frame;
+pub use pending::DEFAULT_CHECKPOINT_INTERVAL;
 pub use pipeline::{default_handle_stream_cancelled, CANCELLED_NOTE};
 pub use respond_with::{respond_with, RespondWith};
 pub use result::{ProcessResult, StreamingResult};
@@ -243,7 +245,8 @@ pub trait ChatKitServer: Send + Sync + 'static {
     }
 
     /// Runs when the client goes away mid-stream, with the items that were added but
-    /// not done. The default saves non-empty assistant messages and a hidden note
+    /// not done (what checkpoints saved of them is deleted first: save what you keep).
+    /// The default saves non-empty assistant messages and a hidden note
     /// ([`CANCELLED_NOTE`]) for the model.
     async fn handle_stream_cancelled(
         &self,
@@ -281,6 +284,16 @@ pub trait ChatKitServer: Send + Sync + 'static {
     /// ```
     fn disconnect_policy(&self, _context: &Self::Context) -> DisconnectPolicy {
         DisconnectPolicy::Cancel
+    }
+
+    /// How often an item that is still streaming (assistant text, a workflow's tasks)
+    /// is saved as the client has seen it so far: when it is added, then at most once
+    /// this interval while it changes (default [`DEFAULT_CHECKPOINT_INTERVAL`], one
+    /// second). A process killed mid-answer then loses at most the last interval, and a
+    /// client that reloads the thread mid-answer sees the answer so far. `None` saves
+    /// items only when done (or cancelled), as the reference.
+    fn checkpoint_interval(&self) -> Option<std::time::Duration> {
+        Some(DEFAULT_CHECKPOINT_INTERVAL)
     }
 }
 

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use futures::stream::StreamExt;
-use indexmap::IndexMap;
 
+use super::pending::Pending;
 use super::result::Events;
 use super::{ChatKitServer, EventStream, ThreadHandle};
 use crate::store::{RecordKind, Store, StoreError};
@@ -53,7 +53,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
             server: Some(server.clone()),
             thread: thread.clone(),
             ctx: ctx.clone(),
-            pending: IndexMap::new(),
+            pending: Pending::new(server.checkpoint_interval()),
         };
         let mut events = start();
         while let Some(next) = events.next().await {
@@ -80,7 +80,11 @@ pub(crate) fn process_events<S: ChatKitServer>(
                     break;
                 }
             };
-            if let Err(error) = persist(&*store, &thread, &ctx, &event, &mut guard.pending).await {
+            let persisted = match persist(&*store, &thread, &ctx, &event, &mut guard.pending).await {
+                Ok(()) => guard.pending.checkpoint_if_due(&*store, thread.id(), &ctx).await,
+                failed => failed,
+            };
+            if let Err(error) = persisted {
                 if thread_deleted(&error) {
                     // Deleted by another request while this answer streamed: nothing of
                     // it may be saved any more, and there is nothing to report.
@@ -115,6 +119,13 @@ pub(crate) fn process_events<S: ChatKitServer>(
         }
         drop(events);
         guard.disarm();
+        // Items still pending when the answer ends (after an error, or never finished)
+        // are not kept, as in the reference: remove what checkpoints saved of them.
+        if let Err(error) = guard.pending.discard(&*store, thread.id(), &ctx).await {
+            if !thread_deleted(&error) {
+                tracing::error!(thread_id = thread.id(), %error, "removing unfinished items failed");
+            }
+        }
         if let Some(changed) = thread_changed(&thread, &mut last, &mut last_version) {
             match store.update_thread(&changed, &ctx).await {
                 Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default()))),
@@ -164,23 +175,23 @@ async fn persist<C: Send + Sync>(
     thread: &ThreadHandle,
     ctx: &C,
     event: &ThreadStreamEvent,
-    pending: &mut IndexMap<String, ThreadItem>,
+    pending: &mut Pending,
 ) -> Result<(), StoreError> {
     match event {
         ThreadStreamEvent::ThreadItemAdded { item } => {
-            pending.insert(item.id().to_owned(), ThreadItem::clone(item));
+            pending.added(store, thread.id(), item, ctx).await?;
         }
         ThreadStreamEvent::ThreadItemDone { item } => {
             store.add_thread_item(thread.id(), item, ctx).await?;
-            pending.shift_remove(item.id());
+            pending.remove(item.id());
         }
         ThreadStreamEvent::ThreadItemRemoved { item_id } => {
             store.delete_thread_item(thread.id(), item_id, ctx).await?;
-            pending.shift_remove(item_id);
+            pending.remove(item_id);
         }
         ThreadStreamEvent::ThreadItemReplaced { item } => {
             store.save_item(thread.id(), item, ctx).await?;
-            pending.shift_remove(item.id());
+            pending.remove(item.id());
         }
         ThreadStreamEvent::ThreadItemUpdated { item_id, update } => {
             if let Some(item) = pending.get_mut(item_id) {
@@ -272,7 +283,7 @@ struct CancelGuard<S: ChatKitServer> {
     server: Option<Arc<S>>,
     thread: ThreadHandle,
     ctx: S::Context,
-    pending: IndexMap<String, ThreadItem>,
+    pending: Pending,
 }
 
 impl<S: ChatKitServer> CancelGuard<S> {
@@ -287,13 +298,27 @@ impl<S: ChatKitServer> Drop for CancelGuard<S> {
             return;
         };
         let thread = self.thread.snapshot();
-        let pending: Vec<ThreadItem> = std::mem::take(&mut self.pending).into_values().collect();
+        let checkpointed = self.pending.checkpoints();
+        let pending = self.pending.take();
         let ctx = self.ctx.clone();
         tracing::info!(thread_id = %thread.id, pending = pending.len(), "stream cancelled (the client went away, or the server is stopping)");
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 super::cancellations::spawn_save(&runtime, async move {
-                    match server.handle_stream_cancelled(thread, pending, &ctx).await {
+                    // What checkpoints saved of the pending items goes first: the
+                    // handler saves what it keeps, as the client has seen it.
+                    let cancelled = async {
+                        if checkpointed {
+                            let store = server.store();
+                            for item in &pending {
+                                store
+                                    .delete_thread_item(&thread.id, item.id(), &ctx)
+                                    .await?;
+                            }
+                        }
+                        server.handle_stream_cancelled(thread, pending, &ctx).await
+                    };
+                    match cancelled.await {
                         Ok(()) => {}
                         Err(error) if thread_deleted(&error) => {
                             tracing::info!(

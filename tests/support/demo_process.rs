@@ -1,0 +1,198 @@
+//! The demo as a real process for the tests that stop, kill and restart it: its own
+//! port and database, a slow OpenAI-compatible model, and HTTP helpers to talk to it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use super::slow_model::SlowModel;
+
+/// A directory removed when the test ends.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("chatkit-drain-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn file(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A demo process on its own port and SQLite file.
+pub struct Demo {
+    child: Child,
+    pub url: String,
+}
+
+impl Demo {
+    pub fn start(db: &str, model: &SlowModel, drain: &str) -> Demo {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chatkit-demo"))
+            .env("PORT", "0")
+            .env("CHATKIT_DB", db)
+            .env("OPENAI_API_KEY", "sk-test")
+            .env("OPENAI_BASE_URL", model.url())
+            .env("CHATKIT_DRAIN_TIMEOUT", drain)
+            .env("RUST_LOG", "info")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the demo binary starts");
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the demo says where it listens")
+                .unwrap();
+            if let Some(at) = line.find("demo on http://") {
+                let rest = &line[at + "demo on ".len()..];
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining its logs so that it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Demo { child, url }
+    }
+
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Kills the process with SIGKILL (nothing it could do about it) and reaps it.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(!status.success(), "{status:?}");
+    }
+
+    /// Waits for the process to exit; its exit status.
+    pub fn wait(mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the demo did not exit within {within:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn post(url: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}/chatkit"))
+        .header("x-user-id", "drain-user")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Starts a thread and reads its stream until `chars` characters of the answer have
+/// arrived; the thread id, and the rest of the stream to read on.
+pub async fn answer_until(
+    url: &str,
+    chars: usize,
+) -> (
+    String,
+    futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+) {
+    let response = post(
+        url,
+        json!({"type": "threads.create", "params": {"input": {
+            "content": [{"type": "input_text", "text": "Tell me a long story."}],
+            "attachments": [], "inference_options": {}}}}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream().boxed();
+    let mut buffer = String::new();
+    let mut thread_id = None;
+    let mut text = 0;
+    while text < chars {
+        let chunk = body.next().await.expect("the stream goes on").unwrap();
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let event: Value =
+                serde_json::from_str(frame.trim().trim_start_matches("data: ")).unwrap();
+            if event["type"] == "thread.created" {
+                thread_id = Some(event["thread"]["id"].as_str().unwrap().to_owned());
+            }
+            if let Some(delta) = event["update"]["delta"].as_str() {
+                text += delta.len();
+            }
+        }
+    }
+    (thread_id.expect("thread.created came first"), body)
+}
+
+/// The rest of a stream's events, until it ends or breaks.
+pub async fn rest(
+    mut body: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+) -> (Vec<Value>, bool) {
+    let mut buffer = String::new();
+    let mut broke = false;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => buffer.push_str(std::str::from_utf8(&chunk).unwrap()),
+            Err(_) => {
+                broke = true;
+                break;
+            }
+        }
+    }
+    let events = buffer
+        .split("\n\n")
+        .filter(|f| f.starts_with("data: "))
+        .filter_map(|f| serde_json::from_str(&f["data: ".len()..]).ok())
+        .collect();
+    (events, broke)
+}
+
+pub async fn stored_items(url: &str, thread_id: &str) -> Vec<Value> {
+    let response = post(
+        url,
+        json!({"type": "items.list", "params": {"thread_id": thread_id, "limit": 100, "order": "asc"}}),
+    )
+    .await;
+    let page: Value = response.json().await.unwrap();
+    page["data"].as_array().unwrap().clone()
+}
+
+pub fn assistant_text(items: &[Value]) -> String {
+    items
+        .iter()
+        .filter(|i| i["type"] == "assistant_message")
+        .flat_map(|i| i["content"].as_array().unwrap().iter())
+        .map(|c| c["text"].as_str().unwrap())
+        .collect()
+}

@@ -2,7 +2,9 @@
 //! their checkpoints: saved when they are added and, while they stream, at most once an
 //! interval, so that a process killed mid-answer loses at most the last interval.
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+use std::time::Duration;
 
 use indexmap::IndexMap;
 
@@ -13,24 +15,57 @@ use crate::types::ThreadItem;
 /// one second.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The checkpoint clock's resolution.
+const TICK: Duration = Duration::from_millis(50);
+/// Ticks of [`TICK`] since the clock started.
+static TICKS: AtomicU64 = AtomicU64::new(0);
+static CLOCK: Once = Once::new();
+
+/// Starts the checkpoint clock: one thread of its own that counts ticks, so that the
+/// check made after every event of every response is an atomic load rather than a clock
+/// read (which costs more than framing a text delta).
+fn start_clock() {
+    CLOCK.call_once(|| {
+        let started = std::thread::Builder::new()
+            .name("chatkit-checkpoint-clock".into())
+            .spawn(|| loop {
+                std::thread::sleep(TICK);
+                TICKS.fetch_add(1, Ordering::Relaxed);
+            });
+        if let Err(error) = started {
+            tracing::warn!(%error, "cannot start the checkpoint clock; items are saved when added and when done only");
+        }
+    });
+}
+
+/// `interval` in ticks, rounded up.
+fn ticks_in(interval: Duration) -> u64 {
+    let ticks = interval.as_nanos().div_ceil(TICK.as_nanos());
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
 /// A response's pending items.
 #[derive(Debug)]
 pub(crate) struct Pending {
     items: IndexMap<String, ThreadItem>,
-    /// How often streaming items are saved (`None`: only when done, as the reference).
-    interval: Option<Duration>,
+    /// How often streaming items are saved, in clock ticks (`None`: only when done, as
+    /// the reference).
+    interval: Option<u64>,
     /// Whether an item changed since the last checkpoint.
     dirty: bool,
-    last_checkpoint: Instant,
+    last_checkpoint: u64,
 }
 
 impl Pending {
     pub(crate) fn new(interval: Option<Duration>) -> Self {
+        if interval.is_some() {
+            start_clock();
+        }
         Pending {
             items: IndexMap::new(),
-            interval,
+            interval: interval.map(ticks_in),
             dirty: false,
-            last_checkpoint: Instant::now(),
+            last_checkpoint: TICKS.load(Ordering::Relaxed),
         }
     }
 
@@ -50,6 +85,7 @@ impl Pending {
     }
 
     /// The item `id`, to apply an update to; marks the items for the next checkpoint.
+    #[inline]
     pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut ThreadItem> {
         let item = self.items.get_mut(id)?;
         self.dirty = true;
@@ -61,25 +97,33 @@ impl Pending {
         self.items.shift_remove(id);
     }
 
-    /// Saves the pending items if they changed and the interval has passed since the
-    /// last checkpoint.
-    pub(crate) async fn checkpoint_if_due<C: Send + Sync>(
+    /// Whether the pending items changed and the interval has passed since the last
+    /// checkpoint. Called after every event: an atomic load and two comparisons.
+    #[inline]
+    pub(crate) fn checkpoint_due(&self) -> bool {
+        match self.interval {
+            Some(interval) if self.dirty => {
+                TICKS
+                    .load(Ordering::Relaxed)
+                    .wrapping_sub(self.last_checkpoint)
+                    >= interval
+            }
+            _ => false,
+        }
+    }
+
+    /// Saves the pending items as they are now.
+    pub(crate) async fn checkpoint<C: Send + Sync>(
         &mut self,
         store: &dyn Store<C>,
         thread_id: &str,
         ctx: &C,
     ) -> Result<(), StoreError> {
-        let Some(interval) = self.interval else {
-            return Ok(());
-        };
-        if !self.dirty || self.last_checkpoint.elapsed() < interval {
-            return Ok(());
-        }
         for item in self.items.values() {
             store.save_item(thread_id, item, ctx).await?;
         }
         self.dirty = false;
-        self.last_checkpoint = Instant::now();
+        self.last_checkpoint = TICKS.load(Ordering::Relaxed);
         Ok(())
     }
 

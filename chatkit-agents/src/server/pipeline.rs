@@ -80,10 +80,10 @@ pub(crate) fn process_events<S: ChatKitServer>(
                     break;
                 }
             };
-            let persisted = match persist(&*store, &thread, &ctx, &event, &mut guard.pending).await {
-                Ok(()) => guard.pending.checkpoint_if_due(&*store, thread.id(), &ctx).await,
-                failed => failed,
-            };
+            let mut persisted = persist(&*store, &thread, &ctx, &event, &mut guard.pending).await;
+            if persisted.is_ok() && guard.pending.checkpoint_due() {
+                persisted = guard.pending.checkpoint(&*store, thread.id(), &ctx).await;
+            }
             if let Err(error) = persisted {
                 if thread_deleted(&error) {
                     // Deleted by another request while this answer streamed: nothing of

@@ -8,6 +8,8 @@
 //! (`"npx -y @modelcontextprotocol/server-everything; docs=https://host/mcp"`).
 //! SIGTERM or Ctrl-C stop it gracefully: answers in flight finish (up to
 //! `CHATKIT_DRAIN_TIMEOUT` seconds, 20 by default) or are saved as cancelled.
+//! `CHATKIT_RUNS=detach` lets answers outlive their client (rejoin at
+//! `GET /chatkit/runs/events`).
 
 #[tokio::main]
 async fn main() {

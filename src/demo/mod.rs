@@ -30,6 +30,7 @@ use chatkit_agents::agents::{
     HostedTool, McpServer,
 };
 use chatkit_agents::http::ChatKitEndpoint;
+use chatkit_agents::runs::DisconnectPolicy;
 use chatkit_agents::store::{PostgresStore, SqliteStore, Store, StoreContext, StoreError};
 use chatkit_agents::telemetry::otel::{self, Otel, OtelError};
 
@@ -176,6 +177,9 @@ pub struct DemoConfig {
     /// How long a stopping demo (SIGTERM, Ctrl-C) lets answers in flight finish before
     /// it cancels them (`CHATKIT_DRAIN_TIMEOUT`, seconds; 20 by default).
     pub drain_timeout: std::time::Duration,
+    /// What a client going away does to its answer (`CHATKIT_RUNS`: `cancel`, the
+    /// default, or `detach`).
+    pub runs: DisconnectPolicy,
 }
 
 impl DemoConfig {
@@ -184,9 +188,10 @@ impl DemoConfig {
     /// `OPENAI_MODEL` (`gpt-4.1-mini`), `OPENAI_BASE_URL` (`https://api.openai.com/v1`),
     /// `OPENAI_API` (`responses`, or `chat_completions` for chat-only servers),
     /// `CHATKIT_MCP` (MCP servers, see [`parse_mcp_servers`]), `CHATKIT_HOSTED_TOOLS`
-    /// (hosted tools, see [`parse_hosted_tools`]), `CHATKIT_DRAIN_TIMEOUT` (seconds, 20).
-    /// Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS` or `CHATKIT_DRAIN_TIMEOUT` that
-    /// does not parse, and on hosted tools with `OPENAI_API=chat_completions` (Chat
+    /// (hosted tools, see [`parse_hosted_tools`]), `CHATKIT_DRAIN_TIMEOUT` (seconds, 20),
+    /// `CHATKIT_RUNS` (`cancel` or `detach`). Fails on a `CHATKIT_MCP`,
+    /// `CHATKIT_HOSTED_TOOLS`, `CHATKIT_DRAIN_TIMEOUT` or `CHATKIT_RUNS` that does not
+    /// parse, and on hosted tools with `OPENAI_API=chat_completions` (Chat
     /// Completions has none).
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -230,7 +235,17 @@ impl DemoConfig {
                     format!("CHATKIT_DRAIN_TIMEOUT: {seconds:?} is not a number of seconds")
                 })?,
         };
+        let runs = match var("CHATKIT_RUNS").as_deref().map(str::trim) {
+            None | Some("cancel") => DisconnectPolicy::Cancel,
+            Some("detach") => DisconnectPolicy::detach(),
+            Some(other) => {
+                return Err(format!(
+                    "CHATKIT_RUNS: {other:?} is neither \"cancel\" nor \"detach\""
+                ))
+            }
+        };
         Ok(DemoConfig {
+            runs,
             drain_timeout,
             address,
             database: DemoDatabase::parse(
@@ -367,12 +382,28 @@ pub fn app_with_tools(
     mcp_servers: Vec<McpServer>,
     hosted_tools: Vec<HostedTool>,
 ) -> Router {
-    let server = Arc::new(DemoServer::new(
+    app_with_policy(
         store,
-        model.clone(),
+        model,
         mcp_servers,
         hosted_tools,
-    ));
+        DisconnectPolicy::Cancel,
+    )
+}
+
+/// [`app_with_tools`] whose answers outlive their client under `runs`
+/// ([`DisconnectPolicy::detach`]).
+pub fn app_with_policy(
+    store: Arc<dyn Store<RequestContext>>,
+    model: Arc<dyn Model>,
+    mcp_servers: Vec<McpServer>,
+    hosted_tools: Vec<HostedTool>,
+    runs: DisconnectPolicy,
+) -> Router {
+    let server = Arc::new(
+        DemoServer::new(store, model.clone(), mcp_servers, hosted_tools)
+            .with_disconnect_policy(runs),
+    );
     let chatkit = ChatKitEndpoint::new(server, move |parts| {
         let user_id = parts
             .headers
@@ -437,11 +468,15 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
     for tool in &hosted_tools {
         tracing::info!(tool = tool.kind(), "the model is offered this hosted tool");
     }
-    let app = app_with_tools(
+    if config.runs != DisconnectPolicy::Cancel {
+        tracing::info!("answers outlive their client (CHATKIT_RUNS=detach): rejoin at GET /chatkit/runs/events");
+    }
+    let app = app_with_policy(
         store,
         model(&config.model),
         config.mcp_servers.clone(),
         hosted_tools,
+        config.runs.clone(),
     );
     server.serve(app).await?;
     tracing::info!("stopped");

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 /// Answers from simple rules on the last user message:
 /// - "weather" (optionally "in <city>") calls `get_weather`;
 /// - "task" or "todo" calls `show_tasks`;
+/// - "research" (optionally "about <topic>") calls `research`, which takes a while;
 /// - "note", "draft" or "write" calls `draft_note`;
 /// - after tool outputs, it sums them up;
 /// - anything else gets a short explanation;
@@ -101,6 +102,12 @@ impl OfflineModel {
         }
         if (lower.contains("task") || lower.contains("todo")) && offer(request, "show_tasks") {
             return vec![Step::tool_call("show_tasks", json!({}))];
+        }
+        if lower.contains("research") && offer(request, "research") {
+            let topic = after_word(&text, "about")
+                .or_else(|| after_word(&text, "research"))
+                .unwrap_or("Rust");
+            return vec![Step::tool_call("research", json!({"topic": topic}))];
         }
         if (lower.contains("note") || lower.contains("draft") || lower.contains("write"))
             && offer(request, "draft_note")

@@ -7,12 +7,13 @@ use chatkit_agents::agents::{
     Agent, HostedTool, McpServer,
 };
 use chatkit_agents::async_trait;
+use chatkit_agents::runs::DisconnectPolicy;
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
 use chatkit_agents::store::Store;
 use chatkit_agents::types::*;
 
 use super::state::{self, Refused};
-use super::tools::{delete_task, draft_note, get_weather, show_tasks};
+use super::tools::{delete_task, draft_note, get_weather, research, show_tasks};
 use super::widgets::{task_list, weather_card};
 use super::RequestContext;
 
@@ -21,6 +22,8 @@ pub struct DemoServer {
     store: Arc<dyn Store<RequestContext>>,
     /// Answers messages; this server adds titles and the widget actions around it.
     agent: Arc<AgentServer<RequestContext>>,
+    /// What a client going away does to its answer.
+    runs: DisconnectPolicy,
 }
 
 impl DemoServer {
@@ -33,11 +36,12 @@ impl DemoServer {
         hosted_tools: Vec<HostedTool>,
     ) -> Self {
         let agent = Agent::new("Demo", model)
-            .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, to delete a task (the user approves it), or to draft notes. Answer briefly.")
+            .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, to delete a task (the user approves it), to draft notes, or to research a topic (it takes a while). Answer briefly.")
             .tool(get_weather)
             .tool(show_tasks)
             .tool(delete_task)
-            .tool(draft_note);
+            .tool(draft_note)
+            .tool(research);
         let agent = mcp_servers
             .into_iter()
             .fold(agent, |agent, server| agent.mcp_server(server));
@@ -45,7 +49,17 @@ impl DemoServer {
             .into_iter()
             .fold(agent, |agent, tool| agent.hosted_tool(tool));
         let agent = Arc::new(AgentServer::new(store.clone(), agent));
-        DemoServer { store, agent }
+        DemoServer {
+            store,
+            agent,
+            runs: DisconnectPolicy::Cancel,
+        }
+    }
+
+    /// Answers outlive their client under [`DisconnectPolicy::detach`].
+    pub fn with_disconnect_policy(mut self, runs: DisconnectPolicy) -> Self {
+        self.runs = runs;
+        self
     }
 }
 
@@ -69,6 +83,10 @@ impl ChatKitServer for DemoServer {
 
     fn store(&self) -> Arc<dyn Store<RequestContext>> {
         self.store.clone()
+    }
+
+    fn disconnect_policy(&self, _: &RequestContext) -> DisconnectPolicy {
+        self.runs.clone()
     }
 
     /// The demo's users are made-up ids from a header: fine to show on traces.

@@ -6,7 +6,10 @@ use chatkit_agents::agents::{
     chatkit::AgentContext, function_tool, model::Model, text_deltas, Agent, Runner, ToolContext,
     ToolError,
 };
-use chatkit_agents::types::ThreadStreamEvent;
+use chatkit_agents::types::{
+    CustomTask, Task, TaskStatusIndicator, ThreadStreamEvent, Workflow, WorkflowSummary,
+    WorkflowType,
+};
 use chatkit_agents::widgets::{self as w, accumulate_text, WidgetSource};
 use futures::StreamExt;
 
@@ -97,5 +100,58 @@ pub async fn delete_task(ctx: &ToolContext<Ctx>, task: String) -> Result<String,
         "Deleted the task \"{}\"; {} tasks are left.",
         removed.title,
         tasks.len()
+    ))
+}
+
+/// How long each step of [`research`] takes.
+pub const RESEARCH_STEP: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// The sources [`research`] reads, in order.
+const RESEARCH_STEPS: [&str; 4] = [
+    "Reading the documentation",
+    "Reading the issue tracker",
+    "Comparing with peers",
+    "Writing up the findings",
+];
+
+/// Research a topic: a workflow of four steps that takes a few seconds, shown as it
+/// goes. Long enough to reload the page mid-way (with `CHATKIT_RUNS=detach` the work
+/// goes on and its tasks appear on reload).
+///
+/// # Arguments
+///
+/// * `topic` - What to research, e.g. "Rust async runtimes".
+#[function_tool]
+pub async fn research(ctx: &ToolContext<Ctx>, topic: String) -> Result<String, ToolError> {
+    let context = ctx.context();
+    context.start_workflow(Workflow::new(WorkflowType::Custom));
+    for (index, step) in RESEARCH_STEPS.iter().enumerate() {
+        context.add_workflow_task(Task::Custom(CustomTask {
+            title: Some(format!("{step}: {topic}")),
+            status_indicator: TaskStatusIndicator::Loading,
+            ..Default::default()
+        }));
+        tokio::time::sleep(RESEARCH_STEP).await;
+        context
+            .update_workflow_task(
+                Task::Custom(CustomTask {
+                    title: Some(format!("{step}: {topic}")),
+                    status_indicator: TaskStatusIndicator::Complete,
+                    ..Default::default()
+                }),
+                index,
+            )
+            .map_err(|e| ToolError::new(e.to_string()))?;
+    }
+    context.end_workflow(
+        Some(WorkflowSummary::Custom {
+            title: format!("Researched {topic}"),
+            icon: None,
+        }),
+        false,
+    );
+    Ok(format!(
+        "Research on {topic}: {} sources read, findings written.",
+        RESEARCH_STEPS.len()
     ))
 }

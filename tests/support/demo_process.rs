@@ -38,15 +38,31 @@ pub struct Demo {
 }
 
 impl Demo {
+    /// The demo on `db` answering with `model`, draining for `drain` seconds on SIGTERM.
     pub fn start(db: &str, model: &SlowModel, drain: &str) -> Demo {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chatkit-demo"))
+        Demo::start_with(
+            db,
+            &[
+                ("OPENAI_API_KEY", "sk-test"),
+                ("OPENAI_BASE_URL", model.url()),
+                ("CHATKIT_DRAIN_TIMEOUT", drain),
+            ],
+        )
+    }
+
+    /// The demo on `db` with `env` (the offline model unless it names one).
+    pub fn start_with(db: &str, env: &[(&str, &str)]) -> Demo {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chatkit-demo"));
+        command
             .env("PORT", "0")
             .env("CHATKIT_DB", db)
-            .env("OPENAI_API_KEY", "sk-test")
-            .env("OPENAI_BASE_URL", model.url())
-            .env("CHATKIT_DRAIN_TIMEOUT", drain)
             .env("RUST_LOG", "info")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()

@@ -135,6 +135,7 @@ mod macros;
 mod locks;
 mod panics;
 mod python_json;
+mod tally;
 mod text;
 
 /// Re-exported: `async_stream::try_stream!` is the natural way to write `respond`.

@@ -262,6 +262,19 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
     }
 }
 
+impl<S: ChatKitServer> ChatKitEndpoint<S> {
+    /// The request's context, or the logged rejection.
+    fn context(&self, parts: &Parts) -> Result<S::Context, Rejection> {
+        (self.extract)(parts).inspect_err(|rejection| {
+            tracing::info!(
+                status = rejection.status.as_u16(),
+                "ChatKit request rejected: {}",
+                rejection.message
+            );
+        })
+    }
+}
+
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({"error": {"code": code, "message": message}});
     (
@@ -291,16 +304,9 @@ async fn handle<S: ChatKitServer>(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let context = match (endpoint.extract)(&parts) {
+    let context = match endpoint.context(&parts) {
         Ok(context) => context,
-        Err(rejection) => {
-            tracing::info!(
-                status = rejection.status.as_u16(),
-                "ChatKit request rejected: {}",
-                rejection.message
-            );
-            return error_response(rejection.status, "rejected", &rejection.message);
-        }
+        Err(no) => return error_response(no.status, "rejected", &no.message),
     };
     let read = tokio::time::timeout(
         endpoint.body_timeout,
@@ -333,11 +339,9 @@ async fn resume_run<S: ChatKitServer>(
     request: Request,
 ) -> Response {
     let (parts, _body) = request.into_parts();
-    let context = match (endpoint.extract)(&parts) {
+    let context = match endpoint.context(&parts) {
         Ok(context) => context,
-        Err(rejection) => {
-            return error_response(rejection.status, "rejected", &rejection.message);
-        }
+        Err(no) => return error_response(no.status, "rejected", &no.message),
     };
     let from_header = parts
         .headers

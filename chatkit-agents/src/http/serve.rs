@@ -246,7 +246,7 @@ impl Server {
                 "drain deadline passed: cancelling the responses and runs still going"
             );
             let _ = force.send(true);
-            crate::runs::cancel_all();
+            crate::runs::cancel_runs();
             all_closed.await;
             crate::runs::runs_ended().await;
         }

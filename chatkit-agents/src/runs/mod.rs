@@ -18,7 +18,8 @@
 //!
 //! A draining [`http::Server`](crate::http::Server) waits for detached runs as for
 //! open responses, and cancels the ones still running at its deadline through the
-//! normal cancel path.
+//! normal cancel path. Serving with something else, do the same with [`runs_ended`],
+//! [`cancel_runs`] and [`cancelled_streams_saved`](crate::server::cancelled_streams_saved).
 
 mod log;
 mod registry;
@@ -28,7 +29,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
-pub(crate) use registry::{active_runs, cancel_all, runs_ended};
+pub use registry::{active_runs, cancel_runs, runs_ended};
 
 /// What a client going away mid-answer does to the answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,17 +2,16 @@
 //! after they end) and the tasks that produce them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
-use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::log::RunLog;
 use super::RunRetention;
 use crate::locks::lock;
+use crate::tally::{Counted, Tally};
 
 #[derive(Default)]
 struct Registry {
@@ -22,9 +21,8 @@ struct Registry {
 }
 
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
-/// Producers running, and the signal that the count dropped to zero.
-static ACTIVE: AtomicUsize = AtomicUsize::new(0);
-static ALL_ENDED: Notify = Notify::const_new();
+/// The producers running.
+static PRODUCERS: Tally = Tally::new();
 
 /// Spawns the producer of a new run over `frames`; the request's reader of it.
 pub(super) fn start(
@@ -36,10 +34,10 @@ pub(super) fn start(
     let log = Arc::new(RunLog::new(run_id.clone(), thread_id, &retention));
     let reader = log.follow(0);
     lock(&REGISTRY).logs.insert(run_id.clone(), log.clone());
-    ACTIVE.fetch_add(1, Ordering::AcqRel);
     let ended = Ended {
         log: log.clone(),
         ttl: retention.ttl,
+        _counted: PRODUCERS.enter(),
     };
     let producer = tokio::spawn(async move {
         // Dropped when the run ends, or when it is cancelled (the task aborted): the
@@ -65,6 +63,8 @@ fn log_ended(run_id: &str, registry: &Registry) -> bool {
 struct Ended {
     log: Arc<RunLog>,
     ttl: std::time::Duration,
+    /// Counts the producer until its log is ended (fields drop after `drop`).
+    _counted: Counted,
 }
 
 impl Drop for Ended {
@@ -72,9 +72,6 @@ impl Drop for Ended {
         self.log.end();
         let run_id = self.log.run_id.clone();
         lock(&REGISTRY).producers.remove(&run_id);
-        if ACTIVE.fetch_sub(1, Ordering::AcqRel) == 1 {
-            ALL_ENDED.notify_waiters();
-        }
         let ttl = self.ttl;
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
@@ -95,27 +92,20 @@ pub(super) fn find(run_id: &str) -> Option<Arc<RunLog>> {
     lock(&REGISTRY).logs.get(run_id).cloned()
 }
 
-/// How many detached runs are still producing.
-pub(crate) fn active_runs() -> usize {
-    ACTIVE.load(Ordering::Acquire)
+/// How many detached runs of this process are still producing.
+pub fn active_runs() -> usize {
+    PRODUCERS.count()
 }
 
-/// Resolves once no detached run is producing.
-pub(crate) async fn runs_ended() {
-    loop {
-        let ended = ALL_ENDED.notified();
-        let mut ended = std::pin::pin!(ended);
-        ended.as_mut().enable();
-        if ACTIVE.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        ended.await;
-    }
+/// Resolves once no detached run of this process is producing.
+pub async fn runs_ended() {
+    PRODUCERS.zero().await;
 }
 
-/// Cancels every detached run still producing (their pipelines' cancel path saves what
-/// they have).
-pub(crate) fn cancel_all() {
+/// Cancels every detached run of this process still producing: each one's pipeline
+/// takes its cancel path (its text so far and the hidden note saved, see
+/// [`cancelled_streams_saved`](crate::server::cancelled_streams_saved)).
+pub fn cancel_runs() {
     let producers: Vec<AbortHandle> = lock(&REGISTRY).producers.values().cloned().collect();
     for producer in producers {
         producer.abort();

@@ -7,38 +7,22 @@
 //! [`cancelled_streams_saved`] waits for them.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::sync::Notify;
+use crate::tally::Tally;
 
 /// Saves started and not finished, in this process.
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
-/// Woken when `RUNNING` drops to zero.
-static SETTLED: Notify = Notify::const_new();
+static SAVES: Tally = Tally::new();
 
 /// Runs a cancelled stream's save on `runtime`, counted until it ends (or panics).
 pub(crate) fn spawn_save(
     runtime: &tokio::runtime::Handle,
     save: impl Future<Output = ()> + Send + 'static,
 ) {
-    RUNNING.fetch_add(1, Ordering::AcqRel);
-    let done = Done;
+    let counted = SAVES.enter();
     runtime.spawn(async move {
-        let _done = done;
+        let _counted = counted;
         save.await;
     });
-}
-
-/// Counts a save as finished when dropped: after it ran, or with its task if the runtime
-/// shuts down first.
-struct Done;
-
-impl Drop for Done {
-    fn drop(&mut self) {
-        if RUNNING.fetch_sub(1, Ordering::AcqRel) == 1 {
-            SETTLED.notify_waiters();
-        }
-    }
 }
 
 /// Waits until every cancelled stream of this process has saved its pending items (its
@@ -54,19 +38,11 @@ impl Drop for Done {
 /// # });
 /// ```
 pub async fn cancelled_streams_saved() {
-    loop {
-        let settled = SETTLED.notified();
-        let mut settled = std::pin::pin!(settled);
-        // Registered before the check, so a save finishing in between still wakes us.
-        settled.as_mut().enable();
-        if RUNNING.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        settled.await;
-    }
+    SAVES.zero().await;
 }
 
 /// How many cancelled streams are saving now (for logs).
+#[cfg(feature = "axum")]
 pub(crate) fn saving() -> usize {
-    RUNNING.load(Ordering::Acquire)
+    SAVES.count()
 }

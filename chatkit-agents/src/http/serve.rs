@@ -16,19 +16,6 @@
 //! never cut by these timeouts, however long the model takes. The request *body* is
 //! bounded by [`ChatKitEndpoint::body_timeout`](super::ChatKitEndpoint::body_timeout).
 //! Every connection has `TCP_NODELAY` set (see [`listen`](super::listen)).
-//!
-//! # Stopping
-//!
-//! [`Server::serve`] stops on SIGTERM (what a rolling deploy sends) or Ctrl-C;
-//! [`Server::serve_with_shutdown`] on a future of your own. Either way the server
-//! **drains**: it stops accepting, lets every response in flight (and every detached
-//! run, see [`crate::runs`]) finish for up to
-//! [`drain_timeout`](Server::drain_timeout) (default 20 s, inside the 30 s that
-//! Kubernetes and most platforms wait before SIGKILL), then cancels the ones still
-//! streaming through the normal cancel path (their text so far and the hidden note
-//! saved, as when a client goes away: see
-//! [`ChatKitServer::handle_stream_cancelled`](crate::server::ChatKitServer::handle_stream_cancelled)),
-//! waits for those saves, and returns.
 
 use std::future::Future;
 use std::io;
@@ -60,7 +47,22 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 const SAVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An HTTP/1.1 server for a ChatKit endpoint (or any axum router), with header-read and
-/// idle timeouts and a connection limit on by default.
+/// idle timeouts and a connection limit on by default (see the module [`crate::http`]).
+///
+/// # Stopping
+///
+/// [`Server::serve`] stops on SIGTERM (what a rolling deploy sends) or Ctrl-C;
+/// [`Server::serve_with_shutdown`] on a future of your own. Either way the server
+/// **drains**: it stops accepting, lets every response in flight (and every detached
+/// run, see [`crate::runs`]) finish for up to
+/// [`drain_timeout`](Server::drain_timeout) (default 20 s, inside the 30 s that
+/// Kubernetes and most platforms wait before SIGKILL), then cancels the ones still
+/// streaming through the normal cancel path (their text so far and the hidden note
+/// saved, as when a client goes away: see
+/// [`ChatKitServer::handle_stream_cancelled`](crate::server::ChatKitServer::handle_stream_cancelled)),
+/// waits for those saves, and returns.
+///
+/// # Example
 ///
 /// ```no_run
 /// # use std::sync::Arc;
@@ -148,7 +150,7 @@ impl Server {
     }
 
     /// Serves `app` until SIGTERM or Ctrl-C ([`shutdown_signal`]), then drains (see
-    /// [Stopping](self#stopping)).
+    /// [Stopping](Server#stopping)).
     pub async fn serve(self, app: Router) -> io::Result<()> {
         self.serve_with_shutdown(app, shutdown_signal()).await
     }

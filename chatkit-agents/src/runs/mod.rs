@@ -12,11 +12,11 @@
 //! is one reader of that log. A client that goes away stops reading, not the run: its
 //! items are saved exactly as if the client had stayed. Every frame then carries an SSE
 //! `id:` line, `id: <run id>.<n>`, and any client can join the run from such an id with
-//! [`resume`] (the HTTP endpoint serves it at `GET <path>/runs/events` with the
+//! [`resume`](crate::server::resume) (the HTTP endpoint serves it at `GET <path>/runs/events` with the
 //! `Last-Event-ID` header, or `?after=<id>`), replaying what it missed and then
 //! following live. The log stays for [`RunRetention::ttl`] after the run ends.
 //!
-//! A draining [`http::Server`](crate::http::Server) waits for detached runs as for
+//! A draining `http::Server` waits for detached runs as for
 //! open responses, and cancels the ones still running at its deadline through the
 //! normal cancel path. Serving with something else, do the same with [`runs_ended`],
 //! [`cancel_runs`] and [`cancelled_streams_saved`](crate::server::cancelled_streams_saved).
@@ -41,7 +41,7 @@ pub enum DisconnectPolicy {
     #[default]
     Cancel,
     /// The answer goes on to its end and is saved as if the client had stayed; the
-    /// stream's frames carry `id:` lines, and a client rejoins with [`resume`]. The
+    /// stream's frames carry `id:` lines, and a client rejoins with [`resume`](crate::server::resume). The
     /// stock client's stop button only stops reading: the answer goes on.
     Detach(RunRetention),
 }

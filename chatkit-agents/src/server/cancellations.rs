@@ -27,7 +27,7 @@ pub(crate) fn spawn_save(
 
 /// Waits until every cancelled stream of this process has saved its pending items (its
 /// [`handle_stream_cancelled`](super::ChatKitServer::handle_stream_cancelled) has
-/// returned). [`http::Server`](crate::http::Server) calls it before it returns from a
+/// returned). `http::Server` calls it before it returns from a
 /// shutdown; call it yourself before your process exits if you serve with something
 /// else.
 ///

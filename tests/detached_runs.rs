@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chatkit_agents::http::{ChatKitEndpoint, Rejection, Server};
 use chatkit_agents::runs::{DisconnectPolicy, RunRetention};
-use chatkit_agents::server::{ChatKitServer, EventStream, ThreadHandle, CANCELLED_NOTE};
+use chatkit_agents::server::{start_run, ChatKitServer, EventStream, ThreadHandle, CANCELLED_NOTE};
 use chatkit_agents::store::{MemoryStore, SortOrder, Store, StoreContext};
 use chatkit_agents::types::*;
 use futures::StreamExt;
@@ -53,9 +53,10 @@ impl ChatKitServer for Slow {
         _: Option<UserMessageItem>,
         _: User,
     ) -> EventStream {
+        let id = default_generate_id(StoreItemType::Message);
         Box::pin(async_stream::stream! {
             let mut message = AssistantMessageItem {
-                id: "msg_answer".into(),
+                id: id.clone(),
                 thread_id: thread.id().to_owned(),
                 created_at: Timestamp::now(),
                 content: vec![AssistantMessageContent::new("")],
@@ -65,7 +66,7 @@ impl ChatKitServer for Slow {
             for n in 0..self.words {
                 tokio::time::sleep(self.pace).await;
                 text.push_str(&word(n));
-                yield Ok(ThreadStreamEvent::item_updated("msg_answer", ThreadItemUpdate::text_delta(0, word(n))));
+                yield Ok(ThreadStreamEvent::item_updated(&id, ThreadItemUpdate::text_delta(0, word(n))));
             }
             message.content = vec![AssistantMessageContent::new(text)];
             yield Ok(ThreadStreamEvent::item_done(message));
@@ -76,6 +77,7 @@ impl ChatKitServer for Slow {
 struct Running {
     url: String,
     store: Arc<MemoryStore>,
+    server: Arc<Slow>,
 }
 
 async fn start(words: usize, pace: Duration, policy: DisconnectPolicy) -> Running {
@@ -86,7 +88,7 @@ async fn start(words: usize, pace: Duration, policy: DisconnectPolicy) -> Runnin
         pace,
         policy,
     });
-    let app = ChatKitEndpoint::new(server, |parts| {
+    let app = ChatKitEndpoint::new(server.clone(), |parts| {
         parts
             .headers
             .get("x-user")
@@ -95,10 +97,10 @@ async fn start(words: usize, pace: Duration, policy: DisconnectPolicy) -> Runnin
             .ok_or_else(|| Rejection::unauthorized("no x-user"))
     })
     .router();
-    let server = Server::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/chatkit", server.local_addr().unwrap());
-    tokio::spawn(server.serve_with_shutdown(app, std::future::pending()));
-    Running { url, store }
+    let http = Server::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/chatkit", http.local_addr().unwrap());
+    tokio::spawn(http.serve_with_shutdown(app, std::future::pending()));
+    Running { url, store, server }
 }
 
 /// One SSE frame: its `id:` (if any) and its event.
@@ -375,4 +377,60 @@ async fn under_the_default_policy_frames_have_no_ids_and_a_disconnect_cancels() 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the disconnect did not cancel the answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_started_by_server_code_is_saved_and_joined_over_http() {
+    let running = start(5, Duration::from_millis(1), DisconnectPolicy::Cancel).await;
+    let thread_id = thread_id(&create(&running.url, "ann").await.rest().await);
+
+    // A webhook: no request, no client.
+    let respond = running.server.clone();
+    let run = start_run(
+        &running.server,
+        &thread_id,
+        User("ann".into()),
+        RunRetention::default(),
+        move |thread| respond.respond(thread, None, User("ann".into())),
+    )
+    .await
+    .unwrap();
+    let joined = reqwest::Client::new()
+        .get(format!("{}/runs/events?after={run}.0", running.url))
+        .header("x-user", "ann")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), 200);
+    let frames = Frames::new(joined).rest().await;
+    assert_eq!(frames[0].id.as_deref(), Some(format!("{run}.1").as_str()));
+    assert_eq!(frames[0].event["type"], "stream_options");
+    assert!(frames
+        .iter()
+        .any(|f| f.event["type"] == "thread.item.done"
+            && f.event["item"]["type"] == "assistant_message"));
+    let answers = items(&running.store, &thread_id, "ann")
+        .await
+        .into_iter()
+        .filter(|i| matches!(i, ThreadItem::AssistantMessage(_)))
+        .count();
+    assert_eq!(answers, 2, "the first answer and the server's");
+
+    // Bob may neither start a run in Ann's thread nor join hers.
+    let error = start_run(
+        &running.server,
+        &thread_id,
+        User("bob".into()),
+        RunRetention::default(),
+        |_| Box::pin(futures::stream::empty()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.status(), 404);
+    assert_eq!(
+        resume(&running.url, "bob", &format!("{run}.0"))
+            .await
+            .status(),
+        404
+    );
 }

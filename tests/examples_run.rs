@@ -10,6 +10,8 @@ mod client_tool_call;
 mod composer_tools;
 #[path = "../examples/entity_tagging.rs"]
 mod entity_tagging;
+#[path = "../examples/follow_up.rs"]
+mod follow_up;
 #[path = "../examples/form.rs"]
 mod form;
 #[path = "../examples/growth.rs"]
@@ -263,4 +265,30 @@ fn widget_file_makes_a_widget_file_from_a_plain_template() {
         "{error}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn follow_up_is_a_run_started_by_server_code_and_joined_by_a_client() {
+    let (events, items) = follow_up::run().await;
+    let answer: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
+        .collect();
+    assert_eq!(answer.len(), 1, "{events:?}");
+    assert!(answer[0]["item"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("412 tests passed"));
+    // Saved like any answer: the user's message, the first answer, the follow-up.
+    let texts: Vec<String> = items
+        .iter()
+        .filter_map(|item| match item {
+            chatkit_agents::types::ThreadItem::AssistantMessage(m) => {
+                Some(m.content[0].text.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[1].contains("412 tests passed"), "{texts:?}");
 }

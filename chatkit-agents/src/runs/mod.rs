@@ -143,13 +143,13 @@ pub(crate) fn parse_cursor(cursor: &str) -> Result<(&str, u64), ResumeError> {
     Ok((run_id, seq.parse().map_err(|_| bad())?))
 }
 
-/// Starts `frames` (a response's SSE frames) as a detached run of `thread_id`; the
-/// request's stream of it, from its first frame.
+/// Starts `frames` (a response's SSE frames) as a detached run of `thread_id`: its id,
+/// and a reader of it from its first frame.
 pub(crate) fn detach(
     frames: BoxStream<'static, Bytes>,
     thread_id: String,
     retention: RunRetention,
-) -> BoxStream<'static, Bytes> {
+) -> (String, BoxStream<'static, Bytes>) {
     registry::start(frames, thread_id, retention)
 }
 

@@ -24,12 +24,12 @@ static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
 /// The producers running.
 static PRODUCERS: Tally = Tally::new();
 
-/// Spawns the producer of a new run over `frames`; the request's reader of it.
+/// Spawns the producer of a new run over `frames`; its id, and a reader from its start.
 pub(super) fn start(
     mut frames: BoxStream<'static, Bytes>,
     thread_id: String,
     retention: RunRetention,
-) -> BoxStream<'static, Bytes> {
+) -> (String, BoxStream<'static, Bytes>) {
     let run_id = format!("run_{}", uuid::Uuid::new_v4().simple());
     let log = Arc::new(RunLog::new(run_id.clone(), thread_id, &retention));
     let reader = log.follow(0);
@@ -50,9 +50,11 @@ pub(super) fn start(
     let mut registry = lock(&REGISTRY);
     // A run that already ended (in its first poll) left nothing to cancel.
     if !log_ended(&run_id, &registry) {
-        registry.producers.insert(run_id, producer.abort_handle());
+        registry
+            .producers
+            .insert(run_id.clone(), producer.abort_handle());
     }
-    Box::pin(reader)
+    (run_id, Box::pin(reader))
 }
 
 fn log_ended(run_id: &str, registry: &Registry) -> bool {

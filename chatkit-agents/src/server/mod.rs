@@ -70,7 +70,7 @@ pub use respond_with::{respond_with, RespondWith};
 pub use result::{ProcessResult, StreamingResult};
 pub use thread_handle::ThreadHandle;
 
-use crate::runs::{DisconnectPolicy, ResumeError};
+use crate::runs::{DisconnectPolicy, ResumeError, RunRetention};
 use crate::store::{AttachmentStore, Store, StoreError};
 use crate::telemetry::metrics::{RequestMeter, RequestStatus};
 use crate::types::{
@@ -295,6 +295,67 @@ pub trait ChatKitServer: Send + Sync + 'static {
     fn checkpoint_interval(&self) -> Option<std::time::Duration> {
         Some(DEFAULT_CHECKPOINT_INTERVAL)
     }
+}
+
+/// Starts an answer into an existing thread with no request attached (a webhook, a
+/// schedule, a follow-up): `events` gets the thread's handle and runs through the same
+/// pipeline as [`ChatKitServer::respond`] (thread changes applied, items saved,
+/// checkpoints), as a detached run kept under `retention`. Any client of the thread's
+/// user joins it with [`resume`] from `<run id>.0` (all of it) or a later event id.
+/// Returns the run id.
+///
+/// The thread must be one `context` may load (404 otherwise). Nothing stops it if no
+/// client ever reads it; a draining [`http::Server`](crate::http::Server) waits for it
+/// as for any detached run.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::runs::RunRetention;
+/// use chatkit_agents::server::{respond_with, start_run, resume};
+/// use chatkit_agents::store::{MemoryStore, Store};
+/// use chatkit_agents::types::*;
+/// use futures::StreamExt;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = Arc::new(MemoryStore::new());
+/// store.save_thread(&ThreadMetadata::new("thr_1", Timestamp::now()), &()).await.unwrap();
+/// let server = Arc::new(respond_with(store.clone(), |_, _, _: ()| Box::pin(futures::stream::empty())));
+///
+/// // A webhook says the report is ready: tell the thread.
+/// let run = start_run(&server, "thr_1", (), RunRetention::default(), |thread| {
+///     let item = AssistantMessageItem {
+///         id: "msg_report".into(),
+///         thread_id: thread.id().to_owned(),
+///         created_at: Timestamp::now(),
+///         content: vec![AssistantMessageContent::new("Your report is ready.")],
+///     };
+///     Box::pin(futures::stream::iter([Ok(ThreadStreamEvent::item_done(item))]))
+/// })
+/// .await
+/// .unwrap();
+///
+/// let events: Vec<_> = resume(&server, &format!("{run}.0"), ()).await.unwrap().into_events().collect().await;
+/// assert!(matches!(events.last(), Some(ThreadStreamEvent::ThreadItemDone { .. })));
+/// assert_eq!(store.load_item("thr_1", "msg_report", &()).await.unwrap().id(), "msg_report");
+/// # });
+/// ```
+pub async fn start_run<S: ChatKitServer>(
+    server: &Arc<S>,
+    thread_id: &str,
+    context: S::Context,
+    retention: RunRetention,
+    events: impl FnOnce(ThreadHandle) -> EventStream + Send + 'static,
+) -> Result<String, ProcessError> {
+    let thread = server.store().load_thread(thread_id, &context).await?;
+    let handle = ThreadHandle::new(thread);
+    let for_events = handle.clone();
+    let span = tracing::info_span!("chatkit_run", thread_id, started_by = "server");
+    let events =
+        pipeline::process_events(server.clone(), handle, context, move || events(for_events));
+    let frames = StreamingResult::new(events).in_span(span, RequestMeter::start("runs.start"));
+    let (run_id, reader) = crate::runs::detach(Box::pin(frames), thread_id.to_owned(), retention);
+    // Nobody reads it here: the log keeps its frames for whoever joins.
+    drop(reader);
+    Ok(run_id)
 }
 
 /// Joins a detached run from an event id (`<run id>.<n>`: what a detached run's `id:`

@@ -101,7 +101,8 @@ impl StreamingResult {
         let Some(thread_id) = self.thread_id.clone() else {
             return self;
         };
-        StreamingResult::of_run(crate::runs::detach(self.boxed(), thread_id, retention))
+        let (_run_id, reader) = crate::runs::detach(self.boxed(), thread_id, retention);
+        StreamingResult::of_run(reader)
     }
 
     /// The stream, read inside `span` and measured by `meter`.

@@ -95,16 +95,102 @@ pub async fn send<S: ChatKitServer>(
 }
 
 fn frame(bytes: &[u8]) -> Value {
-    let payload = bytes
+    parse_frame(bytes).event
+}
+
+/// One SSE frame as a client reads it: its `id:` (a detached run's event id, see
+/// [`crate::runs`]) and its event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    /// The event id, `<run id>.<n>`, on a detached run's frames.
+    pub id: Option<String>,
+    /// The `data:` payload.
+    pub event: Value,
+}
+
+fn parse_frame(bytes: &[u8]) -> Frame {
+    let (id, rest) = match bytes.strip_prefix(b"id: ") {
+        Some(rest) => match rest.iter().position(|b| *b == b'\n') {
+            Some(end) => (
+                Some(String::from_utf8_lossy(&rest[..end]).into_owned()),
+                &rest[end + 1..],
+            ),
+            None => (None, bytes),
+        },
+        None => (None, bytes),
+    };
+    let payload = rest
         .strip_prefix(b"data: ")
         .and_then(|rest| rest.strip_suffix(b"\n\n"));
     match payload {
-        Some(payload) => parse(payload),
+        Some(payload) => Frame {
+            id,
+            event: parse(payload),
+        },
         None => panic!(
             "not an SSE data frame: {:?}",
             String::from_utf8_lossy(bytes)
         ),
     }
+}
+
+/// [`send`] for a streamed request, with each frame's event id: what a test of a
+/// detached run needs to [`resume`] it.
+///
+/// # Panics
+///
+/// If the request is not a streamed one, or a frame is not `[id: …\n]data: <JSON>`.
+pub async fn send_frames<S: ChatKitServer>(
+    server: &Arc<S>,
+    request: &Value,
+    context: S::Context,
+) -> Result<Vec<Frame>, ProcessError> {
+    let body = serde_json::to_vec(request).unwrap_or_default();
+    match process(server, &body, context).await? {
+        ProcessResult::Streaming(stream) => Ok(frames(stream).await),
+        ProcessResult::Json(json) => panic!(
+            "send_frames needs a streamed request; this one answered {}",
+            String::from_utf8_lossy(&json)
+        ),
+    }
+}
+
+/// Joins a detached run after `last_event_id` as a client reconnecting would (see
+/// [`crate::server::resume`]): its frames until the run ends.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::server::{respond_with, ChatKitServer};
+/// use chatkit_agents::store::MemoryStore;
+/// use chatkit_agents::testing::{requests, resume, send_frames};
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use chatkit_agents::runs::DisconnectPolicy;
+/// # struct Detached(Arc<MemoryStore>);
+/// # impl ChatKitServer for Detached {
+/// #     type Context = ();
+/// #     fn store(&self) -> Arc<dyn chatkit_agents::store::Store<()>> { self.0.clone() }
+/// #     fn respond(self: Arc<Self>, _: chatkit_agents::server::ThreadHandle, _: Option<chatkit_agents::types::UserMessageItem>, _: ()) -> chatkit_agents::server::EventStream { Box::pin(futures::stream::empty()) }
+/// #     fn disconnect_policy(&self, _: &()) -> DisconnectPolicy { DisconnectPolicy::detach() }
+/// # }
+/// let server = Arc::new(Detached(Arc::new(MemoryStore::new())));
+/// let frames = send_frames(&server, &requests::create_thread("hi"), ()).await.unwrap();
+/// let first = frames[0].id.clone().unwrap();
+/// let rest = resume(&server, &first, ()).await.unwrap();
+/// assert_eq!(rest, frames[1..]);
+/// # });
+/// ```
+pub async fn resume<S: ChatKitServer>(
+    server: &Arc<S>,
+    last_event_id: &str,
+    context: S::Context,
+) -> Result<Vec<Frame>, ProcessError> {
+    let stream = crate::server::resume(server, last_event_id, context).await?;
+    Ok(frames(stream).await)
+}
+
+async fn frames(stream: crate::server::StreamingResult) -> Vec<Frame> {
+    let frames: Vec<_> = stream.collect().await;
+    frames.iter().map(|f| parse_frame(f)).collect()
 }
 
 fn parse(bytes: &[u8]) -> Value {

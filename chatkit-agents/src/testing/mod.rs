@@ -7,7 +7,7 @@ mod client;
 mod scripted_model;
 mod store_conformance;
 
-pub use client::{event_types, requests, send, Reply};
+pub use client::{event_types, requests, resume, send, send_frames, Frame, Reply};
 
 pub use scripted_model::{ScriptedMessage, ScriptedModel, Step};
 pub use store_conformance::{store_conformance, TestUser};

@@ -305,7 +305,7 @@ pub trait ChatKitServer: Send + Sync + 'static {
 /// Returns the run id.
 ///
 /// The thread must be one `context` may load (404 otherwise). Nothing stops it if no
-/// client ever reads it; a draining [`http::Server`](crate::http::Server) waits for it
+/// client ever reads it; a draining `http::Server` waits for it
 /// as for any detached run.
 ///
 /// ```

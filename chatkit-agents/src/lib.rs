@@ -68,9 +68,14 @@
 //!   widget tree, [`types::widget`]).
 //! - [`widgets`]: typed component builders, `.widget` templates,
 //!   [`widgets::diff_widget`] and [`widgets::stream_widget`].
-//! - [`server`]: [`server::ChatKitServer`] and [`server::process`], the event pipeline.
+//! - [`server`]: [`server::ChatKitServer`] and [`server::process`], the event pipeline
+//!   (with checkpoints of what is still streaming), [`server::resume`] and
+//!   [`server::start_run`].
+//! - [`runs`]: answers that outlive their request ([`runs::DisconnectPolicy`]): the seam
+//!   between an answer's producer and its delivery, and detached runs' logs.
 //! - [`store`]: the store traits, [`store::MemoryStore`], [`store::SqliteStore`][sqlite]
-//!   (feature `sqlite`) and [`store::PostgresStore`][postgres] (feature `postgres`).
+//!   (feature `sqlite`) and [`store::PostgresStore`][postgres] (feature `postgres`), one
+//!   SQL store written once over both databases.
 //! - [`http`][http] (feature `axum`): the ChatKit endpoint as an axum router.
 //! - [`agents`]: `#[function_tool]`, [`agents::chatkit::AgentContext`], [`agents::Agent`] (tools,
 //!   [`agents::Handoff`]s, input/output/tool guardrails, structured outputs with
@@ -84,8 +89,8 @@
 //!   (feature `otel`) exports them over OTLP.
 //! - [`prelude`]: the names most servers use.
 //!
-//! The rooms import downward only, in the order `types`, `widgets`, `store`, `server`,
-//! `agents`, `http`; inside [`agents`], the runtime knows nothing of ChatKit and the
+//! The rooms import downward only, in the order `types`, `widgets`, `store`, `runs`,
+//! `server`, `agents`, `http`; inside [`agents`], the runtime knows nothing of ChatKit and the
 //! `chatkit` bridge joins the two. `tests/layers.rs` keeps it so.
 //!
 //! ## Features
@@ -94,7 +99,7 @@
 //! |---|---|---|---|
 //! | `json-schema` | yes | `WidgetTemplate::build_validated`: template data checked against the `.widget` file's `jsonSchema` | `jsonschema` |
 //! | `sqlite` | yes | `store::SqliteStore`, the embedded store | `sqlx` (SQLite, bundled) |
-//! | `axum` | yes | `http`: the endpoint as an axum router, and `http::Server` | `axum`, `hyper` |
+//! | `axum` | yes | `http`: the endpoint as an axum router (with the resume route), and `http::Server` (timeouts, graceful drain on SIGTERM) | `axum`, `hyper`, Tokio's signal handling |
 //! | `openai` | yes | `OpenAIResponsesModel`, `OpenAIChatCompletionsModel` | `async-openai`, `reqwest` (rustls) |
 //! | `postgres` | no | `store::PostgresStore`: one database for several replicas | `sqlx` (PostgreSQL) |
 //! | `postgres-tls` | no | TLS for `PostgresStore` | `sqlx` with rustls |

@@ -283,6 +283,23 @@ pub struct SavedRunState {
 }
 
 /// The revision a swap from `expected` writes.
+/// A page from up to `limit + 1` records fetched in order: the extra one, if any, says
+/// that more follow, and the cursor is then the last returned record's id.
+pub(crate) fn page_of<T>(mut data: Vec<T>, limit: usize, id_of: impl Fn(&T) -> String) -> Page<T> {
+    let has_more = data.len() > limit;
+    data.truncate(limit);
+    let after = if has_more {
+        data.last().map(id_of)
+    } else {
+        None
+    };
+    Page {
+        data,
+        has_more,
+        after,
+    }
+}
+
 pub(crate) fn swap_revision(expected: Option<u64>) -> u64 {
     expected.map_or(1, |revision| revision.saturating_add(1))
 }

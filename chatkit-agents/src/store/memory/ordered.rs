@@ -117,22 +117,13 @@ impl<T: Listed> Ordered<T> {
         };
         let range = self.by_key.range((low, high)).map(|(_, record)| record);
         // One more than asked tells whether more follow.
-        let mut data: Vec<T> = match order {
+        let data: Vec<T> = match order {
             SortOrder::Asc => range.take(limit.saturating_add(1)).cloned().collect(),
             SortOrder::Desc => range.rev().take(limit.saturating_add(1)).cloned().collect(),
         };
-        let has_more = data.len() > limit;
-        data.truncate(limit);
-        let after = if has_more {
-            data.last().map(|record| record.id().to_owned())
-        } else {
-            None
-        };
-        Ok(Page {
-            data,
-            has_more,
-            after,
-        })
+        Ok(crate::store::page_of(data, limit, |record| {
+            record.id().to_owned()
+        }))
     }
 }
 

@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::{RecordKind, SavedRunState, StoreContext, StoreError};
+use crate::store::page_of;
 use crate::types::{to_storage_json, Page, SortOrder};
 
 pub(in crate::store) fn backend(e: sqlx::Error) -> StoreError {
@@ -67,22 +68,12 @@ where
     &'static str: ColumnIndex<R>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
 {
-    let has_more = rows.len() > limit;
     let data = rows
         .iter()
-        .take(limit)
+        .take(limit.saturating_add(1))
         .map(|row| decode(row, kind))
         .collect::<Result<Vec<T>, _>>()?;
-    let after = if has_more {
-        data.last().map(id_of)
-    } else {
-        None
-    };
-    Ok(Page {
-        data,
-        has_more,
-        after,
-    })
+    Ok(page_of(data, limit, id_of))
 }
 
 /// A revision as the SQL stores keep it (a signed 64-bit column).

@@ -5,44 +5,12 @@
 
 #![cfg(unix)]
 
-use futures::StreamExt;
 use serde_json::{json, Value};
 
 mod support;
 
 use support::demo_process::{post, stored_items, Demo, TempDir};
-
-/// Reads frames until `stop` says so; the frames read, each as (id, event).
-async fn read_until(
-    body: &mut futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    buffer: &mut String,
-    mut stop: impl FnMut(&Value) -> bool,
-) -> Vec<(Option<String>, Value)> {
-    let mut frames = Vec::new();
-    loop {
-        while let Some(end) = buffer.find("\n\n") {
-            let raw: String = buffer.drain(..end + 2).collect();
-            let mut id = None;
-            let mut event = Value::Null;
-            for line in raw.lines() {
-                if let Some(value) = line.strip_prefix("id: ") {
-                    id = Some(value.to_owned());
-                } else if let Some(data) = line.strip_prefix("data: ") {
-                    event = serde_json::from_str(data).unwrap();
-                }
-            }
-            let done = stop(&event);
-            frames.push((id, event));
-            if done {
-                return frames;
-            }
-        }
-        match body.next().await {
-            Some(chunk) => buffer.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap()),
-            None => return frames,
-        }
-    }
-}
+use support::sse::Frames;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_detached_research_run_finishes_after_its_client_left_and_can_be_rejoined() {
@@ -55,20 +23,16 @@ async fn a_detached_research_run_finishes_after_its_client_left_and_can_be_rejoi
             "attachments": [], "inference_options": {}}}}),
     )
     .await;
-    let mut body = response.bytes_stream().boxed();
-    let mut buffer = String::new();
-    // The workflow arrives with its first step.
-    let seen = read_until(&mut body, &mut buffer, |event| {
-        event["type"] == "thread.item.added" && event["item"]["type"] == "workflow"
-    })
-    .await;
-    drop(body);
+    // The workflow arrives with its first step; the client leaves there.
+    let seen = Frames::new(response)
+        .until(|event| event["type"] == "thread.item.added" && event["item"]["type"] == "workflow")
+        .await;
     assert!(
-        seen.iter().all(|(id, _)| id.is_some()),
+        seen.iter().all(|f| f.id.is_some()),
         "detached frames carry ids"
     );
-    let thread_id = seen[0].1["thread"]["id"].as_str().unwrap().to_owned();
-    let last_id = seen.last().unwrap().0.clone().unwrap();
+    let thread_id = seen[0].event["thread"]["id"].as_str().unwrap().to_owned();
+    let last_id = seen.last().unwrap().id.clone().unwrap();
 
     // Rejoin: the rest of the run, from the frame after the last one seen, to its end.
     let rejoined = reqwest::Client::new()
@@ -79,18 +43,17 @@ async fn a_detached_research_run_finishes_after_its_client_left_and_can_be_rejoi
         .await
         .unwrap();
     assert_eq!(rejoined.status(), 200);
-    let mut body = rejoined.bytes_stream().boxed();
-    let rest = read_until(&mut body, &mut String::new(), |_| false).await;
+    let rest = Frames::new(rejoined).rest().await;
     let (run, last_n) = last_id.rsplit_once('.').unwrap();
     let first_n: u64 = last_n.parse::<u64>().unwrap() + 1;
     assert_eq!(
-        rest[0].0.as_deref(),
+        rest[0].id.as_deref(),
         Some(format!("{run}.{first_n}").as_str()),
         "no gap"
     );
     let tasks_added = rest
         .iter()
-        .filter(|(_, e)| e["update"]["type"] == "workflow.task.added")
+        .filter(|f| f.event["update"]["type"] == "workflow.task.added")
         .count();
     assert_eq!(tasks_added, 3, "the other three steps, live");
 

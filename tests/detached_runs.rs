@@ -11,8 +11,11 @@ use chatkit_agents::runs::{DisconnectPolicy, RunRetention};
 use chatkit_agents::server::{start_run, ChatKitServer, EventStream, ThreadHandle, CANCELLED_NOTE};
 use chatkit_agents::store::{MemoryStore, SortOrder, Store, StoreContext};
 use chatkit_agents::types::*;
-use futures::StreamExt;
 use serde_json::{json, Value};
+
+mod support;
+
+use support::sse::{Frame, Frames};
 
 /// The request's user, from the `x-user` header.
 #[derive(Clone)]
@@ -101,66 +104,6 @@ async fn start(words: usize, pace: Duration, policy: DisconnectPolicy) -> Runnin
     let url = format!("http://{}/chatkit", http.local_addr().unwrap());
     tokio::spawn(http.serve_with_shutdown(app, std::future::pending()));
     Running { url, store, server }
-}
-
-/// One SSE frame: its `id:` (if any) and its event.
-#[derive(Debug, Clone, PartialEq)]
-struct Frame {
-    id: Option<String>,
-    event: Value,
-}
-
-/// Reads SSE frames from a response, up to `limit` of them (the rest stays unread).
-struct Frames {
-    body: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    buffer: String,
-}
-
-impl Frames {
-    fn new(response: reqwest::Response) -> Frames {
-        Frames {
-            body: response.bytes_stream().boxed(),
-            buffer: String::new(),
-        }
-    }
-
-    async fn next(&mut self) -> Option<Frame> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let raw: String = self.buffer.drain(..end + 2).collect();
-                let mut frame = Frame {
-                    id: None,
-                    event: Value::Null,
-                };
-                for line in raw.lines() {
-                    if let Some(id) = line.strip_prefix("id: ") {
-                        frame.id = Some(id.to_owned());
-                    } else if let Some(data) = line.strip_prefix("data: ") {
-                        frame.event = serde_json::from_str(data).unwrap();
-                    }
-                }
-                return Some(frame);
-            }
-            let chunk = self.body.next().await?.ok()?;
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
-
-    async fn take(&mut self, n: usize) -> Vec<Frame> {
-        let mut frames = Vec::new();
-        while frames.len() < n {
-            frames.push(self.next().await.expect("the stream goes on"));
-        }
-        frames
-    }
-
-    async fn rest(mut self) -> Vec<Frame> {
-        let mut frames = Vec::new();
-        while let Some(frame) = self.next().await {
-            frames.push(frame);
-        }
-        frames
-    }
 }
 
 async fn create(url: &str, user: &str) -> Frames {

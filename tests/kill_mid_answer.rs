@@ -6,23 +6,18 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use sqlx::Connection;
 
 mod support;
 
 use support::demo_process::{answer_until, assistant_text, stored_items, Demo, TempDir};
 use support::slow_model::SlowModel;
+use support::sse::Frames;
 
-/// Reads (and drops) the stream for `duration`.
-async fn keep_reading(
-    body: &mut futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-    duration: Duration,
-) {
+/// Reads (and drops) the stream's frames for `duration`.
+async fn keep_reading(frames: &mut Frames, duration: Duration) {
     let until = Instant::now() + duration;
-    while let Ok(Some(chunk)) = tokio::time::timeout_at(until.into(), body.next()).await {
-        chunk.unwrap();
-    }
+    while let Ok(Some(_)) = tokio::time::timeout_at(until.into(), frames.next()).await {}
 }
 
 /// Streams an answer from a slow model (20 ms a delta, some 8 s in all), kills the demo

@@ -5,10 +5,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::slow_model::SlowModel;
+use super::sse::Frames;
 
 /// A directory removed when the test ends.
 pub struct TempDir(std::path::PathBuf);
@@ -134,13 +134,7 @@ pub async fn post(url: &str, body: Value) -> reqwest::Response {
 
 /// Starts a thread and reads its stream until `chars` characters of the answer have
 /// arrived; the thread id, and the rest of the stream to read on.
-pub async fn answer_until(
-    url: &str,
-    chars: usize,
-) -> (
-    String,
-    futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-) {
+pub async fn answer_until(url: &str, chars: usize) -> (String, Frames) {
     let response = post(
         url,
         json!({"type": "threads.create", "params": {"input": {
@@ -149,49 +143,25 @@ pub async fn answer_until(
     )
     .await;
     assert_eq!(response.status(), 200);
-    let mut body = response.bytes_stream().boxed();
-    let mut buffer = String::new();
-    let mut thread_id = None;
+    let mut frames = Frames::new(response);
     let mut text = 0;
-    while text < chars {
-        let chunk = body.next().await.expect("the stream goes on").unwrap();
-        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            let event: Value =
-                serde_json::from_str(frame.trim().trim_start_matches("data: ")).unwrap();
-            if event["type"] == "thread.created" {
-                thread_id = Some(event["thread"]["id"].as_str().unwrap().to_owned());
-            }
-            if let Some(delta) = event["update"]["delta"].as_str() {
-                text += delta.len();
-            }
-        }
-    }
-    (thread_id.expect("thread.created came first"), body)
+    let seen = frames
+        .until(|event| {
+            text += event["update"]["delta"].as_str().map_or(0, str::len);
+            text >= chars
+        })
+        .await;
+    assert!(text >= chars, "the stream ended after {text} characters");
+    let thread_id = seen[0].event["thread"]["id"]
+        .as_str()
+        .expect("thread.created came first");
+    (thread_id.to_owned(), frames)
 }
 
-/// The rest of a stream's events, until it ends or breaks.
-pub async fn rest(
-    mut body: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
-) -> (Vec<Value>, bool) {
-    let mut buffer = String::new();
-    let mut broke = false;
-    while let Some(chunk) = body.next().await {
-        match chunk {
-            Ok(chunk) => buffer.push_str(std::str::from_utf8(&chunk).unwrap()),
-            Err(_) => {
-                broke = true;
-                break;
-            }
-        }
-    }
-    let events = buffer
-        .split("\n\n")
-        .filter(|f| f.starts_with("data: "))
-        .filter_map(|f| serde_json::from_str(&f["data: ".len()..]).ok())
-        .collect();
-    (events, broke)
+/// The rest of a stream's events, and whether it broke rather than ended.
+pub async fn rest(mut frames: Frames) -> (Vec<Value>, bool) {
+    let events = frames.until(|_| false).await;
+    (events.into_iter().map(|f| f.event).collect(), frames.broke)
 }
 
 pub async fn stored_items(url: &str, thread_id: &str) -> Vec<Value> {

@@ -52,3 +52,4 @@ pub mod otlp;
 pub mod replay;
 pub mod server;
 pub mod slow_model;
+pub mod sse;

@@ -97,8 +97,8 @@ impl StreamingResult {
     /// Runs this response as a detached run (see [`crate::runs`]): the pipeline goes on
     /// in a task of its own, writing the run's log; the result reads that log. A
     /// response that names no thread stays as it is.
-    pub(crate) fn detach(self, retention: crate::runs::RunRetention) -> Self {
-        let Some(thread_id) = self.thread_id.clone() else {
+    pub(crate) fn detach(mut self, retention: crate::runs::RunRetention) -> Self {
+        let Some(thread_id) = self.thread_id.take() else {
             return self;
         };
         let (_run_id, reader) = crate::runs::detach(self.boxed(), thread_id, retention);

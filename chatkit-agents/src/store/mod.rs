@@ -14,7 +14,10 @@
 //!   item twice), `delete_thread_item` tolerates unknown ids;
 //! - a missing thread, item or attachment is [`StoreError::NotFound`];
 //! - a thread has at most one run state (a run waiting for approvals), replaced only by
-//!   a compare-and-swap on its revision, and deleted with the thread.
+//!   a compare-and-swap on its revision, and deleted with the thread;
+//! - a thread has at most one [`ActiveRun`] (the lease of the run answering in it),
+//!   claimed, renewed and released by compare on its run id, and deleted with the
+//!   thread.
 //!
 #![cfg_attr(feature = "sqlite", doc = "[sqlite]: SqliteStore")]
 #![cfg_attr(not(feature = "sqlite"), doc = "[sqlite]: crate#features")]
@@ -31,6 +34,7 @@ pub use crate::types::{
     Attachment, AttachmentCreateParams, Page, SortOrder, StoreItemType, ThreadItem, ThreadMetadata,
 };
 
+mod active_run;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -39,6 +43,7 @@ mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use active_run::ActiveRun;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, PostgresStoreOptions};
@@ -271,6 +276,70 @@ pub trait Store<C: Send + Sync>: Send + Sync {
     ) -> Result<bool, StoreError> {
         Err(run_states_unsupported(thread_id))
     }
+
+    /// The thread's [`ActiveRun`] (the lease of the run answering in it), if one holds
+    /// it: expired or not, the caller decides. A thread unknown to this user is
+    /// [`StoreError::NotFound`]. The default is [`StoreError::Unsupported`]: the server
+    /// then runs without leases (two messages at once both get answered, and a run whose
+    /// process died is closed by nobody); every store of this crate keeps them.
+    async fn load_active_run(
+        &self,
+        thread_id: &str,
+        _ctx: &C,
+    ) -> Result<Option<ActiveRun>, StoreError> {
+        Err(active_runs_unsupported(thread_id))
+    }
+
+    /// Makes `run` the thread's active run if the thread has none (`replacing: None`)
+    /// or if its active run is still `replacing` (taking over an expired lease; the
+    /// cancel request is cleared). Returns whether it did; `false` means another run
+    /// holds the thread. One check-and-write: two replicas claiming at once, one wins.
+    /// A thread unknown to this user is [`StoreError::NotFound`]; deleting the thread
+    /// deletes its active run.
+    async fn claim_active_run(
+        &self,
+        thread_id: &str,
+        _run: &ActiveRun,
+        _replacing: Option<&str>,
+        _ctx: &C,
+    ) -> Result<bool, StoreError> {
+        Err(active_runs_unsupported(thread_id))
+    }
+
+    /// Renews the lease: writes `run`'s `expires_at_ms` and `pending` if `run.run_id`
+    /// still holds the thread and nobody asked it to stop. `false` otherwise (load it to
+    /// tell a cancel request from a takeover).
+    async fn renew_active_run(
+        &self,
+        thread_id: &str,
+        _run: &ActiveRun,
+        _ctx: &C,
+    ) -> Result<bool, StoreError> {
+        Err(active_runs_unsupported(thread_id))
+    }
+
+    /// Asks the run `run_id` to stop (sets [`ActiveRun::cancel_requested`]); `false`
+    /// when it no longer holds the thread.
+    async fn cancel_active_run(
+        &self,
+        thread_id: &str,
+        _run_id: &str,
+        _ctx: &C,
+    ) -> Result<bool, StoreError> {
+        Err(active_runs_unsupported(thread_id))
+    }
+
+    /// Removes the lease if `run_id` still holds it (the run ended and was saved); a
+    /// lease held by another run, or none, is left as it is, and a thread deleted since
+    /// is not an error.
+    async fn release_active_run(
+        &self,
+        thread_id: &str,
+        _run_id: &str,
+        _ctx: &C,
+    ) -> Result<(), StoreError> {
+        Err(active_runs_unsupported(thread_id))
+    }
 }
 
 /// A thread's run waiting for approvals, as a store keeps it.
@@ -282,7 +351,6 @@ pub struct SavedRunState {
     pub data: String,
 }
 
-/// The revision a swap from `expected` writes.
 /// A page from up to `limit + 1` records fetched in order: the extra one, if any, says
 /// that more follow, and the cursor is then the last returned record's id.
 pub(crate) fn page_of<T>(mut data: Vec<T>, limit: usize, id_of: impl Fn(&T) -> String) -> Page<T> {
@@ -300,8 +368,16 @@ pub(crate) fn page_of<T>(mut data: Vec<T>, limit: usize, id_of: impl Fn(&T) -> S
     }
 }
 
+/// The revision a swap from `expected` writes.
 pub(crate) fn swap_revision(expected: Option<u64>) -> u64 {
     expected.map_or(1, |revision| revision.saturating_add(1))
+}
+
+fn active_runs_unsupported(thread_id: &str) -> StoreError {
+    StoreError::Unsupported(format!(
+        "this store keeps no active runs (thread {thread_id}): implement the Store::*_active_run \
+         methods for one answer at a time per thread and for closing runs whose process died"
+    ))
 }
 
 fn run_states_unsupported(thread_id: &str) -> StoreError {

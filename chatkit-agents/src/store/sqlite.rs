@@ -42,6 +42,15 @@ const SCHEMA: &[&str] = &[
         data TEXT NOT NULL,
         PRIMARY KEY (user_id, thread_id)
     )",
+    // The lease of the run answering in a thread (at most one), claimed by run id.
+    "CREATE TABLE IF NOT EXISTS chatkit_active_runs (
+        user_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        cancel_requested INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (user_id, thread_id)
+    )",
 ];
 
 /// A store in a SQLite database file (or in memory), scoped per user.

@@ -70,7 +70,146 @@ pub async fn store_conformance<S: Store<TestUser>>(store: &S) {
     isolation(store, &ada, &bob).await;
     deleted_threads_stay_deleted(store, &ada, &bob).await;
     run_states(store, &ada, &bob).await;
+    active_runs(store, &ada, &bob).await;
     id_prefixes(store, &ada);
+}
+
+async fn active_runs<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {
+    use crate::store::ActiveRun;
+    use std::time::{Duration, UNIX_EPOCH};
+    let lease = |run_id: &str, ms: u64| {
+        ActiveRun::new(run_id, "owner-a", UNIX_EPOCH + Duration::from_millis(ms))
+    };
+    let thread = ThreadMetadata::new("thr_leases", at(0));
+    store.save_thread(&thread, ada).await.expect("save_thread");
+    let load = |ctx| store.load_active_run("thr_leases", ctx);
+    assert_eq!(
+        load(ada).await.expect("load_active_run"),
+        None,
+        "free at first"
+    );
+
+    let first = lease("run_1", 1_000);
+    assert!(store
+        .claim_active_run("thr_leases", &first, None, ada)
+        .await
+        .expect("claim"));
+    assert_eq!(load(ada).await.expect("load"), Some(first.clone()));
+    assert!(
+        !store
+            .claim_active_run("thr_leases", &lease("run_2", 5_000), None, ada)
+            .await
+            .expect("second claim"),
+        "a held thread cannot be claimed as free"
+    );
+    assert!(
+        !store
+            .claim_active_run("thr_leases", &lease("run_2", 5_000), Some("run_9"), ada)
+            .await
+            .expect("stale takeover"),
+        "a takeover names the run it replaces"
+    );
+
+    // Renewals move the lease and record the pending items; a cancel request sticks.
+    let mut renewed = first
+        .clone()
+        .until(UNIX_EPOCH + Duration::from_millis(2_000));
+    renewed.pending = vec!["msg_1".into()];
+    assert!(store
+        .renew_active_run("thr_leases", &renewed, ada)
+        .await
+        .expect("renew"));
+    assert_eq!(load(ada).await.expect("load"), Some(renewed.clone()));
+    assert!(!store
+        .renew_active_run("thr_leases", &lease("run_2", 9_000), ada)
+        .await
+        .expect("renew of another run"));
+    assert!(store
+        .cancel_active_run("thr_leases", "run_1", ada)
+        .await
+        .expect("cancel"));
+    assert!(!store
+        .cancel_active_run("thr_leases", "run_2", ada)
+        .await
+        .expect("cancel another run"));
+    assert!(
+        !store
+            .renew_active_run("thr_leases", &renewed, ada)
+            .await
+            .expect("renew after cancel"),
+        "a run asked to stop is not renewed"
+    );
+    let held = load(ada).await.expect("load").expect("still held");
+    assert!(held.cancel_requested && held.pending == ["msg_1"]);
+
+    // Taking over an expired lease replaces it and clears the cancel request.
+    let second = lease("run_2", 9_000);
+    assert!(store
+        .claim_active_run("thr_leases", &second, Some("run_1"), ada)
+        .await
+        .expect("takeover"));
+    assert_eq!(load(ada).await.expect("load"), Some(second.clone()));
+    store
+        .release_active_run("thr_leases", "run_1", ada)
+        .await
+        .expect("release of a replaced run");
+    assert_eq!(
+        load(ada).await.expect("load"),
+        Some(second),
+        "releasing a replaced run leaves the new one"
+    );
+
+    // Another user's thread, and a missing one.
+    assert!(
+        is_thread_not_found(load(bob).await),
+        "bob cannot see ada's lease"
+    );
+    assert!(
+        is_thread_not_found(
+            store
+                .claim_active_run("thr_leases", &lease("run_3", 1), Some("run_2"), bob)
+                .await
+        ),
+        "bob cannot take ada's thread"
+    );
+    assert!(is_thread_not_found(
+        store
+            .claim_active_run("thr_nowhere", &lease("run_3", 1), None, ada)
+            .await
+    ));
+
+    store
+        .release_active_run("thr_leases", "run_2", ada)
+        .await
+        .expect("release");
+    assert_eq!(load(ada).await.expect("load"), None, "released");
+
+    // Deleting the thread deletes its lease.
+    assert!(store
+        .claim_active_run("thr_leases", &lease("run_4", 1), None, ada)
+        .await
+        .expect("claim"));
+    store
+        .delete_thread("thr_leases", ada)
+        .await
+        .expect("delete_thread");
+    store
+        .release_active_run("thr_leases", "run_4", ada)
+        .await
+        .expect("releasing on a deleted thread is not an error");
+    store
+        .save_thread(&thread, ada)
+        .await
+        .expect("save_thread again");
+    assert_eq!(
+        load(ada).await.expect("load"),
+        None,
+        "the lease went with its thread"
+    );
+    store
+        .delete_thread("thr_leases", ada)
+        .await
+        .expect("delete_thread");
 }
 
 async fn run_states<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {

@@ -7,7 +7,7 @@ use std::sync::RwLock;
 
 use async_trait::async_trait;
 
-use super::{swap_revision, RecordKind, SavedRunState, Store, StoreContext, StoreError};
+use super::{swap_revision, ActiveRun, RecordKind, SavedRunState, Store, StoreContext, StoreError};
 use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
 use ordered::Ordered;
 
@@ -19,6 +19,7 @@ struct Scope {
     attachments: HashMap<String, Attachment>,
     /// The run waiting for approvals, per thread.
     run_states: HashMap<String, SavedRunState>,
+    active_runs: HashMap<String, ActiveRun>,
 }
 
 /// A store that keeps everything in memory, scoped per user. For tests, demos and
@@ -59,6 +60,19 @@ impl MemoryStore {
     fn write<R>(&self, ctx: &impl StoreContext, f: impl FnOnce(&mut Scope) -> R) -> R {
         let mut scopes = crate::locks::write(&self.scopes);
         f(scopes.entry(ctx.user_id().map(str::to_owned)).or_default())
+    }
+
+    /// `f` over the user's active runs, if the thread is theirs.
+    fn active_run<R>(
+        &self,
+        ctx: &impl StoreContext,
+        thread_id: &str,
+        f: impl FnOnce(&mut HashMap<String, ActiveRun>) -> R,
+    ) -> Result<R, StoreError> {
+        self.write(ctx, |s| match s.threads.contains(thread_id) {
+            true => Ok(f(&mut s.active_runs)),
+            false => Err(StoreError::not_found(RecordKind::Thread, thread_id)),
+        })
     }
 }
 
@@ -178,6 +192,7 @@ impl<C: StoreContext> Store<C> for MemoryStore {
             s.threads.remove(thread_id);
             s.items.remove(thread_id);
             s.run_states.remove(thread_id);
+            s.active_runs.remove(thread_id);
         });
         Ok(())
     }
@@ -238,5 +253,87 @@ impl<C: StoreContext> Store<C> for MemoryStore {
             }
             Ok(true)
         })
+    }
+
+    async fn load_active_run(
+        &self,
+        thread_id: &str,
+        ctx: &C,
+    ) -> Result<Option<ActiveRun>, StoreError> {
+        self.read(ctx, |s| match s {
+            Some(s) if s.threads.contains(thread_id) => Ok(s.active_runs.get(thread_id).cloned()),
+            _ => Err(StoreError::not_found(RecordKind::Thread, thread_id)),
+        })
+    }
+
+    async fn claim_active_run(
+        &self,
+        thread_id: &str,
+        run: &ActiveRun,
+        replacing: Option<&str>,
+        ctx: &C,
+    ) -> Result<bool, StoreError> {
+        self.active_run(ctx, thread_id, |runs| {
+            let holder = runs.get(thread_id).map(|held| held.run_id.as_str());
+            if holder != replacing {
+                return false;
+            }
+            let mut run = run.clone();
+            run.cancel_requested = false;
+            runs.insert(thread_id.to_owned(), run);
+            true
+        })
+    }
+
+    async fn renew_active_run(
+        &self,
+        thread_id: &str,
+        run: &ActiveRun,
+        ctx: &C,
+    ) -> Result<bool, StoreError> {
+        self.active_run(ctx, thread_id, |runs| match runs.get_mut(thread_id) {
+            Some(held) if held.run_id == run.run_id && !held.cancel_requested => {
+                held.expires_at_ms = run.expires_at_ms;
+                held.pending.clone_from(&run.pending);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn cancel_active_run(
+        &self,
+        thread_id: &str,
+        run_id: &str,
+        ctx: &C,
+    ) -> Result<bool, StoreError> {
+        self.active_run(ctx, thread_id, |runs| match runs.get_mut(thread_id) {
+            Some(held) if held.run_id == run_id => {
+                held.cancel_requested = true;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn release_active_run(
+        &self,
+        thread_id: &str,
+        run_id: &str,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        let released = self.active_run(ctx, thread_id, |runs| {
+            if runs
+                .get(thread_id)
+                .is_some_and(|held| held.run_id == run_id)
+            {
+                runs.remove(thread_id);
+            }
+        });
+        match released {
+            // A thread deleted since has no lease left to release.
+            Err(StoreError::NotFound { .. }) => Ok(()),
+            other => other,
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! [`PostgresStore`] (feature `postgres`): threads, items and attachment metadata in
 //! PostgreSQL, for several server replicas sharing one database.
 //!
-//! The schema is `migrations/` (`0001_init.sql`, `0002_run_states.sql`), applied by versioned migrations (sqlx's
+//! The schema is `migrations/` (`0001_init.sql`, `0002_run_states.sql`,
+//! `0003_active_runs.sql`), applied by versioned migrations (sqlx's
 //! migrator, recorded in `chatkit_schema_migrations`, under an advisory lock so that
 //! replicas starting together apply it once). Records are stored as the JSON the store
 //! writes; every row carries its owner and every query filters by it with bound
@@ -29,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "run_states",
         include_str!("migrations/0002_run_states.sql"),
+    ),
+    (
+        3,
+        "active_runs",
+        include_str!("migrations/0003_active_runs.sql"),
     ),
 ];
 
@@ -136,7 +142,7 @@ impl PostgresStoreOptions {
 
 /// A store in PostgreSQL, scoped per user, safe to share between server replicas.
 ///
-/// Tables (schema version 2, `migrations/`):
+/// Tables (schema version 3, `migrations/`):
 ///
 /// | table | key | columns | index |
 /// |---|---|---|---|
@@ -144,6 +150,7 @@ impl PostgresStoreOptions {
 /// | `chatkit_items` | `(user_id, thread_id, id)`, references its thread `ON DELETE CASCADE` | the same | `(user_id, thread_id, created_at, seq)` for `items.list` and history |
 /// | `chatkit_attachments` | `(user_id, id)` | `data` | |
 /// | `chatkit_run_states` | `(user_id, thread_id)`, references its thread `ON DELETE CASCADE` | `revision` (compare-and-swap), `data` | |
+/// | `chatkit_active_runs` | `(user_id, thread_id)`, references its thread `ON DELETE CASCADE` | `run_id` (claimed by it), `cancel_requested`, `data` (the lease) | |
 /// | `chatkit_schema_migrations` | `version` | sqlx's migration record | |
 ///
 /// ```no_run

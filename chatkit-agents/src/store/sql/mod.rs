@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
-use super::{swap_revision, RecordKind, SavedRunState, Store, StoreContext, StoreError};
+use super::{swap_revision, ActiveRun, RecordKind, SavedRunState, Store, StoreContext, StoreError};
 use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
 
 mod dialect;
@@ -26,7 +26,8 @@ use dialect::PageQueries;
 pub use dialect::SqlDialect;
 pub(super) use rows::backend;
 use rows::{
-    decode, encode, limit_param, page_from_rows, pick, revision_param, saved_run_state, scope,
+    active_run, decode, encode, limit_param, page_from_rows, pick, revision_param, saved_run_state,
+    scope,
 };
 
 /// A store in a SQL database, scoped per user: `SqliteStore` (`SqlStore<sqlx::Sqlite>`,
@@ -79,9 +80,10 @@ const LOAD_ITEM: &str =
 const DELETE_ITEM: &str =
     "DELETE FROM chatkit_items WHERE user_id = $1 AND thread_id = $2 AND id = $3";
 /// A thread with what belongs to it, children first, in one transaction.
-const DELETE_THREAD: [&str; 3] = [
+const DELETE_THREAD: [&str; 4] = [
     "DELETE FROM chatkit_items WHERE user_id = $1 AND thread_id = $2",
     "DELETE FROM chatkit_run_states WHERE user_id = $1 AND thread_id = $2",
+    "DELETE FROM chatkit_active_runs WHERE user_id = $1 AND thread_id = $2",
     "DELETE FROM chatkit_threads WHERE user_id = $1 AND id = $2",
 ];
 const SAVE_ATTACHMENT: &str =
@@ -102,6 +104,23 @@ const REPLACE_RUN_STATE: &str = "UPDATE chatkit_run_states SET revision = $3, da
      WHERE user_id = $1 AND thread_id = $2 AND revision = $5";
 const DELETE_RUN_STATE: &str =
     "DELETE FROM chatkit_run_states WHERE user_id = $1 AND thread_id = $2 AND revision = $3";
+
+const LOAD_ACTIVE_RUN: &str = "SELECT t.id, r.cancel_requested, r.data FROM chatkit_threads t \
+     LEFT JOIN chatkit_active_runs r ON r.user_id = t.user_id AND r.thread_id = t.id \
+     WHERE t.user_id = $1 AND t.id = $2";
+// The lease's statements, each one check-and-write (binds: owner, thread, then the rest).
+const CLAIM_FREE_THREAD: &str = "INSERT INTO chatkit_active_runs (user_id, thread_id, run_id, cancel_requested, data) \
+     SELECT $1, $2, $3, 0, $4 WHERE EXISTS (SELECT 1 FROM chatkit_threads WHERE user_id = $1 AND id = $2) \
+     ON CONFLICT (user_id, thread_id) DO NOTHING";
+const TAKE_OVER_RUN: &str =
+    "UPDATE chatkit_active_runs SET run_id = $3, cancel_requested = 0, data = $4 \
+     WHERE user_id = $1 AND thread_id = $2 AND run_id = $5";
+const RENEW_RUN: &str = "UPDATE chatkit_active_runs SET data = $4 \
+     WHERE user_id = $1 AND thread_id = $2 AND run_id = $3 AND cancel_requested = 0";
+const CANCEL_RUN: &str = "UPDATE chatkit_active_runs SET cancel_requested = 1 \
+     WHERE user_id = $1 AND thread_id = $2 AND run_id = $3";
+const RELEASE_RUN: &str =
+    "DELETE FROM chatkit_active_runs WHERE user_id = $1 AND thread_id = $2 AND run_id = $3";
 
 /// Whether a write failed because a row it references is gone (a thread deleted by
 /// another replica a moment ago; only databases with foreign keys report it).
@@ -464,5 +483,90 @@ where
             Store::<C>::load_thread(self, thread_id, ctx).await?;
         }
         Ok(swapped)
+    }
+
+    async fn load_active_run(
+        &self,
+        thread_id: &str,
+        ctx: &C,
+    ) -> Result<Option<ActiveRun>, StoreError> {
+        let row = sqlx::query(LOAD_ACTIVE_RUN)
+            .bind(scope(ctx))
+            .bind(thread_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::not_found(RecordKind::Thread, thread_id))?;
+        active_run(&row, thread_id)
+    }
+
+    async fn claim_active_run(
+        &self,
+        thread_id: &str,
+        run: &ActiveRun,
+        replacing: Option<&str>,
+        ctx: &C,
+    ) -> Result<bool, StoreError> {
+        let data = encode(run)?;
+        let binds = [scope(ctx), thread_id, &run.run_id, &data];
+        let claimed = match replacing {
+            None => self.execute(CLAIM_FREE_THREAD, &binds).await,
+            Some(old) => {
+                let [user, thread, run_id, data] = binds;
+                self.execute(TAKE_OVER_RUN, &[user, thread, run_id, data, old])
+                    .await
+            }
+        };
+        let claimed = match claimed {
+            Ok(rows) => rows == 1,
+            Err(StoreError::Backend(e))
+                if e.downcast_ref::<sqlx::Error>()
+                    .is_some_and(is_foreign_key_violation) =>
+            {
+                false
+            }
+            Err(e) => return Err(e),
+        };
+        if !claimed {
+            // Tell a lost race from a thread this user does not have.
+            Store::<C>::load_thread(self, thread_id, ctx).await?;
+        }
+        Ok(claimed)
+    }
+
+    async fn renew_active_run(
+        &self,
+        thread_id: &str,
+        run: &ActiveRun,
+        ctx: &C,
+    ) -> Result<bool, StoreError> {
+        let data = encode(run)?;
+        let rows = self
+            .execute(RENEW_RUN, &[scope(ctx), thread_id, &run.run_id, &data])
+            .await?;
+        Ok(rows == 1)
+    }
+
+    async fn cancel_active_run(
+        &self,
+        thread_id: &str,
+        run_id: &str,
+        ctx: &C,
+    ) -> Result<bool, StoreError> {
+        let rows = self
+            .execute(CANCEL_RUN, &[scope(ctx), thread_id, run_id])
+            .await?;
+        Ok(rows == 1)
+    }
+
+    async fn release_active_run(
+        &self,
+        thread_id: &str,
+        run_id: &str,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        self.execute(RELEASE_RUN, &[scope(ctx), thread_id, run_id])
+            .await
+            .map(drop)
     }
 }

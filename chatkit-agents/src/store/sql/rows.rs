@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::{RecordKind, SavedRunState, StoreContext, StoreError};
+use super::{ActiveRun, RecordKind, SavedRunState, StoreContext, StoreError};
 use crate::store::page_of;
 use crate::types::{to_storage_json, Page, SortOrder};
 
@@ -106,4 +106,27 @@ where
         }
         _ => Ok(None),
     }
+}
+
+/// The active run of a row of `(id, cancel_requested, data)` from a thread left-joined
+/// with its lease: `None` when no run holds the thread.
+pub(super) fn active_run<R>(row: &R, thread_id: &str) -> Result<Option<ActiveRun>, StoreError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let cancel_requested: Option<i64> = row.try_get("cancel_requested").map_err(backend)?;
+    let data: Option<String> = row.try_get("data").map_err(backend)?;
+    let (Some(cancel_requested), Some(data)) = (cancel_requested, data) else {
+        return Ok(None);
+    };
+    let mut run: ActiveRun = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
+        kind: RecordKind::Thread,
+        id: format!("{thread_id} (its active run)"),
+        message: e.to_string(),
+    })?;
+    run.cancel_requested = cancel_requested != 0;
+    Ok(Some(run))
 }

@@ -439,8 +439,11 @@ async fn deciding_twice_runs_once() {
         .filter(|e| said(e) == "Deleted once.")
         .count();
     assert_eq!(answered, 1, "one request resumes the run: {a:?} {b:?}");
+    // The other click finds the thread answering (refused, nothing saved), or, if it
+    // comes after the answer, the decision already taken.
     let other = if said(&a).is_empty() { &a } else { &b };
-    assert_eq!(notices(other).len(), 1, "{other:?}");
+    let refused = errors(other) == [chatkit_agents::server::THREAD_BUSY_MESSAGE];
+    assert!(refused || notices(other).len() == 1, "{other:?}");
 
     // A replay later, approving or rejecting, changes nothing.
     for approve in [true, false] {

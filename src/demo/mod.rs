@@ -30,7 +30,7 @@ use chatkit_agents::agents::{
     HostedTool, McpServer,
 };
 use chatkit_agents::http::ChatKitEndpoint;
-use chatkit_agents::runs::DisconnectPolicy;
+use chatkit_agents::runs::{DisconnectPolicy, RunLeases, DEFAULT_RUN_LEASE_TTL};
 use chatkit_agents::store::{PostgresStore, SqliteStore, Store, StoreContext, StoreError};
 use chatkit_agents::telemetry::otel::{self, Otel, OtelError};
 
@@ -180,6 +180,10 @@ pub struct DemoConfig {
     /// What a client going away does to its answer (`CHATKIT_RUNS`: `cancel`, the
     /// default, or `detach`).
     pub runs: DisconnectPolicy,
+    /// How runs hold their threads: `CHATKIT_RUN_LEASE_TTL` (seconds, 20) and
+    /// `CHATKIT_REPLICA` (this replica's stable name, for closing at once what a crash
+    /// of its earlier start left).
+    pub leases: RunLeases,
 }
 
 impl DemoConfig {
@@ -189,8 +193,9 @@ impl DemoConfig {
     /// `OPENAI_API` (`responses`, or `chat_completions` for chat-only servers),
     /// `CHATKIT_MCP` (MCP servers, see [`parse_mcp_servers`]), `CHATKIT_HOSTED_TOOLS`
     /// (hosted tools, see [`parse_hosted_tools`]), `CHATKIT_DRAIN_TIMEOUT` (seconds, 20),
-    /// `CHATKIT_RUNS` (`cancel` or `detach`). Fails on a `CHATKIT_MCP`,
-    /// `CHATKIT_HOSTED_TOOLS`, `CHATKIT_DRAIN_TIMEOUT` or `CHATKIT_RUNS` that does not
+    /// `CHATKIT_RUNS` (`cancel` or `detach`), `CHATKIT_RUN_LEASE_TTL` (seconds, 20),
+    /// `CHATKIT_REPLICA`. Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
+    /// `CHATKIT_DRAIN_TIMEOUT`, `CHATKIT_RUN_LEASE_TTL` or `CHATKIT_RUNS` that does not
     /// parse, and on hosted tools with `OPENAI_API=chat_completions` (Chat
     /// Completions has none).
     pub fn from_env() -> Result<Self, String> {
@@ -224,17 +229,24 @@ impl DemoConfig {
                 tool.kind()
             ));
         }
-        let drain_timeout = match var("CHATKIT_DRAIN_TIMEOUT") {
-            None => chatkit_agents::http::DEFAULT_DRAIN_TIMEOUT,
+        let seconds = |name: &str, default| match var(name) {
+            None => Ok(default),
             Some(seconds) => seconds
                 .trim()
                 .parse::<f64>()
                 .ok()
                 .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
-                .ok_or_else(|| {
-                    format!("CHATKIT_DRAIN_TIMEOUT: {seconds:?} is not a number of seconds")
-                })?,
+                .ok_or_else(|| format!("{name}: {seconds:?} is not a number of seconds")),
         };
+        let drain_timeout = seconds(
+            "CHATKIT_DRAIN_TIMEOUT",
+            chatkit_agents::http::DEFAULT_DRAIN_TIMEOUT,
+        )?;
+        let mut leases =
+            RunLeases::default().ttl(seconds("CHATKIT_RUN_LEASE_TTL", DEFAULT_RUN_LEASE_TTL)?);
+        if let Some(replica) = var("CHATKIT_REPLICA") {
+            leases = leases.replica(replica.trim());
+        }
         let runs = match var("CHATKIT_RUNS").as_deref().map(str::trim) {
             None | Some("cancel") => DisconnectPolicy::Cancel,
             Some("detach") => DisconnectPolicy::detach(),
@@ -246,6 +258,7 @@ impl DemoConfig {
         };
         Ok(DemoConfig {
             runs,
+            leases,
             drain_timeout,
             address,
             database: DemoDatabase::parse(
@@ -388,21 +401,24 @@ pub fn app_with_tools(
         mcp_servers,
         hosted_tools,
         DisconnectPolicy::Cancel,
+        RunLeases::default(),
     )
 }
 
 /// [`app_with_tools`] whose answers outlive their client under `runs`
-/// ([`DisconnectPolicy::detach`]).
+/// ([`DisconnectPolicy::detach`]) and hold their threads with `leases`.
 pub fn app_with_policy(
     store: Arc<dyn Store<RequestContext>>,
     model: Arc<dyn Model>,
     mcp_servers: Vec<McpServer>,
     hosted_tools: Vec<HostedTool>,
     runs: DisconnectPolicy,
+    leases: RunLeases,
 ) -> Router {
     let server = Arc::new(
         DemoServer::new(store, model.clone(), mcp_servers, hosted_tools)
-            .with_disconnect_policy(runs),
+            .with_disconnect_policy(runs)
+            .with_run_leases(leases),
     );
     let chatkit = ChatKitEndpoint::new(server, move |parts| {
         let user_id = parts
@@ -477,6 +493,7 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
         config.mcp_servers.clone(),
         hosted_tools,
         config.runs.clone(),
+        config.leases.clone(),
     );
     server.serve(app).await?;
     tracing::info!("stopped");

@@ -7,7 +7,7 @@ use chatkit_agents::agents::{
     Agent, HostedTool, McpServer,
 };
 use chatkit_agents::async_trait;
-use chatkit_agents::runs::DisconnectPolicy;
+use chatkit_agents::runs::{DisconnectPolicy, RunLeases};
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
 use chatkit_agents::store::Store;
 use chatkit_agents::types::*;
@@ -24,6 +24,8 @@ pub struct DemoServer {
     agent: Arc<AgentServer<RequestContext>>,
     /// What a client going away does to its answer.
     runs: DisconnectPolicy,
+    /// How its runs hold their threads.
+    leases: RunLeases,
 }
 
 impl DemoServer {
@@ -53,7 +55,14 @@ impl DemoServer {
             store,
             agent,
             runs: DisconnectPolicy::Cancel,
+            leases: RunLeases::default(),
         }
+    }
+
+    /// Runs hold their threads with `leases`.
+    pub fn with_run_leases(mut self, leases: RunLeases) -> Self {
+        self.leases = leases;
+        self
     }
 
     /// Answers outlive their client under [`DisconnectPolicy::detach`].
@@ -87,6 +96,10 @@ impl ChatKitServer for DemoServer {
 
     fn disconnect_policy(&self, _: &RequestContext) -> DisconnectPolicy {
         self.runs.clone()
+    }
+
+    fn run_leases(&self) -> Option<RunLeases> {
+        Some(self.leases.clone())
     }
 
     /// The demo's users are made-up ids from a header: fine to show on traces.

@@ -249,15 +249,20 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
         self
     }
 
-    /// The router: `POST <path>` (the ChatKit protocol) and `GET <path>/runs/events`
+    /// The router: `POST <path>` (the ChatKit protocol), `GET <path>/runs/events`
     /// (joins a detached run: the `Last-Event-ID` header, or `?after=<event id>`, says
-    /// from where; see [`crate::server::resume`]). Merge it into your app's router.
+    /// from where; see [`crate::server::resume`]) and `POST <path>/runs/cancel` (stops
+    /// the run answering in a thread: body `{"thread_id": "thr_…"}`, answer
+    /// `{"cancelled": true|false}`; see [`crate::server::cancel_run`]). Merge it into
+    /// your app's router.
     pub fn router(self) -> Router {
         let path = self.path.clone();
-        let runs = format!("{}/runs/events", path.trim_end_matches('/'));
+        let runs = path.trim_end_matches('/');
+        let (events, cancel) = (format!("{runs}/runs/events"), format!("{runs}/runs/cancel"));
         Router::new()
             .route(&path, post(handle::<S>))
-            .route(&runs, get(resume_run::<S>))
+            .route(&events, get(resume_run::<S>))
+            .route(&cancel, post(cancel_run::<S>))
             .with_state(self)
     }
 }
@@ -367,6 +372,52 @@ async fn resume_run<S: ChatKitServer>(
     };
     let result = crate::server::resume(&endpoint.server, &cursor, context).await;
     respond(result.map(ProcessResult::Streaming))
+}
+
+/// `POST <path>/runs/cancel`: stops the run answering in `{"thread_id": …}`.
+async fn cancel_run<S: ChatKitServer>(
+    State(endpoint): State<ChatKitEndpoint<S>>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let context = match endpoint.context(&parts) {
+        Ok(context) => context,
+        Err(no) => return error_response(no.status, "rejected", &no.message),
+    };
+    let read = tokio::time::timeout(endpoint.body_timeout, axum::body::to_bytes(body, 4096));
+    let target = match read.await {
+        Ok(Ok(body)) => serde_json::from_slice::<CancelBody>(&body),
+        _ => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "expected a small JSON body {\"thread_id\": …}",
+            )
+        }
+    };
+    let thread_id = match target {
+        Ok(target) => target.thread_id,
+        Err(error) => {
+            return error_response(StatusCode::BAD_REQUEST, "invalid_body", &error.to_string())
+        }
+    };
+    match crate::server::cancel_run(&endpoint.server, &thread_id, context).await {
+        Ok(cancelled) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            serde_json::json!({ "cancelled": cancelled }).to_string(),
+        )
+            .into_response(),
+        Err(error) => respond(Err(error)),
+    }
+}
+
+/// The body of `POST <path>/runs/cancel`.
+#[derive(serde::Deserialize)]
+struct CancelBody {
+    thread_id: String,
 }
 
 /// `?after=<event id>`, the other way to say where to resume from.

@@ -21,6 +21,7 @@
 //! normal cancel path. Serving with something else, do the same with [`runs_ended`],
 //! [`cancel_runs`] and [`cancelled_streams_saved`](crate::server::cancelled_streams_saved).
 
+mod lease;
 mod log;
 mod registry;
 
@@ -29,6 +30,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
+pub(crate) use lease::{claim, new_run_id, stop_local, Claim, Lease, Stop};
 pub use registry::{active_runs, cancel_runs, runs_ended};
 
 /// What a client going away mid-answer does to the answer.
@@ -83,6 +85,48 @@ impl RunRetention {
     /// Keeps at most `max_bytes` of frames per run.
     pub fn max_bytes(mut self, max_bytes: usize) -> Self {
         self.max_bytes = max_bytes;
+        self
+    }
+}
+
+/// The default [`RunLeases::ttl`]: 20 seconds.
+pub const DEFAULT_RUN_LEASE_TTL: Duration = Duration::from_secs(20);
+
+/// How a server's runs hold their threads (see
+/// `ChatKitServer::run_leases`): one run at a time per thread, across every replica
+/// sharing the store, and runs whose process died closed by the next one to claim the
+/// thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunLeases {
+    /// How long a run's lease lasts without renewal (renewed every quarter of it): how
+    /// long after a process dies its runs are closed at the latest. Default 20 s.
+    pub ttl: Duration,
+    /// This replica's name, stable across its restarts and unique among the replicas
+    /// running at once (a pod or host name, say). With it, a restarted replica closes
+    /// the runs its earlier start left at once instead of after `ttl`. Default none.
+    pub replica: Option<String>,
+}
+
+impl Default for RunLeases {
+    fn default() -> Self {
+        RunLeases {
+            ttl: DEFAULT_RUN_LEASE_TTL,
+            replica: None,
+        }
+    }
+}
+
+impl RunLeases {
+    /// Leases that last `ttl` without renewal.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl.max(Duration::from_millis(100));
+        self
+    }
+
+    /// This replica's stable name.
+    pub fn replica(mut self, replica: impl Into<String>) -> Self {
+        self.replica = Some(replica.into());
         self
     }
 }
@@ -143,14 +187,15 @@ pub(crate) fn parse_cursor(cursor: &str) -> Result<(&str, u64), ResumeError> {
     Ok((run_id, seq.parse().map_err(|_| bad())?))
 }
 
-/// Starts `frames` (a response's SSE frames) as a detached run of `thread_id`: its id,
-/// and a reader of it from its first frame.
+/// Starts `frames` (a response's SSE frames) as the detached run `run_id` of
+/// `thread_id`: a reader of it from its first frame.
 pub(crate) fn detach(
     frames: BoxStream<'static, Bytes>,
     thread_id: String,
+    run_id: String,
     retention: RunRetention,
-) -> (String, BoxStream<'static, Bytes>) {
-    registry::start(frames, thread_id, retention)
+) -> BoxStream<'static, Bytes> {
+    registry::start(frames, thread_id, run_id, retention)
 }
 
 /// A joined run: its id, its thread (to check the reader may see it) and its frames from the

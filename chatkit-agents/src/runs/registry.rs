@@ -24,13 +24,13 @@ static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
 /// The producers running.
 static PRODUCERS: Tally = Tally::new();
 
-/// Spawns the producer of a new run over `frames`; its id, and a reader from its start.
+/// Spawns the producer of the run `run_id` over `frames`; a reader from its start.
 pub(super) fn start(
     mut frames: BoxStream<'static, Bytes>,
     thread_id: String,
+    run_id: String,
     retention: RunRetention,
-) -> (String, BoxStream<'static, Bytes>) {
-    let run_id = format!("run_{}", uuid::Uuid::new_v4().simple());
+) -> BoxStream<'static, Bytes> {
     let log = Arc::new(RunLog::new(run_id.clone(), thread_id, &retention));
     let reader = log.follow(0);
     lock(&REGISTRY).logs.insert(run_id.clone(), log.clone());
@@ -54,7 +54,7 @@ pub(super) fn start(
             .producers
             .insert(run_id.clone(), producer.abort_handle());
     }
-    (run_id, Box::pin(reader))
+    Box::pin(reader)
 }
 
 fn log_ended(run_id: &str, registry: &Registry) -> bool {

@@ -208,6 +208,14 @@ pub enum ProcessError {
     /// A detached run cannot be joined (400, 404 or 410; see [`ResumeError::status`]).
     #[error(transparent)]
     Resume(#[from] ResumeError),
+    /// Another run answers in the thread ([`super::ChatKitServer::run_leases`]).
+    #[error("thread {thread_id} is still answering (run {run_id})")]
+    ThreadBusy {
+        /// The thread.
+        thread_id: String,
+        /// The run answering in it.
+        run_id: String,
+    },
 }
 
 impl From<StoreError> for ProcessError {
@@ -228,6 +236,7 @@ impl ProcessError {
             ProcessError::NotImplemented(_) => 501,
             ProcessError::Store(_) | ProcessError::Internal(_) => 500,
             ProcessError::Resume(e) => e.status(),
+            ProcessError::ThreadBusy { .. } => 409,
         }
     }
 
@@ -240,6 +249,7 @@ impl ProcessError {
             ProcessError::NotImplemented(_) => "not_implemented",
             ProcessError::Store(_) | ProcessError::Internal(_) => "internal_error",
             ProcessError::Resume(e) => e.code(),
+            ProcessError::ThreadBusy { .. } => "thread_busy",
         }
     }
 }

@@ -12,11 +12,13 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
+use super::active_runs::{begin_run, show_active_run};
 use super::pipeline::{process_events, thread_response};
 use super::result::Events;
 use super::{
     ChatKitServer, EventStream, ProcessError, ProcessResult, StreamingResult, ThreadHandle,
 };
+use crate::runs::Lease;
 use crate::store::Store;
 use crate::types::*;
 
@@ -40,22 +42,44 @@ fn empty_object() -> Result<ProcessResult, ProcessError> {
     Ok(ProcessResult::Json(Bytes::from_static(b"{}")))
 }
 
+/// The run a streaming request starts: its id (its lease's, and a detached run's event
+/// ids) and whether it goes on without its client.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub(crate) id: String,
+    pub(crate) detached: bool,
+}
+
 /// A streamed answer on `thread_id` (which a detached run is filed under).
-fn streaming(thread_id: &str, events: Events) -> Result<ProcessResult, ProcessError> {
+fn streaming(thread_id: &str, run: Run, events: Events) -> Result<ProcessResult, ProcessError> {
     Ok(ProcessResult::Streaming(
-        StreamingResult::new(events).of_thread(thread_id),
+        StreamingResult::new(events).of_thread(thread_id, run.id),
     ))
+}
+
+/// Claims `thread` for `run`, or the response that says why it cannot start.
+async fn claim<S: ChatKitServer>(
+    server: &Arc<S>,
+    thread: &ThreadMetadata,
+    run: &Run,
+    ctx: &S::Context,
+) -> Result<Option<Lease<S::Context>>, Events> {
+    begin_run(server, thread, &run.id, run.detached, ctx)
+        .await
+        .map_err(|not_started| stream::iter([not_started.event()]).boxed())
 }
 
 pub(crate) async fn handle<S: ChatKitServer>(
     server: &Arc<S>,
     request: ChatKitRequest,
+    run: Run,
     ctx: S::Context,
 ) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
     match request.op {
         RequestOp::ThreadsGetById(p) => {
-            let thread = store.load_thread(&p.thread_id, &ctx).await?;
+            let mut thread = store.load_thread(&p.thread_id, &ctx).await?;
+            show_active_run(server, &mut thread, &ctx).await;
             let items = store
                 .load_thread_items(&p.thread_id, None, DEFAULT_PAGE_SIZE, SortOrder::Asc, &ctx)
                 .await?;
@@ -140,12 +164,14 @@ pub(crate) async fn handle<S: ChatKitServer>(
             };
             json(&server.sync_action(thread, p.action, sender, &ctx).await?)
         }
-        RequestOp::ThreadsCreate(p) => create(server, p, ctx).await,
-        RequestOp::ThreadsAddUserMessage(p) => add_user_message(server, p, ctx).await,
-        RequestOp::ThreadsAddClientToolOutput(p) => add_client_tool_output(server, p, ctx).await,
-        RequestOp::ThreadsAddStructuredInput(p) => add_structured_input(server, p, ctx).await,
-        RequestOp::ThreadsRetryAfterItem(p) => retry_after_item(server, p, ctx).await,
-        RequestOp::ThreadsCustomAction(p) => custom_action(server, p, ctx).await,
+        RequestOp::ThreadsCreate(p) => create(server, p, run, ctx).await,
+        RequestOp::ThreadsAddUserMessage(p) => add_user_message(server, p, run, ctx).await,
+        RequestOp::ThreadsAddClientToolOutput(p) => {
+            add_client_tool_output(server, p, run, ctx).await
+        }
+        RequestOp::ThreadsAddStructuredInput(p) => add_structured_input(server, p, run, ctx).await,
+        RequestOp::ThreadsRetryAfterItem(p) => retry_after_item(server, p, run, ctx).await,
+        RequestOp::ThreadsCustomAction(p) => custom_action(server, p, run, ctx).await,
     }
 }
 
@@ -231,6 +257,7 @@ fn store_failure(error: crate::store::StoreError) -> Box<ThreadStreamEvent> {
 async fn create<S: ChatKitServer>(
     server: &Arc<S>,
     p: ThreadCreateParams,
+    run: Run,
     ctx: S::Context,
 ) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
@@ -241,6 +268,7 @@ async fn create<S: ChatKitServer>(
     let message = user_message(&*store, &thread, p.input, attachments, &ctx);
     let server = server.clone();
     let thread_id = thread.id.clone();
+    let claimed = run.clone();
     // `once(..).flatten()` rather than a generator that re-yields: every event of the
     // response then passes through one less layer.
     let events = stream::once(async move {
@@ -248,35 +276,45 @@ async fn create<S: ChatKitServer>(
             return stream::iter([store_failure(e)]).boxed();
         }
         let created = ThreadStreamEvent::thread_created(thread_response(&thread, Page::default()));
+        let lease = match claim(&server, &thread, &claimed, &ctx).await {
+            Ok(lease) => lease,
+            Err(refused) => return stream::iter([Box::new(created)]).chain(refused).boxed(),
+        };
         stream::iter([Box::new(created)])
             .chain(new_user_message(
                 server,
                 store,
-                ThreadHandle::new(thread),
+                (ThreadHandle::new(thread), lease),
                 message,
                 ctx,
             ))
             .boxed()
     })
     .flatten();
-    streaming(&thread_id, events.boxed())
+    streaming(&thread_id, run, events.boxed())
 }
 
 async fn add_user_message<S: ChatKitServer>(
     server: &Arc<S>,
     p: ThreadAddUserMessageParams,
+    run: Run,
     ctx: S::Context,
 ) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
     let thread = store.load_thread(&p.thread_id, &ctx).await?;
     let attachments = load_attachments(&*store, &p.input.attachments, &thread.id, &ctx).await?;
     let message = user_message(&*store, &thread, p.input, attachments, &ctx);
+    let lease = match claim(server, &thread, &run, &ctx).await {
+        Ok(lease) => lease,
+        Err(refused) => return streaming(&p.thread_id, run, refused),
+    };
     streaming(
         &p.thread_id,
+        run,
         new_user_message(
             server.clone(),
             store,
-            ThreadHandle::new(thread),
+            (ThreadHandle::new(thread), lease),
             message,
             ctx,
         ),
@@ -288,7 +326,7 @@ async fn add_user_message<S: ChatKitServer>(
 fn new_user_message<S: ChatKitServer>(
     server: Arc<S>,
     store: Arc<dyn Store<S::Context>>,
-    thread: ThreadHandle,
+    (thread, lease): (ThreadHandle, Option<Lease<S::Context>>),
     message: UserMessageItem,
     ctx: S::Context,
 ) -> Events {
@@ -304,7 +342,7 @@ fn new_user_message<S: ChatKitServer>(
         }
         let respond = responder(&server, &thread, Some(message), &ctx);
         stream::iter([Box::new(ThreadStreamEvent::item_done(item))])
-            .chain(process_events(server, thread, ctx, respond))
+            .chain(process_events(server, thread, ctx, lease, respond))
             .boxed()
     })
     .flatten()
@@ -314,6 +352,7 @@ fn new_user_message<S: ChatKitServer>(
 async fn add_client_tool_output<S: ChatKitServer>(
     server: &Arc<S>,
     p: ThreadAddClientToolOutputParams,
+    run: Run,
     ctx: S::Context,
 ) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
@@ -334,10 +373,15 @@ async fn add_client_tool_output<S: ChatKitServer>(
     };
     call.output = Some(p.result);
     call.status = ClientToolCallStatus::Completed;
+    let lease = match claim(server, &thread, &run, &ctx).await {
+        Ok(lease) => lease,
+        Err(refused) => return streaming(&p.thread_id, run, refused),
+    };
     let server = server.clone();
     let thread_id = thread.id.clone();
     streaming(
         &thread_id,
+        run,
         async_stream::stream! {
             if let Err(e) = store.save_item(&thread.id, &ThreadItem::ClientToolCall(call), &ctx).await {
                 yield store_failure(e);
@@ -365,7 +409,7 @@ async fn add_client_tool_output<S: ChatKitServer>(
             }
             let handle = ThreadHandle::new(thread);
             let respond = responder(&server, &handle, None, &ctx);
-            let mut events = process_events(server, handle, ctx, respond);
+            let mut events = process_events(server, handle, ctx, lease, respond);
             while let Some(event) = events.next().await {
                 yield event;
             }
@@ -428,6 +472,7 @@ fn answer_structured_input(
 async fn add_structured_input<S: ChatKitServer>(
     server: &Arc<S>,
     p: ThreadAddStructuredInputParams,
+    run: Run,
     ctx: S::Context,
 ) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
@@ -448,6 +493,10 @@ async fn add_structured_input<S: ChatKitServer>(
         )));
     }
     let updated = answer_structured_input(item, p.input);
+    let lease = match claim(server, &thread, &run, &ctx).await {
+        Ok(lease) => lease,
+        Err(refused) => return streaming(&p.thread_id, run, refused),
+    };
     let handle = ThreadHandle::new(thread);
     let respond = responder(server, &handle, None, &ctx);
     let events = move || -> EventStream {
@@ -458,13 +507,15 @@ async fn add_structured_input<S: ChatKitServer>(
     let thread_id = handle.id().to_owned();
     streaming(
         &thread_id,
-        process_events(server.clone(), handle, ctx, events),
+        run,
+        process_events(server.clone(), handle, ctx, lease, events),
     )
 }
 
 async fn retry_after_item<S: ChatKitServer>(
     server: &Arc<S>,
     p: ThreadRetryAfterItemParams,
+    run: Run,
     ctx: S::Context,
 ) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
@@ -508,10 +559,15 @@ async fn retry_after_item<S: ChatKitServer>(
             }
         }
     };
+    let lease = match claim(server, &thread, &run, &ctx).await {
+        Ok(lease) => lease,
+        Err(refused) => return streaming(&p.thread_id, run, refused),
+    };
     let server = server.clone();
     let thread_id = thread.id.clone();
     streaming(
         &thread_id,
+        run,
         async_stream::stream! {
             for item in &newer {
                 if let Err(e) = store.delete_thread_item(&thread.id, item.id(), &ctx).await {
@@ -521,7 +577,7 @@ async fn retry_after_item<S: ChatKitServer>(
             }
             let handle = ThreadHandle::new(thread);
             let respond = responder(&server, &handle, Some(message), &ctx);
-            let mut events = process_events(server, handle, ctx, respond);
+            let mut events = process_events(server, handle, ctx, lease, respond);
             while let Some(event) = events.next().await {
                 yield event;
             }
@@ -533,6 +589,7 @@ async fn retry_after_item<S: ChatKitServer>(
 async fn custom_action<S: ChatKitServer>(
     server: &Arc<S>,
     p: ThreadCustomActionParams,
+    run: Run,
     ctx: S::Context,
 ) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
@@ -546,9 +603,13 @@ async fn custom_action<S: ChatKitServer>(
                 // non-retryable error event and nothing else.
                 tracing::warn!(item_id = %item_id, "custom action sent for an item that is not a widget");
                 let error = ThreadStreamEvent::Error(ErrorEvent::stream_error(false));
-                return streaming(&thread.id, stream::iter([Box::new(error)]).boxed());
+                return streaming(&thread.id, run, stream::iter([Box::new(error)]).boxed());
             }
         },
+    };
+    let lease = match claim(server, &thread, &run, &ctx).await {
+        Ok(lease) => lease,
+        Err(refused) => return streaming(&p.thread_id, run, refused),
     };
     let handle = ThreadHandle::new(thread);
     let (action_server, action_thread, action_ctx) = (server.clone(), handle.clone(), ctx.clone());
@@ -556,7 +617,8 @@ async fn custom_action<S: ChatKitServer>(
     let thread_id = handle.id().to_owned();
     streaming(
         &thread_id,
-        process_events(server.clone(), handle, ctx, events),
+        run,
+        process_events(server.clone(), handle, ctx, lease, events),
     )
 }
 

@@ -44,6 +44,7 @@
 //! # });
 //! ```
 
+mod active_runs;
 pub(crate) mod cancellations;
 mod errors;
 mod frame;
@@ -61,6 +62,7 @@ use futures::stream::BoxStream;
 use tracing::field::Empty;
 use tracing::Instrument;
 
+pub use active_runs::{cancel_run, RUN_ACTIVE_REASON, THREAD_BUSY_MESSAGE};
 pub use cancellations::cancelled_streams_saved;
 pub use errors::{ProcessError, StreamError};
 pub use frame::sse_frame;
@@ -70,7 +72,7 @@ pub use respond_with::{respond_with, RespondWith};
 pub use result::{ProcessResult, StreamingResult};
 pub use thread_handle::ThreadHandle;
 
-use crate::runs::{DisconnectPolicy, ResumeError, RunRetention};
+use crate::runs::{DisconnectPolicy, ResumeError, RunLeases, RunRetention};
 use crate::store::{AttachmentStore, Store, StoreError};
 use crate::telemetry::metrics::{RequestMeter, RequestStatus};
 use crate::types::{
@@ -295,6 +297,24 @@ pub trait ChatKitServer: Send + Sync + 'static {
     fn checkpoint_interval(&self) -> Option<std::time::Duration> {
         Some(DEFAULT_CHECKPOINT_INTERVAL)
     }
+
+    /// How runs hold their threads (default [`RunLeases::default`]: a 20 s lease).
+    ///
+    /// A response claims its thread's lease in the store before it writes anything and
+    /// releases it once it has ended and been saved, so a thread answers one message at
+    /// a time on every replica sharing the store: a second message or action meanwhile
+    /// gets an error event ([`THREAD_BUSY_MESSAGE`], retry allowed) and nothing of it is
+    /// saved. Refusing is deliberate: cancelling the answer under way would let a
+    /// second tab silently throw away the first one's work; [`cancel_run`] (`POST
+    /// <path>/runs/cancel`) stops it on purpose. A run whose process died (its lease
+    /// not renewed for `ttl`) is closed like a cancelled stream by the next request on
+    /// its thread, on any replica.
+    ///
+    /// `None` runs without leases, as the reference (and a store that keeps none does
+    /// the same).
+    fn run_leases(&self) -> Option<RunLeases> {
+        Some(RunLeases::default())
+    }
 }
 
 /// Starts an answer into an existing thread with no request attached (a webhook, a
@@ -304,8 +324,10 @@ pub trait ChatKitServer: Send + Sync + 'static {
 /// user joins it with [`resume`] from `<run id>.0` (all of it) or a later event id.
 /// Returns the run id.
 ///
-/// The thread must be one `context` may load (404 otherwise). Nothing stops it if no
-/// client ever reads it; a draining `http::Server` waits for it
+/// The thread must be one `context` may load (404 otherwise) and not answering
+/// already ([`ProcessError::ThreadBusy`], 409, when another run holds it; see
+/// [`ChatKitServer::run_leases`]). Nothing stops it if no client ever reads it but
+/// [`cancel_run`]; a draining `http::Server` waits for it
 /// as for any detached run.
 ///
 /// ```
@@ -346,13 +368,30 @@ pub async fn start_run<S: ChatKitServer>(
     events: impl FnOnce(ThreadHandle) -> EventStream + Send + 'static,
 ) -> Result<String, ProcessError> {
     let thread = server.store().load_thread(thread_id, &context).await?;
+    let run_id = crate::runs::new_run_id();
+    let lease = match active_runs::begin_run(server, &thread, &run_id, true, &context).await {
+        Ok(lease) => lease,
+        Err(active_runs::NotStarted::Busy(held)) => {
+            return Err(ProcessError::ThreadBusy {
+                thread_id: thread_id.to_owned(),
+                run_id: held.run_id,
+            })
+        }
+        Err(active_runs::NotStarted::Store(error)) => return Err(error.into()),
+    };
     let handle = ThreadHandle::new(thread);
     let for_events = handle.clone();
-    let span = tracing::info_span!("chatkit_run", thread_id, started_by = "server");
-    let events =
-        pipeline::process_events(server.clone(), handle, context, move || events(for_events));
+    let span = tracing::info_span!("chatkit_run", thread_id, run_id, started_by = "server");
+    let events = pipeline::process_events(server.clone(), handle, context, lease, move || {
+        events(for_events)
+    });
     let frames = StreamingResult::new(events).in_span(span, RequestMeter::start("runs.start"));
-    let (run_id, reader) = crate::runs::detach(Box::pin(frames), thread_id.to_owned(), retention);
+    let reader = crate::runs::detach(
+        Box::pin(frames),
+        thread_id.to_owned(),
+        run_id.clone(),
+        retention,
+    );
     // Nobody reads it here: the log keeps its frames for whoever joins.
     drop(reader);
     Ok(run_id)
@@ -429,7 +468,11 @@ pub async fn process_request<S: ChatKitServer>(
     tracing::info!(parent: &span, "Received request op: {request_type}");
     let mut meter = RequestMeter::start(request_type);
     let policy = server.disconnect_policy(&context);
-    let result = handlers::handle(server, request, context)
+    let run = handlers::Run {
+        id: crate::runs::new_run_id(),
+        detached: matches!(policy, DisconnectPolicy::Detach(_)),
+    };
+    let result = handlers::handle(server, request, run, context)
         .instrument(span.clone())
         .await;
     match result {

@@ -92,9 +92,23 @@ impl Pending {
         Some(item)
     }
 
-    /// An item no longer pending (done, replaced or removed).
-    pub(crate) fn remove(&mut self, id: &str) {
-        self.items.shift_remove(id);
+    /// An item no longer pending (done, replaced or removed); whether it was.
+    pub(crate) fn remove(&mut self, id: &str) -> bool {
+        self.items.shift_remove(id).is_some()
+    }
+
+    /// The ids of the pending items (and `and`), when checkpoints save them while they
+    /// stream: what a crash would leave unfinished in the store.
+    pub(crate) fn ids_if_saved(&self, and: Option<&str>) -> Option<Vec<String>> {
+        self.interval?;
+        Some(
+            self.items
+                .keys()
+                .map(String::as_str)
+                .chain(and)
+                .map(str::to_owned)
+                .collect(),
+        )
     }
 
     /// Whether the pending items changed and the interval has passed since the last

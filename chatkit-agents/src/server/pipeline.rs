@@ -6,9 +6,13 @@ use std::sync::Arc;
 
 use futures::stream::StreamExt;
 
+use futures::stream::{AbortHandle, Abortable};
+
+use super::active_runs::save_cancelled;
 use super::pending::Pending;
 use super::result::Events;
 use super::{ChatKitServer, EventStream, ThreadHandle};
+use crate::runs::{Lease, Stop};
 use crate::store::{RecordKind, Store, StoreError};
 use crate::types::{
     Annotation, AssistantMessageContent, SdkHiddenContextItem, StoreItemType, Task, Thread,
@@ -39,6 +43,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
     server: Arc<S>,
     thread: ThreadHandle,
     ctx: S::Context,
+    mut lease: Option<Lease<S::Context>>,
     start: impl FnOnce() -> EventStream + Send + 'static,
 ) -> Events {
     async_stream::stream! {
@@ -49,13 +54,16 @@ pub(crate) fn process_events<S: ChatKitServer>(
 
         // From here until the events end, dropping this stream (a client disconnect)
         // makes the guard hand the pending items to `handle_stream_cancelled`.
+        // The lease stops the events when the run is cancelled from elsewhere or lost.
+        let stop = lease.as_mut().and_then(Lease::registration).unwrap_or_else(|| AbortHandle::new_pair().1);
         let mut guard = CancelGuard::<S> {
             server: Some(server.clone()),
             thread: thread.clone(),
             ctx: ctx.clone(),
             pending: Pending::new(server.checkpoint_interval()),
+            lease,
         };
-        let mut events = start();
+        let mut events = Abortable::new(start(), stop);
         while let Some(next) = events.next().await {
             // A response made in memory never waits, so without this one long stream
             // would hold its worker until done while other requests wait for their
@@ -80,7 +88,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
                     break;
                 }
             };
-            let mut persisted = persist(&*store, &thread, &ctx, &event, &mut guard.pending).await;
+            let mut persisted = persist(&*store, &thread, &ctx, &event, &mut guard.pending, guard.lease.as_ref()).await;
             if persisted.is_ok() && guard.pending.checkpoint_due() {
                 persisted = guard.pending.checkpoint(&*store, thread.id(), &ctx).await;
             }
@@ -118,7 +126,23 @@ pub(crate) fn process_events<S: ChatKitServer>(
             }
         }
         drop(events);
+        match guard.lease.as_ref().and_then(Lease::stopped) {
+            // Cancelled (on request, from any replica): the guard, still armed, takes
+            // the cancel path as it ends with the stream.
+            Some(Stop::Cancel) => return,
+            // Another process closes this run (its lease ran out and was taken over):
+            // nothing more is written here.
+            Some(Stop::Lost) => {
+                guard.disarm();
+                guard.lease = None;
+                return;
+            }
+            None => {}
+        }
         guard.disarm();
+        if let Some(lease) = &guard.lease {
+            lease.closing();
+        }
         // Items still pending when the answer ends (after an error, or never finished)
         // are not kept, as in the reference: remove what checkpoints saved of them.
         if let Err(error) = guard.pending.discard(&*store, thread.id(), &ctx).await {
@@ -134,6 +158,9 @@ pub(crate) fn process_events<S: ChatKitServer>(
                 }
                 Err(error) => tracing::error!(thread_id = thread.id(), %error, "saving the thread failed"),
             }
+        }
+        if let Some(lease) = guard.lease.take() {
+            lease.release().await;
         }
     }
     .boxed()
@@ -170,28 +197,39 @@ fn thread_changed(
 }
 
 /// Persists what `event` means for the store and tracks pending items.
-async fn persist<C: Send + Sync>(
+async fn persist<C: Clone + Send + Sync + 'static>(
     store: &dyn Store<C>,
     thread: &ThreadHandle,
     ctx: &C,
     event: &ThreadStreamEvent,
     pending: &mut Pending,
+    lease: Option<&Lease<C>>,
 ) -> Result<(), StoreError> {
     match event {
         ThreadStreamEvent::ThreadItemAdded { item } => {
+            if let Some(ids) = pending.ids_if_saved(Some(item.id())) {
+                // Named in the lease before it is first saved: a crash in between
+                // leaves a name without an item, never an unfinished item unnamed.
+                if let Some(lease) = lease {
+                    if !lease.pending(ids).await? {
+                        // The run is stopping: its items are no longer this run's to save.
+                        return Ok(());
+                    }
+                }
+            }
             pending.added(store, thread.id(), item, ctx).await?;
         }
         ThreadStreamEvent::ThreadItemDone { item } => {
             store.add_thread_item(thread.id(), item, ctx).await?;
-            pending.remove(item.id());
+            settled(pending, item.id(), lease).await?;
         }
         ThreadStreamEvent::ThreadItemRemoved { item_id } => {
             store.delete_thread_item(thread.id(), item_id, ctx).await?;
-            pending.remove(item_id);
+            settled(pending, item_id, lease).await?;
         }
         ThreadStreamEvent::ThreadItemReplaced { item } => {
             store.save_item(thread.id(), item, ctx).await?;
-            pending.remove(item.id());
+            settled(pending, item.id(), lease).await?;
         }
         ThreadStreamEvent::ThreadItemUpdated { item_id, update } => {
             if let Some(item) = pending.get_mut(item_id) {
@@ -201,6 +239,22 @@ async fn persist<C: Send + Sync>(
         _ => {}
     }
     Ok(())
+}
+
+/// An item finished (done, replaced, removed): no longer pending, nor named in the
+/// lease once it was (a finished item is not for a crash's cleanup to touch).
+async fn settled<C: Clone + Send + Sync + 'static>(
+    pending: &mut Pending,
+    id: &str,
+    lease: Option<&Lease<C>>,
+) -> Result<(), StoreError> {
+    if !pending.remove(id) {
+        return Ok(());
+    }
+    match (lease, pending.ids_if_saved(None)) {
+        (Some(lease), Some(ids)) => lease.pending(ids).await.map(drop),
+        _ => Ok(()),
+    }
 }
 
 /// Applies an update to the pipeline's copy of a pending item, so that cancellation
@@ -284,6 +338,9 @@ struct CancelGuard<S: ChatKitServer> {
     thread: ThreadHandle,
     ctx: S::Context,
     pending: Pending,
+    /// Released once the response has ended and been saved (after the cancel path's
+    /// save, when cancelled).
+    lease: Option<Lease<S::Context>>,
 }
 
 impl<S: ChatKitServer> CancelGuard<S> {
@@ -301,24 +358,20 @@ impl<S: ChatKitServer> Drop for CancelGuard<S> {
         let checkpointed = self.pending.checkpoints();
         let pending = self.pending.take();
         let ctx = self.ctx.clone();
-        tracing::info!(thread_id = %thread.id, pending = pending.len(), "stream cancelled (the client went away, or the server is stopping)");
+        let lease = self.lease.take();
+        if let Some(lease) = &lease {
+            lease.closing();
+        }
+        tracing::info!(thread_id = %thread.id, pending = pending.len(), "stream cancelled (the client went away, the run was stopped, or the server is stopping)");
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 super::cancellations::spawn_save(&runtime, async move {
-                    // What checkpoints saved of the pending items goes first: the
-                    // handler saves what it keeps, as the client has seen it.
-                    let cancelled = async {
-                        if checkpointed {
-                            let store = server.store();
-                            for item in &pending {
-                                store
-                                    .delete_thread_item(&thread.id, item.id(), &ctx)
-                                    .await?;
-                            }
-                        }
-                        server.handle_stream_cancelled(thread, pending, &ctx).await
-                    };
-                    match cancelled.await {
+                    let saved = save_cancelled(&server, thread, pending, checkpointed, &ctx).await;
+                    // The thread is free for another run once the cancelled one is saved.
+                    if let Some(lease) = lease {
+                        lease.release().await;
+                    }
+                    match saved {
                         Ok(()) => {}
                         Err(error) if thread_deleted(&error) => {
                             tracing::info!(

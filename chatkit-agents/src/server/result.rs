@@ -30,8 +30,9 @@ pub struct StreamingResult {
     events: Events,
     /// A detached run's frames (see [`crate::runs`]), read instead of `events`.
     run: Option<BoxStream<'static, Bytes>>,
-    /// The thread the response is about (what a detached run is filed under).
-    thread_id: Option<String>,
+    /// The thread the response is about and its run's id (what a detached run is
+    /// filed under).
+    thread_run: Option<(String, String)>,
     /// The request's span, entered while the pipeline runs.
     span: tracing::Span,
     meter: Option<RequestMeter>,
@@ -73,7 +74,7 @@ impl StreamingResult {
         StreamingResult {
             events,
             run: None,
-            thread_id: None,
+            thread_run: None,
             span: tracing::Span::none(),
             meter: None,
             ready: VecDeque::new(),
@@ -81,9 +82,9 @@ impl StreamingResult {
         }
     }
 
-    /// The response on `thread_id`.
-    pub(crate) fn of_thread(mut self, thread_id: &str) -> Self {
-        self.thread_id = Some(thread_id.to_owned());
+    /// The response of the run `run_id` on `thread_id`.
+    pub(crate) fn of_thread(mut self, thread_id: &str, run_id: String) -> Self {
+        self.thread_run = Some((thread_id.to_owned(), run_id));
         self
     }
 
@@ -98,10 +99,10 @@ impl StreamingResult {
     /// in a task of its own, writing the run's log; the result reads that log. A
     /// response that names no thread stays as it is.
     pub(crate) fn detach(mut self, retention: crate::runs::RunRetention) -> Self {
-        let Some(thread_id) = self.thread_id.take() else {
+        let Some((thread_id, run_id)) = self.thread_run.take() else {
             return self;
         };
-        let (_run_id, reader) = crate::runs::detach(self.boxed(), thread_id, retention);
+        let reader = crate::runs::detach(self.boxed(), thread_id, run_id, retention);
         StreamingResult::of_run(reader)
     }
 

@@ -37,6 +37,10 @@ pub struct ActiveRun {
     /// what closing an abandoned run must settle.
     #[serde(default)]
     pub pending: Vec<String>,
+    /// The run goes on without its client (`DisconnectPolicy::Detach`): a client that
+    /// loads the thread meanwhile is shown it as locked.
+    #[serde(default)]
+    pub detached: bool,
     /// Someone asked the run to stop ([`Store::cancel_active_run`](super::Store::cancel_active_run));
     /// its producer stops at its next renewal. Kept apart from the rest: a renewal
     /// never clears it.
@@ -56,6 +60,7 @@ impl ActiveRun {
             owner: owner.into(),
             expires_at_ms: unix_ms(expires_at),
             pending: Vec::new(),
+            detached: false,
             cancel_requested: false,
         }
     }
@@ -63,6 +68,12 @@ impl ActiveRun {
     /// Whether the lease has run out at `now`: its producer is presumed gone.
     pub fn expired_at(&self, now: SystemTime) -> bool {
         unix_ms(now) >= self.expires_at_ms
+    }
+
+    /// The same lease, marked as a run that goes on without its client.
+    pub fn detached(mut self, detached: bool) -> Self {
+        self.detached = detached;
+        self
     }
 
     /// The same lease, good until `expires_at`.

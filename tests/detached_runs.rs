@@ -377,3 +377,167 @@ async fn a_run_started_by_server_code_is_saved_and_joined_over_http() {
         404
     );
 }
+
+async fn post(url: &str, user: &str, body: Value) -> Frames {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("x-user", user)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    Frames::new(response)
+}
+
+fn message(thread_id: &str, text: &str) -> Value {
+    json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": {
+        "content": [{"type": "input_text", "text": text}],
+        "attachments": [], "inference_options": {}}}})
+}
+
+fn errors(frames: &[Frame]) -> Vec<&str> {
+    frames
+        .iter()
+        .filter(|f| f.event["type"] == "error")
+        .map(|f| f.event["message"].as_str().unwrap_or_default())
+        .collect()
+}
+
+fn user_messages(items: &[ThreadItem]) -> usize {
+    items
+        .iter()
+        .filter(|i| matches!(i, ThreadItem::UserMessage(_)))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_message_while_the_thread_answers_is_refused_and_nothing_of_it_is_saved() {
+    for policy in [DisconnectPolicy::Cancel, DisconnectPolicy::detach()] {
+        let running = start(30, Duration::from_millis(10), policy.clone()).await;
+        let mut first = create(&running.url, "ann").await;
+        let seen = first.take(4).await;
+        let thread_id = thread_id(&seen);
+
+        let second = post(&running.url, "ann", message(&thread_id, "And another")).await;
+        let refused = second.rest().await;
+        assert_eq!(
+            errors(&refused),
+            [chatkit_agents::server::THREAD_BUSY_MESSAGE],
+            "{policy:?}"
+        );
+        assert_eq!(refused.len(), 1, "only the error: {refused:?}");
+
+        // The first answer is unharmed; the refused message was never saved.
+        first.rest().await;
+        let items = answer_saved(&running.store, &thread_id, "ann", &full_text(30)).await;
+        assert_eq!(user_messages(&items), 1, "{policy:?}");
+        // Once it is done, the thread takes the next message.
+        let next = post(&running.url, "ann", message(&thread_id, "Now")).await;
+        assert!(errors(&next.rest().await).is_empty(), "{policy:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_answer_frees_its_thread_for_the_next_message_at_once() {
+    // The stock client's stop button closes the stream; the user types on at once. The
+    // cancelled answer is still saving then: the new message waits for it, not refused.
+    let running = start(1000, Duration::from_millis(5), DisconnectPolicy::Cancel).await;
+    let mut frames = create(&running.url, "ann").await;
+    let thread_id = thread_id(&frames.take(5).await);
+    drop(frames);
+    for round in 0..10 {
+        let mut next = post(&running.url, "ann", message(&thread_id, "Go on")).await;
+        let seen = next.take(4).await;
+        assert!(errors(&seen).is_empty(), "round {round}: {seen:?}");
+        drop(next);
+    }
+    // The server notices the last disconnect at its next write.
+    let mut notes = 0;
+    for _ in 0..200 {
+        let items = items(&running.store, &thread_id, "ann").await;
+        assert_eq!(user_messages(&items), 11);
+        notes = items
+            .iter()
+            .filter(|i| matches!(i, ThreadItem::SdkHiddenContext(c) if c.content == CANCELLED_NOTE))
+            .count();
+        if notes == 11 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(notes, 11, "every stopped answer saved as cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_run_shows_as_locked_and_stops_on_request() {
+    let running = start(1000, Duration::from_millis(10), DisconnectPolicy::detach()).await;
+    let mut frames = create(&running.url, "ann").await;
+    let thread_id = thread_id(&frames.take(8).await);
+    drop(frames);
+
+    let load = |user: &'static str| {
+        let (url, thread_id) = (running.url.clone(), thread_id.clone());
+        async move {
+            reqwest::Client::new()
+                .post(&url)
+                .header("x-user", user)
+                .json(&json!({"type": "threads.get_by_id", "params": {"thread_id": thread_id}}))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        load("ann").await["status"],
+        json!({"type": "locked", "reason": chatkit_agents::server::RUN_ACTIVE_REASON})
+    );
+
+    let cancel = |user: &'static str| {
+        let (url, thread_id) = (running.url.clone(), thread_id.clone());
+        async move {
+            let response = reqwest::Client::new()
+                .post(format!("{url}/runs/cancel"))
+                .header("x-user", user)
+                .json(&json!({ "thread_id": thread_id }))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    assert_eq!(cancel("bob").await.0, 404, "another user's thread");
+    assert_eq!(cancel("ann").await, (200, json!({"cancelled": true})));
+    chatkit_agents::server::cancelled_streams_saved().await;
+    let mut status = load("ann").await["status"].clone();
+    for _ in 0..100 {
+        if status == json!({"type": "active"}) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        status = load("ann").await["status"].clone();
+    }
+    assert_eq!(status, json!({"type": "active"}), "unlocked once stopped");
+    let items = items(&running.store, &thread_id, "ann").await;
+    let ThreadItem::AssistantMessage(answer) = &items[1] else {
+        panic!("{items:?}")
+    };
+    let text = &answer.content[0].text;
+    assert!(!text.is_empty() && text.len() < full_text(1000).len(), "{text}");
+    assert!(matches!(items.last(), Some(ThreadItem::SdkHiddenContext(c)) if c.content == CANCELLED_NOTE));
+    assert_eq!(cancel("ann").await, (200, json!({"cancelled": false})), "nothing left to stop");
+    let bad = reqwest::Client::new()
+        .post(format!("{}/runs/cancel", running.url))
+        .header("x-user", "ann")
+        .body("{\"thread\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}

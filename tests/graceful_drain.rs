@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 mod support;
 
 use support::demo_process::{
-    answer_until, assistant_text, post, rest, stored_items, Demo, TempDir,
+    answer_until, assistant_text, rest, send_message, stored_items, Demo, TempDir,
 };
 use support::slow_model::SlowModel;
 
@@ -76,14 +76,7 @@ async fn past_the_drain_deadline_the_answer_is_saved_as_cancelled() {
 
     // The next turn's model input carries the text and the hidden cancel note.
     model.set_delay(Duration::ZERO);
-    let next = post(
-        &again.url,
-        json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": {
-            "content": [{"type": "input_text", "text": "Go on."}],
-            "attachments": [], "inference_options": {}}}}),
-    )
-    .await;
-    let _ = next.text().await.unwrap();
+    send_message(&again.url, &thread_id, "Go on.").await;
     let input = model.requests().last().unwrap()["input"].to_string();
     assert!(
         input.contains(chatkit_agents::server::CANCELLED_NOTE),

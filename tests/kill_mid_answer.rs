@@ -6,11 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::Connection;
-
 mod support;
 
-use support::demo_process::{answer_until, assistant_text, stored_items, Demo, TempDir};
+use support::demo_process::{
+    answer_until, assistant_text, stored_items, Demo, PgDatabase, TempDir,
+};
 use support::slow_model::SlowModel;
 use support::sse::Frames;
 
@@ -59,34 +59,8 @@ async fn kill_9_on_sqlite_loses_at_most_the_last_second() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_on_postgres_loses_at_most_the_last_second() {
-    let admin_url = std::env::var("CHATKIT_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let database = format!("chatkit_kill_{}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("PostgreSQL on 127.0.0.1:5432 (.ci/run starts it)");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let url = match admin_url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{database}"),
-        None => unreachable!("a database URL has a path"),
-    };
-
-    let (saved, full, mark) = killed_mid_answer(&url).await;
-
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    let db = PgDatabase::create("kill").await;
+    let (saved, full, mark) = killed_mid_answer(&db.url).await;
+    db.drop_now().await;
     check(&saved, &full, mark);
 }

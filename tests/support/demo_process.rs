@@ -182,3 +182,90 @@ pub fn assistant_text(items: &[Value]) -> String {
         .map(|c| c["text"].as_str().unwrap())
         .collect()
 }
+
+/// Sends "text" to the thread and reads the whole answer's events.
+pub async fn send_message(url: &str, thread_id: &str, text: &str) -> Vec<Value> {
+    let response = post(
+        url,
+        json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": {
+            "content": [{"type": "input_text", "text": text}],
+            "attachments": [], "inference_options": {}}}}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    rest(Frames::new(response)).await.0
+}
+
+/// The error messages among `events`.
+pub fn errors(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "error")
+        .map(|e| e["message"].as_str().unwrap_or_default())
+        .collect()
+}
+
+/// The thread as `threads.get_by_id` shows it.
+pub async fn load_thread(url: &str, thread_id: &str) -> Value {
+    let response = post(
+        url,
+        json!({"type": "threads.get_by_id", "params": {"thread_id": thread_id}}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// `POST /chatkit/runs/cancel` for the thread as `user`: the status and the body.
+pub async fn cancel_run(url: &str, user: &str, thread_id: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/chatkit/runs/cancel"))
+        .header("x-user-id", user)
+        .json(&json!({ "thread_id": thread_id }))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// A PostgreSQL database of the test's own on the project's server, dropped by
+/// [`PgDatabase::drop_now`].
+pub struct PgDatabase {
+    admin: sqlx::PgConnection,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create(name: &str) -> PgDatabase {
+        use sqlx::Connection;
+        let admin_url = std::env::var("CHATKIT_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let name = format!("chatkit_{name}_{}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432 (.ci/run starts it)");
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => unreachable!("a database URL has a path"),
+        };
+        PgDatabase { admin, name, url }
+    }
+
+    pub async fn drop_now(mut self) {
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut self.admin)
+            .await
+            .unwrap();
+    }
+}

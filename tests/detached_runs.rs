@@ -529,9 +529,18 @@ async fn a_detached_run_shows_as_locked_and_stops_on_request() {
         panic!("{items:?}")
     };
     let text = &answer.content[0].text;
-    assert!(!text.is_empty() && text.len() < full_text(1000).len(), "{text}");
-    assert!(matches!(items.last(), Some(ThreadItem::SdkHiddenContext(c)) if c.content == CANCELLED_NOTE));
-    assert_eq!(cancel("ann").await, (200, json!({"cancelled": false})), "nothing left to stop");
+    assert!(
+        !text.is_empty() && text.len() < full_text(1000).len(),
+        "{text}"
+    );
+    assert!(
+        matches!(items.last(), Some(ThreadItem::SdkHiddenContext(c)) if c.content == CANCELLED_NOTE)
+    );
+    assert_eq!(
+        cancel("ann").await,
+        (200, json!({"cancelled": false})),
+        "nothing left to stop"
+    );
     let bad = reqwest::Client::new()
         .post(format!("{}/runs/cancel", running.url))
         .header("x-user", "ann")

@@ -4,7 +4,7 @@
 
 #![cfg(unix)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod support;
 
@@ -12,13 +12,6 @@ use support::demo_process::{
     answer_until, assistant_text, stored_items, Demo, PgDatabase, TempDir,
 };
 use support::slow_model::SlowModel;
-use support::sse::Frames;
-
-/// Reads (and drops) the stream's frames for `duration`.
-async fn keep_reading(frames: &mut Frames, duration: Duration) {
-    let until = Instant::now() + duration;
-    while let Ok(Some(_)) = tokio::time::timeout_at(until.into(), frames.next()).await {}
-}
 
 /// Streams an answer from a slow model (20 ms a delta, some 8 s in all), kills the demo
 /// 1.5 s after the client has read `mark` characters, restarts it on the same database
@@ -28,7 +21,7 @@ async fn killed_mid_answer(db: &str) -> (String, String, usize) {
     let demo = Demo::start(db, &model, "20");
     let mark = 200;
     let (thread_id, mut body) = answer_until(&demo.url, mark).await;
-    keep_reading(&mut body, Duration::from_millis(1500)).await;
+    body.read_for(Duration::from_millis(1500)).await;
     demo.kill9();
     drop(body);
 

@@ -78,6 +78,12 @@ impl Frames {
         frames
     }
 
+    /// Reads (and drops) frames for `duration`, or to the end.
+    pub async fn read_for(&mut self, duration: std::time::Duration) {
+        let until = tokio::time::Instant::now() + duration;
+        while let Ok(Some(_)) = tokio::time::timeout_at(until, self.next()).await {}
+    }
+
     /// Every frame left.
     pub async fn rest(mut self) -> Vec<Frame> {
         self.until(|_| false).await

@@ -4,8 +4,7 @@
 //!
 //! Under [`DisconnectPolicy::Cancel`] (the default, the reference's behaviour) the two
 //! are one stream: the request reads the pipeline directly, and a client that goes away
-//! cancels the answer (its text so far and a hidden note are saved). Nothing is spawned
-//! and nothing is kept.
+//! cancels the answer (its text so far and a hidden note are saved). No log is kept.
 //!
 //! Under [`DisconnectPolicy::Detach`] the producer runs in a task of its own and writes
 //! numbered frames to the run's log (in this process, in memory); the request's stream
@@ -15,6 +14,14 @@
 //! [`resume`](crate::server::resume) (the HTTP endpoint serves it at `GET <path>/runs/events` with the
 //! `Last-Event-ID` header, or `?after=<id>`), replaying what it missed and then
 //! following live. The log stays for [`RunRetention::ttl`] after the run ends.
+//!
+//! Under either policy a run holds its thread's lease in the store
+//! ([`ActiveRun`](crate::store::ActiveRun), configured by [`RunLeases`]): one run per
+//! thread on every replica sharing the store (a second message gets
+//! [`THREAD_BUSY_MESSAGE`](crate::server::THREAD_BUSY_MESSAGE)), a stop from any replica
+//! ([`cancel_run`](crate::server::cancel_run)), and a run whose process died closed as a
+//! cancelled stream by the next request on its thread once its lease runs out (at once
+//! on a restart of the same [`RunLeases::replica`]).
 //!
 //! A draining `http::Server` waits for detached runs as for
 //! open responses, and cancels the ones still running at its deadline through the

@@ -92,7 +92,7 @@ fn texts(items: &Value) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_messages_to_one_thread_on_both_replicas_all_arrive_in_one_order() {
+async fn concurrent_messages_to_one_thread_on_both_replicas_answer_one_at_a_time() {
     let (a, b, schema) = replicas("concurrent").await;
     a.model.push_turn(vec![Step::text("Welcome.")]);
     let created = send(&a.server, &requests::create_thread("start"), user("ada"))
@@ -111,31 +111,30 @@ async fn concurrent_messages_to_one_thread_on_both_replicas_all_arrive_in_one_or
         async move { send(&replica.server, &request, user("ada")).await.unwrap() }
     });
     let replies = futures::future::join_all(sends).await;
+    // The thread answers one message at a time, whichever replica gets it: the others
+    // are refused with the busy message and nothing of them is saved.
+    let mut answered = 0;
     for reply in &replies {
-        assert!(
-            reply
-                .event_types()
-                .contains(&"thread.item.done:assistant_message".to_owned()),
-            "{:?}",
-            reply.event_types()
-        );
+        let types = reply.event_types();
+        if types.contains(&"thread.item.done:assistant_message".to_owned()) {
+            answered += 1;
+        } else {
+            assert_eq!(types, ["error"], "refused, nothing else: {types:?}");
+            assert_eq!(
+                reply.events()[0]["message"],
+                chatkit_agents::server::THREAD_BUSY_MESSAGE
+            );
+        }
     }
+    assert!(answered >= 1);
     let list = json!({"type": "items.list", "params": {"thread_id": thread, "order": "asc", "limit": 100}});
     let on_a = json(&a, list.clone(), "ada").await;
     let on_b = json(&b, list, "ada").await;
     assert_eq!(on_a, on_b, "both replicas see one order");
     let texts = texts(&on_a);
-    assert_eq!(texts.len(), 22, "{texts:?}");
-    for n in 0..10 {
-        assert!(texts.contains(&format!("user:message {n}")), "{texts:?}");
-    }
-    assert_eq!(
-        texts
-            .iter()
-            .filter(|t| t.starts_with("assistant_message:answer"))
-            .count(),
-        10
-    );
+    assert_eq!(texts.len(), 2 + 2 * answered, "{texts:?}");
+    let users = texts.iter().filter(|t| t.starts_with("user:")).count();
+    assert_eq!(users, 1 + answered, "{texts:?}");
     drop_schema(&a, &schema).await;
 }
 

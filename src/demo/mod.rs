@@ -30,7 +30,7 @@ use chatkit_agents::agents::{
     HostedTool, McpServer,
 };
 use chatkit_agents::http::ChatKitEndpoint;
-use chatkit_agents::runs::{DisconnectPolicy, RunLeases, DEFAULT_RUN_LEASE_TTL};
+use chatkit_agents::runs::{DisconnectPolicy, RunLeases, RunLogBackend, DEFAULT_RUN_LEASE_TTL};
 use chatkit_agents::store::{PostgresStore, SqliteStore, Store, StoreContext, StoreError};
 use chatkit_agents::telemetry::otel::{self, Otel, OtelError};
 
@@ -184,6 +184,21 @@ pub struct DemoConfig {
     /// `CHATKIT_REPLICA` (this replica's stable name, for closing at once what a crash
     /// of its earlier start left).
     pub leases: RunLeases,
+    /// Where detached runs' events go so that any replica can serve a resume
+    /// (`CHATKIT_RUN_LOG`: a `redis://` URL; none by default).
+    pub run_log: Option<String>,
+}
+
+/// How the demo's answers run: what a client going away does to them, how they hold
+/// their threads, and where detached runs' events go besides this process.
+#[derive(Default)]
+pub struct DemoRuns {
+    /// `Cancel` (the default) or `Detach`.
+    pub policy: DisconnectPolicy,
+    /// The threads' leases.
+    pub leases: RunLeases,
+    /// The shared log of detached runs, if any.
+    pub log: Option<Arc<dyn RunLogBackend>>,
 }
 
 impl DemoConfig {
@@ -194,7 +209,7 @@ impl DemoConfig {
     /// `CHATKIT_MCP` (MCP servers, see [`parse_mcp_servers`]), `CHATKIT_HOSTED_TOOLS`
     /// (hosted tools, see [`parse_hosted_tools`]), `CHATKIT_DRAIN_TIMEOUT` (seconds, 20),
     /// `CHATKIT_RUNS` (`cancel` or `detach`), `CHATKIT_RUN_LEASE_TTL` (seconds, 20),
-    /// `CHATKIT_REPLICA`. Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
+    /// `CHATKIT_REPLICA`, `CHATKIT_RUN_LOG` (a `redis://` URL). Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
     /// `CHATKIT_DRAIN_TIMEOUT`, `CHATKIT_RUN_LEASE_TTL` or `CHATKIT_RUNS` that does not
     /// parse, and on hosted tools with `OPENAI_API=chat_completions` (Chat
     /// Completions has none).
@@ -247,6 +262,14 @@ impl DemoConfig {
         if let Some(replica) = var("CHATKIT_REPLICA") {
             leases = leases.replica(replica.trim());
         }
+        let run_log = var("CHATKIT_RUN_LOG").map(|url| url.trim().to_owned());
+        if let Some(url) = &run_log {
+            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                return Err(format!(
+                    "CHATKIT_RUN_LOG: {url:?} is not a redis:// URL (the one log backend the demo has)"
+                ));
+            }
+        }
         let runs = match var("CHATKIT_RUNS").as_deref().map(str::trim) {
             None | Some("cancel") => DisconnectPolicy::Cancel,
             Some("detach") => DisconnectPolicy::detach(),
@@ -259,6 +282,7 @@ impl DemoConfig {
         Ok(DemoConfig {
             runs,
             leases,
+            run_log,
             drain_timeout,
             address,
             database: DemoDatabase::parse(
@@ -395,31 +419,20 @@ pub fn app_with_tools(
     mcp_servers: Vec<McpServer>,
     hosted_tools: Vec<HostedTool>,
 ) -> Router {
-    app_with_policy(
-        store,
-        model,
-        mcp_servers,
-        hosted_tools,
-        DisconnectPolicy::Cancel,
-        RunLeases::default(),
-    )
+    app_with_policy(store, model, mcp_servers, hosted_tools, DemoRuns::default())
 }
 
-/// [`app_with_tools`] whose answers outlive their client under `runs`
-/// ([`DisconnectPolicy::detach`]) and hold their threads with `leases`.
+/// [`app_with_tools`] whose answers run as `runs` says (outliving their client under
+/// [`DisconnectPolicy::detach`], say).
 pub fn app_with_policy(
     store: Arc<dyn Store<RequestContext>>,
     model: Arc<dyn Model>,
     mcp_servers: Vec<McpServer>,
     hosted_tools: Vec<HostedTool>,
-    runs: DisconnectPolicy,
-    leases: RunLeases,
+    runs: DemoRuns,
 ) -> Router {
-    let server = Arc::new(
-        DemoServer::new(store, model.clone(), mcp_servers, hosted_tools)
-            .with_disconnect_policy(runs)
-            .with_run_leases(leases),
-    );
+    let server =
+        Arc::new(DemoServer::new(store, model.clone(), mcp_servers, hosted_tools).with_runs(runs));
     let chatkit = ChatKitEndpoint::new(server, move |parts| {
         let user_id = parts
             .headers
@@ -487,13 +500,27 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
     if config.runs != DisconnectPolicy::Cancel {
         tracing::info!("answers outlive their client (CHATKIT_RUNS=detach): rejoin at GET /chatkit/runs/events");
     }
+    let log: Option<Arc<dyn RunLogBackend>> = match &config.run_log {
+        None => None,
+        Some(url) => {
+            let log = chatkit_agents::runs::RedisRunLog::connect(url).await?;
+            tracing::info!(
+                "detached runs' events go to Redis at {url}: any replica serves a resume"
+            );
+            Some(Arc::new(log))
+        }
+    };
+    let runs = DemoRuns {
+        policy: config.runs.clone(),
+        leases: config.leases.clone(),
+        log,
+    };
     let app = app_with_policy(
         store,
         model(&config.model),
         config.mcp_servers.clone(),
         hosted_tools,
-        config.runs.clone(),
-        config.leases.clone(),
+        runs,
     );
     server.serve(app).await?;
     tracing::info!("stopped");

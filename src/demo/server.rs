@@ -7,7 +7,7 @@ use chatkit_agents::agents::{
     Agent, HostedTool, McpServer,
 };
 use chatkit_agents::async_trait;
-use chatkit_agents::runs::{DisconnectPolicy, RunLeases};
+use chatkit_agents::runs::{DisconnectPolicy, RunLeases, RunLogBackend};
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
 use chatkit_agents::store::Store;
 use chatkit_agents::types::*;
@@ -15,6 +15,7 @@ use chatkit_agents::types::*;
 use super::state::{self, Refused};
 use super::tools::{delete_task, draft_note, get_weather, research, show_tasks};
 use super::widgets::{task_list, weather_card};
+use super::DemoRuns;
 use super::RequestContext;
 
 /// The demo server.
@@ -22,10 +23,8 @@ pub struct DemoServer {
     store: Arc<dyn Store<RequestContext>>,
     /// Answers messages; this server adds titles and the widget actions around it.
     agent: Arc<AgentServer<RequestContext>>,
-    /// What a client going away does to its answer.
-    runs: DisconnectPolicy,
-    /// How its runs hold their threads.
-    leases: RunLeases,
+    /// How its answers run.
+    runs: DemoRuns,
 }
 
 impl DemoServer {
@@ -54,19 +53,13 @@ impl DemoServer {
         DemoServer {
             store,
             agent,
-            runs: DisconnectPolicy::Cancel,
-            leases: RunLeases::default(),
+            runs: DemoRuns::default(),
         }
     }
 
-    /// Runs hold their threads with `leases`.
-    pub fn with_run_leases(mut self, leases: RunLeases) -> Self {
-        self.leases = leases;
-        self
-    }
-
-    /// Answers outlive their client under [`DisconnectPolicy::detach`].
-    pub fn with_disconnect_policy(mut self, runs: DisconnectPolicy) -> Self {
+    /// Answers run as `runs` says (outliving their client under
+    /// [`DisconnectPolicy::detach`], say).
+    pub fn with_runs(mut self, runs: DemoRuns) -> Self {
         self.runs = runs;
         self
     }
@@ -95,11 +88,15 @@ impl ChatKitServer for DemoServer {
     }
 
     fn disconnect_policy(&self, _: &RequestContext) -> DisconnectPolicy {
-        self.runs.clone()
+        self.runs.policy.clone()
     }
 
     fn run_leases(&self) -> Option<RunLeases> {
-        Some(self.leases.clone())
+        Some(self.runs.leases.clone())
+    }
+
+    fn run_log(&self) -> Option<Arc<dyn RunLogBackend>> {
+        self.runs.log.clone()
     }
 
     /// The demo's users are made-up ids from a header: fine to show on traces.

@@ -97,6 +97,17 @@ impl RunLog {
         lock(&self.state).ended
     }
 
+    /// The number of the oldest frame kept.
+    pub(crate) fn first(&self) -> u64 {
+        lock(&self.state).first
+    }
+
+    /// The number the next frame gets.
+    pub(crate) fn next_seq(&self) -> u64 {
+        let state = lock(&self.state);
+        state.first + state.frames.len() as u64
+    }
+
     /// Where a reader that saw frame `after` would start.
     pub(crate) fn start(&self, after: u64) -> Start {
         let state = lock(&self.state);

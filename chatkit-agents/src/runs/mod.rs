@@ -28,17 +28,26 @@
 //! normal cancel path. Serving with something else, do the same with [`runs_ended`],
 //! [`cancel_runs`] and [`cancelled_streams_saved`](crate::server::cancelled_streams_saved).
 
+mod backend;
 mod lease;
 mod log;
+#[cfg(feature = "redis")]
+mod redis;
 mod registry;
+mod remote;
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
+pub use backend::{LogRead, RunBounds, RunLogBackend, RunLogError, RunLogReader};
 pub(crate) use lease::{claim, new_run_id, stop_local, Claim, Lease, Stop};
+#[cfg(feature = "redis")]
+pub use redis::RedisRunLog;
 pub use registry::{active_runs, cancel_runs, runs_ended};
+pub use remote::LOG_UNAVAILABLE_MESSAGE;
+pub(crate) use remote::{join_remote, RemoteJoined};
 
 /// What a client going away mid-answer does to the answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -156,15 +165,20 @@ pub enum ResumeError {
     /// The cursor names an event the run has not produced.
     #[error("the run has produced no event {0} yet")]
     FromTheFuture(String),
+    /// The run is produced by another replica and the [`RunLogBackend`] that would
+    /// carry its events failed.
+    #[error("the event log of run {0} is unavailable")]
+    LogUnavailable(String),
 }
 
 impl ResumeError {
-    /// The HTTP status for this error: 400, 404 or 410.
+    /// The HTTP status for this error: 400, 404, 410 or 503.
     pub fn status(&self) -> u16 {
         match self {
             ResumeError::BadCursor(_) | ResumeError::FromTheFuture(_) => 400,
             ResumeError::UnknownRun(_) => 404,
             ResumeError::Expired(_) => 410,
+            ResumeError::LogUnavailable(_) => 503,
         }
     }
 
@@ -175,6 +189,7 @@ impl ResumeError {
             ResumeError::UnknownRun(_) => "run_not_found",
             ResumeError::Expired(_) => "run_expired",
             ResumeError::FromTheFuture(_) => "cursor_from_the_future",
+            ResumeError::LogUnavailable(_) => "run_log_unavailable",
         }
     }
 }
@@ -195,14 +210,15 @@ pub(crate) fn parse_cursor(cursor: &str) -> Result<(&str, u64), ResumeError> {
 }
 
 /// Starts `frames` (a response's SSE frames) as the detached run `run_id` of
-/// `thread_id`: a reader of it from its first frame.
+/// `thread_id`, copied to `backend` if there is one: a reader of it from its first
+/// frame.
 pub(crate) fn detach(
     frames: BoxStream<'static, Bytes>,
-    thread_id: String,
-    run_id: String,
+    (thread_id, run_id): (String, String),
     retention: RunRetention,
+    backend: Option<std::sync::Arc<dyn RunLogBackend>>,
 ) -> BoxStream<'static, Bytes> {
-    registry::start(frames, thread_id, run_id, retention)
+    registry::start(frames, thread_id, run_id, retention, backend)
 }
 
 /// A joined run: its id, its thread (to check the reader may see it) and its frames from the

@@ -9,7 +9,7 @@ use futures::stream::{BoxStream, StreamExt};
 use tokio::task::AbortHandle;
 
 use super::log::RunLog;
-use super::RunRetention;
+use super::{RunLogBackend, RunRetention};
 use crate::locks::lock;
 use crate::tally::{Counted, Tally};
 
@@ -23,6 +23,8 @@ struct Registry {
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
 /// The producers running.
 static PRODUCERS: Tally = Tally::new();
+/// The copies of runs' frames to a [`RunLogBackend`] still under way.
+static FORWARDS: Tally = Tally::new();
 
 /// Spawns the producer of the run `run_id` over `frames`; a reader from its start.
 pub(super) fn start(
@@ -30,10 +32,20 @@ pub(super) fn start(
     thread_id: String,
     run_id: String,
     retention: RunRetention,
+    backend: Option<Arc<dyn RunLogBackend>>,
 ) -> BoxStream<'static, Bytes> {
     let log = Arc::new(RunLog::new(run_id.clone(), thread_id, &retention));
     let reader = log.follow(0);
     lock(&REGISTRY).logs.insert(run_id.clone(), log.clone());
+    if let Some(backend) = backend {
+        // Counted: a draining server waits for the log's end mark too.
+        let counted = FORWARDS.enter();
+        let (log, retention) = (log.clone(), retention.clone());
+        tokio::spawn(async move {
+            let _counted = counted;
+            super::remote::forward(backend, log, retention).await;
+        });
+    }
     let ended = Ended {
         log: log.clone(),
         ttl: retention.ttl,
@@ -99,9 +111,11 @@ pub fn active_runs() -> usize {
     PRODUCERS.count()
 }
 
-/// Resolves once no detached run of this process is producing.
+/// Resolves once no detached run of this process is producing, and what they produced
+/// is in their [`RunLogBackend`], if they have one.
 pub async fn runs_ended() {
     PRODUCERS.zero().await;
+    FORWARDS.zero().await;
 }
 
 /// Cancels every detached run of this process still producing: each one's pipeline

@@ -46,6 +46,7 @@
 
 mod active_runs;
 pub(crate) mod cancellations;
+mod detached;
 mod errors;
 mod frame;
 mod handlers;
@@ -64,6 +65,7 @@ use tracing::Instrument;
 
 pub use active_runs::{cancel_run, RUN_ACTIVE_REASON, THREAD_BUSY_MESSAGE};
 pub use cancellations::cancelled_streams_saved;
+pub use detached::{resume, start_run};
 pub use errors::{ProcessError, StreamError};
 pub use frame::sse_frame;
 pub use pending::DEFAULT_CHECKPOINT_INTERVAL;
@@ -72,7 +74,7 @@ pub use respond_with::{respond_with, RespondWith};
 pub use result::{ProcessResult, StreamingResult};
 pub use thread_handle::ThreadHandle;
 
-use crate::runs::{DisconnectPolicy, ResumeError, RunLeases, RunRetention};
+use crate::runs::{DisconnectPolicy, RunLeases};
 use crate::store::{AttachmentStore, Store, StoreError};
 use crate::telemetry::metrics::{RequestMeter, RequestStatus};
 use crate::types::{
@@ -315,120 +317,14 @@ pub trait ChatKitServer: Send + Sync + 'static {
     fn run_leases(&self) -> Option<RunLeases> {
         Some(RunLeases::default())
     }
-}
 
-/// Starts an answer into an existing thread with no request attached (a webhook, a
-/// schedule, a follow-up): `events` gets the thread's handle and runs through the same
-/// pipeline as [`ChatKitServer::respond`] (thread changes applied, items saved,
-/// checkpoints), as a detached run kept under `retention`. Any client of the thread's
-/// user joins it with [`resume`] from `<run id>.0` (all of it) or a later event id.
-/// Returns the run id.
-///
-/// The thread must be one `context` may load (404 otherwise) and not answering
-/// already ([`ProcessError::ThreadBusy`], 409, when another run holds it; see
-/// [`ChatKitServer::run_leases`]). Nothing stops it if no client ever reads it but
-/// [`cancel_run`]; a draining `http::Server` waits for it
-/// as for any detached run.
-///
-/// ```
-/// use std::sync::Arc;
-/// use chatkit_agents::runs::RunRetention;
-/// use chatkit_agents::server::{respond_with, start_run, resume};
-/// use chatkit_agents::store::{MemoryStore, Store};
-/// use chatkit_agents::types::*;
-/// use futures::StreamExt;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let store = Arc::new(MemoryStore::new());
-/// store.save_thread(&ThreadMetadata::new("thr_1", Timestamp::now()), &()).await.unwrap();
-/// let server = Arc::new(respond_with(store.clone(), |_, _, _: ()| Box::pin(futures::stream::empty())));
-///
-/// // A webhook says the report is ready: tell the thread.
-/// let run = start_run(&server, "thr_1", (), RunRetention::default(), |thread| {
-///     let item = AssistantMessageItem {
-///         id: "msg_report".into(),
-///         thread_id: thread.id().to_owned(),
-///         created_at: Timestamp::now(),
-///         content: vec![AssistantMessageContent::new("Your report is ready.")],
-///     };
-///     Box::pin(futures::stream::iter([Ok(ThreadStreamEvent::item_done(item))]))
-/// })
-/// .await
-/// .unwrap();
-///
-/// let events: Vec<_> = resume(&server, &format!("{run}.0"), ()).await.unwrap().into_events().collect().await;
-/// assert!(matches!(events.last(), Some(ThreadStreamEvent::ThreadItemDone { .. })));
-/// assert_eq!(store.load_item("thr_1", "msg_report", &()).await.unwrap().id(), "msg_report");
-/// # });
-/// ```
-pub async fn start_run<S: ChatKitServer>(
-    server: &Arc<S>,
-    thread_id: &str,
-    context: S::Context,
-    retention: RunRetention,
-    events: impl FnOnce(ThreadHandle) -> EventStream + Send + 'static,
-) -> Result<String, ProcessError> {
-    let thread = server.store().load_thread(thread_id, &context).await?;
-    let run_id = crate::runs::new_run_id();
-    let lease = match active_runs::begin_run(server, &thread, &run_id, true, &context).await {
-        Ok(lease) => lease,
-        Err(active_runs::NotStarted::Busy(held)) => {
-            return Err(ProcessError::ThreadBusy {
-                thread_id: thread_id.to_owned(),
-                run_id: held.run_id,
-            })
-        }
-        Err(active_runs::NotStarted::Store(error)) => return Err(error.into()),
-    };
-    let handle = ThreadHandle::new(thread);
-    let for_events = handle.clone();
-    let span = tracing::info_span!("chatkit_run", thread_id, run_id, started_by = "server");
-    let events = pipeline::process_events(server.clone(), handle, context, lease, move || {
-        events(for_events)
-    });
-    let frames = StreamingResult::new(events).in_span(span, RequestMeter::start("runs.start"));
-    let reader = crate::runs::detach(
-        Box::pin(frames),
-        thread_id.to_owned(),
-        run_id.clone(),
-        retention,
-    );
-    // Nobody reads it here: the log keeps its frames for whoever joins.
-    drop(reader);
-    Ok(run_id)
-}
-
-/// Joins a detached run from an event id (`<run id>.<n>`: what a detached run's `id:`
-/// lines say, and what a browser's `EventSource` sends back as `Last-Event-ID`): the
-/// run's events after it, then the live ones until the run ends. The run's thread must
-/// be one `context` may load, as for every other request; a run of a thread it cannot
-/// see is unknown (404).
-///
-/// ```
-/// # use std::sync::Arc;
-/// # use chatkit_agents::server::{respond_with, resume};
-/// # use chatkit_agents::store::MemoryStore;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let server = Arc::new(respond_with(Arc::new(MemoryStore::new()), |_, _, _: ()| {
-///     Box::pin(futures::stream::empty())
-/// }));
-/// let error = resume(&server, "run_0123.4", ()).await.unwrap_err();
-/// assert_eq!(error.status(), 404);
-/// # });
-/// ```
-pub async fn resume<S: ChatKitServer>(
-    server: &Arc<S>,
-    last_event_id: &str,
-    context: S::Context,
-) -> Result<StreamingResult, ProcessError> {
-    let joined = crate::runs::join(last_event_id)?;
-    match server
-        .store()
-        .load_thread(&joined.thread_id, &context)
-        .await
-    {
-        Ok(_) => Ok(StreamingResult::of_run(joined.frames())),
-        Err(StoreError::NotFound { .. }) => Err(ResumeError::UnknownRun(joined.run_id).into()),
-        Err(error) => Err(error.into()),
+    /// Where detached runs' events go besides this process, so that a client can join
+    /// a run ([`resume`], `GET <path>/runs/events`) on any replica: a
+    /// [`RunLogBackend`](crate::runs::RunLogBackend) such as `runs::RedisRunLog`
+    /// (feature `redis`). Default none: a run can be joined on the replica that runs it
+    /// only. Return the same backend every time (build it once, keep it in the server).
+    fn run_log(&self) -> Option<Arc<dyn crate::runs::RunLogBackend>> {
+        None
     }
 }
 
@@ -480,7 +376,7 @@ pub async fn process_request<S: ChatKitServer>(
             let stream = stream.in_span(span, meter);
             Ok(ProcessResult::Streaming(match policy {
                 DisconnectPolicy::Cancel => stream,
-                DisconnectPolicy::Detach(retention) => stream.detach(retention),
+                DisconnectPolicy::Detach(retention) => stream.detach(retention, server.run_log()),
             }))
         }
         other => {

@@ -98,11 +98,15 @@ impl StreamingResult {
     /// Runs this response as a detached run (see [`crate::runs`]): the pipeline goes on
     /// in a task of its own, writing the run's log; the result reads that log. A
     /// response that names no thread stays as it is.
-    pub(crate) fn detach(mut self, retention: crate::runs::RunRetention) -> Self {
-        let Some((thread_id, run_id)) = self.thread_run.take() else {
+    pub(crate) fn detach(
+        mut self,
+        retention: crate::runs::RunRetention,
+        backend: Option<std::sync::Arc<dyn crate::runs::RunLogBackend>>,
+    ) -> Self {
+        let Some(thread_run) = self.thread_run.take() else {
             return self;
         };
-        let reader = crate::runs::detach(self.boxed(), thread_id, run_id, retention);
+        let reader = crate::runs::detach(self.boxed(), thread_run, retention, backend);
         StreamingResult::of_run(reader)
     }
 

@@ -48,7 +48,12 @@ async fn frames_come_back_numbered_after_any_cursor_then_the_end() {
     assert!(read.frames.is_empty() && read.ended);
     let bounds = log.bounds(run).await.unwrap().unwrap();
     assert_eq!(
-        (bounds.thread_id.as_str(), bounds.first, bounds.last, bounds.ended),
+        (
+            bounds.thread_id.as_str(),
+            bounds.first,
+            bounds.last,
+            bounds.ended
+        ),
         ("thr_1", 1, 5, true)
     );
 }
@@ -65,7 +70,10 @@ async fn a_blocked_reader_wakes_when_a_frame_is_appended() {
     log.append(run, 1, &frames(1..=1), 1).await.unwrap();
     let read = waiting.await.unwrap().unwrap();
     assert_eq!(read.frames.len(), 1);
-    assert!(appended.elapsed() < Duration::from_secs(2), "woken, not timed out");
+    assert!(
+        appended.elapsed() < Duration::from_secs(2),
+        "woken, not timed out"
+    );
     // An idle wait returns empty when nothing comes.
     let mut idle = log.reader(run).await.unwrap();
     let read = idle.read(1, Duration::from_millis(50)).await.unwrap();
@@ -83,7 +91,11 @@ async fn frames_before_the_retention_are_trimmed_and_the_log_expires_after_its_e
     assert_eq!((bounds.first, bounds.last), (4, 6), "1-3 dropped");
     log.end(run, 6, Duration::from_secs(1)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(log.bounds(run).await.unwrap(), None, "gone a TTL after the end");
+    assert_eq!(
+        log.bounds(run).await.unwrap(),
+        None,
+        "gone a TTL after the end"
+    );
 }
 
 #[tokio::test]

@@ -72,7 +72,9 @@
 //!   (with checkpoints of what is still streaming), [`server::resume`] and
 //!   [`server::start_run`].
 //! - [`runs`]: answers that outlive their request ([`runs::DisconnectPolicy`]): the seam
-//!   between an answer's producer and its delivery, and detached runs' logs.
+//!   between an answer's producer and its delivery, detached runs' logs (in process, or
+//!   shared by replicas through a [`runs::RunLogBackend`] such as `RedisRunLog`), and the
+//!   leases that keep one run per thread ([`runs::RunLeases`]).
 //! - [`store`]: the store traits, [`store::MemoryStore`], [`store::SqliteStore`][sqlite]
 //!   (feature `sqlite`) and [`store::PostgresStore`][postgres] (feature `postgres`), one
 //!   SQL store written once over both databases.
@@ -104,12 +106,13 @@
 //! | `postgres` | no | `store::PostgresStore`: one database for several replicas | `sqlx` (PostgreSQL) |
 //! | `postgres-tls` | no | TLS for `PostgresStore` | `sqlx` with rustls |
 //! | `mcp` | no | `agents::McpServer`: tools from MCP servers (stdio, Streamable HTTP) | `rmcp`, `reqwest` |
+//! | `redis` | no | `runs::RedisRunLog`: detached runs' events in Redis Streams, joinable on any replica | `redis` (Tokio) |
 //! | `otel` | no | `telemetry::otel`: OTLP export of the crate's spans and metrics | `opentelemetry-otlp`, `tracing-opentelemetry` |
 //! | `testing` | no | `testing`: `ScriptedModel` and the store conformance suite | nothing |
 //!
 //! Without default features the crate is the wire types, widgets, templates, the server
 //! pipeline, `MemoryStore` and the agent runtime (bring your own [`agents::model::Model`]): 60
-//! crates, against 216 for the default set and 263 for all features; a clean debug
+//! crates, against 218 for the default set and 269 for all features; a clean debug
 //! build of the library took 21 s and 70 s on two cores (2026-12-06).
 //!
 //! Minimum Rust: 1.94 (the `rust-version` declared), which `sqlx` 0.9 needs for the

@@ -14,8 +14,8 @@ use crate::agents::tool_source::ToolSource;
 
 /// What a tool name the model calls stands for.
 enum Target<C> {
-    /// The agent's tool, with its definition.
-    Tool(Arc<dyn Tool<C>>, ToolDefinition),
+    /// The agent's tool (or a source's).
+    Tool(Arc<dyn Tool<C>>),
     /// A handoff to another agent.
     Handoff(Handoff<C>),
 }
@@ -26,8 +26,12 @@ type SourcedTools<C> = (String, Vec<Arc<dyn Tool<C>>>);
 /// The agent that runs, with what it offers the model.
 pub(super) struct ActiveAgent<C> {
     pub(super) agent: Agent<C>,
-    /// The tools offered to the model: the agent's tools, then a tool per handoff.
-    pub(super) definitions: Vec<ToolDefinition>,
+    /// The tools offered to the model, in order (the agent's, then its sources'). Their
+    /// definitions are copied into each model request, not kept here: a run waiting on
+    /// its model holds no copy of them.
+    offered: Vec<Arc<dyn Tool<C>>>,
+    /// A tool per handoff, offered after the tools.
+    handoff_definitions: Vec<ToolDefinition>,
     targets: HashMap<String, Target<C>>,
     /// The sources that could not give their tools (name, why), left out of this run.
     pub(super) unavailable: Vec<(String, String)>,
@@ -61,8 +65,9 @@ impl<C> ActiveAgent<C> {
     }
 
     fn with_sourced(agent: Agent<C>, sourced: Vec<SourcedTools<C>>) -> Result<Self, RunError> {
-        let mut definitions = Vec::with_capacity(agent.tools().len() + agent.handoffs().len());
-        let mut targets = HashMap::with_capacity(definitions.capacity());
+        let mut offered = Vec::with_capacity(agent.tools().len());
+        let mut handoff_definitions = Vec::with_capacity(agent.handoffs().len());
+        let mut targets = HashMap::with_capacity(agent.tools().len() + agent.handoffs().len());
         // A source's tool may not take a name the agent's own tools, its handoffs or
         // another source's tools have: the model could not tell them apart.
         let mut taken: HashMap<String, String> = agent
@@ -93,12 +98,12 @@ impl<C> ActiveAgent<C> {
             }
         }
         for tool in agent.tools().iter().chain(&from_sources) {
-            let definition = tool.definition()?.clone();
+            let name = &tool.definition()?.name;
             // The first tool of a name answers to it.
             targets
-                .entry(definition.name.clone())
-                .or_insert_with(|| Target::Tool(tool.clone(), definition.clone()));
-            definitions.push(definition);
+                .entry(name.clone())
+                .or_insert_with(|| Target::Tool(tool.clone()));
+            offered.push(tool.clone());
         }
         for handoff in agent.handoffs() {
             let definition = handoff.definition()?;
@@ -109,14 +114,27 @@ impl<C> ActiveAgent<C> {
                     targets.insert(definition.name.clone(), Target::Handoff(handoff.clone()));
                 }
             }
-            definitions.push(definition);
+            handoff_definitions.push(definition);
         }
         Ok(ActiveAgent {
             agent,
-            definitions,
+            offered,
+            handoff_definitions,
             targets,
             unavailable: Vec::new(),
         })
+    }
+
+    /// The tools offered to the model, for one request: the agent's tools, then a tool
+    /// per handoff.
+    pub(super) fn definitions(&self) -> Vec<ToolDefinition> {
+        self.offered
+            .iter()
+            // Checked when the agent started.
+            .filter_map(|tool| tool.definition().ok())
+            .chain(&self.handoff_definitions)
+            .cloned()
+            .collect()
     }
 
     /// Whether the model can call a tool (not a handoff) of this name.
@@ -147,9 +165,10 @@ impl<C> ActiveAgent<C> {
                     target => {
                         plan.order.push(RunEvent::ToolCalled(call.clone()));
                         let tool = match target {
-                            Some(Target::Tool(tool, definition)) => {
-                                Some((tool.clone(), definition.clone()))
-                            }
+                            Some(Target::Tool(tool)) => tool
+                                .definition()
+                                .ok()
+                                .map(|definition| (tool.clone(), definition.clone())),
                             _ => None,
                         };
                         plan.calls.push(PlannedCall {

@@ -24,7 +24,7 @@ use crate::telemetry::metrics::RequestMeter;
 /// The thread must be one `context` may load (404 otherwise) and not answering
 /// already ([`ProcessError::ThreadBusy`], 409, when another run holds it; see
 /// [`ChatKitServer::run_leases`]). Nothing stops it if no client ever reads it but
-/// [`cancel_run`]; a draining `http::Server` waits for it
+/// [`cancel_run`](super::cancel_run); a draining `http::Server` waits for it
 /// as for any detached run.
 ///
 /// ```

@@ -31,6 +31,7 @@ use chatkit_agents::agents::{
     model::{ContentPart, MessageItem, ModelEvent, OutputItem},
     RunError, RunEvent, RunStream,
 };
+use chatkit_agents::runs::{DisconnectPolicy, RedisRunLog, RunLogBackend};
 use chatkit_agents::server::{
     process, ChatKitServer, EventStream, ProcessResult, StreamingResult, ThreadHandle,
 };
@@ -91,6 +92,8 @@ pub(crate) struct Sizes {
     pub(crate) http_deltas: usize,
     /// The store `http_load`'s server keeps its threads in: memory, sqlite or postgres.
     pub(crate) http_store: String,
+    /// How `http_load`'s answers run: cancel, detach or redis.
+    pub(crate) http_runs: String,
     pub(crate) pin_cores: bool,
     /// Record every span and INFO event (`--trace`), to measure what tracing costs.
     pub(crate) trace: bool,
@@ -114,6 +117,7 @@ impl Default for Sizes {
             requests_per_client: 5,
             http_deltas: 200,
             http_store: "memory".into(),
+            http_runs: "cancel".into(),
             pin_cores: false,
             trace: false,
             otel: false,
@@ -166,12 +170,33 @@ fn runtime() -> tokio::runtime::Runtime {
 struct BenchServer {
     store: Arc<dyn Store<()>>,
     n: usize,
+    /// `http_load --http-runs detach|redis`: answers outlive their client.
+    policy: DisconnectPolicy,
+    /// `http_load --http-runs redis`: detached runs' events go to Redis too.
+    log: Option<Arc<dyn RunLogBackend>>,
+}
+
+impl BenchServer {
+    fn new(store: Arc<dyn Store<()>>, n: usize) -> Self {
+        BenchServer {
+            store,
+            n,
+            policy: DisconnectPolicy::Cancel,
+            log: None,
+        }
+    }
 }
 
 impl ChatKitServer for BenchServer {
     type Context = ();
     fn store(&self) -> Arc<dyn Store<()>> {
         self.store.clone()
+    }
+    fn disconnect_policy(&self, _: &()) -> DisconnectPolicy {
+        self.policy.clone()
+    }
+    fn run_log(&self) -> Option<Arc<dyn RunLogBackend>> {
+        self.log.clone()
     }
     fn respond(
         self: Arc<Self>,
@@ -229,10 +254,7 @@ const PIPELINE_BODY: &[u8] = br#"{"type": "threads.create", "params": {"input": 
 
 /// `threads.create` on a fresh server whose answer has `n` text deltas.
 async fn pipeline_stream(n: usize) -> StreamingResult {
-    let server = Arc::new(BenchServer {
-        store: Arc::new(MemoryStore::new()),
-        n,
-    });
+    let server = Arc::new(BenchServer::new(Arc::new(MemoryStore::new()), n));
     match process(&server, PIPELINE_BODY, ()).await {
         Ok(ProcessResult::Streaming(stream)) => stream,
         _ => panic!("expected a stream"),
@@ -708,7 +730,7 @@ fn diff_baseline(sizes: &Sizes) -> Value {
 
 /// The server side of `http_load`, run in its own process so its peak RSS is its own:
 /// prints its port, then serves until killed.
-fn serve_http(deltas: usize, store: &str) {
+fn serve_http(deltas: usize, store: &str, runs: &str) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -716,7 +738,7 @@ fn serve_http(deltas: usize, store: &str) {
         .expect("a Tokio runtime");
     rt.block_on(async {
         let store = open_http_store(store, std::os::unix::process::parent_id()).await;
-        serve_endpoint(deltas, store, |port| println!("{port}")).await
+        serve_endpoint_with(deltas, store, runs, |port| println!("{port}")).await
     });
 }
 
@@ -789,13 +811,32 @@ fn remove_http_store(kind: &str, owner: u32) {
 }
 
 /// Serves the `http_load` endpoint on `store`, on a free local port (announced to
-/// `bound`) until the process ends: each `threads.create` streams `deltas` text deltas.
-pub(crate) async fn serve_endpoint(
+/// `bound`) until the process ends: each `threads.create` streams `deltas` text deltas,
+/// run as `runs` says: `cancel` (the default policy),
+/// `detach` (detached runs, in-process logs) or `redis` (detached, their events also in
+/// Redis at `CHATKIT_TEST_REDIS`, 127.0.0.1:6379 by default).
+pub(crate) async fn serve_endpoint_with(
     deltas: usize,
     store: Arc<dyn Store<()>>,
+    runs: &str,
     bound: impl FnOnce(u16),
 ) {
-    let server = Arc::new(BenchServer { store, n: deltas });
+    let mut server = BenchServer::new(store, deltas);
+    match runs {
+        "cancel" => {}
+        "detach" => server.policy = DisconnectPolicy::detach(),
+        "redis" => {
+            let url = std::env::var("CHATKIT_TEST_REDIS")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+            let log = RedisRunLog::connect(&url)
+                .await
+                .expect("Redis is reachable");
+            server.policy = DisconnectPolicy::detach();
+            server.log = Some(Arc::new(log));
+        }
+        other => panic!("unknown --http-runs {other:?}: cancel, detach or redis"),
+    }
+    let server = Arc::new(server);
     let app = chatkit_agents::http::ChatKitEndpoint::new(server, |_| Ok(())).router();
     let server = chatkit_agents::http::Server::bind("127.0.0.1:0")
         .await
@@ -847,6 +888,7 @@ fn http_load(sizes: &Sizes) -> Value {
     };
     let mut child = server
         .args(["--http-store", &sizes.http_store])
+        .args(["--http-runs", &sizes.http_runs])
         .args(["--serve-http", &sizes.http_deltas.to_string()])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -871,6 +913,7 @@ fn http_load(sizes: &Sizes) -> Value {
     let _ = child.wait();
     remove_http_store(&sizes.http_store, std::process::id());
     report["store"] = json!(sizes.http_store);
+    report["runs"] = json!(sizes.http_runs);
     report["peak_rss_mb"] = json!(server_rss);
     report["server_cpu_seconds"] = json!(server_cpu);
     report
@@ -990,6 +1033,8 @@ options:
   --template-items N  --template-reps N  --diff-children N  --diff-reps N
   --clients N  --requests-per-client N  --http-deltas N
   --http-store memory|sqlite|postgres   where http_load's server keeps threads
+  --http-runs cancel|detach|redis       how http_load's answers run (detached runs,
+                                        their events also in Redis with redis)
   --trace                    install a subscriber that records every span and formats
                              every INFO event (to a sink): what tracing costs
   --otel                     --trace, and every span and metric through the
@@ -1110,7 +1155,7 @@ fn main() {
                     .next()
                     .and_then(|v| v.parse().ok())
                     .expect("--serve-http needs the delta count");
-                serve_http(deltas, &sizes.http_store);
+                serve_http(deltas, &sizes.http_store, &sizes.http_runs);
                 return;
             }
             "--widget-chunk" => {
@@ -1120,6 +1165,13 @@ fn main() {
                     .unwrap_or_else(|| usage_error("--widget-chunk needs a length"));
                 sizes.widget_chunk = WIDGET_CHUNK.chars().cycle().take(length).collect();
                 forwarded.extend([arg.clone(), length.to_string()]);
+            }
+            "--http-runs" => {
+                let runs = iter
+                    .next()
+                    .unwrap_or_else(|| usage_error("--http-runs needs cancel, detach or redis"));
+                sizes.http_runs = runs.clone();
+                forwarded.extend([arg.clone(), runs.clone()]);
             }
             "--http-store" => {
                 let store = iter.next().unwrap_or_else(|| {

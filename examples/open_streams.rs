@@ -10,7 +10,10 @@
 //! ```
 //!
 //! With `--detach` the server detaches its runs and each client leaves after the first
-//! words: what remains are N detached runs waiting on a slow model. The model runs in a
+//! words: what remains are N detached runs waiting on a slow model. `--resume N` opens
+//! N detached runs on one server and times resumes (from the request to the first
+//! replayed event) on that server (its in-process log) and on a second one (through
+//! Redis, `--redis <url>`, 127.0.0.1:6379 by default). The model runs in a
 //! third process, so the server's figures are its own. Raises the processes' open-file
 //! limit to 65,536 (each answer holds two sockets on the server). `--model` and
 //! `--serve <model url> cancel|detach` run those processes alone, and `--against
@@ -33,10 +36,19 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("--model") => serve_model(),
-        Some("--serve") => serve_app(&args[1], args.get(2).map(String::as_str) == Some("detach")),
+        Some("--serve") => serve_app(
+            &args[1],
+            args.get(2).map(String::as_str) == Some("detach"),
+            args.get(3)
+                .map(String::as_str)
+                .filter(|url| !url.is_empty()),
+            args.get(4).map(String::as_str),
+        ),
         _ => {
             let mut streams = 1000;
             let mut detach = false;
+            let mut resume = None;
+            let mut redis = "redis://127.0.0.1:6379".to_owned();
             let mut iter = args.iter();
             while let Some(arg) = iter.next() {
                 match arg.as_str() {
@@ -47,6 +59,14 @@ fn main() {
                             .expect("--streams needs a number")
                     }
                     "--detach" => detach = true,
+                    "--resume" => {
+                        resume = Some(
+                            iter.next()
+                                .and_then(|n| n.parse().ok())
+                                .expect("--resume needs a number of runs"),
+                        )
+                    }
+                    "--redis" => redis = iter.next().expect("--redis needs a URL").clone(),
                     // Only the clients, against a server started by hand (under a
                     // heap profiler, say): holds the answers open until killed.
                     "--against" => {
@@ -60,7 +80,10 @@ fn main() {
                     other => panic!("unknown option {other:?} (--streams N, --detach)"),
                 }
             }
-            let report = measure(streams, detach);
+            let report = match resume {
+                Some(runs) => measure_resume(runs, &redis),
+                None => measure(streams, detach),
+            };
             println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
         }
     }
@@ -137,8 +160,10 @@ fn serve_model() {
     });
 }
 
-/// The server: the demo app on a `MemoryStore`, its model at `model_url`.
-fn serve_app(model_url: &str, detach: bool) {
+/// The server: the demo app on a `MemoryStore` (or the SQLite file `db`, which replicas
+/// share), its model at `model_url`, its detached runs' events in Redis at `redis` if
+/// given.
+fn serve_app(model_url: &str, detach: bool, redis: Option<&str>, db: Option<&str>) {
     use chatkit_agents::runs::DisconnectPolicy;
     use chatkit_agents_workspace::demo::{app_with_policy, model, DemoModel, DemoRuns};
     let model = model(&DemoModel::OpenAI {
@@ -156,7 +181,21 @@ fn serve_app(model_url: &str, detach: bool) {
         ..DemoRuns::default()
     };
     runtime().block_on(async move {
-        let store = Arc::new(chatkit_agents::store::MemoryStore::new());
+        let mut runs = runs;
+        if let Some(url) = redis {
+            let log = chatkit_agents::runs::RedisRunLog::connect(url)
+                .await
+                .expect("Redis is reachable");
+            runs.log = Some(Arc::new(log));
+        }
+        let store: Arc<dyn chatkit_agents::store::Store<_>> = match db {
+            Some(path) => Arc::new(
+                chatkit_agents::store::SqliteStore::open(path)
+                    .await
+                    .expect("the SQLite file opens"),
+            ),
+            None => Arc::new(chatkit_agents::store::MemoryStore::new()),
+        };
         let app = app_with_policy(store, model, Vec::new(), Vec::new(), runs);
         let server = chatkit_agents::http::Server::bind("127.0.0.1:0")
             .await
@@ -248,5 +287,114 @@ fn measure(streams: usize, detach: bool) -> serde_json::Value {
     let _ = model.kill();
     let _ = server.wait();
     let _ = model.wait();
+    report
+}
+
+/// Opens `n` detached answers on `url` and leaves each after its first frame: the
+/// runs' first event ids (`<run id>.1`).
+async fn open_runs(url: &str, n: usize) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let body = json!({"type": "threads.create", "params": {"input": {
+        "content": [{"type": "input_text", "text": "Tell me a long story."}],
+        "attachments": [], "inference_options": {}}}});
+    futures::stream::iter(0..n)
+        .map(|_| {
+            let (client, body) = (client.clone(), body.clone());
+            async move {
+                let mut response = client
+                    .post(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("the server answers");
+                let mut seen = Vec::new();
+                while let Some(chunk) = response.chunk().await.expect("the stream reads") {
+                    seen.extend_from_slice(&chunk);
+                    if memchr::memmem::find(&seen, b"\n\n").is_some() {
+                        break;
+                    }
+                }
+                let text = String::from_utf8_lossy(&seen);
+                text.lines()
+                    .find_map(|line| line.strip_prefix("id: "))
+                    .expect("a detached run's frames carry ids")
+                    .to_owned()
+            }
+        })
+        .buffer_unordered(OPENING)
+        .collect()
+        .await
+}
+
+/// Milliseconds from each resume request to its first replayed event, one at a time.
+async fn resume_latencies(url: &str, cursors: &[String]) -> Vec<f64> {
+    let client = reqwest::Client::new();
+    let mut latencies = Vec::with_capacity(cursors.len());
+    for cursor in cursors {
+        let started = Instant::now();
+        let mut response = client
+            .get(format!("{url}/runs/events"))
+            .header("last-event-id", cursor)
+            .send()
+            .await
+            .expect("the server answers");
+        assert!(
+            response.status().is_success(),
+            "resume: {}",
+            response.status()
+        );
+        let mut seen = Vec::new();
+        while let Some(chunk) = response.chunk().await.expect("the stream reads") {
+            seen.extend_from_slice(&chunk);
+            if memchr::memmem::find(&seen, b"data: ").is_some() {
+                break;
+            }
+        }
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+fn percentiles(sorted: &[f64]) -> serde_json::Value {
+    let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+    json!({"p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0)})
+}
+
+/// Resume latency on the replica that runs the answers (its in-process log) and on
+/// another one (through Redis).
+fn measure_resume(runs: usize, redis: &str) -> serde_json::Value {
+    let (mut model, model_port) = spawn(&["--model"]);
+    let model_url = format!("http://127.0.0.1:{model_port}");
+    // The two replicas share one SQLite file (a resume checks the reader may see the
+    // run's thread).
+    let db = std::env::temp_dir().join(format!("open-streams-{}.sqlite", std::process::id()));
+    let db_path = db.display().to_string();
+    let (mut a, port_a) = spawn(&["--serve", &model_url, "detach", redis, &db_path]);
+    let (mut b, port_b) = spawn(&["--serve", &model_url, "detach", redis, &db_path]);
+    let (url_a, url_b) = (
+        format!("http://127.0.0.1:{port_a}/chatkit"),
+        format!("http://127.0.0.1:{port_b}/chatkit"),
+    );
+    let rt = runtime();
+    let report = rt.block_on(async {
+        let cursors = open_runs(&url_a, runs).await;
+        // Let the forwarding catch up: every run's first frames are in Redis.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let local = resume_latencies(&url_a, &cursors).await;
+        let remote = resume_latencies(&url_b, &cursors).await;
+        json!({
+            "runs": runs,
+            "local_log": percentiles(&local),
+            "redis_log": percentiles(&remote),
+        })
+    });
+    for child in [&mut a, &mut b, &mut model] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
     report
 }

@@ -128,9 +128,14 @@ fn http_load_reads_every_stream_to_the_end() {
             .build()
             .expect("a runtime");
         let store = std::sync::Arc::new(chatkit_agents::store::MemoryStore::new());
-        rt.block_on(bench::serve_endpoint(20, store, move |port| {
-            let _ = port_tx.send(port);
-        }));
+        rt.block_on(bench::serve_endpoint_with(
+            20,
+            store,
+            "cancel",
+            move |port| {
+                let _ = port_tx.send(port);
+            },
+        ));
     });
     let port = port_rx.recv().expect("the endpoint starts");
     let report = bench::drive_load(&format!("http://127.0.0.1:{port}/chatkit"), &sizes);

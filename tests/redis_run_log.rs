@@ -85,10 +85,24 @@ async fn frames_before_the_retention_are_trimmed_and_the_log_expires_after_its_e
     let log = log("trim").await;
     let run = "run_trim";
     log.start(run, "thr_1").await.unwrap();
-    log.append(run, 1, &frames(1..=4), 1).await.unwrap();
+    // A batch is one entry: trimming drops whole batches before the retention.
+    log.append(run, 1, &frames(1..=2), 1).await.unwrap();
+    log.append(run, 3, &frames(3..=4), 1).await.unwrap();
     log.append(run, 5, &frames(5..=6), 4).await.unwrap();
     let bounds = log.bounds(run).await.unwrap().unwrap();
-    assert_eq!((bounds.first, bounds.last), (4, 6), "1-3 dropped");
+    assert_eq!(
+        (bounds.first, bounds.last),
+        (3, 6),
+        "the batch of 1-2 dropped"
+    );
+    let mut reader = log.reader(run).await.unwrap();
+    let read = reader.read(3, Duration::from_millis(10)).await.unwrap();
+    let numbers: Vec<u64> = read.frames.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        [4, 5, 6],
+        "a cursor inside a batch reads from the next frame"
+    );
     log.end(run, 6, Duration::from_secs(1)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(

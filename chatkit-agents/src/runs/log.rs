@@ -97,6 +97,11 @@ impl RunLog {
         lock(&self.state).ended
     }
 
+    /// The bytes of frames kept.
+    pub(crate) fn bytes(&self) -> usize {
+        lock(&self.state).bytes
+    }
+
     /// The number of the oldest frame kept.
     pub(crate) fn first(&self) -> u64 {
         lock(&self.state).first

@@ -45,7 +45,7 @@ pub use backend::{LogRead, RunBounds, RunLogBackend, RunLogError, RunLogReader};
 pub(crate) use lease::{claim, new_run_id, stop_local, Claim, Lease, Stop};
 #[cfg(feature = "redis")]
 pub use redis::RedisRunLog;
-pub use registry::{active_runs, cancel_runs, runs_ended};
+pub use registry::{active_runs, cancel_runs, runs_ended, ENDED_LOGS_BUDGET};
 pub use remote::LOG_UNAVAILABLE_MESSAGE;
 pub(crate) use remote::{join_remote, RemoteJoined};
 

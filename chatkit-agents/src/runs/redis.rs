@@ -12,10 +12,12 @@ use super::backend::{LogRead, RunBounds, RunLogBackend, RunLogError, RunLogReade
 
 /// Detached runs' frames in Redis Streams (feature `redis`).
 ///
-/// A run is the stream `<prefix>run:<run id>` (entry ids `<n>-0`: the frame's number,
-/// so a cursor maps to `XREAD` directly; field `f` the frame; a last entry with field
-/// `end` once the run has ended) and the string `<prefix>run:<run id>:thread` (its
-/// thread). Frames before the run's retention are trimmed with `XADD … MINID`; both keys
+/// A run is the stream `<prefix>run:<run id>` and the string
+/// `<prefix>run:<run id>:thread` (its thread). Each batch of frames the run's process
+/// forwards is one entry: its id is `<n>-0`, the number of its last frame, and its
+/// fields are the frames, each under its own number, so a cursor maps to `XREAD`
+/// directly (entries after `<cursor>-0` hold every later frame). Once the run has
+/// ended, a last entry with the field `end` follows. Frames before the run's retention are trimmed with `XADD … MINID`; both keys
 /// expire [`RunRetention::ttl`](super::RunRetention::ttl) after the run ends, and a day
 /// after its last frame if its process died before. Readers block in `XREAD` on a
 /// connection of their own.
@@ -107,18 +109,24 @@ impl RunLogBackend for RedisRunLog {
         frames: &[Bytes],
         keep_from: u64,
     ) -> Result<(), RunLogError> {
+        let Some(last) = (frames.len() as u64).checked_sub(1).map(|n| first + n) else {
+            return Ok(());
+        };
         let key = self.stream_key(run_id);
         let mut pipe = redis::pipe();
-        for (n, frame) in frames.iter().enumerate() {
-            pipe.cmd("XADD")
-                .arg(&key)
-                .arg("MINID")
-                .arg(format!("{keep_from}-0"))
-                .arg(format!("{}-0", first + n as u64))
-                .arg("f")
-                .arg(frame.as_ref())
-                .ignore();
+        // One entry for the batch: a run streaming hundreds of deltas at once costs one
+        // XADD, not hundreds.
+        let add = pipe
+            .cmd("XADD")
+            .arg(&key)
+            .arg("MINID")
+            .arg(format!("{keep_from}-0"))
+            .arg(format!("{last}-0"));
+        let mut digits = itoa::Buffer::new();
+        for (n, frame) in (first..).zip(frames) {
+            add.arg(digits.format(n)).arg(frame.as_ref());
         }
+        add.ignore();
         pipe.cmd("EXPIRE")
             .arg(&key)
             .arg(seconds(ORPHAN_TTL))
@@ -184,9 +192,9 @@ impl RunLogBackend for RedisRunLog {
         let last = entries(last)?.into_iter().next();
         let (first, last, ended) = match (first, last) {
             (Some(first), Some(last)) => {
-                let ended = last.is_end();
-                let last_frame = if ended { last.seq - 1 } else { last.seq };
-                (first.seq, last_frame, ended)
+                let first_frame = first.frames.first().map_or(first.seq, |(n, _)| *n);
+                let last_frame = if last.end { last.seq - 1 } else { last.seq };
+                (first_frame, last_frame, last.end)
             }
             // Started, nothing written yet.
             _ => (1, 0, false),
@@ -249,30 +257,24 @@ impl RunLogReader for RedisReader {
                 other => other,
             };
             for entry in entries(items)? {
-                if entry.is_end() {
+                if entry.end {
                     read.ended = true;
                     break;
                 }
-                if let Some(frame) = entry.frame {
-                    read.frames.push((entry.seq, frame));
-                }
+                // The first entry may begin before the cursor.
+                read.frames
+                    .extend(entry.frames.into_iter().filter(|(n, _)| *n > after));
             }
         }
         Ok(read)
     }
 }
 
-/// One stream entry: its number, its frame or the end mark.
+/// One stream entry: its id's number (its last frame's), its frames, or the end mark.
 struct Entry {
     seq: u64,
-    frame: Option<Bytes>,
+    frames: Vec<(u64, Bytes)>,
     end: bool,
-}
-
-impl Entry {
-    fn is_end(&self) -> bool {
-        self.end
-    }
 }
 
 fn unexpected(value: &Value) -> RunLogError {
@@ -305,14 +307,24 @@ fn entry(value: Value) -> Result<Entry, RunLogError> {
     let fields: Vec<Vec<u8>> = redis::from_redis_value(fields).map_err(backend)?;
     let mut entry = Entry {
         seq,
-        frame: None,
+        frames: Vec::with_capacity(fields.len() / 2),
         end: false,
     };
-    for pair in fields.chunks(2) {
-        match (pair[0].as_slice(), pair.get(1)) {
-            (b"f", Some(frame)) => entry.frame = Some(Bytes::copy_from_slice(frame)),
-            (b"end", _) => entry.end = true,
-            _ => {}
+    let mut fields = fields.into_iter();
+    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+        if name == b"end" {
+            entry.end = true;
+            continue;
+        }
+        let number = std::str::from_utf8(&name).ok().and_then(|n| n.parse().ok());
+        match number {
+            Some(number) => entry.frames.push((number, Bytes::from(value))),
+            None => {
+                return Err(RunLogError::msg(format!(
+                    "a stream entry field that is not a frame number: {:?}",
+                    String::from_utf8_lossy(&name)
+                )))
+            }
         }
     }
     Ok(entry)

@@ -82,8 +82,12 @@ pub(super) async fn forward(
     }
     if log.ended() && next == log.next_seq() {
         let last = next - 1;
-        if let Err(error) = with_retries(|| backend.end(&run_id, last, retention.ttl)).await {
-            tracing::error!(run_id, %error, "marking the run's end in the run log backend failed");
+        match with_retries(|| backend.end(&run_id, last, retention.ttl)).await {
+            // The backend has it all: new readers join there.
+            Ok(()) => super::registry::forwarded(&run_id),
+            Err(error) => {
+                tracing::error!(run_id, %error, "marking the run's end in the run log backend failed")
+            }
         }
     }
 }

@@ -13,7 +13,10 @@
 //! `id:` line, `id: <run id>.<n>`, and any client can join the run from such an id with
 //! [`resume`](crate::server::resume) (the HTTP endpoint serves it at `GET <path>/runs/events` with the
 //! `Last-Event-ID` header, or `?after=<id>`), replaying what it missed and then
-//! following live. The log stays for [`RunRetention::ttl`] after the run ends.
+//! following live. The log stays for [`RunRetention::ttl`] after the run ends (within
+//! [`ENDED_LOGS_BUDGET`]). With a [`RunLogBackend`] (`ChatKitServer::run_log`, e.g.
+//! `RedisRunLog`), the frames are also forwarded there in batches, and a client joins
+//! the run on any replica.
 //!
 //! Under either policy a run holds its thread's lease in the store
 //! ([`ActiveRun`](crate::store::ActiveRun), configured by [`RunLeases`]): one run per
@@ -75,7 +78,8 @@ impl DisconnectPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RunRetention {
-    /// How long the log stays after the run ends (default 5 minutes).
+    /// How long the log stays after the run ends (default 5 minutes), within the
+    /// process-wide [`ENDED_LOGS_BUDGET`].
     pub ttl: Duration,
     /// The most bytes of frames kept per run; past it the oldest are dropped and a
     /// reader asking for them gets [`ResumeError::Expired`] (default 16 MiB).

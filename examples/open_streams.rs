@@ -219,9 +219,26 @@ fn rss_mib(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Opens `n` answers (each read to its first text delta); the clients keep them unless
-/// `leave`. Returns the bodies kept open.
-async fn open(url: &str, n: usize, leave: bool) -> Vec<reqwest::Response> {
+/// Reads `response` until `marker` has arrived (or to its end): what was read.
+async fn read_until(response: &mut reqwest::Response, marker: &[u8]) -> Vec<u8> {
+    let mut seen = Vec::new();
+    while let Some(chunk) = response.chunk().await.expect("the stream reads") {
+        seen.extend_from_slice(&chunk);
+        if memchr::memmem::find(&seen, marker).is_some() {
+            break;
+        }
+    }
+    seen
+}
+
+/// Starts `n` answers on `url` (`OPENING` at a time), each read until `marker`: what
+/// `keep` makes of each response and what was read of it.
+async fn start_answers<T>(
+    url: &str,
+    n: usize,
+    marker: &'static [u8],
+    keep: impl Fn(reqwest::Response, Vec<u8>) -> Option<T> + Copy,
+) -> Vec<T> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
@@ -239,20 +256,23 @@ async fn open(url: &str, n: usize, leave: bool) -> Vec<reqwest::Response> {
                     .send()
                     .await
                     .expect("the server answers");
-                let mut seen = Vec::new();
-                while let Some(chunk) = response.chunk().await.expect("the stream reads") {
-                    seen.extend_from_slice(&chunk);
-                    if memchr::memmem::find(&seen, b"text_delta").is_some() {
-                        break;
-                    }
-                }
-                (!leave).then_some(response)
+                let seen = read_until(&mut response, marker).await;
+                keep(response, seen)
             }
         })
         .buffer_unordered(OPENING)
         .filter_map(|kept| async move { kept })
         .collect()
         .await
+}
+
+/// Opens `n` answers (each read to its first text delta); the clients keep them unless
+/// `leave`. Returns the bodies kept open.
+async fn open(url: &str, n: usize, leave: bool) -> Vec<reqwest::Response> {
+    start_answers(url, n, b"text_delta", move |response, _| {
+        (!leave).then_some(response)
+    })
+    .await
 }
 
 fn measure(streams: usize, detach: bool) -> serde_json::Value {
@@ -293,37 +313,12 @@ fn measure(streams: usize, detach: bool) -> serde_json::Value {
 /// Opens `n` detached answers on `url` and leaves each after its first frame: the
 /// runs' first event ids (`<run id>.1`).
 async fn open_runs(url: &str, n: usize) -> Vec<String> {
-    let client = reqwest::Client::new();
-    let body = json!({"type": "threads.create", "params": {"input": {
-        "content": [{"type": "input_text", "text": "Tell me a long story."}],
-        "attachments": [], "inference_options": {}}}});
-    futures::stream::iter(0..n)
-        .map(|_| {
-            let (client, body) = (client.clone(), body.clone());
-            async move {
-                let mut response = client
-                    .post(url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("the server answers");
-                let mut seen = Vec::new();
-                while let Some(chunk) = response.chunk().await.expect("the stream reads") {
-                    seen.extend_from_slice(&chunk);
-                    if memchr::memmem::find(&seen, b"\n\n").is_some() {
-                        break;
-                    }
-                }
-                let text = String::from_utf8_lossy(&seen);
-                text.lines()
-                    .find_map(|line| line.strip_prefix("id: "))
-                    .expect("a detached run's frames carry ids")
-                    .to_owned()
-            }
-        })
-        .buffer_unordered(OPENING)
-        .collect()
-        .await
+    start_answers(url, n, b"\n\n", |_, seen| {
+        let text = String::from_utf8_lossy(&seen);
+        let id = text.lines().find_map(|line| line.strip_prefix("id: "));
+        Some(id.expect("a detached run's frames carry ids").to_owned())
+    })
+    .await
 }
 
 /// Milliseconds from each resume request to its first replayed event, one at a time.
@@ -343,13 +338,7 @@ async fn resume_latencies(url: &str, cursors: &[String]) -> Vec<f64> {
             "resume: {}",
             response.status()
         );
-        let mut seen = Vec::new();
-        while let Some(chunk) = response.chunk().await.expect("the stream reads") {
-            seen.extend_from_slice(&chunk);
-            if memchr::memmem::find(&seen, b"data: ").is_some() {
-                break;
-            }
-        }
+        read_until(&mut response, b"data: ").await;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);

@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 mod support;
 
 use support::demo_process::{
-    assistant_text, errors, load_thread, post, stored_items, Demo, PgDatabase,
+    assistant_text, errors, frames_until, load_thread, stored_items, Demo, PgDatabase,
 };
 use support::slow_model::SlowModel;
-use support::sse::{Frame, Frames};
+use support::sse::Frames;
 
 const USER: &str = "drain-user";
 
@@ -32,26 +32,6 @@ fn replica(db: &str, model: &SlowModel, redis: &str) -> Demo {
             ("CHATKIT_RUN_LOG", redis),
         ],
     )
-}
-
-/// Starts a thread on `url` and reads its frames until `chars` characters of the
-/// answer have arrived; the frames read.
-async fn start_answer(url: &str, chars: usize) -> Vec<Frame> {
-    let response = post(
-        url,
-        json!({"type": "threads.create", "params": {"input": {
-            "content": [{"type": "input_text", "text": "Tell me a long story."}],
-            "attachments": [], "inference_options": {}}}}),
-    )
-    .await;
-    let mut frames = Frames::new(response);
-    let mut text = 0;
-    frames
-        .until(|event| {
-            text += delta(event).len();
-            text >= chars
-        })
-        .await
 }
 
 fn delta(event: &Value) -> &str {
@@ -82,7 +62,7 @@ async fn a_run_is_joined_on_another_replica_with_exactly_the_missing_events() {
     let a = replica(&db.url, &model, redis);
     let b = replica(&db.url, &model, redis);
 
-    let seen = start_answer(&a.url, 100).await;
+    let (seen, _) = frames_until(&a.url, 100).await;
     let last = seen
         .last()
         .unwrap()
@@ -177,7 +157,7 @@ async fn a_log_backend_that_goes_away_ends_remote_readers_clearly_and_loses_noth
     let a = replica(&db.url, &model, &redis.url);
     let b = replica(&db.url, &model, &redis.url);
 
-    let seen = start_answer(&a.url, 50).await;
+    let (seen, _) = frames_until(&a.url, 50).await;
     let last = seen.last().unwrap().id.clone().unwrap();
     let thread_id = seen[0].event["thread"]["id"].as_str().unwrap().to_owned();
     let mut following = Frames::new(resume(&b.url, USER, &last).await);

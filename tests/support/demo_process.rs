@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::slow_model::SlowModel;
-use super::sse::Frames;
+use super::sse::{Frame, Frames};
 
 /// A directory removed when the test ends.
 pub struct TempDir(std::path::PathBuf);
@@ -135,6 +135,16 @@ pub async fn post(url: &str, body: Value) -> reqwest::Response {
 /// Starts a thread and reads its stream until `chars` characters of the answer have
 /// arrived; the thread id, and the rest of the stream to read on.
 pub async fn answer_until(url: &str, chars: usize) -> (String, Frames) {
+    let (seen, frames) = frames_until(url, chars).await;
+    let thread_id = seen[0].event["thread"]["id"]
+        .as_str()
+        .expect("thread.created came first");
+    (thread_id.to_owned(), frames)
+}
+
+/// Starts a thread and reads its stream until `chars` characters of the answer have
+/// arrived; the frames read, and the rest of the stream to read on.
+pub async fn frames_until(url: &str, chars: usize) -> (Vec<Frame>, Frames) {
     let response = post(
         url,
         json!({"type": "threads.create", "params": {"input": {
@@ -152,10 +162,7 @@ pub async fn answer_until(url: &str, chars: usize) -> (String, Frames) {
         })
         .await;
     assert!(text >= chars, "the stream ended after {text} characters");
-    let thread_id = seen[0].event["thread"]["id"]
-        .as_str()
-        .expect("thread.created came first");
-    (thread_id.to_owned(), frames)
+    (seen, frames)
 }
 
 /// The rest of a stream's events, and whether it broke rather than ended.

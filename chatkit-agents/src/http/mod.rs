@@ -268,6 +268,43 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
 }
 
 impl<S: ChatKitServer> ChatKitEndpoint<S> {
+    /// The request's context and its body (at most `limit` bytes, within the body
+    /// timeout), or the error response.
+    async fn read(&self, request: Request, limit: usize) -> Result<(S::Context, Bytes), Response> {
+        let (parts, body) = request.into_parts();
+        let context = self
+            .context(&parts)
+            .map_err(|no| error_response(no.status, "rejected", &no.message))?;
+        let read = tokio::time::timeout(self.body_timeout, axum::body::to_bytes(body, limit));
+        match read.await {
+            Ok(Ok(body)) => Ok((context, body)),
+            Err(_elapsed) => {
+                let message = format!(
+                    "request body did not arrive within {} s",
+                    self.body_timeout.as_secs_f64()
+                );
+                Err(error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    &message,
+                ))
+            }
+            Ok(Err(error)) if too_large(&error) => {
+                let message = format!("request body is larger than {limit} bytes");
+                Err(error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    &message,
+                ))
+            }
+            Ok(Err(error)) => Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                &error.to_string(),
+            )),
+        }
+    }
+
     /// The request's context, or the logged rejection.
     fn context(&self, parts: &Parts) -> Result<S::Context, Rejection> {
         (self.extract)(parts).inspect_err(|rejection| {
@@ -308,33 +345,10 @@ async fn handle<S: ChatKitServer>(
     State(endpoint): State<ChatKitEndpoint<S>>,
     request: Request,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let context = match endpoint.context(&parts) {
-        Ok(context) => context,
-        Err(no) => return error_response(no.status, "rejected", &no.message),
-    };
-    let read = tokio::time::timeout(
-        endpoint.body_timeout,
-        axum::body::to_bytes(body, endpoint.body_limit),
-    );
-    let body: Bytes = match read.await {
-        Err(_elapsed) => {
-            let message = format!(
-                "request body did not arrive within {} s",
-                endpoint.body_timeout.as_secs_f64()
-            );
-            return error_response(StatusCode::REQUEST_TIMEOUT, "body_timeout", &message);
-        }
-        Ok(Ok(body)) => body,
-        Ok(Err(error)) if too_large(&error) => {
-            let message = format!("request body is larger than {} bytes", endpoint.body_limit);
-            return error_response(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", &message);
-        }
-        Ok(Err(error)) => {
-            return error_response(StatusCode::BAD_REQUEST, "invalid_body", &error.to_string())
-        }
-    };
-    respond(process(&endpoint.server, &body, context).await)
+    match endpoint.read(request, endpoint.body_limit).await {
+        Ok((context, body)) => respond(process(&endpoint.server, &body, context).await),
+        Err(response) => response,
+    }
 }
 
 /// `GET <path>/runs/events`: a detached run's events after `Last-Event-ID` (or
@@ -379,26 +393,15 @@ async fn cancel_run<S: ChatKitServer>(
     State(endpoint): State<ChatKitEndpoint<S>>,
     request: Request,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let context = match endpoint.context(&parts) {
-        Ok(context) => context,
-        Err(no) => return error_response(no.status, "rejected", &no.message),
+    let (context, body) = match endpoint.read(request, 4096).await {
+        Ok(read) => read,
+        Err(response) => return response,
     };
-    let read = tokio::time::timeout(endpoint.body_timeout, axum::body::to_bytes(body, 4096));
-    let target = match read.await {
-        Ok(Ok(body)) => serde_json::from_slice::<CancelBody>(&body),
-        _ => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                "expected a small JSON body {\"thread_id\": …}",
-            )
-        }
-    };
-    let thread_id = match target {
+    let thread_id = match serde_json::from_slice::<CancelBody>(&body) {
         Ok(target) => target.thread_id,
         Err(error) => {
-            return error_response(StatusCode::BAD_REQUEST, "invalid_body", &error.to_string())
+            let message = format!("expected {{\"thread_id\": \"thr_…\"}}: {error}");
+            return error_response(StatusCode::BAD_REQUEST, "invalid_body", &message);
         }
     };
     match crate::server::cancel_run(&endpoint.server, &thread_id, context).await {

@@ -161,6 +161,23 @@ where
         decode(&row, kind)
     }
 
+    /// The row of a thread left-joined with what belongs to it (`sql` binds the owner
+    /// and the thread); no row is the thread [`StoreError::NotFound`].
+    async fn thread_row(
+        &self,
+        sql: &'static str,
+        owner: &str,
+        thread_id: &str,
+    ) -> Result<DB::Row, StoreError> {
+        sqlx::query(sql)
+            .bind(owner)
+            .bind(thread_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::not_found(RecordKind::Thread, thread_id))
+    }
+
     /// Runs `sql` with text binds; the rows it touched.
     async fn execute(&self, sql: &'static str, binds: &[&str]) -> Result<u64, StoreError> {
         let mut query = sqlx::query(sql);
@@ -450,13 +467,9 @@ where
         thread_id: &str,
         ctx: &C,
     ) -> Result<Option<SavedRunState>, StoreError> {
-        let row = sqlx::query(LOAD_RUN_STATE)
-            .bind(scope(ctx))
-            .bind(thread_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .ok_or_else(|| StoreError::not_found(RecordKind::Thread, thread_id))?;
+        let row = self
+            .thread_row(LOAD_RUN_STATE, scope(ctx), thread_id)
+            .await?;
         saved_run_state(&row, thread_id)
     }
 
@@ -490,13 +503,9 @@ where
         thread_id: &str,
         ctx: &C,
     ) -> Result<Option<ActiveRun>, StoreError> {
-        let row = sqlx::query(LOAD_ACTIVE_RUN)
-            .bind(scope(ctx))
-            .bind(thread_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .ok_or_else(|| StoreError::not_found(RecordKind::Thread, thread_id))?;
+        let row = self
+            .thread_row(LOAD_ACTIVE_RUN, scope(ctx), thread_id)
+            .await?;
         active_run(&row, thread_id)
     }
 

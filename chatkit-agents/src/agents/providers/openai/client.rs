@@ -76,7 +76,16 @@ pub(crate) fn with_retries(
     client: Client<OpenAIConfig>,
     policy: RetryPolicy,
 ) -> Client<OpenAIConfig> {
-    let transport = ReqwestService::new(reqwest::Client::new());
+    with_transport(client, reqwest::Client::new(), policy)
+}
+
+/// `client` sending its requests with `http` under `policy`.
+pub(crate) fn with_transport(
+    client: Client<OpenAIConfig>,
+    http: reqwest::Client,
+    policy: RetryPolicy,
+) -> Client<OpenAIConfig> {
+    let transport = ReqwestService::new(http);
     client.with_http_service(RetryService::new(transport, policy))
 }
 
@@ -132,7 +141,7 @@ pub(crate) fn model_error(error: OpenAIError) -> ModelError {
 /// The constructors the two OpenAI models share, expanded inside each model's `impl`
 /// (the models differ only in the API they call; both hold `client` and `model`).
 macro_rules! openai_model_constructors {
-    () => {
+    ($model:ident) => {
         /// The model `model`, with the API key and base URL from `OPENAI_API_KEY` and
         /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`). Without a key it
         /// logs a warning (the first request would be refused); use
@@ -186,6 +195,32 @@ macro_rules! openai_model_constructors {
         ) -> Self {
             self.client =
                 $crate::agents::providers::openai::client::with_retries(self.client, policy);
+            self
+        }
+
+        /// Sends requests with `http`, your own reqwest client (timeouts, a proxy, a
+        /// local address), under `policy`.
+        ///
+        /// ```
+        #[doc = concat!("use chatkit_agents::agents::providers::openai::{reqwest, ", stringify!($model), ", RetryPolicy};")]
+        /// let http = reqwest::Client::builder()
+        ///     .connect_timeout(std::time::Duration::from_secs(5))
+        ///     .build()
+        ///     .unwrap();
+        #[doc = concat!("let model = ", stringify!($model), "::with_base_url(\"gpt-4.1\", \"http://127.0.0.1:8080/v1\", \"sk-local\")")]
+        ///     .http_client(http, RetryPolicy::default());
+        /// assert_eq!(model.model_name(), "gpt-4.1");
+        /// ```
+        pub fn http_client(
+            mut self,
+            http: reqwest::Client,
+            policy: $crate::agents::providers::openai::RetryPolicy,
+        ) -> Self {
+            self.client = $crate::agents::providers::openai::client::with_transport(
+                self.client,
+                http,
+                policy,
+            );
             self
         }
 

@@ -8,5 +8,8 @@ mod responses;
 mod retry;
 
 pub use chat_completions::OpenAIChatCompletionsModel;
+/// The HTTP client the models send with, for [`OpenAIResponsesModel::http_client`] (the
+/// same version as this crate's).
+pub use reqwest;
 pub use responses::OpenAIResponsesModel;
 pub use retry::RetryPolicy;

@@ -30,7 +30,7 @@ pub struct OpenAIResponsesModel {
 }
 
 impl OpenAIResponsesModel {
-    openai_model_constructors!();
+    openai_model_constructors!(OpenAIResponsesModel);
 
     /// The `User-Agent` of the requests made by [`new`](Self::new) and
     /// [`with_base_url`](Self::with_base_url), in the reference's format

@@ -45,7 +45,7 @@ pub struct OpenAIChatCompletionsModel {
 }
 
 impl OpenAIChatCompletionsModel {
-    openai_model_constructors!();
+    openai_model_constructors!(OpenAIChatCompletionsModel);
 
     /// The JSON body sent for `request`, or why `request` cannot be sent.
     pub fn request_body(&self, request: &ModelRequest) -> Result<Value, ModelError> {

@@ -12,7 +12,7 @@ use futures::Stream;
 use tokio::sync::futures::OwnedNotified;
 use tokio::sync::Notify;
 
-use super::RunRetention;
+use super::{RunRetention, READER_BEHIND_MESSAGE};
 use crate::locks::lock;
 
 /// A run's frames, `id: <run>.<seq>` line included, numbered from 1. The oldest are
@@ -132,6 +132,7 @@ impl RunLog {
             log: self.clone(),
             next: after + 1,
             waiting: None,
+            behind: Behind::Tell,
         }
     }
 }
@@ -142,6 +143,26 @@ pub(crate) struct Follow {
     /// The sequence number of the next frame to send.
     next: u64,
     waiting: Option<Pin<Box<OwnedNotified>>>,
+    behind: Behind,
+}
+
+/// What a reader that fell behind the log's retention does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Behind {
+    /// Sends an error event ([`READER_BEHIND_MESSAGE`]) and ends (a client).
+    Tell,
+    /// Ends (the copy to a backend, whose readers find the gap themselves).
+    End,
+    /// Told already: ends.
+    Told,
+}
+
+impl Follow {
+    /// This reader ends without an error event if it falls behind.
+    pub(crate) fn quiet(mut self) -> Self {
+        self.behind = Behind::End;
+        self
+    }
 }
 
 impl Stream for Follow {
@@ -157,10 +178,14 @@ impl Stream for Follow {
             waiting.as_mut().enable();
             {
                 let state = lock(&this.log.state);
-                if this.next < state.first {
+                if this.next < state.first || this.behind == Behind::Told {
                     // Fell behind the retention while reading: end rather than skip.
+                    if this.behind != Behind::Tell {
+                        return Poll::Ready(None);
+                    }
                     tracing::warn!(run_id = %this.log.run_id, "a reader fell behind the run's retention; its stream ends");
-                    return Poll::Ready(None);
+                    this.behind = Behind::Told;
+                    return Poll::Ready(Some(super::error_frame(READER_BEHIND_MESSAGE)));
                 }
                 let index = (this.next - state.first) as usize;
                 if let Some(frame) = state.frames.get(index) {
@@ -231,6 +256,21 @@ mod tests {
         let frames = reader.await.unwrap();
         assert_eq!(frames.len(), 100);
         assert!(frames[99].starts_with(b"id: run_1.100\n"));
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_the_retention_is_told_then_ends() {
+        let log = log(60);
+        let mut reader = log.follow(0);
+        let mut quiet = log.follow(0).quiet();
+        for _ in 0..5 {
+            log.push(b"data: 0123456789\n\n");
+        }
+        log.end();
+        let told: Vec<Bytes> = (&mut reader).collect().await;
+        assert_eq!(told.len(), 1, "the error event, nothing else: {told:?}");
+        assert!(String::from_utf8_lossy(&told[0]).contains(READER_BEHIND_MESSAGE));
+        assert!(quiet.next().await.is_none(), "the quiet one just ends");
     }
 
     #[test]

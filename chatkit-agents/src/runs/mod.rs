@@ -198,6 +198,23 @@ impl ResumeError {
     }
 }
 
+/// What a reader of a run gets, before its stream ends, when it read so slowly that
+/// the events it had not read yet were dropped ([`RunRetention::max_bytes`]).
+pub const READER_BEHIND_MESSAGE: &str =
+    "This answer streamed faster than it was read, and its oldest events are gone. Reload the thread to see it.";
+
+/// The SSE frame of an error event for a run's reader (not part of the run's log: no
+/// `id:` line).
+pub(crate) fn error_frame(message: &str) -> Bytes {
+    let event =
+        crate::types::ThreadStreamEvent::Error(crate::types::ErrorEvent::custom(message, true));
+    let mut frame = b"data: ".to_vec();
+    // A plain event always serializes.
+    let _ = serde_json::to_writer(&mut frame, &event);
+    frame.extend_from_slice(b"\n\n");
+    Bytes::from(frame)
+}
+
 /// A run's id and a position in it, from an event id `<run id>.<n>`.
 pub(crate) fn parse_cursor(cursor: &str) -> Result<(&str, u64), ResumeError> {
     let bad = || ResumeError::BadCursor(crate::text::shorten(cursor, 80));

@@ -11,8 +11,7 @@ use futures::FutureExt;
 
 use super::backend::{RunLogBackend, RunLogError, RunLogReader};
 use super::log::RunLog;
-use super::{parse_cursor, ResumeError, RunRetention};
-use crate::types::{ErrorEvent, ThreadStreamEvent};
+use super::{error_frame, parse_cursor, ResumeError, RunRetention, READER_BEHIND_MESSAGE};
 
 /// Frames sent to the backend in one call, at most.
 const BATCH: usize = 256;
@@ -62,7 +61,7 @@ pub(super) async fn forward(
         tracing::error!(run_id, %error, "the run log backend is unavailable: this run cannot be joined on other replicas");
         return;
     }
-    let mut frames = log.follow(0);
+    let mut frames = log.follow(0).quiet();
     let mut next = 1u64;
     while let Some(frame) = frames.next().await {
         let mut batch = vec![frame];
@@ -161,16 +160,17 @@ impl RemoteJoined {
                     Ok(read) => read,
                     Err(error) => {
                         tracing::error!(run_id, %error, "the run log backend failed under a reader");
-                        yield unavailable_frame();
+                        yield error_frame(LOG_UNAVAILABLE_MESSAGE);
                         return;
                     }
                 };
                 let idle = read.frames.is_empty();
                 for (seq, frame) in read.frames {
                     if seq != after + 1 {
-                        // Dropped by the retention while this reader lagged: end
-                        // rather than skip.
+                        // Dropped by the retention while this reader lagged: end,
+                        // saying so, rather than skip.
                         tracing::warn!(run_id, after, seq, "a reader fell behind the run's retention; its stream ends");
+                        yield error_frame(READER_BEHIND_MESSAGE);
                         return;
                     }
                     after = seq;
@@ -182,14 +182,4 @@ impl RemoteJoined {
             }
         })
     }
-}
-
-/// The SSE frame of the error event a reader gets when the backend fails.
-fn unavailable_frame() -> Bytes {
-    let event = ThreadStreamEvent::Error(ErrorEvent::custom(LOG_UNAVAILABLE_MESSAGE, true));
-    let mut frame = b"data: ".to_vec();
-    // A plain event always serializes.
-    let _ = serde_json::to_writer(&mut frame, &event);
-    frame.extend_from_slice(b"\n\n");
-    Bytes::from(frame)
 }

@@ -176,6 +176,11 @@ fn abandoned(held: &ActiveRun, me: &str, leases: &RunLeases, now: SystemTime) ->
     }
 }
 
+/// Whether `held`'s producer is gone as of now, by the rules a claim applies.
+pub(crate) fn is_abandoned(held: &ActiveRun, leases: &RunLeases) -> bool {
+    abandoned(held, &owner(leases), leases, SystemTime::now())
+}
+
 /// A run of this process that has ended and is saving, if `run_id` is one.
 fn closing_here(run_id: &str) -> Option<Arc<Shared>> {
     let held = lock(&HELD);

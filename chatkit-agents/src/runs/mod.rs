@@ -45,7 +45,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 
 pub use backend::{LogRead, RunBounds, RunLogBackend, RunLogError, RunLogReader};
-pub(crate) use lease::{claim, new_run_id, stop_local, Claim, Lease, Stop};
+pub(crate) use lease::{claim, is_abandoned, new_run_id, stop_local, Claim, Lease, Stop};
 #[cfg(feature = "redis")]
 pub use redis::RedisRunLog;
 pub use registry::{active_runs, cancel_runs, runs_ended, ENDED_LOGS_BUDGET};

@@ -3,7 +3,6 @@
 //! client that reloads, and stopping a run from any replica.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use super::{ChatKitServer, ProcessError};
 use crate::runs::{self, Claim, Lease};
@@ -136,9 +135,9 @@ pub(crate) async fn show_active_run<S: ChatKitServer>(
     thread: &mut ThreadMetadata,
     ctx: &S::Context,
 ) {
-    if server.run_leases().is_none() {
+    let Some(leases) = server.run_leases() else {
         return;
-    }
+    };
     let held = match server.store().load_active_run(&thread.id, ctx).await {
         Ok(Some(held)) => held,
         Ok(None) | Err(StoreError::Unsupported(_)) => return,
@@ -147,7 +146,7 @@ pub(crate) async fn show_active_run<S: ChatKitServer>(
             return;
         }
     };
-    if held.expired_at(SystemTime::now()) {
+    if runs::is_abandoned(&held, &leases) {
         settle(server, thread, ctx).await;
     } else if held.detached && thread.status == ThreadStatus::Active {
         thread.status = ThreadStatus::Locked {
@@ -193,7 +192,10 @@ pub async fn cancel_run<S: ChatKitServer>(
         Err(StoreError::Unsupported(message)) => return Err(ProcessError::NotImplemented(message)),
         Err(error) => return Err(error.into()),
     };
-    if held.expired_at(SystemTime::now()) {
+    if server
+        .run_leases()
+        .is_some_and(|leases| runs::is_abandoned(&held, &leases))
+    {
         settle(server, &thread, &context).await;
         return Ok(true);
     }

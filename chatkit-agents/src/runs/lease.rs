@@ -52,6 +52,9 @@ const CLOSING: u8 = 3;
 #[derive(Debug)]
 struct Shared {
     run: Mutex<ActiveRun>,
+    /// Held across each renewal's store write, so that writes land in the order their
+    /// contents were taken: a periodic renewal never overwrites newer pending ids.
+    renewing: tokio::sync::Mutex<()>,
     state: AtomicU8,
     /// Ends the run's events (see [`Lease::registration`]).
     abort: AbortHandle,
@@ -223,6 +226,7 @@ impl<C: Clone + Send + Sync + 'static> Lease<C> {
         let run_id = run.run_id.clone();
         let shared = Arc::new(Shared {
             run: Mutex::new(run),
+            renewing: tokio::sync::Mutex::new(()),
             state: AtomicU8::new(RUNNING),
             abort,
             released: Notify::new(),
@@ -246,9 +250,7 @@ impl<C: Clone + Send + Sync + 'static> Lease<C> {
             ttl,
         }
     }
-}
 
-impl<C: Clone + Send + Sync + 'static> Lease<C> {
     /// The run's id.
     pub(crate) fn run_id(&self) -> String {
         lock(&self.shared.run).run_id.clone()
@@ -282,23 +284,15 @@ impl<C: Clone + Send + Sync + 'static> Lease<C> {
     /// saved (so a crash in between leaves an id with no item, never an item no lease
     /// names). `false` when the run must stop (asked to, or its lease lost).
     pub(crate) async fn pending(&self, ids: Vec<String>) -> Result<bool, StoreError> {
-        let run = {
-            let mut run = lock(&self.shared.run);
-            run.pending = ids;
-            let renewed = run.clone().until(SystemTime::now() + self.ttl);
-            *run = renewed.clone();
-            renewed
-        };
-        if !self
-            .store
-            .renew_active_run(&self.thread_id, &run, &self.ctx)
-            .await?
-        {
-            let why = why_not_renewed(&*self.store, &self.thread_id, &run.run_id, &self.ctx).await;
-            self.shared.stop(why);
-            return Ok(false);
-        }
-        Ok(true)
+        renew_once(
+            &*self.store,
+            &self.thread_id,
+            &self.shared,
+            self.ttl,
+            Some(ids),
+            &self.ctx,
+        )
+        .await
     }
 
     /// Lets go of the thread (the run has ended and been saved). A lease taken over
@@ -321,10 +315,10 @@ async fn release<C: Send + Sync>(store: &dyn Store<C>, thread_id: &str, run_id: 
 impl<C: Clone + Send + Sync + 'static> Drop for Lease<C> {
     fn drop(&mut self) {
         self.renewals.abort();
-        let run_id = lock(&self.shared.run).run_id.clone();
         if self.released {
             return;
         }
+        let run_id = self.run_id();
         // Dropped before the response started (its client went away first), or by a
         // panic: nothing was written that the lease must outlive.
         let (store, thread_id, ctx, shared) = (
@@ -367,25 +361,48 @@ async fn renew<C: Send + Sync + 'static>(
     let every = ttl / 4;
     loop {
         tokio::time::sleep(every).await;
-        let run = lock(&shared.run).clone().until(SystemTime::now() + ttl);
-        match store.renew_active_run(&thread_id, &run, &ctx).await {
-            Ok(true) => *lock(&shared.run) = run,
-            Ok(false) => {
-                let why = why_not_renewed(&*store, &thread_id, &run.run_id, &ctx).await;
-                tracing::info!(
-                    thread_id,
-                    run_id = run.run_id,
-                    ?why,
-                    "the run's lease was not renewed; the run stops"
-                );
-                shared.stop(why);
-                return;
-            }
+        match renew_once(&*store, &thread_id, &shared, ttl, None, &ctx).await {
+            Ok(true) => {}
+            Ok(false) => return,
             Err(error) => {
-                tracing::warn!(thread_id, run_id = run.run_id, %error, "renewing the run's lease failed; trying again")
+                tracing::warn!(thread_id, %error, "renewing the run's lease failed; trying again")
             }
         }
     }
+}
+
+/// Moves the lease `ttl` ahead (with new `pending` ids if given) in the store. `false`
+/// when it was refused: the run is then stopped (asked to, or its lease lost).
+async fn renew_once<C: Send + Sync>(
+    store: &dyn Store<C>,
+    thread_id: &str,
+    shared: &Shared,
+    ttl: Duration,
+    pending: Option<Vec<String>>,
+    ctx: &C,
+) -> Result<bool, StoreError> {
+    let _in_order = shared.renewing.lock().await;
+    let run = {
+        let mut run = lock(&shared.run);
+        if let Some(pending) = pending {
+            run.pending = pending;
+        }
+        let renewed = run.clone().until(SystemTime::now() + ttl);
+        *run = renewed.clone();
+        renewed
+    };
+    if store.renew_active_run(thread_id, &run, ctx).await? {
+        return Ok(true);
+    }
+    let why = why_not_renewed(store, thread_id, &run.run_id, ctx).await;
+    tracing::info!(
+        thread_id,
+        run_id = run.run_id,
+        ?why,
+        "the run's lease was not renewed; the run stops"
+    );
+    shared.stop(why);
+    Ok(false)
 }
 
 /// Why a renewal was refused: a cancel request for this run, or the lease gone.

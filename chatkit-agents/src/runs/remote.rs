@@ -23,6 +23,8 @@ const RETRIES: [Duration; 3] = [
 ];
 /// How long a reader waits for a frame before it checks the run is still going.
 const IDLE: Duration = Duration::from_secs(5);
+/// How long the last read of a run found gone waits for frames still on their way.
+const LAST_READ: Duration = Duration::from_secs(1);
 /// What a reader of another replica's run gets when the backend fails under it.
 pub const LOG_UNAVAILABLE_MESSAGE: &str =
     "The answer's event stream is unavailable right now. Reload the thread to see the answer.";
@@ -155,8 +157,12 @@ impl RemoteJoined {
             ..
         } = self;
         Box::pin(async_stream::stream! {
+            // Set once the run is found gone: one last short read picks up frames
+            // forwarded just after its lease was released, then the stream ends.
+            let mut last_read = false;
             loop {
-                let read = match reader.read(after, IDLE).await {
+                let wait = if last_read { LAST_READ } else { IDLE };
+                let read = match reader.read(after, wait).await {
                     Ok(read) => read,
                     Err(error) => {
                         tracing::error!(run_id, %error, "the run log backend failed under a reader");
@@ -176,8 +182,11 @@ impl RemoteJoined {
                     after = seq;
                     yield frame;
                 }
-                if read.ended || (idle && !running().await) {
+                if read.ended || last_read {
                     return;
+                }
+                if idle && !running().await {
+                    last_read = true;
                 }
             }
         })

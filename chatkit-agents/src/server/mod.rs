@@ -364,8 +364,12 @@ pub async fn process_request<S: ChatKitServer>(
     tracing::info!(parent: &span, "Received request op: {request_type}");
     let mut meter = RequestMeter::start(request_type);
     let policy = server.disconnect_policy(&context);
+    // Only a streaming request starts a run; the others never read its id.
     let run = handlers::Run {
-        id: crate::runs::new_run_id(),
+        id: match request.is_streaming() {
+            true => crate::runs::new_run_id(),
+            false => String::new(),
+        },
         detached: matches!(policy, DisconnectPolicy::Detach(_)),
     };
     let result = handlers::handle(server, request, run, context)

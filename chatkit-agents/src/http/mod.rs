@@ -60,7 +60,12 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use crate::server::{process, ChatKitServer, ProcessResult};
 
+#[cfg(feature = "object-store")]
+mod attachments;
 mod serve;
+
+#[cfg(feature = "object-store")]
+pub use attachments::DEFAULT_UPLOAD_TIMEOUT;
 
 pub use serve::{
     shutdown_signal, Server, DEFAULT_DRAIN_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
@@ -200,6 +205,8 @@ pub struct ChatKitEndpoint<S: ChatKitServer> {
     path: String,
     body_limit: usize,
     body_timeout: Duration,
+    #[cfg(feature = "object-store")]
+    upload_timeout: Duration,
 }
 
 impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
@@ -210,6 +217,8 @@ impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
             path: self.path.clone(),
             body_limit: self.body_limit,
             body_timeout: self.body_timeout,
+            #[cfg(feature = "object-store")]
+            upload_timeout: self.upload_timeout,
         }
     }
 }
@@ -226,6 +235,8 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
             path: "/chatkit".into(),
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            #[cfg(feature = "object-store")]
+            upload_timeout: DEFAULT_UPLOAD_TIMEOUT,
         }
     }
 
@@ -249,21 +260,48 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
         self
     }
 
+    /// Bounds the time a file upload may take, from headers to last byte (default
+    /// [`DEFAULT_UPLOAD_TIMEOUT`]); a slower upload is answered 408 and nothing is
+    /// stored. Upload sizes are the attachment store's limits, not
+    /// [`body_limit`](Self::body_limit).
+    #[cfg(feature = "object-store")]
+    pub fn upload_timeout(mut self, timeout: Duration) -> Self {
+        self.upload_timeout = timeout;
+        self
+    }
+
     /// The router: `POST <path>` (the ChatKit protocol), `GET <path>/runs/events`
     /// (joins a detached run: the `Last-Event-ID` header, or `?after=<event id>`, says
     /// from where; see [`crate::server::resume`]) and `POST <path>/runs/cancel` (stops
     /// the run answering in a thread: body `{"thread_id": "thr_…"}`, answer
-    /// `{"cancelled": true|false}`; see [`crate::server::cancel_run`]). Merge it into
-    /// your app's router.
+    /// `{"cancelled": true|false}`; see [`crate::server::cancel_run`]). With the
+    /// feature `object-store`, also the attachment routes: `POST <path>/attachments`
+    /// (direct uploads), `POST|PUT <path>/attachments/{id}/upload` (two-phase uploads
+    /// through this server) and `GET <path>/attachments/{id}/preview`; they answer 501
+    /// when the server has no attachment store. Merge it into your app's router.
     pub fn router(self) -> Router {
         let path = self.path.clone();
-        let runs = path.trim_end_matches('/');
-        let (events, cancel) = (format!("{runs}/runs/events"), format!("{runs}/runs/cancel"));
-        Router::new()
+        let base = path.trim_end_matches('/');
+        let (events, cancel) = (format!("{base}/runs/events"), format!("{base}/runs/cancel"));
+        let router = Router::new()
             .route(&path, post(handle::<S>))
             .route(&events, get(resume_run::<S>))
-            .route(&cancel, post(cancel_run::<S>))
-            .with_state(self)
+            .route(&cancel, post(cancel_run::<S>));
+        #[cfg(feature = "object-store")]
+        let router = router
+            .route(
+                &format!("{base}/attachments"),
+                post(attachments::direct_upload::<S>),
+            )
+            .route(
+                &format!("{base}/attachments/{{id}}/upload"),
+                post(attachments::two_phase_upload::<S>).put(attachments::two_phase_upload::<S>),
+            )
+            .route(
+                &format!("{base}/attachments/{{id}}/preview"),
+                get(attachments::preview::<S>),
+            );
+        router.with_state(self)
     }
 }
 

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::runs::ResumeError;
-use crate::store::{RecordKind, StoreError};
+use crate::store::{AttachmentError, RecordKind, StoreError};
 use crate::types::{ErrorCode, ErrorEvent, RequestParseError};
 
 /// A failure inside `respond` or `action`: the pipeline turns it into the stream's
@@ -208,6 +208,10 @@ pub enum ProcessError {
     /// A detached run cannot be joined (400, 404 or 410; see [`ResumeError::status`]).
     #[error(transparent)]
     Resume(#[from] ResumeError),
+    /// An attachment cannot be created, deleted or used (400, 403, 404, 409, 413, 415,
+    /// 501; see [`AttachmentError::status`]).
+    #[error(transparent)]
+    Attachment(AttachmentError),
     /// Another run answers in the thread ([`super::ChatKitServer::run_leases`]).
     #[error("thread {thread_id} is still answering (run {run_id})")]
     ThreadBusy {
@@ -227,6 +231,15 @@ impl From<StoreError> for ProcessError {
     }
 }
 
+impl From<AttachmentError> for ProcessError {
+    fn from(e: AttachmentError) -> Self {
+        match e {
+            AttachmentError::Store(store) => store.into(),
+            other => ProcessError::Attachment(other),
+        }
+    }
+}
+
 impl ProcessError {
     /// The HTTP status code for this error.
     pub fn status(&self) -> u16 {
@@ -236,6 +249,7 @@ impl ProcessError {
             ProcessError::NotImplemented(_) => 501,
             ProcessError::Store(_) | ProcessError::Internal(_) => 500,
             ProcessError::Resume(e) => e.status(),
+            ProcessError::Attachment(e) => e.status(),
             ProcessError::ThreadBusy { .. } => 409,
         }
     }
@@ -249,6 +263,7 @@ impl ProcessError {
             ProcessError::NotImplemented(_) => "not_implemented",
             ProcessError::Store(_) | ProcessError::Internal(_) => "internal_error",
             ProcessError::Resume(e) => e.code(),
+            ProcessError::Attachment(e) => e.code(),
             ProcessError::ThreadBusy { .. } => "thread_busy",
         }
     }

@@ -13,6 +13,7 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::active_runs::{begin_run, show_active_run};
+use super::attachments;
 use super::pipeline::{process_events, thread_response};
 use super::result::Events;
 use super::{
@@ -118,18 +119,9 @@ pub(crate) async fn handle<S: ChatKitServer>(
                 .await?;
             empty_object()
         }
-        RequestOp::AttachmentsCreate(p) => {
-            let attachments = attachment_store(server)?;
-            let attachment = attachments.create_attachment(&p, &ctx).await?;
-            store.save_attachment(&attachment, &ctx).await?;
-            json(&attachment)
-        }
+        RequestOp::AttachmentsCreate(p) => json(&attachments::create(server, &p, &ctx).await?),
         RequestOp::AttachmentsDelete(p) => {
-            let attachments = attachment_store(server)?;
-            attachments
-                .delete_attachment(&p.attachment_id, &ctx)
-                .await?;
-            store.delete_attachment(&p.attachment_id, &ctx).await?;
+            attachments::delete(server, &p.attachment_id, &ctx).await?;
             empty_object()
         }
         RequestOp::InputTranscribe(p) => {
@@ -146,7 +138,7 @@ pub(crate) async fn handle<S: ChatKitServer>(
             json(&thread_response(&thread, Page::default()))
         }
         RequestOp::ThreadsDelete(p) => {
-            store.delete_thread(&p.thread_id, &ctx).await?;
+            attachments::delete_thread(server, &p.thread_id, &ctx).await?;
             empty_object()
         }
         RequestOp::ThreadsSyncCustomAction(p) => {
@@ -173,16 +165,6 @@ pub(crate) async fn handle<S: ChatKitServer>(
         RequestOp::ThreadsRetryAfterItem(p) => retry_after_item(server, p, run, ctx).await,
         RequestOp::ThreadsCustomAction(p) => custom_action(server, p, run, ctx).await,
     }
-}
-
-fn attachment_store<S: ChatKitServer>(
-    server: &Arc<S>,
-) -> Result<Arc<dyn crate::store::AttachmentStore<S::Context>>, ProcessError> {
-    server.attachment_store().ok_or_else(|| {
-        ProcessError::NotImplemented(
-            "AttachmentStore is not configured; attachments cannot be created or deleted".into(),
-        )
-    })
 }
 
 /// Python's non-strict `b64decode`: characters outside the alphabet are skipped;
@@ -221,21 +203,6 @@ fn user_message<C: Send + Sync>(
     }
 }
 
-async fn load_attachments<C: Send + Sync>(
-    store: &dyn Store<C>,
-    ids: &[String],
-    thread_id: &str,
-    ctx: &C,
-) -> Result<Vec<Attachment>, ProcessError> {
-    let mut attachments = Vec::with_capacity(ids.len());
-    for id in ids {
-        let mut attachment = store.load_attachment(id, ctx).await?;
-        attachment.set_thread_id(thread_id);
-        attachments.push(attachment);
-    }
-    Ok(attachments)
-}
-
 /// `respond` on `thread`, called by the pipeline once it has taken the thread's snapshot
 /// (so that changes `respond` makes before returning its stream are announced too).
 fn responder<S: ChatKitServer>(
@@ -264,7 +231,8 @@ async fn create<S: ChatKitServer>(
     let thread = ThreadMetadata::new(store.generate_thread_id(&ctx), Timestamp::now());
     // Attachments are checked before anything is saved: a bad id is a 404, not an
     // empty thread left behind.
-    let attachments = load_attachments(&*store, &p.input.attachments, &thread.id, &ctx).await?;
+    let attachments =
+        attachments::for_message(server, &p.input.attachments, &thread.id, &ctx).await?;
     let message = user_message(&*store, &thread, p.input, attachments, &ctx);
     let server = server.clone();
     let thread_id = thread.id.clone();
@@ -302,7 +270,8 @@ async fn add_user_message<S: ChatKitServer>(
 ) -> Result<ProcessResult, ProcessError> {
     let store = server.store();
     let thread = store.load_thread(&p.thread_id, &ctx).await?;
-    let attachments = load_attachments(&*store, &p.input.attachments, &thread.id, &ctx).await?;
+    let attachments =
+        attachments::for_message(server, &p.input.attachments, &thread.id, &ctx).await?;
     let message = user_message(&*store, &thread, p.input, attachments, &ctx);
     let lease = match claim(server, &thread, &run, &ctx).await {
         Ok(lease) => lease,

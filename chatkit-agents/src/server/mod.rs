@@ -45,6 +45,7 @@
 //! ```
 
 mod active_runs;
+mod attachments;
 pub(crate) mod cancellations;
 mod detached;
 mod errors;

@@ -35,6 +35,7 @@ pub use crate::types::{
 };
 
 mod active_run;
+mod attachments;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -44,6 +45,12 @@ mod sql;
 mod sqlite;
 
 pub use active_run::ActiveRun;
+pub use attachments::{
+    AttachmentContent, AttachmentError, AttachmentLimits, AttachmentStore, ByteStream, FileUpload,
+};
+pub(crate) use attachments::{essence, is_text};
+#[cfg(feature = "object-store")]
+pub use attachments::{ObjectAttachmentStore, ObjectAttachmentStoreBuilder};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStore, PostgresStoreOptions};
@@ -387,23 +394,3 @@ fn run_states_unsupported(thread_id: &str) -> StoreError {
     ))
 }
 
-/// Where attachment bytes live (for two-phase uploads: `attachments.create` returns an
-/// upload URL, the client uploads there).
-#[async_trait]
-pub trait AttachmentStore<C: Send + Sync>: Send + Sync {
-    /// Creates an attachment and its upload descriptor. The server then saves its
-    /// metadata with [`Store::save_attachment`].
-    async fn create_attachment(
-        &self,
-        input: &AttachmentCreateParams,
-        ctx: &C,
-    ) -> Result<Attachment, StoreError>;
-
-    /// Deletes the attachment's bytes.
-    async fn delete_attachment(&self, attachment_id: &str, ctx: &C) -> Result<(), StoreError>;
-
-    /// A new attachment id (`atc_<8 hex>`).
-    fn generate_attachment_id(&self, _mime_type: &str, _ctx: &C) -> String {
-        default_generate_id(StoreItemType::Attachment)
-    }
-}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use super::approvals::{is_approval_action, ApprovalHandler};
+use super::attachments::{AttachmentInput, AttachmentParts};
 use super::context::AgentContext;
 use super::history::convert_history;
 use super::response_stream::{
@@ -16,7 +17,7 @@ use super::to_model_input::{DefaultThreadItemConverter, ThreadItemConverter};
 use crate::agents::agent::Agent;
 use crate::agents::runner::{RunError, Runner};
 use crate::server::{ChatKitServer, EventStream, StreamError, ThreadHandle};
-use crate::store::Store;
+use crate::store::{AttachmentStore, Store};
 use crate::types::{Action, SortOrder, UserMessageItem, WidgetItem};
 
 /// A ChatKit server that answers with `agent`: it loads the thread's recent items,
@@ -27,8 +28,9 @@ use crate::types::{Action, SortOrder, UserMessageItem, WidgetItem};
 /// Tools that need approval work as they are: the run's cards' actions are handled
 /// here ([`ApprovalHandler`]). Your widgets' actions go to the handlers you name with
 /// [`on_action`](Self::on_action); an action nobody handles ends its stream with a
-/// non-retryable error the user reads. Implement [`ChatKitServer`] yourself for
-/// attachments or custom routing.
+/// non-retryable error the user reads. With an [`attachments`](Self::attachments)
+/// store, users' files reach the model ([`AttachmentInput`]). Implement
+/// [`ChatKitServer`] yourself for custom routing.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -49,6 +51,8 @@ pub struct AgentServer<C> {
     response_converter: Arc<dyn ResponseStreamConverter>,
     trace_user: Option<Arc<TraceUser<C>>>,
     actions: HashMap<String, Arc<ActionHandler<C>>>,
+    attachments: Option<Arc<dyn AttachmentStore<C>>>,
+    attachment_input: AttachmentInput,
 }
 
 /// Names the user of a request on its span (see [`AgentServer::trace_user`]).
@@ -85,7 +89,38 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
             response_converter: Arc::new(DefaultResponseStreamConverter::default()),
             trace_user: None,
             actions: HashMap::new(),
+            attachments: None,
+            attachment_input: AttachmentInput::default(),
         }
+    }
+
+    /// Takes attachments: `attachments.create` and `attachments.delete`, the upload
+    /// routes of [`ChatKitEndpoint`](crate::http) (feature `object-store`), and users'
+    /// files in the model input as [`attachment_input`](Self::attachment_input) says
+    /// (unless your converter's `attachment_to_message_content` handles them).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "object-store")] {
+    /// use std::sync::Arc;
+    /// use chatkit_agents::agents::{Agent, chatkit::AgentServer};
+    /// use chatkit_agents::store::{MemoryStore, ObjectAttachmentStore};
+    /// # let agent = Agent::new("Echo", Arc::new(chatkit_agents::testing::ScriptedModel::new(vec![])));
+    /// let files = ObjectAttachmentStore::local("./data/attachments", "http://localhost:8000/chatkit")
+    ///     .unwrap()
+    ///     .build();
+    /// let server: AgentServer<()> =
+    ///     AgentServer::new(Arc::new(MemoryStore::new()), agent).attachments(Arc::new(files));
+    /// # }
+    /// ```
+    pub fn attachments(mut self, store: Arc<dyn AttachmentStore<C>>) -> Self {
+        self.attachments = Some(store);
+        self
+    }
+
+    /// How attachments reach the model (default [`AttachmentInput::default`]).
+    pub fn attachment_input(mut self, input: AttachmentInput) -> Self {
+        self.attachment_input = input;
+        self
     }
 
     /// Handles widget actions of type `action_type` with `handler`, whose events stream
@@ -234,6 +269,10 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
         self.store.clone()
     }
 
+    fn attachment_store(&self) -> Option<Arc<dyn AttachmentStore<C>>> {
+        self.attachments.clone()
+    }
+
     fn telemetry_user(&self, context: &C) -> Option<String> {
         self.trace_user.as_ref().and_then(|user| user(context))
     }
@@ -248,7 +287,12 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
             let recent = self.store.load_thread_items(thread.id(), None, self.history, SortOrder::Desc, &context).await?;
             let mut items = recent.data;
             items.reverse();
-            let input = convert_history(&*self.converter, &items, thread.id()).await;
+            let attachments = self.attachments.clone().map(|store| AttachmentParts {
+                store,
+                context: context.clone(),
+                input: self.attachment_input.clone(),
+            });
+            let input = convert_history(&*self.converter, &items, thread.id(), attachments.as_ref()).await;
             let agent_context = AgentContext::new(thread, self.store.clone(), context);
             let run = self.runner.run_streamed(&self.agent, input, agent_context.clone());
             let mut events = stream_agent_response_with(&agent_context, run, self.response_converter.clone());

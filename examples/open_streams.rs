@@ -165,20 +165,20 @@ fn serve_model() {
 /// given.
 fn serve_app(model_url: &str, detach: bool, redis: Option<&str>, db: Option<&str>) {
     use chatkit_agents::runs::DisconnectPolicy;
-    use chatkit_agents_workspace::demo::{app_with_policy, model, DemoModel, DemoRuns};
+    use chatkit_agents_workspace::demo::{app_with_policy, model, DemoModel, DemoOptions};
     let model = model(&DemoModel::OpenAI {
         model: "gpt-4.1".into(),
         base_url: model_url.to_owned(),
         api_key: "sk-bench".into(),
         chat_completions: false,
     });
-    let runs = DemoRuns {
+    let runs = DemoOptions {
         policy: if detach {
             DisconnectPolicy::detach()
         } else {
             DisconnectPolicy::Cancel
         },
-        ..DemoRuns::default()
+        ..DemoOptions::default()
     };
     runtime().block_on(async move {
         let mut runs = runs;

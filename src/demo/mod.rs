@@ -8,6 +8,7 @@
 mod hosted;
 mod mcp;
 mod offline;
+mod received;
 mod server;
 pub mod state;
 pub mod tools;
@@ -21,7 +22,7 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::http::header;
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::Router;
 use chatkit_agents::agents::{
@@ -31,7 +32,10 @@ use chatkit_agents::agents::{
 };
 use chatkit_agents::http::ChatKitEndpoint;
 use chatkit_agents::runs::{DisconnectPolicy, RunLeases, RunLogBackend, DEFAULT_RUN_LEASE_TTL};
-use chatkit_agents::store::{PostgresStore, SqliteStore, Store, StoreContext, StoreError};
+use chatkit_agents::store::{
+    AttachmentStore, ObjectAttachmentStore, PostgresStore, SqliteStore, Store, StoreContext,
+    StoreError,
+};
 use chatkit_agents::telemetry::otel::{self, Otel, OtelError};
 
 pub use hosted::parse_hosted_tools;
@@ -187,18 +191,79 @@ pub struct DemoConfig {
     /// Where detached runs' events go so that any replica can serve a resume
     /// (`CHATKIT_RUN_LOG`: a `redis://` URL; none by default).
     pub run_log: Option<String>,
+    /// Where users' files go (`CHATKIT_ATTACHMENTS`: a folder,
+    /// `chatkit-demo-attachments` by default, `off` for none).
+    pub attachments: AttachmentConfig,
 }
 
-/// How the demo's answers run: what a client going away does to them, how they hold
-/// their threads, and where detached runs' events go besides this process.
+/// How the demo's answers run (what a client going away does to them, how they hold
+/// their threads, where detached runs' events go besides this process) and where
+/// users' files go.
 #[derive(Default)]
-pub struct DemoRuns {
+pub struct DemoOptions {
     /// `Cancel` (the default) or `Detach`.
     pub policy: DisconnectPolicy,
     /// The threads' leases.
     pub leases: RunLeases,
     /// The shared log of detached runs, if any.
     pub log: Option<Arc<dyn RunLogBackend>>,
+    /// Attachments, if the page offers them.
+    pub attachments: Option<DemoAttachments>,
+}
+
+/// The demo's attachments: where the bytes go, and which upload strategy its page
+/// tells the ChatKit component to use (the server answers both at once).
+pub struct DemoAttachments {
+    /// The attachment store.
+    pub store: Arc<dyn AttachmentStore<RequestContext>>,
+    /// The page's `uploadStrategy`.
+    pub strategy: UploadStrategy,
+}
+
+/// The ChatKit component's two ways to upload a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UploadStrategy {
+    /// `attachments.create`, then an upload to the URL it answers (the default).
+    #[default]
+    TwoPhase,
+    /// A multipart `POST` to `/chatkit/attachments`.
+    Direct,
+}
+
+impl UploadStrategy {
+    /// `two_phase` or `direct`.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "two_phase" | "two-phase" => Ok(UploadStrategy::TwoPhase),
+            "direct" => Ok(UploadStrategy::Direct),
+            other => Err(format!(
+                "CHATKIT_UPLOAD_STRATEGY: {other:?} is neither \"two_phase\" nor \"direct\""
+            )),
+        }
+    }
+
+    /// The component's `api.uploadStrategy` option, as JavaScript.
+    fn option(self) -> &'static str {
+        match self {
+            UploadStrategy::TwoPhase => r#"{ type: "two_phase" }"#,
+            UploadStrategy::Direct => {
+                r#"{ type: "direct", uploadUrl: location.origin + "/chatkit/attachments" }"#
+            }
+        }
+    }
+}
+
+/// Where the demo keeps files (`CHATKIT_ATTACHMENTS`, `CHATKIT_UPLOAD_STRATEGY`,
+/// `CHATKIT_PUBLIC_URL`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachmentConfig {
+    /// The folder (`None`: attachments off).
+    pub dir: Option<PathBuf>,
+    /// The page's upload strategy.
+    pub strategy: UploadStrategy,
+    /// The ChatKit endpoint's absolute URL as browsers reach it (upload and preview
+    /// URLs are made from it); by default `http://<address>/chatkit`.
+    pub public_url: Option<String>,
 }
 
 impl DemoConfig {
@@ -209,7 +274,9 @@ impl DemoConfig {
     /// `CHATKIT_MCP` (MCP servers, see [`parse_mcp_servers`]), `CHATKIT_HOSTED_TOOLS`
     /// (hosted tools, see [`parse_hosted_tools`]), `CHATKIT_DRAIN_TIMEOUT` (seconds, 20),
     /// `CHATKIT_RUNS` (`cancel` or `detach`), `CHATKIT_RUN_LEASE_TTL` (seconds, 20),
-    /// `CHATKIT_REPLICA`, `CHATKIT_RUN_LOG` (a `redis://` URL). Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
+    /// `CHATKIT_REPLICA`, `CHATKIT_RUN_LOG` (a `redis://` URL), `CHATKIT_ATTACHMENTS` (a
+    /// folder, or `off`), `CHATKIT_UPLOAD_STRATEGY` (`two_phase` or `direct`),
+    /// `CHATKIT_PUBLIC_URL`. Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
     /// `CHATKIT_DRAIN_TIMEOUT`, `CHATKIT_RUN_LEASE_TTL` or `CHATKIT_RUNS` that does not
     /// parse, and on hosted tools with `OPENAI_API=chat_completions` (Chat
     /// Completions has none).
@@ -279,7 +346,20 @@ impl DemoConfig {
                 ))
             }
         };
+        let attachments = AttachmentConfig {
+            dir: match var("CHATKIT_ATTACHMENTS").as_deref().map(str::trim) {
+                Some("off") => None,
+                Some(dir) => Some(dir.into()),
+                None => Some("chatkit-demo-attachments".into()),
+            },
+            strategy: match var("CHATKIT_UPLOAD_STRATEGY") {
+                Some(value) => UploadStrategy::parse(&value)?,
+                None => UploadStrategy::default(),
+            },
+            public_url: var("CHATKIT_PUBLIC_URL").map(|url| url.trim().to_owned()),
+        };
         Ok(DemoConfig {
+            attachments,
             runs,
             leases,
             run_log,
@@ -340,7 +420,7 @@ const PAGE: &str = r#"<!doctype html>
     customElements.whenDefined("openai-chatkit").then(() => {
       const chat = document.getElementById("chat");
       chat.setOptions({
-        api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" },
+        api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev"/*UPLOADS*/ },/*COMPOSER*/
         startScreen: {
           greeting: "Hello from Rust!",
           prompts: [
@@ -359,11 +439,30 @@ const PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
-async fn page() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        Html(PAGE),
-    )
+/// The page, with the composer's attachment options when `uploads` is set.
+fn page(uploads: Option<UploadStrategy>) -> String {
+    match uploads {
+        None => PAGE.replace("/*UPLOADS*/", "").replace("/*COMPOSER*/", ""),
+        Some(strategy) => PAGE
+            .replace("/*UPLOADS*/", &format!(", uploadStrategy: {}", strategy.option()))
+            .replace(
+                "/*COMPOSER*/",
+                r#"
+        composer: {
+          attachments: {
+            enabled: true,
+            maxCount: 10,
+            maxSize: 20 * 1024 * 1024,
+            accept: {
+              "image/*": [".png", ".jpg", ".jpeg", ".gif", ".webp"],
+              "application/pdf": [".pdf"],
+              "text/plain": [".txt"], "text/markdown": [".md"], "text/csv": [".csv"],
+              "application/json": [".json"],
+            },
+          },
+        },"#,
+            ),
+    }
 }
 
 /// One log line per request: method, path, status, time to the response head.
@@ -419,7 +518,7 @@ pub fn app_with_tools(
     mcp_servers: Vec<McpServer>,
     hosted_tools: Vec<HostedTool>,
 ) -> Router {
-    app_with_policy(store, model, mcp_servers, hosted_tools, DemoRuns::default())
+    app_with_policy(store, model, mcp_servers, hosted_tools, DemoOptions::default())
 }
 
 /// [`app_with_tools`] whose answers run as `runs` says (outliving their client under
@@ -429,10 +528,16 @@ pub fn app_with_policy(
     model: Arc<dyn Model>,
     mcp_servers: Vec<McpServer>,
     hosted_tools: Vec<HostedTool>,
-    runs: DemoRuns,
+    runs: DemoOptions,
 ) -> Router {
-    let server =
-        Arc::new(DemoServer::new(store, model.clone(), mcp_servers, hosted_tools).with_runs(runs));
+    let uploads = runs.attachments.as_ref().map(|a| a.strategy);
+    let server = Arc::new(DemoServer::new(
+        store,
+        model.clone(),
+        mcp_servers,
+        hosted_tools,
+        runs,
+    ));
     let chatkit = ChatKitEndpoint::new(server, move |parts| {
         let user_id = parts
             .headers
@@ -446,6 +551,13 @@ pub fn app_with_policy(
         })
     })
     .router();
+    let page = page(uploads);
+    let page = move || async move {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            Html(page),
+        )
+    };
     Router::new()
         .route("/", get(page))
         .merge(chatkit)
@@ -510,10 +622,32 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
             Some(Arc::new(log))
         }
     };
-    let runs = DemoRuns {
+    let attachments = match &config.attachments.dir {
+        None => None,
+        Some(dir) => {
+            let public_url = config.attachments.public_url.clone().unwrap_or_else(|| {
+                format!("http://{}/chatkit", server.local_addr().unwrap_or(config.address))
+            });
+            let store = ObjectAttachmentStore::local(dir, public_url)?.build();
+            tracing::info!(
+                "attachments in {} ({} uploads)",
+                dir.display(),
+                match config.attachments.strategy {
+                    UploadStrategy::TwoPhase => "two-phase",
+                    UploadStrategy::Direct => "direct",
+                }
+            );
+            Some(DemoAttachments {
+                store: Arc::new(store),
+                strategy: config.attachments.strategy,
+            })
+        }
+    };
+    let runs = DemoOptions {
         policy: config.runs.clone(),
         leases: config.leases.clone(),
         log,
+        attachments,
     };
     let app = app_with_policy(
         store,

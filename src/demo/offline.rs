@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 /// - "task" or "todo" calls `show_tasks`;
 /// - "research" (optionally "about <topic>") calls `research`, which takes a while;
 /// - "note", "draft" or "write" calls `draft_note`;
+/// - a message with files gets a description of each (name, type, size; the first
+///   line of a text file; the dimensions of an image);
 /// - after tool outputs, it sums them up;
 /// - anything else gets a short explanation;
 /// - as the note writer (instructions starting "You write"), it writes the note.
@@ -75,13 +77,20 @@ impl OfflineModel {
                 outputs.into_iter().rev().collect::<Vec<_>>().join(" ")
             ))];
         }
-        let text = request
-            .input
-            .iter()
-            .rev()
-            .find(|i| i["role"] == "user")
-            .map(message_text)
-            .unwrap_or_default();
+        let user = request.input.iter().rev().find(|i| i["role"] == "user");
+        let parts = user.and_then(|u| u["content"].as_array());
+        if let Some(files) = parts.and_then(|parts| super::received::describe(parts)) {
+            return vec![Step::text(files)];
+        }
+        // The typed text only (attachment parts come after it).
+        let text = match parts {
+            Some(parts) => parts
+                .first()
+                .and_then(|p| p["text"].as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            None => user.map(message_text).unwrap_or_default(),
+        };
         let lower = text.to_lowercase();
         // "use <tool> {json}": any offered tool by name (MCP servers' tools included).
         if let Some(rest) = text.trim().strip_prefix("use ") {

@@ -9,13 +9,13 @@ use chatkit_agents::agents::{
 use chatkit_agents::async_trait;
 use chatkit_agents::runs::{DisconnectPolicy, RunLeases, RunLogBackend};
 use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
-use chatkit_agents::store::Store;
+use chatkit_agents::store::{AttachmentStore, Store};
 use chatkit_agents::types::*;
 
 use super::state::{self, Refused};
 use super::tools::{delete_task, draft_note, get_weather, research, show_tasks};
 use super::widgets::{task_list, weather_card};
-use super::DemoRuns;
+use super::{DemoAttachments, DemoOptions};
 use super::RequestContext;
 
 /// The demo server.
@@ -23,18 +23,20 @@ pub struct DemoServer {
     store: Arc<dyn Store<RequestContext>>,
     /// Answers messages; this server adds titles and the widget actions around it.
     agent: Arc<AgentServer<RequestContext>>,
-    /// How its answers run.
-    runs: DemoRuns,
+    /// How its answers run, and its attachments.
+    runs: DemoOptions,
 }
 
 impl DemoServer {
     /// A server on `store` whose agent uses `model`, with the tools of `mcp_servers` and the
-    /// model's `hosted_tools` besides its own.
+    /// model's `hosted_tools` besides its own; its answers run, and files are kept, as
+    /// `options` says.
     pub fn new(
         store: Arc<dyn Store<RequestContext>>,
         model: Arc<dyn chatkit_agents::agents::model::Model>,
         mcp_servers: Vec<McpServer>,
         hosted_tools: Vec<HostedTool>,
+        options: DemoOptions,
     ) -> Self {
         let agent = Agent::new("Demo", model)
             .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, to delete a task (the user approves it), to draft notes, or to research a topic (it takes a while). Answer briefly.")
@@ -49,19 +51,15 @@ impl DemoServer {
         let agent = hosted_tools
             .into_iter()
             .fold(agent, |agent, tool| agent.hosted_tool(tool));
-        let agent = Arc::new(AgentServer::new(store.clone(), agent));
+        let mut agent = AgentServer::new(store.clone(), agent);
+        if let Some(DemoAttachments { store, .. }) = &options.attachments {
+            agent = agent.attachments(store.clone());
+        }
         DemoServer {
             store,
-            agent,
-            runs: DemoRuns::default(),
+            agent: Arc::new(agent),
+            runs: options,
         }
-    }
-
-    /// Answers run as `runs` says (outliving their client under
-    /// [`DisconnectPolicy::detach`], say).
-    pub fn with_runs(mut self, runs: DemoRuns) -> Self {
-        self.runs = runs;
-        self
     }
 }
 
@@ -97,6 +95,10 @@ impl ChatKitServer for DemoServer {
 
     fn run_log(&self) -> Option<Arc<dyn RunLogBackend>> {
         self.runs.log.clone()
+    }
+
+    fn attachment_store(&self) -> Option<Arc<dyn AttachmentStore<RequestContext>>> {
+        self.runs.attachments.as_ref().map(|a| a.store.clone())
     }
 
     /// The demo's users are made-up ids from a header: fine to show on traces.

@@ -6,7 +6,7 @@ use chatkit_agents::async_trait;
 use chatkit_agents::server::{
     process, ChatKitServer, EventStream, ProcessError, ProcessResult, ThreadHandle,
 };
-use chatkit_agents::store::{AttachmentStore, MemoryStore, Store, StoreError};
+use chatkit_agents::store::{AttachmentError, AttachmentStore, MemoryStore, Store};
 use chatkit_agents::types::*;
 use futures::StreamExt;
 use serde_json::Value;
@@ -66,7 +66,7 @@ impl AttachmentStore<()> for FakeUploads {
         &self,
         input: &AttachmentCreateParams,
         ctx: &(),
-    ) -> Result<Attachment, StoreError> {
+    ) -> Result<Attachment, AttachmentError> {
         let id = self.generate_attachment_id(&input.mime_type, ctx);
         let upload = serde_json::json!({"url": format!("https://uploads.example.com/{id}"), "method": "PUT", "headers": {"x-token": "t"}});
         let mut value = serde_json::json!({
@@ -80,7 +80,7 @@ impl AttachmentStore<()> for FakeUploads {
         Ok(serde_json::from_value(value).expect("valid attachment"))
     }
 
-    async fn delete_attachment(&self, _: &str, _: &()) -> Result<(), StoreError> {
+    async fn delete_attachment(&self, _: &str, _: &()) -> Result<(), AttachmentError> {
         Ok(())
     }
 }

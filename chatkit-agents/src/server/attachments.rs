@@ -31,7 +31,9 @@ pub(crate) async fn create<S: ChatKitServer>(
 }
 
 /// `attachments.delete`: only the owner's (the store is scoped by user, so another
-/// user's id is not found), only while no message uses it; bytes first, then metadata.
+/// user's id is not found, and nothing of it is touched); bytes first, then metadata.
+/// A message that used it keeps the attachment's name, and the model is told the file
+/// is gone (as in the reference, deleting a sent file is allowed).
 pub(crate) async fn delete<S: ChatKitServer>(
     server: &Arc<S>,
     attachment_id: &str,
@@ -39,14 +41,8 @@ pub(crate) async fn delete<S: ChatKitServer>(
 ) -> Result<(), ProcessError> {
     let attachments = configured(server)?;
     let store = server.store();
-    let attachment = store.load_attachment(attachment_id, ctx).await?;
-    if let Some(thread_id) = attachment.thread_id() {
-        return Err(AttachmentError::Conflict(format!(
-            "attachment {attachment_id} belongs to a message in thread {thread_id}; it is \
-             deleted with the thread"
-        ))
-        .into());
-    }
+    // Loaded first: the store is scoped by user, so another user's id stops here.
+    store.load_attachment(attachment_id, ctx).await?;
     attachments.delete_attachment(attachment_id, ctx).await?;
     store.delete_attachment(attachment_id, ctx).await?;
     Ok(())
@@ -99,21 +95,11 @@ pub(crate) async fn for_message<S: ChatKitServer>(
                 .into());
             }
             checks.verify_upload(&attachment, ctx).await?;
-            clear_upload_descriptor(&mut attachment);
         }
         attachment.set_thread_id(thread_id);
         attachments.push(attachment);
     }
     Ok(attachments)
-}
-
-/// The descriptor's URL was a one-time, expiring capability: a sent message need not
-/// carry it.
-fn clear_upload_descriptor(attachment: &mut Attachment) {
-    match attachment {
-        Attachment::File(file) => file.upload_descriptor = None,
-        Attachment::Image(image) => image.upload_descriptor = None,
-    }
 }
 
 /// The attachments the messages of `thread_id` use (read before the thread is deleted).

@@ -98,13 +98,18 @@ pub(crate) struct AttachmentParts<C> {
 }
 
 impl<C: Send + Sync> AttachmentParts<C> {
-    /// The model input part for `attachment`, or a note saying why there is none.
-    pub(crate) async fn part(&self, attachment: &Attachment) -> Value {
+    /// The model input parts for `attachment` (an image comes after a line naming it,
+    /// as an image part carries no name), or a note saying why there are none.
+    pub(crate) async fn parts(&self, attachment: &Attachment) -> Vec<Value> {
         match self.try_part(attachment).await {
-            Ok(part) => part,
+            Ok(part) if part["type"] == "input_image" => vec![
+                json!({"type": "input_text", "text": format!("Image attached: {:?} ({})", attachment.name(), essence(attachment.mime_type()))}),
+                part,
+            ],
+            Ok(part) => vec![part],
             Err(reason) => {
                 tracing::warn!(attachment_id = attachment.id(), %reason, "attachment not given to the model");
-                note(attachment, &reason)
+                vec![note(attachment, &reason)]
             }
         }
     }

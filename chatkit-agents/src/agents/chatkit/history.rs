@@ -67,13 +67,13 @@ async fn lenient_user_message<C: Send + Sync>(
     }
     let mut parts = Vec::with_capacity(message.attachments.len());
     for attachment in &message.attachments {
-        parts.push(match converter.attachment_to_message_content(attachment).await {
-            Ok(part) => part,
+        match converter.attachment_to_message_content(attachment).await {
+            Ok(part) => parts.push(part),
             Err(_) => match attachments {
-                Some(attachments) => attachments.part(attachment).await,
-                None => note(attachment, "this server reads no attachments"),
+                Some(attachments) => parts.extend(attachments.parts(attachment).await),
+                None => parts.push(note(attachment, "this server reads no attachments")),
             },
-        });
+        }
     }
     match input
         .first_mut()

@@ -9,8 +9,9 @@
 //!   attachment belongs to the one message that first used it (send a file twice and
 //!   it is uploaded twice), so deleting a thread can delete its attachments' bytes
 //!   without breaking another thread;
-//! - `attachments.delete` deletes an unused attachment's bytes and metadata; a used one
-//!   goes with its thread.
+//! - `attachments.delete` deletes the owner's attachment, bytes and metadata (a message
+//!   that used it keeps its name; the model is told the file is gone), and deleting a
+//!   thread deletes the attachments its messages used.
 
 use std::time::Duration;
 

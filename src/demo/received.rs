@@ -63,12 +63,12 @@ fn text_file(text: &str) -> String {
 
 fn image(name: &str, url: &str) -> String {
     if !url.starts_with("data:") {
-        return format!("{name} (at {url})");
+        return format!("{name:?} (at {url})");
     }
     let (mime, bytes) = data_url(url);
     match dimensions(&bytes) {
-        Some((w, h)) => format!("{name} ({mime}, {} bytes, {w}×{h} pixels)", bytes.len()),
-        None => format!("{name} ({mime}, {} bytes)", bytes.len()),
+        Some((w, h)) => format!("{name:?} ({mime}, {} bytes, {w}×{h} pixels)", bytes.len()),
+        None => format!("{name:?} ({mime}, {} bytes)", bytes.len()),
     }
 }
 
@@ -166,7 +166,7 @@ mod tests {
             json!({"type": "input_file", "filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}),
         ];
         let text = describe(&content).unwrap();
-        assert!(text.contains("dot.png (image/png, 24 bytes, 2×1 pixels)"), "{text}");
+        assert!(text.contains("\"dot.png\" (image/png, 24 bytes, 2×1 pixels)"), "{text}");
         assert!(text.contains("\"notes.txt\" (text/plain, 11 bytes), first line: \"hello\""), "{text}");
         assert!(text.contains("\"a.pdf\" (application/pdf, 5 bytes)"), "{text}");
         assert_eq!(describe(&content[..1]), None);

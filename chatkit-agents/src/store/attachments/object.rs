@@ -15,6 +15,7 @@ use super::{
     essence, valid_id, valid_mime, valid_name, AttachmentContent, AttachmentError,
     AttachmentLimits, AttachmentStore, ByteStream, FileUpload,
 };
+use crate::store::{RecordKind, StoreError};
 use crate::types::{
     Attachment, AttachmentCreateParams, AttachmentUploadDescriptor, FileAttachment,
     ImageAttachment, UploadMethod,
@@ -528,6 +529,14 @@ impl<C: Send + Sync> AttachmentStore<C> for ObjectAttachmentStore {
         let claims = self
             .key
             .verify(token, attachment_id, Purpose::Preview, now_secs())?;
-        self.open(attachment_id, claims.mime_type).await
+        match self.open(attachment_id, claims.mime_type).await {
+            // Deleted (with its thread, or by its owner): the URL serves nothing.
+            Err(AttachmentError::NotUploaded { .. }) => Err(StoreError::not_found(
+                RecordKind::Attachment,
+                attachment_id,
+            )
+            .into()),
+            other => other,
+        }
     }
 }

@@ -107,6 +107,7 @@
 //! | `postgres-tls` | no | TLS for `PostgresStore` | `sqlx` with rustls |
 //! | `mcp` | no | `agents::McpServer`: tools from MCP servers (stdio, Streamable HTTP) | `rmcp`, `reqwest` |
 //! | `redis` | no | `runs::RedisRunLog`: detached runs' events in Redis Streams, joinable on any replica | `redis` (Tokio) |
+//! | `object-store` | no | `store::ObjectAttachmentStore`: attachment bytes on local disk, S3, GCS or Azure with signed upload and preview URLs; the endpoint's upload and preview routes | `object_store`, `multer`, `hmac`, `sha2` |
 //! | `otel` | no | `telemetry::otel`: OTLP export of the crate's spans and metrics | `opentelemetry-otlp`, `tracing-opentelemetry` |
 //! | `testing` | no | `testing`: `ScriptedModel` and the store conformance suite | nothing |
 //!

@@ -3,268 +3,85 @@
 //! drives it in both upload strategies, and every hostile case of issue #29: each a
 //! clear error, nothing stored, nothing lost.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use chatkit_agents::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
-use chatkit_agents::store::{AttachmentLimits, ObjectAttachmentStore, SqliteStore};
-use chatkit_agents::types::{default_generate_id, StoreItemType};
-use chatkit_agents_workspace::demo::{
-    app_with_policy, DemoAttachments, DemoOptions, OfflineModel, UploadStrategy,
-};
-use futures::stream::BoxStream;
+use chatkit_agents::store::AttachmentLimits;
 use serde_json::{json, Value};
 
-/// The offline model, keeping every request it gets.
-#[derive(Default)]
-struct Recording(Mutex<Vec<ModelRequest>>);
-
-impl Model for Recording {
-    fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
-        self.0.lock().unwrap().push(request.clone());
-        OfflineModel.stream(request)
-    }
-}
-
-struct Demo {
-    base: String,
-    client: reqwest::Client,
-    dir: PathBuf,
-    model: Arc<Recording>,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A 2×1 PNG (its header is all the checks and the offline model read).
-fn png() -> Vec<u8> {
-    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    png.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 1, 8, 6, 0, 0, 0]);
-    png.extend_from_slice(&[0u8; 64]);
-    png
-}
-
-async fn start(limits: AttachmentLimits) -> Demo {
-    let dir = std::env::temp_dir().join(format!(
-        "chatkit-attachments-{}-{}",
-        std::process::id(),
-        default_generate_id(StoreItemType::Thread)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let store = Arc::new(SqliteStore::open(dir.join("demo.sqlite")).await.unwrap());
-    let files = ObjectAttachmentStore::local(dir.join("files"), format!("{base}/chatkit"))
-        .unwrap()
-        .limits(limits)
-        .build();
-    let model = Arc::new(Recording::default());
-    let options = DemoOptions {
-        attachments: Some(DemoAttachments {
-            store: Arc::new(files),
-            strategy: UploadStrategy::TwoPhase,
-        }),
-        ..DemoOptions::default()
-    };
-    let app = app_with_policy(store, model.clone(), Vec::new(), Vec::new(), options);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Demo {
-        base,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-        dir,
-        model,
-    }
-}
-
-/// A multipart body with one `file` field (and a `note` field before it).
-fn multipart(name: &str, mime: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "----chatkit-test-boundary";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n")
-            .as_bytes(),
-    );
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n")
-            .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-impl Demo {
-    /// The files under the store's folder (the signing key aside).
-    fn stored_files(&self) -> Vec<String> {
-        fn walk(dir: &Path, out: &mut Vec<String>) {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else if path.file_name().is_some_and(|n| n != "signing.key") {
-                    out.push(path.display().to_string());
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.dir.join("files"), &mut out);
-        out
-    }
-
-    async fn request(&self, user: &str, body: Value) -> reqwest::Response {
-        self.client
-            .post(format!("{}/chatkit", self.base))
-            .header("x-user-id", user)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn json(&self, user: &str, body: Value) -> (u16, Value) {
-        let response = self.request(user, body).await;
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    }
-
-    /// A streamed request's events.
-    async fn events(&self, user: &str, body: Value) -> Vec<Value> {
-        let response = self.request(user, body).await;
-        assert_eq!(response.status(), 200);
-        let text = response.text().await.unwrap();
-        text.split_terminator("\n\n")
-            .map(|frame| serde_json::from_str(frame.trim_start_matches("data: ")).unwrap())
-            .collect()
-    }
-
-    async fn create(&self, user: &str, name: &str, mime: &str, size: usize) -> (u16, Value) {
-        self.json(
-            user,
-            json!({"type": "attachments.create", "params": {"name": name, "size": size, "mime_type": mime}}),
-        )
-        .await
-    }
-
-    /// Uploads to a two-phase descriptor as the web component does (`POST` multipart).
-    async fn upload(&self, descriptor: &Value, name: &str, mime: &str, bytes: &[u8]) -> u16 {
-        let (content_type, body) = multipart(name, mime, bytes);
-        let method = descriptor["method"].as_str().unwrap();
-        self.client
-            .request(method.parse().unwrap(), descriptor["url"].as_str().unwrap())
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    async fn direct(&self, user: &str, name: &str, mime: &str, bytes: &[u8]) -> (u16, Value) {
-        let (content_type, body) = multipart(name, mime, bytes);
-        self.direct_raw(user, &content_type, body).await
-    }
-
-    async fn direct_raw(&self, user: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}/chatkit/attachments", self.base))
-            .header("x-user-id", user)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    fn message(text: &str, attachments: &[&str]) -> Value {
-        json!({"type": "threads.create", "params": {"input": {
-            "content": [{"type": "input_text", "text": text}],
-            "attachments": attachments, "inference_options": {}}}})
-    }
-
-    /// The newest model request's user message content.
-    fn last_user_content(&self) -> Vec<Value> {
-        let requests = self.model.0.lock().unwrap();
-        let request = requests.last().expect("the model was called");
-        let user = request
-            .input
-            .iter()
-            .rev()
-            .find(|i| i["role"] == "user")
-            .unwrap();
-        user["content"].as_array().unwrap().clone()
-    }
-
-    async fn threads(&self, user: &str) -> usize {
-        let (_, page) = self
-            .json(user, json!({"type": "threads.list", "params": {}}))
-            .await;
-        page["data"].as_array().unwrap().len()
-    }
-}
-
-fn assistant_text(events: &[Value]) -> String {
-    events
-        .iter()
-        .filter(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
-        .map(|e| e["item"]["content"][0]["text"].as_str().unwrap().to_owned())
-        .collect()
-}
+mod support;
+use support::uploads::{assistant_text, multipart, png, start, Demo};
 
 #[tokio::test]
 async fn two_phase_upload_reaches_the_model_previews_and_is_deleted_with_its_thread() {
     let demo = start(AttachmentLimits::default()).await;
     let image = png();
-    let (status, created) = demo.create("ann", "dot.png", "image/png", image.len()).await;
+    let (status, created) = demo
+        .create("ann", "dot.png", "image/png", image.len())
+        .await;
     assert_eq!(status, 200, "{created}");
     assert_eq!(created["type"], "image");
     assert!(created.get("metadata").is_none());
     let descriptor = &created["upload_descriptor"];
     assert_eq!(descriptor["method"], "POST");
     assert!(descriptor["url"].as_str().unwrap().starts_with(&demo.base));
-    assert_eq!(demo.upload(descriptor, "dot.png", "image/png", &image).await, 204);
+    assert_eq!(
+        demo.upload(descriptor, "dot.png", "image/png", &image)
+            .await,
+        204
+    );
     assert_eq!(demo.stored_files().len(), 1);
 
     let id = created["id"].as_str().unwrap();
-    let events = demo.events("ann", Demo::message("what is this?", &[id])).await;
+    let events = demo
+        .events("ann", Demo::message("what is this?", &[id]))
+        .await;
     let thread_id = events[0]["thread"]["id"].as_str().unwrap().to_owned();
     let message = &events[1]["item"];
     assert_eq!(message["attachments"][0]["id"], id);
     assert_eq!(message["attachments"][0]["thread_id"], thread_id.as_str());
     let answer = assistant_text(&events);
-    assert!(answer.contains("\"dot.png\" (image/png, 93 bytes, 2×1 pixels)"), "{answer}");
+    assert!(
+        answer.contains("\"dot.png\" (image/png, 93 bytes, 2×1 pixels)"),
+        "{answer}"
+    );
     // The model got the bytes as a data URL, named by the line before it.
     let content = demo.last_user_content();
-    assert_eq!(content[1]["text"], "Image attached: \"dot.png\" (image/png)");
+    assert_eq!(
+        content[1]["text"],
+        "Image attached: \"dot.png\" (image/png)"
+    );
     let data = base64::engine::general_purpose::STANDARD.encode(&image);
-    assert_eq!(content[2]["image_url"], format!("data:image/png;base64,{data}"));
+    assert_eq!(
+        content[2]["image_url"],
+        format!("data:image/png;base64,{data}")
+    );
 
     // The preview loads without the endpoint's credentials, as an <img> would.
-    let preview = reqwest::get(created["preview_url"].as_str().unwrap()).await.unwrap();
+    let preview = reqwest::get(created["preview_url"].as_str().unwrap())
+        .await
+        .unwrap();
     assert_eq!(preview.status(), 200);
     assert_eq!(preview.headers()["content-type"], "image/png");
     assert_eq!(preview.headers()["x-content-type-options"], "nosniff");
-    assert!(preview.headers()["cache-control"].to_str().unwrap().starts_with("private"));
+    assert!(preview.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .starts_with("private"));
     assert_eq!(preview.bytes().await.unwrap(), image);
 
     // Deleting the thread deletes its files.
     let (status, _) = demo
-        .json("ann", json!({"type": "threads.delete", "params": {"thread_id": thread_id}}))
+        .json(
+            "ann",
+            json!({"type": "threads.delete", "params": {"thread_id": thread_id}}),
+        )
         .await;
     assert_eq!(status, 200);
     assert!(demo.stored_files().is_empty(), "{:?}", demo.stored_files());
-    let gone = reqwest::get(created["preview_url"].as_str().unwrap()).await.unwrap();
+    let gone = reqwest::get(created["preview_url"].as_str().unwrap())
+        .await
+        .unwrap();
     assert_eq!(gone.status(), 404);
 }
 
@@ -272,13 +89,27 @@ async fn two_phase_upload_reaches_the_model_previews_and_is_deleted_with_its_thr
 async fn a_raw_put_to_the_upload_url_works_too() {
     let demo = start(AttachmentLimits::default()).await;
     let text = b"first line\nsecond line\n";
-    let (_, created) = demo.create("ann", "notes.txt", "text/plain", text.len()).await;
+    let (_, created) = demo
+        .create("ann", "notes.txt", "text/plain", text.len())
+        .await;
     assert_eq!(created["type"], "file");
     let url = created["upload_descriptor"]["url"].as_str().unwrap();
-    let put = demo.client.put(url).body(text.to_vec()).send().await.unwrap();
+    let put = demo
+        .client
+        .put(url)
+        .body(text.to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(put.status(), 204);
     // The same URL again: the bytes of an uploaded attachment never change.
-    let again = demo.client.put(url).body(b"other".to_vec()).send().await.unwrap();
+    let again = demo
+        .client
+        .put(url)
+        .body(b"other".to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 409);
     let id = created["id"].as_str().unwrap();
     let events = demo.events("ann", Demo::message("read it", &[id])).await;
@@ -308,12 +139,18 @@ async fn direct_upload_reaches_the_model_and_can_be_deleted() {
     assert_eq!(status, 200);
     assert_eq!(demo.stored_files().len(), 2);
     let (status, _) = demo
-        .json("bob", json!({"type": "attachments.delete", "params": {"attachment_id": second["id"]}}))
+        .json(
+            "bob",
+            json!({"type": "attachments.delete", "params": {"attachment_id": second["id"]}}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(demo.stored_files().len(), 1);
     let events = demo
-        .request("bob", Demo::message("again", &[second["id"].as_str().unwrap()]))
+        .request(
+            "bob",
+            Demo::message("again", &[second["id"].as_str().unwrap()]),
+        )
         .await;
     assert_eq!(events.status(), 404);
 }
@@ -324,57 +161,157 @@ async fn hostile_uploads_are_refused_and_leave_nothing() {
         .allow("text/plain", 1024)
         .max_per_message(3);
     let demo = start(limits).await;
-    let code = |(status, body): (u16, Value)| (status, body["error"]["code"].as_str().unwrap_or("").to_owned());
+    let code = |(status, body): (u16, Value)| {
+        (
+            status,
+            body["error"]["code"].as_str().unwrap_or("").to_owned(),
+        )
+    };
 
     // Oversize, declared and actual.
-    assert_eq!(code(demo.create("eve", "big.txt", "text/plain", 2048).await), (413, "too_large".into()));
-    assert_eq!(code(demo.direct("eve", "big.txt", "text/plain", &[b'a'; 2048]).await), (413, "too_large".into()));
+    assert_eq!(
+        code(demo.create("eve", "big.txt", "text/plain", 2048).await),
+        (413, "too_large".into())
+    );
+    assert_eq!(
+        code(
+            demo.direct("eve", "big.txt", "text/plain", &[b'a'; 2048])
+                .await
+        ),
+        (413, "too_large".into())
+    );
     // A type not accepted, and bytes that are not their type.
-    assert_eq!(code(demo.direct("eve", "x.exe", "application/x-msdownload", b"MZ").await), (415, "type_not_allowed".into()));
-    assert_eq!(code(demo.direct("eve", "cat.png", "image/png", b"<html><script>alert(1)</script>").await), (415, "content_mismatch".into()));
-    assert_eq!(code(demo.direct("eve", "t.txt", "text/plain", b"a\0b").await), (415, "content_mismatch".into()));
+    assert_eq!(
+        code(
+            demo.direct("eve", "x.exe", "application/x-msdownload", b"MZ")
+                .await
+        ),
+        (415, "type_not_allowed".into())
+    );
+    assert_eq!(
+        code(
+            demo.direct(
+                "eve",
+                "cat.png",
+                "image/png",
+                b"<html><script>alert(1)</script>"
+            )
+            .await
+        ),
+        (415, "content_mismatch".into())
+    );
+    assert_eq!(
+        code(demo.direct("eve", "t.txt", "text/plain", b"a\0b").await),
+        (415, "content_mismatch".into())
+    );
     // A multipart body cut off mid-file, one without a file field, one not multipart.
     let (content_type, body) = multipart("cut.txt", "text/plain", b"some text");
     let cut = body[..body.len() - 12].to_vec();
-    assert_eq!(code(demo.direct_raw("eve", &content_type, cut).await), (400, "invalid_upload".into()));
+    assert_eq!(
+        code(demo.direct_raw("eve", &content_type, cut).await),
+        (400, "invalid_upload".into())
+    );
     let (content_type, _) = multipart("x", "text/plain", b"");
     let no_file = b"------chatkit-test-boundary--\r\n".to_vec();
-    assert_eq!(code(demo.direct_raw("eve", &content_type, no_file).await).0, 400);
-    assert_eq!(code(demo.direct_raw("eve", "application/json", b"{}".to_vec()).await), (400, "invalid_upload".into()));
+    assert_eq!(
+        code(demo.direct_raw("eve", &content_type, no_file).await).0,
+        400
+    );
+    assert_eq!(
+        code(
+            demo.direct_raw("eve", "application/json", b"{}".to_vec())
+                .await
+        ),
+        (400, "invalid_upload".into())
+    );
     // File names with a path or a NUL, on both routes.
-    assert_eq!(code(demo.direct("eve", "../../etc/passwd", "text/plain", b"x").await), (400, "invalid_upload".into()));
-    assert_eq!(code(demo.create("eve", "a\u{0}b.txt", "text/plain", 1).await), (400, "invalid_upload".into()));
-    assert_eq!(code(demo.create("eve", "..\\x.txt", "text/plain", 1).await), (400, "invalid_upload".into()));
+    assert_eq!(
+        code(
+            demo.direct("eve", "../../etc/passwd", "text/plain", b"x")
+                .await
+        ),
+        (400, "invalid_upload".into())
+    );
+    assert_eq!(
+        code(demo.create("eve", "a\u{0}b.txt", "text/plain", 1).await),
+        (400, "invalid_upload".into())
+    );
+    assert_eq!(
+        code(demo.create("eve", "..\\x.txt", "text/plain", 1).await),
+        (400, "invalid_upload".into())
+    );
     assert!(demo.stored_files().is_empty(), "{:?}", demo.stored_files());
     assert_eq!(demo.threads("eve").await, 0);
 
     // A two-phase upload of the wrong bytes, a tampered token, a token for another id.
     let (_, created) = demo.create("eve", "a.png", "image/png", 10).await;
     let descriptor = created["upload_descriptor"].clone();
-    assert_eq!(demo.upload(&descriptor, "a.png", "image/png", b"GIF89a....").await, 415);
+    assert_eq!(
+        demo.upload(&descriptor, "a.png", "image/png", b"GIF89a....")
+            .await,
+        415
+    );
     let url = descriptor["url"].as_str().unwrap();
     let tampered = format!("{}A", url);
-    assert_eq!(demo.client.put(&tampered).body(png()).send().await.unwrap().status(), 403);
+    assert_eq!(
+        demo.client
+            .put(&tampered)
+            .body(png())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     let (_, other) = demo.create("eve", "b.png", "image/png", 10).await;
-    let foreign = url.replace(created["id"].as_str().unwrap(), other["id"].as_str().unwrap());
-    assert_eq!(demo.client.put(&foreign).body(png()).send().await.unwrap().status(), 403);
+    let foreign = url.replace(
+        created["id"].as_str().unwrap(),
+        other["id"].as_str().unwrap(),
+    );
+    assert_eq!(
+        demo.client
+            .put(&foreign)
+            .body(png())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     let no_token = url.split('?').next().unwrap();
-    assert_eq!(demo.client.put(no_token).body(png()).send().await.unwrap().status(), 403);
+    assert_eq!(
+        demo.client
+            .put(no_token)
+            .body(png())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     assert!(demo.stored_files().is_empty(), "{:?}", demo.stored_files());
 
     // Not uploaded yet: the message is refused and no thread is made.
     let id = created["id"].as_str().unwrap();
     let (status, error) = demo.json("eve", Demo::message("look", &[id])).await;
-    assert_eq!((status, error["error"]["code"].as_str().unwrap()), (400, "not_uploaded"));
+    assert_eq!(
+        (status, error["error"]["code"].as_str().unwrap()),
+        (400, "not_uploaded")
+    );
     assert_eq!(demo.threads("eve").await, 0);
 
     // Another user's attachment: not found to them, in a message and in a delete.
-    let (_, mine) = demo.direct("ann", "mine.txt", "text/plain", b"private").await;
+    let (_, mine) = demo
+        .direct("ann", "mine.txt", "text/plain", b"private")
+        .await;
     let mine = mine["id"].as_str().unwrap();
     let (status, _) = demo.json("eve", Demo::message("steal", &[mine])).await;
     assert_eq!(status, 404);
     let (status, _) = demo
-        .json("eve", json!({"type": "attachments.delete", "params": {"attachment_id": mine}}))
+        .json(
+            "eve",
+            json!({"type": "attachments.delete", "params": {"attachment_id": mine}}),
+        )
         .await;
     assert_eq!(status, 404);
     assert_eq!(demo.threads("eve").await, 0);
@@ -384,13 +321,19 @@ async fn hostile_uploads_are_refused_and_leave_nothing() {
 
     // Used once, it cannot be used again (attach the file again instead).
     let (status, error) = demo.json("ann", Demo::message("again", &[mine])).await;
-    assert_eq!((status, error["error"]["code"].as_str().unwrap()), (409, "conflict"));
+    assert_eq!(
+        (status, error["error"]["code"].as_str().unwrap()),
+        (409, "conflict")
+    );
 
     // 1,000 attachments on one message.
     let many: Vec<String> = (0..1000).map(|i| format!("atc_{i:032x}")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     let (status, error) = demo.json("eve", Demo::message("many", &many)).await;
-    assert_eq!((status, error["error"]["code"].as_str().unwrap()), (400, "too_many_attachments"));
+    assert_eq!(
+        (status, error["error"]["code"].as_str().unwrap()),
+        (400, "too_many_attachments")
+    );
     assert_eq!(demo.threads("eve").await, 0);
 }
 
@@ -400,7 +343,12 @@ async fn an_expired_upload_url_is_refused() {
     let (_, created) = demo.create("ann", "late.png", "image/png", 100).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let status = demo
-        .upload(&created["upload_descriptor"], "late.png", "image/png", &png())
+        .upload(
+            &created["upload_descriptor"],
+            "late.png",
+            "image/png",
+            &png(),
+        )
         .await;
     assert_eq!(status, 403);
     assert!(demo.stored_files().is_empty());

@@ -444,7 +444,10 @@ fn page(uploads: Option<UploadStrategy>) -> String {
     match uploads {
         None => PAGE.replace("/*UPLOADS*/", "").replace("/*COMPOSER*/", ""),
         Some(strategy) => PAGE
-            .replace("/*UPLOADS*/", &format!(", uploadStrategy: {}", strategy.option()))
+            .replace(
+                "/*UPLOADS*/",
+                &format!(", uploadStrategy: {}", strategy.option()),
+            )
             .replace(
                 "/*COMPOSER*/",
                 r#"
@@ -518,7 +521,13 @@ pub fn app_with_tools(
     mcp_servers: Vec<McpServer>,
     hosted_tools: Vec<HostedTool>,
 ) -> Router {
-    app_with_policy(store, model, mcp_servers, hosted_tools, DemoOptions::default())
+    app_with_policy(
+        store,
+        model,
+        mcp_servers,
+        hosted_tools,
+        DemoOptions::default(),
+    )
 }
 
 /// [`app_with_tools`] whose answers run as `runs` says (outliving their client under
@@ -626,7 +635,10 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
         None => None,
         Some(dir) => {
             let public_url = config.attachments.public_url.clone().unwrap_or_else(|| {
-                format!("http://{}/chatkit", server.local_addr().unwrap_or(config.address))
+                format!(
+                    "http://{}/chatkit",
+                    server.local_addr().unwrap_or(config.address)
+                )
             });
             let store = ObjectAttachmentStore::local(dir, public_url)?.build();
             tracing::info!(

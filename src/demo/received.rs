@@ -86,8 +86,16 @@ fn data_url(url: &str) -> (String, Vec<u8>) {
 
 /// Width and height of a PNG, GIF, JPEG or WebP image, from its header.
 pub(super) fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
-    let be16 = |at: usize| Some(u32::from(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?)));
-    let le16 = |at: usize| Some(u32::from(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?)));
+    let be16 = |at: usize| {
+        Some(u32::from(u16::from_be_bytes(
+            bytes.get(at..at + 2)?.try_into().ok()?,
+        )))
+    };
+    let le16 = |at: usize| {
+        Some(u32::from(u16::from_le_bytes(
+            bytes.get(at..at + 2)?.try_into().ok()?,
+        )))
+    };
     let be32 = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
     let le24 = |at: usize| {
         let b = bytes.get(at..at + 3)?;
@@ -166,9 +174,18 @@ mod tests {
             json!({"type": "input_file", "filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}),
         ];
         let text = describe(&content).unwrap();
-        assert!(text.contains("\"dot.png\" (image/png, 24 bytes, 2×1 pixels)"), "{text}");
-        assert!(text.contains("\"notes.txt\" (text/plain, 11 bytes), first line: \"hello\""), "{text}");
-        assert!(text.contains("\"a.pdf\" (application/pdf, 5 bytes)"), "{text}");
+        assert!(
+            text.contains("\"dot.png\" (image/png, 24 bytes, 2×1 pixels)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"notes.txt\" (text/plain, 11 bytes), first line: \"hello\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"a.pdf\" (application/pdf, 5 bytes)"),
+            "{text}"
+        );
         assert_eq!(describe(&content[..1]), None);
     }
 }

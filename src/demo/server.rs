@@ -15,8 +15,8 @@ use chatkit_agents::types::*;
 use super::state::{self, Refused};
 use super::tools::{delete_task, draft_note, get_weather, research, show_tasks};
 use super::widgets::{task_list, weather_card};
-use super::{DemoAttachments, DemoOptions};
 use super::RequestContext;
+use super::{DemoAttachments, DemoOptions};
 
 /// The demo server.
 pub struct DemoServer {

@@ -53,3 +53,4 @@ pub mod replay;
 pub mod server;
 pub mod slow_model;
 pub mod sse;
+pub mod uploads;

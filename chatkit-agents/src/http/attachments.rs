@@ -91,9 +91,7 @@ async fn file_field(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
-        AttachmentError::Invalid(
-            "expected a multipart/form-data body with a `file` field".into(),
-        )
+        AttachmentError::Invalid("expected a multipart/form-data body with a `file` field".into())
     })?;
     let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
     let broken = |error: multer::Error| {
@@ -124,7 +122,11 @@ fn is_multipart(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/"))
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        })
 }
 
 /// Runs a transfer in a task of its own: when the client disconnects, the handler is
@@ -181,7 +183,10 @@ pub(super) async fn direct_upload<S: ChatKitServer>(
     .await;
     match saved {
         Ok(attachment) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             serde_json::to_string(&attachment).unwrap_or_default(),
         )
             .into_response(),
@@ -245,9 +250,15 @@ pub(super) async fn preview<S: ChatKitServer>(
         .header(header::CONTENT_LENGTH, content.size)
         // An id's bytes never change: a preview may be cached as long as the browser
         // likes, but only by this user's browser.
-        .header(header::CACHE_CONTROL, "private, max-age=31536000, immutable")
+        .header(
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable",
+        )
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox")
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        )
         // The ChatKit component renders in a frame of another origin.
         .header("cross-origin-resource-policy", "cross-origin");
     response = if inline {
@@ -257,7 +268,11 @@ pub(super) async fn preview<S: ChatKitServer>(
             .header(header::CONTENT_TYPE, "application/octet-stream")
             .header(header::CONTENT_DISPOSITION, "attachment")
     };
-    let body = Body::from_stream(content.bytes.map(|chunk| chunk.map_err(std::io::Error::other)));
+    let body = Body::from_stream(
+        content
+            .bytes
+            .map(|chunk| chunk.map_err(std::io::Error::other)),
+    );
     response.body(body).unwrap_or_else(|_| {
         error_response(
             StatusCode::INTERNAL_SERVER_ERROR,

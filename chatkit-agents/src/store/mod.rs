@@ -45,10 +45,10 @@ mod sql;
 mod sqlite;
 
 pub use active_run::ActiveRun;
+pub(crate) use attachments::{essence, is_text};
 pub use attachments::{
     AttachmentContent, AttachmentError, AttachmentLimits, AttachmentStore, ByteStream, FileUpload,
 };
-pub(crate) use attachments::{essence, is_text};
 #[cfg(feature = "object-store")]
 pub use attachments::{ObjectAttachmentStore, ObjectAttachmentStoreBuilder};
 pub use memory::MemoryStore;
@@ -393,4 +393,3 @@ fn run_states_unsupported(thread_id: &str) -> StoreError {
          and Store::swap_run_state to use tools that need approval"
     ))
 }
-

@@ -106,9 +106,7 @@ impl AttachmentError {
     pub fn status(&self) -> u16 {
         match self {
             AttachmentError::TooLarge { .. } => 413,
-            AttachmentError::TypeNotAllowed { .. } | AttachmentError::ContentMismatch { .. } => {
-                415
-            }
+            AttachmentError::TypeNotAllowed { .. } | AttachmentError::ContentMismatch { .. } => 415,
             AttachmentError::Invalid(_)
             | AttachmentError::NotUploaded { .. }
             | AttachmentError::TooMany { .. } => 400,
@@ -452,8 +450,7 @@ pub trait AttachmentStore<C: Send + Sync>: Send + Sync {
     ) -> Result<Attachment, AttachmentError>;
 
     /// Deletes the attachment's bytes (its metadata is the server's to delete).
-    async fn delete_attachment(&self, attachment_id: &str, ctx: &C)
-        -> Result<(), AttachmentError>;
+    async fn delete_attachment(&self, attachment_id: &str, ctx: &C) -> Result<(), AttachmentError>;
 
     /// A new attachment id (`atc_<8 hex>`).
     fn generate_attachment_id(&self, _mime_type: &str, _ctx: &C) -> String {
@@ -534,17 +531,18 @@ mod tests {
     fn the_most_specific_rule_wins_and_newer_wildcards_replace_what_they_cover() {
         let limits = AttachmentLimits::default();
         assert_eq!(limits.max_bytes("image/png"), Some(20 * MIB));
-        assert_eq!(
-            limits.max_bytes("Text/Plain; charset=utf-8"),
-            Some(4 * MIB)
-        );
+        assert_eq!(limits.max_bytes("Text/Plain; charset=utf-8"), Some(4 * MIB));
         assert_eq!(limits.max_bytes("application/zip"), None);
         let limits = limits.allow("*/*", MIB).allow("image/png", 2 * MIB);
         // `*/*` replaced every rule, then image/png came back with its own size.
         assert_eq!(limits.max_bytes("application/pdf"), Some(MIB));
         assert_eq!(limits.max_bytes("image/png"), Some(2 * MIB));
         let limits = limits.deny("image/*");
-        assert_eq!(limits.max_bytes("image/png"), Some(MIB), "*/* still covers it");
+        assert_eq!(
+            limits.max_bytes("image/png"),
+            Some(MIB),
+            "*/* still covers it"
+        );
         assert!(matches!(
             AttachmentLimits::none().check("image/png", Some(1)),
             Err(AttachmentError::TypeNotAllowed { .. })
@@ -579,8 +577,11 @@ mod tests {
         let content = |size| AttachmentContent {
             mime_type: "text/plain".into(),
             size,
-            bytes: futures::stream::iter([Ok(Bytes::from_static(b"abc")), Ok(Bytes::from_static(b"def"))])
-                .boxed(),
+            bytes: futures::stream::iter([
+                Ok(Bytes::from_static(b"abc")),
+                Ok(Bytes::from_static(b"def")),
+            ])
+            .boxed(),
         };
         assert_eq!(content(6).into_bytes(6).await.unwrap(), "abcdef");
         assert!(content(6).into_bytes(5).await.is_err());

@@ -340,7 +340,11 @@ impl ObjectAttachmentStore {
         }
     }
 
-    async fn open(&self, id: &str, mime_type: String) -> Result<AttachmentContent, AttachmentError> {
+    async fn open(
+        &self,
+        id: &str,
+        mime_type: String,
+    ) -> Result<AttachmentContent, AttachmentError> {
         let location = self.location(id)?;
         let object = match self.objects.get(&location).await {
             Ok(object) => object,
@@ -350,7 +354,10 @@ impl ObjectAttachmentStore {
             Err(error) => return Err(backend(error)),
         };
         let size = object.meta.size;
-        let bytes = object.into_stream().map(|chunk| chunk.map_err(backend)).boxed();
+        let bytes = object
+            .into_stream()
+            .map(|chunk| chunk.map_err(backend))
+            .boxed();
         Ok(AttachmentContent {
             mime_type,
             size,
@@ -429,7 +436,11 @@ impl<C: Send + Sync> AttachmentStore<C> for ObjectAttachmentStore {
         Ok(self.attachment(id, input.name.clone(), mime_type, Some(descriptor)))
     }
 
-    async fn delete_attachment(&self, attachment_id: &str, _ctx: &C) -> Result<(), AttachmentError> {
+    async fn delete_attachment(
+        &self,
+        attachment_id: &str,
+        _ctx: &C,
+    ) -> Result<(), AttachmentError> {
         self.delete_object(attachment_id).await
     }
 
@@ -481,7 +492,11 @@ impl<C: Send + Sync> AttachmentStore<C> for ObjectAttachmentStore {
             .map(drop)
     }
 
-    async fn verify_upload(&self, attachment: &Attachment, _ctx: &C) -> Result<(), AttachmentError> {
+    async fn verify_upload(
+        &self,
+        attachment: &Attachment,
+        _ctx: &C,
+    ) -> Result<(), AttachmentError> {
         let id = attachment.id();
         let location = self.location(id)?;
         let meta = match self.objects.head(&location).await {
@@ -531,11 +546,9 @@ impl<C: Send + Sync> AttachmentStore<C> for ObjectAttachmentStore {
             .verify(token, attachment_id, Purpose::Preview, now_secs())?;
         match self.open(attachment_id, claims.mime_type).await {
             // Deleted (with its thread, or by its owner): the URL serves nothing.
-            Err(AttachmentError::NotUploaded { .. }) => Err(StoreError::not_found(
-                RecordKind::Attachment,
-                attachment_id,
-            )
-            .into()),
+            Err(AttachmentError::NotUploaded { .. }) => {
+                Err(StoreError::not_found(RecordKind::Attachment, attachment_id).into())
+            }
             other => other,
         }
     }

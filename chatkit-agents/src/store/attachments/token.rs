@@ -79,7 +79,8 @@ impl TokenKey {
         purpose: Purpose,
         now: u64,
     ) -> Result<Claims, AttachmentError> {
-        let forbidden = |why: &str| AttachmentError::Forbidden(format!("{why} for attachment {id}"));
+        let forbidden =
+            |why: &str| AttachmentError::Forbidden(format!("{why} for attachment {id}"));
         let (payload, signature) = token
             .split_once('.')
             .ok_or_else(|| forbidden("malformed token"))?;
@@ -123,20 +124,42 @@ mod tests {
     fn a_token_verifies_only_for_its_attachment_purpose_and_time() {
         let key = TokenKey::new(b"secret".to_vec());
         let token = key.sign(&claims());
-        assert_eq!(key.verify(&token, "atc_1", Purpose::Upload, 99).unwrap(), claims());
+        assert_eq!(
+            key.verify(&token, "atc_1", Purpose::Upload, 99).unwrap(),
+            claims()
+        );
         let denied = |token: &str, id, purpose, now| {
-            matches!(key.verify(token, id, purpose, now), Err(AttachmentError::Forbidden(_)))
+            matches!(
+                key.verify(token, id, purpose, now),
+                Err(AttachmentError::Forbidden(_))
+            )
         };
         assert!(denied(&token, "atc_1", Purpose::Upload, 100), "expired");
-        assert!(denied(&token, "atc_2", Purpose::Upload, 0), "other attachment");
-        assert!(denied(&token, "atc_1", Purpose::Preview, 0), "other purpose");
+        assert!(
+            denied(&token, "atc_2", Purpose::Upload, 0),
+            "other attachment"
+        );
+        assert!(
+            denied(&token, "atc_1", Purpose::Preview, 0),
+            "other purpose"
+        );
         // Tampered payload (a bigger size limit) or signature, another key, garbage.
         let (payload, signature) = token.split_once('.').unwrap();
         let mut bigger = claims();
         bigger.max_bytes = Some(1 << 40);
         let forged = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&bigger).unwrap());
-        assert!(denied(&format!("{forged}.{signature}"), "atc_1", Purpose::Upload, 0));
-        assert!(denied(&format!("{payload}.AAAA"), "atc_1", Purpose::Upload, 0));
+        assert!(denied(
+            &format!("{forged}.{signature}"),
+            "atc_1",
+            Purpose::Upload,
+            0
+        ));
+        assert!(denied(
+            &format!("{payload}.AAAA"),
+            "atc_1",
+            Purpose::Upload,
+            0
+        ));
         let other = TokenKey::new(b"other".to_vec()).sign(&claims());
         assert!(denied(&other, "atc_1", Purpose::Upload, 0));
         for garbage in ["", ".", "a.b", "%%%.%%%", "no-dot"] {

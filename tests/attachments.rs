@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use chatkit_agents::store::AttachmentLimits;
+use chatkit_agents::store::{AttachmentLimits, Store};
+use chatkit_agents_workspace::demo::RequestContext;
 use serde_json::{json, Value};
 
 mod support;
@@ -352,4 +353,50 @@ async fn an_expired_upload_url_is_refused() {
         .await;
     assert_eq!(status, 403);
     assert!(demo.stored_files().is_empty());
+}
+
+#[tokio::test]
+async fn attachments_never_sent_are_swept_and_sent_ones_stay() {
+    let demo = start(AttachmentLimits::default()).await;
+    let (_, sent) = demo
+        .direct("ann", "sent.txt", "text/plain", b"keep me")
+        .await;
+    let (_, unsent) = demo
+        .direct("ann", "unsent.txt", "text/plain", b"drop me")
+        .await;
+    let (_, never_uploaded) = demo.create("bob", "x.png", "image/png", 10).await;
+    demo.events(
+        "ann",
+        Demo::message("read", &[sent["id"].as_str().unwrap()]),
+    )
+    .await;
+    assert_eq!(demo.stored_files().len(), 2);
+
+    // Not old enough yet.
+    let day = Duration::from_secs(24 * 3600);
+    let store: &dyn Store<RequestContext> = &*demo.store;
+    assert_eq!(demo.files.sweep_unused(store, day).await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let swept = demo
+        .files
+        .sweep_unused(store, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(swept, 2, "the unsent upload and the one never uploaded");
+    assert_eq!(demo.stored_files().len(), 1);
+    for (user, attachment) in [("ann", &unsent), ("bob", &never_uploaded)] {
+        let (status, _) = demo
+            .json(
+                user,
+                Demo::message("late", &[attachment["id"].as_str().unwrap()]),
+            )
+            .await;
+        assert_eq!(status, 404);
+    }
+    let (status, _) = demo
+        .json("ann", json!({"type": "threads.list", "params": {}}))
+        .await;
+    assert_eq!(status, 200);
+    let preview_of_sent = demo.stored_files();
+    assert!(preview_of_sent[0].ends_with(sent["id"].as_str().unwrap()));
 }

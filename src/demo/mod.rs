@@ -254,7 +254,7 @@ impl UploadStrategy {
 }
 
 /// Where the demo keeps files (`CHATKIT_ATTACHMENTS`, `CHATKIT_UPLOAD_STRATEGY`,
-/// `CHATKIT_PUBLIC_URL`).
+/// `CHATKIT_PUBLIC_URL`, `CHATKIT_ATTACHMENT_SWEEP`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttachmentConfig {
     /// The folder (`None`: attachments off).
@@ -264,6 +264,9 @@ pub struct AttachmentConfig {
     /// The ChatKit endpoint's absolute URL as browsers reach it (upload and preview
     /// URLs are made from it); by default `http://<address>/chatkit`.
     pub public_url: Option<String>,
+    /// How old an attachment no message used gets before it is deleted
+    /// (`CHATKIT_ATTACHMENT_SWEEP`, seconds; a day by default). The sweep runs hourly.
+    pub unsent_ttl: std::time::Duration,
 }
 
 impl DemoConfig {
@@ -276,7 +279,7 @@ impl DemoConfig {
     /// `CHATKIT_RUNS` (`cancel` or `detach`), `CHATKIT_RUN_LEASE_TTL` (seconds, 20),
     /// `CHATKIT_REPLICA`, `CHATKIT_RUN_LOG` (a `redis://` URL), `CHATKIT_ATTACHMENTS` (a
     /// folder, or `off`), `CHATKIT_UPLOAD_STRATEGY` (`two_phase` or `direct`),
-    /// `CHATKIT_PUBLIC_URL`. Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
+    /// `CHATKIT_PUBLIC_URL`, `CHATKIT_ATTACHMENT_SWEEP` (seconds, a day). Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
     /// `CHATKIT_DRAIN_TIMEOUT`, `CHATKIT_RUN_LEASE_TTL` or `CHATKIT_RUNS` that does not
     /// parse, and on hosted tools with `OPENAI_API=chat_completions` (Chat
     /// Completions has none).
@@ -357,6 +360,10 @@ impl DemoConfig {
                 None => UploadStrategy::default(),
             },
             public_url: var("CHATKIT_PUBLIC_URL").map(|url| url.trim().to_owned()),
+            unsent_ttl: seconds(
+                "CHATKIT_ATTACHMENT_SWEEP",
+                std::time::Duration::from_secs(24 * 3600),
+            )?,
         };
         Ok(DemoConfig {
             attachments,
@@ -640,7 +647,10 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
                     server.local_addr().unwrap_or(config.address)
                 )
             });
-            let store = ObjectAttachmentStore::local(dir, public_url)?.build();
+            let files = Arc::new(ObjectAttachmentStore::local(dir, public_url)?.build());
+            let ttl = config.attachments.unsent_ttl;
+            let every = ttl.min(std::time::Duration::from_secs(3600));
+            files.clone().spawn_sweeper(store.clone(), every, ttl);
             tracing::info!(
                 "attachments in {} ({} uploads)",
                 dir.display(),
@@ -650,7 +660,7 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
                 }
             );
             Some(DemoAttachments {
-                store: Arc::new(store),
+                store: files,
                 strategy: config.attachments.strategy,
             })
         }

@@ -35,6 +35,9 @@ pub struct Demo {
     /// Where the attachment bytes land.
     pub files_dir: PathBuf,
     pub model: Arc<Recording>,
+    /// The attachment store and the thread store the app uses.
+    pub files: Arc<ObjectAttachmentStore>,
+    pub store: Arc<SqliteStore>,
 }
 
 impl Drop for Demo {
@@ -79,15 +82,22 @@ pub async fn start_with(
     let base = format!("http://{}", listener.local_addr().unwrap());
     let store = Arc::new(SqliteStore::open(dir.join("demo.sqlite")).await.unwrap());
     let (files, files_dir) = files(&dir, format!("{base}/chatkit"));
+    let files = Arc::new(files);
     let model = Arc::new(Recording::default());
     let options = DemoOptions {
         attachments: Some(DemoAttachments {
-            store: Arc::new(files),
+            store: files.clone(),
             strategy: UploadStrategy::TwoPhase,
         }),
         ..DemoOptions::default()
     };
-    let app = app_with_policy(store, model.clone(), Vec::new(), Vec::new(), options);
+    let app = app_with_policy(
+        store.clone(),
+        model.clone(),
+        Vec::new(),
+        Vec::new(),
+        options,
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Demo {
         base,
@@ -98,6 +108,8 @@ pub async fn start_with(
         dir,
         files_dir,
         model,
+        files,
+        store,
     }
 }
 

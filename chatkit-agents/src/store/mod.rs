@@ -32,6 +32,7 @@ use crate::types::default_generate_id;
 #[doc(no_inline)]
 pub use crate::types::{
     Attachment, AttachmentCreateParams, Page, SortOrder, StoreItemType, ThreadItem, ThreadMetadata,
+    Timestamp,
 };
 
 mod active_run;
@@ -206,6 +207,41 @@ pub trait Store<C: Send + Sync>: Send + Sync {
 
     /// Deletes an attachment's metadata.
     async fn delete_attachment(&self, attachment_id: &str, ctx: &C) -> Result<(), StoreError>;
+
+    /// Deletes the metadata of at most `limit` attachments, of any user, first saved
+    /// before `saved_before` and used by no message (no `thread_id`), oldest first, and
+    /// returns them so that their bytes can be deleted too (see
+    /// `ObjectAttachmentStore::sweep_unused`). Each attachment is taken by one call
+    /// only, so replicas may sweep at once. The default is
+    /// [`StoreError::Unsupported`]; every store of this crate implements it.
+    ///
+    /// ```
+    /// use chatkit_agents::store::{MemoryStore, Store};
+    /// use chatkit_agents::types::{Attachment, Timestamp};
+    /// # futures::executor::block_on(async {
+    /// let store = MemoryStore::new();
+    /// let file: Attachment = serde_json::from_value(serde_json::json!(
+    ///     {"id": "atc_1", "name": "a.txt", "mime_type": "text/plain", "type": "file"})).unwrap();
+    /// store.save_attachment(&file, &()).await?;
+    /// let later = Timestamp::now().plus_seconds(1);
+    /// let taken = store.take_unused_attachments(later, 100).await?;
+    /// assert_eq!(taken, [file]);
+    /// assert!(store.load_attachment("atc_1", &()).await.is_err());
+    /// # Ok::<(), chatkit_agents::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    async fn take_unused_attachments(
+        &self,
+        saved_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Attachment>, StoreError> {
+        let _ = (saved_before, limit);
+        Err(StoreError::Unsupported(
+            "this store cannot list unused attachments: implement \
+             Store::take_unused_attachments to sweep them"
+                .into(),
+        ))
+    }
 
     /// A page of threads.
     async fn load_threads(

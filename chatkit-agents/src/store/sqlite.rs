@@ -28,10 +28,13 @@ const SCHEMA: &[&str] = &[
         PRIMARY KEY (user_id, thread_id, id)
     )",
     "CREATE INDEX IF NOT EXISTS chatkit_items_by_time ON chatkit_items (user_id, thread_id, created_at)",
+    // `saved_at`: unix µs of the first save; `used`: 1 once a message uses it.
     "CREATE TABLE IF NOT EXISTS chatkit_attachments (
         user_id TEXT NOT NULL,
         id TEXT NOT NULL,
         data TEXT NOT NULL,
+        saved_at INTEGER NOT NULL DEFAULT 0,
+        used INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (user_id, id)
     )",
     // A thread's run waiting for approvals (at most one), replaced by revision.
@@ -52,6 +55,44 @@ const SCHEMA: &[&str] = &[
         PRIMARY KEY (user_id, thread_id)
     )",
 ];
+
+/// A database made before attachments had `saved_at` and `used` gets them: used as
+/// their `thread_id` says, saved now (so that none is swept before its time).
+async fn add_attachment_columns(pool: &SqlitePool) -> Result<(), StoreError> {
+    let has: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pragma_table_info('chatkit_attachments') WHERE name = 'saved_at'",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(backend)?;
+    if has == 0 {
+        let mut tx = pool.begin().await.map_err(backend)?;
+        for statement in [
+            "ALTER TABLE chatkit_attachments ADD COLUMN saved_at INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE chatkit_attachments ADD COLUMN used INTEGER NOT NULL DEFAULT 0",
+        ] {
+            sqlx::query(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        sqlx::query(
+            "UPDATE chatkit_attachments SET used = (json_extract(data, '$.thread_id') IS NOT NULL), saved_at = $1",
+        )
+        .bind(chrono::Utc::now().timestamp_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+    }
+    sqlx::query(
+        "CREATE INDEX IF NOT EXISTS chatkit_attachments_unused ON chatkit_attachments (used, saved_at)",
+    )
+    .execute(pool)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
 
 /// A store in a SQLite database file (or in memory), scoped per user.
 ///
@@ -109,6 +150,63 @@ impl SqlStore<sqlx::Sqlite> {
                 .await
                 .map_err(backend)?;
         }
+        add_attachment_columns(&pool).await?;
         Ok(SqlStore { pool })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::types::Timestamp;
+
+    #[tokio::test]
+    async fn a_database_from_before_the_sweep_columns_gets_them() {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .unwrap();
+        // The table as earlier versions made it, with one sent and one unsent file.
+        sqlx::query("CREATE TABLE chatkit_attachments (user_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (user_id, id))")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for (id, thread) in [("atc_sent", r#","thread_id":"thr_1""#), ("atc_unsent", "")] {
+            let data = format!(
+                r#"{{"id":"{id}","name":"a.txt","mime_type":"text/plain"{thread},"type":"file"}}"#
+            );
+            sqlx::query("INSERT INTO chatkit_attachments VALUES ('', $1, $2)")
+                .bind(id)
+                .bind(data)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let store = SqliteStore::with_pool(pool).await.unwrap();
+        // Counted as saved now: nothing is old enough yet.
+        let now = Timestamp::now().plus_seconds(-60);
+        assert!(Store::<()>::take_unused_attachments(&store, now, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let later = Timestamp::now().plus_seconds(60);
+        let taken = Store::<()>::take_unused_attachments(&store, later, 10)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].id(), "atc_unsent");
+        Store::<()>::load_attachment(&store, "atc_sent", &())
+            .await
+            .unwrap();
+        // Opening again changes nothing.
+        let again = SqliteStore::with_pool(store.pool.clone()).await.unwrap();
+        Store::<()>::load_attachment(&again, "atc_sent", &())
+            .await
+            .unwrap();
     }
 }

@@ -50,6 +50,9 @@ fn ids<T>(data: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
 ///   after a delete is [`StoreError::NotFound`] and writes nothing; so is writing into
 ///   another user's thread;
 /// - attachments: file and image round-trip with private `metadata` kept, delete;
+///   unused ones (no `thread_id`) of every user are taken (deleted and returned) once
+///   they were first saved before the cutoff, oldest first, at most the limit, each
+///   once; a re-save keeps the first save's time;
 /// - isolation: another user sees none of it;
 /// - run states: none at first; a compare-and-swap from the right revision writes,
 ///   replaces and removes, one from a stale revision changes nothing; another user's or a
@@ -71,7 +74,91 @@ pub async fn store_conformance<S: Store<TestUser>>(store: &S) {
     deleted_threads_stay_deleted(store, &ada, &bob).await;
     run_states(store, &ada, &bob).await;
     active_runs(store, &ada, &bob).await;
+    unused_attachments(store, &ada, &bob).await;
     id_prefixes(store, &ada);
+}
+
+fn file(id: &str, thread_id: Option<&str>) -> Attachment {
+    Attachment::File(FileAttachment {
+        id: id.into(),
+        name: format!("{id}.txt"),
+        mime_type: "text/plain".into(),
+        upload_descriptor: None,
+        thread_id: thread_id.map(Into::into),
+        metadata: None,
+    })
+}
+
+async fn unused_attachments<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {
+    let tick = || tokio::time::sleep(std::time::Duration::from_millis(5));
+    // What earlier checks left behind.
+    let far = Timestamp::now().plus_seconds(3600);
+    store
+        .take_unused_attachments(far.clone(), usize::MAX)
+        .await
+        .expect("take_unused_attachments");
+    store
+        .save_attachment(&file("atc_old", None), ada)
+        .await
+        .unwrap();
+    tick().await;
+    store
+        .save_attachment(&file("atc_bobs", None), bob)
+        .await
+        .unwrap();
+    store
+        .save_attachment(&file("atc_sent", Some("thr_x")), ada)
+        .await
+        .unwrap();
+    tick().await;
+    let cutoff = Timestamp::now();
+    tick().await;
+    // Saved again after the cutoff (a thread set and cleared): still first saved before.
+    store
+        .save_attachment(&file("atc_old", None), ada)
+        .await
+        .unwrap();
+    store
+        .save_attachment(&file("atc_new", None), ada)
+        .await
+        .unwrap();
+
+    let first = store
+        .take_unused_attachments(cutoff.clone(), 1)
+        .await
+        .expect("take_unused_attachments");
+    assert_eq!(
+        first,
+        [file("atc_old", None)],
+        "the oldest first, at most the limit"
+    );
+    let rest = store
+        .take_unused_attachments(cutoff.clone(), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest, [file("atc_bobs", None)], "of every user");
+    assert!(store
+        .take_unused_attachments(cutoff, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    for (id, user) in [("atc_old", ada), ("atc_bobs", bob)] {
+        assert!(matches!(
+            store.load_attachment(id, user).await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+    store
+        .load_attachment("atc_sent", ada)
+        .await
+        .expect("a used one stays");
+    store
+        .load_attachment("atc_new", ada)
+        .await
+        .expect("a new one stays");
+    let later = store.take_unused_attachments(far, 10).await.unwrap();
+    assert_eq!(later, [file("atc_new", None)]);
+    store.delete_attachment("atc_sent", ada).await.unwrap();
 }
 
 async fn active_runs<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {

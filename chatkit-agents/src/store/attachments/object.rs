@@ -1,7 +1,7 @@
 //! [`ObjectAttachmentStore`]: attachment bytes on any `object_store` backend.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -15,10 +15,10 @@ use super::{
     essence, valid_id, valid_mime, valid_name, AttachmentContent, AttachmentError,
     AttachmentLimits, AttachmentStore, ByteStream, FileUpload,
 };
-use crate::store::{RecordKind, StoreError};
+use crate::store::{RecordKind, Store, StoreError};
 use crate::types::{
     Attachment, AttachmentCreateParams, AttachmentUploadDescriptor, FileAttachment,
-    ImageAttachment, UploadMethod,
+    ImageAttachment, Timestamp, UploadMethod,
 };
 
 /// Parts of a multipart write (S3 needs at least 5 MiB per part but the last); with two
@@ -184,6 +184,59 @@ impl ObjectAttachmentStore {
             .map_err(backend)?
             .with_automatic_cleanup(true);
         Ok(Self::builder(Arc::new(objects), public_url).signing_key(key))
+    }
+
+    /// Deletes the attachments no message used that were created more than
+    /// `older_than` ago (uploaded or not): their metadata from `store`
+    /// ([`Store::take_unused_attachments`]), then their bytes here. Returns how many.
+    /// Replicas may sweep at once: each attachment is taken by one of them.
+    ///
+    /// An attachment a message is sending at the very moment of its sweep loses its
+    /// bytes (the model is told the file is gone): keep `older_than` far above the
+    /// upload URLs' lifetime (hours, not minutes).
+    pub async fn sweep_unused<C: Send + Sync>(
+        &self,
+        store: &dyn Store<C>,
+        older_than: Duration,
+    ) -> Result<usize, AttachmentError> {
+        const BATCH: usize = 100;
+        let age = i64::try_from(older_than.as_secs()).unwrap_or(i64::MAX);
+        let mut swept = 0;
+        loop {
+            let cutoff = Timestamp::now().plus_seconds(age.saturating_neg());
+            let taken = store.take_unused_attachments(cutoff, BATCH).await?;
+            for attachment in &taken {
+                if let Err(error) = self.delete_object(attachment.id()).await {
+                    tracing::warn!(attachment_id = attachment.id(), %error, "could not delete a swept attachment's bytes");
+                }
+            }
+            swept += taken.len();
+            if taken.len() < BATCH {
+                return Ok(swept);
+            }
+        }
+    }
+
+    /// Runs [`sweep_unused`](Self::sweep_unused) every `every` (the first right away)
+    /// until the task is aborted; failures are logged.
+    pub fn spawn_sweeper<C: Send + Sync + 'static>(
+        self: Arc<Self>,
+        store: Arc<dyn Store<C>>,
+        every: Duration,
+        older_than: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match self.sweep_unused(&*store, older_than).await {
+                    Ok(0) => {}
+                    Ok(swept) => tracing::info!(swept, "deleted attachments never sent"),
+                    Err(error) => tracing::warn!(%error, "could not sweep unsent attachments"),
+                }
+            }
+        })
     }
 
     /// The URL the web component's direct upload strategy posts to

@@ -8,7 +8,7 @@ use std::sync::RwLock;
 use async_trait::async_trait;
 
 use super::{swap_revision, ActiveRun, RecordKind, SavedRunState, Store, StoreContext, StoreError};
-use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
+use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata, Timestamp};
 use ordered::Ordered;
 
 #[derive(Default)]
@@ -16,7 +16,8 @@ struct Scope {
     threads: Ordered<ThreadMetadata>,
     /// Items per thread.
     items: HashMap<String, Ordered<ThreadItem>>,
-    attachments: HashMap<String, Attachment>,
+    /// Each with when it was first saved.
+    attachments: HashMap<String, (Attachment, Timestamp)>,
     /// The run waiting for approvals, per thread.
     run_states: HashMap<String, SavedRunState>,
     active_runs: HashMap<String, ActiveRun>,
@@ -111,8 +112,11 @@ impl<C: StoreContext> Store<C> for MemoryStore {
 
     async fn save_attachment(&self, attachment: &Attachment, ctx: &C) -> Result<(), StoreError> {
         self.write(ctx, |s| {
-            s.attachments
-                .insert(attachment.id().to_owned(), attachment.clone());
+            let saved = s
+                .attachments
+                .entry(attachment.id().to_owned())
+                .or_insert_with(|| (attachment.clone(), Timestamp::now()));
+            saved.0 = attachment.clone();
         });
         Ok(())
     }
@@ -123,7 +127,8 @@ impl<C: StoreContext> Store<C> for MemoryStore {
         ctx: &C,
     ) -> Result<Attachment, StoreError> {
         self.read(ctx, |s| {
-            s.and_then(|s| s.attachments.get(attachment_id)).cloned()
+            s.and_then(|s| s.attachments.get(attachment_id))
+                .map(|(attachment, _)| attachment.clone())
         })
         .ok_or_else(|| StoreError::not_found(RecordKind::Attachment, attachment_id))
     }
@@ -131,6 +136,39 @@ impl<C: StoreContext> Store<C> for MemoryStore {
     async fn delete_attachment(&self, attachment_id: &str, ctx: &C) -> Result<(), StoreError> {
         self.write(ctx, |s| s.attachments.remove(attachment_id));
         Ok(())
+    }
+
+    async fn take_unused_attachments(
+        &self,
+        saved_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Attachment>, StoreError> {
+        let cutoff = saved_before.to_utc();
+        let mut scopes = crate::locks::write(&self.scopes);
+        let mut stale: Vec<(Timestamp, Option<String>, String)> = scopes
+            .iter()
+            .flat_map(|(user, scope)| {
+                scope
+                    .attachments
+                    .iter()
+                    .filter_map(move |(id, (attachment, saved))| {
+                        (attachment.thread_id().is_none() && saved.to_utc() < cutoff)
+                            .then(|| (saved.clone(), user.clone(), id.clone()))
+                    })
+            })
+            .collect();
+        stale.sort_by_key(|(saved, _, _)| saved.to_utc());
+        stale.truncate(limit);
+        Ok(stale
+            .into_iter()
+            .filter_map(|(_, user, id)| {
+                let scope = scopes.get_mut(&user)?;
+                scope
+                    .attachments
+                    .remove(&id)
+                    .map(|(attachment, _)| attachment)
+            })
+            .collect())
     }
 
     async fn load_threads(

@@ -2,7 +2,7 @@
 //! PostgreSQL, for several server replicas sharing one database.
 //!
 //! The schema is `migrations/` (`0001_init.sql`, `0002_run_states.sql`,
-//! `0003_active_runs.sql`), applied by versioned migrations (sqlx's
+//! `0003_active_runs.sql`, `0004_unused_attachments.sql`), applied by versioned migrations (sqlx's
 //! migrator, recorded in `chatkit_schema_migrations`, under an advisory lock so that
 //! replicas starting together apply it once). Records are stored as the JSON the store
 //! writes; every row carries its owner and every query filters by it with bound
@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "active_runs",
         include_str!("migrations/0003_active_runs.sql"),
+    ),
+    (
+        4,
+        "unused_attachments",
+        include_str!("migrations/0004_unused_attachments.sql"),
     ),
 ];
 
@@ -142,13 +147,13 @@ impl PostgresStoreOptions {
 
 /// A store in PostgreSQL, scoped per user, safe to share between server replicas.
 ///
-/// Tables (schema version 3, `migrations/`):
+/// Tables (schema version 4, `migrations/`):
 ///
 /// | table | key | columns | index |
 /// |---|---|---|---|
 /// | `chatkit_threads` | `(user_id, id)` | `created_at` (unix µs), `seq` (insertion order), `data` (JSON text) | `(user_id, created_at, seq)` for `threads.list` |
 /// | `chatkit_items` | `(user_id, thread_id, id)`, references its thread `ON DELETE CASCADE` | the same | `(user_id, thread_id, created_at, seq)` for `items.list` and history |
-/// | `chatkit_attachments` | `(user_id, id)` | `data` | |
+/// | `chatkit_attachments` | `(user_id, id)` | `saved_at` (unix µs, first save), `used` (a message uses it), `data` | `(used, saved_at)` for sweeping unused ones |
 /// | `chatkit_run_states` | `(user_id, thread_id)`, references its thread `ON DELETE CASCADE` | `revision` (compare-and-swap), `data` | |
 /// | `chatkit_active_runs` | `(user_id, thread_id)`, references its thread `ON DELETE CASCADE` | `run_id` (claimed by it), `cancel_requested`, `data` (the lease) | |
 /// | `chatkit_schema_migrations` | `version` | sqlx's migration record | |

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
 use super::{swap_revision, ActiveRun, RecordKind, SavedRunState, Store, StoreContext, StoreError};
-use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata};
+use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata, Timestamp};
 
 mod dialect;
 mod rows;
@@ -86,9 +86,15 @@ const DELETE_THREAD: [&str; 4] = [
     "DELETE FROM chatkit_active_runs WHERE user_id = $1 AND thread_id = $2",
     "DELETE FROM chatkit_threads WHERE user_id = $1 AND id = $2",
 ];
+/// An upsert that keeps the first save's time.
 const SAVE_ATTACHMENT: &str =
-    "INSERT INTO chatkit_attachments (user_id, id, data) VALUES ($1, $2, $3) \
-     ON CONFLICT (user_id, id) DO UPDATE SET data = excluded.data";
+    "INSERT INTO chatkit_attachments (user_id, id, data, saved_at, used) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (user_id, id) DO UPDATE SET data = excluded.data, used = excluded.used";
+/// Unused attachments saved before `$1`, oldest first, at most `$2`: deleted and
+/// returned in one statement, so that concurrent sweeps never take one twice.
+const TAKE_UNUSED_ATTACHMENTS: &str = "DELETE FROM chatkit_attachments WHERE (user_id, id) IN \
+     (SELECT user_id, id FROM chatkit_attachments WHERE used = 0 AND saved_at < $1 \
+      ORDER BY saved_at LIMIT $2) RETURNING id, data";
 const LOAD_ATTACHMENT: &str =
     "SELECT id, data FROM chatkit_attachments WHERE user_id = $1 AND id = $2";
 const DELETE_ATTACHMENT: &str = "DELETE FROM chatkit_attachments WHERE user_id = $1 AND id = $2";
@@ -361,10 +367,16 @@ where
     }
 
     async fn save_attachment(&self, attachment: &Attachment, ctx: &C) -> Result<(), StoreError> {
-        let data = encode(attachment)?;
-        self.execute(SAVE_ATTACHMENT, &[scope(ctx), attachment.id(), &data])
+        sqlx::query(SAVE_ATTACHMENT)
+            .bind(scope(ctx))
+            .bind(attachment.id())
+            .bind(encode(attachment)?)
+            .bind(chrono::Utc::now().timestamp_micros())
+            .bind(i64::from(attachment.thread_id().is_some()))
+            .execute(&self.pool)
             .await
-            .map(drop)
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn load_attachment(
@@ -385,6 +397,22 @@ where
         self.execute(DELETE_ATTACHMENT, &[scope(ctx), attachment_id])
             .await
             .map(drop)
+    }
+
+    async fn take_unused_attachments(
+        &self,
+        saved_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Attachment>, StoreError> {
+        let rows = sqlx::query(TAKE_UNUSED_ATTACHMENTS)
+            .bind(saved_before.to_utc().timestamp_micros())
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| decode(row, RecordKind::Attachment))
+            .collect()
     }
 
     async fn load_threads(

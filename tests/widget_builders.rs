@@ -301,3 +301,88 @@ fn null_payload_entries_are_dropped_inside_widgets_but_kept_in_actions() {
         json!({})
     );
 }
+
+/// The components and props the web component added in 1.7 (`Table`, `Table.Row`,
+/// `Table.Cell`, `Card.border`), which the Python reference does not model (it keeps
+/// tables only as dynamic components and drops `Card.border`). Their golden JSON in
+/// `golden/widgets-chatkit-1.7.jsonl` was checked with `tsc --strict` as
+/// `<json> satisfies Widgets.WidgetRoot` against `@openai/chatkit` 1.9.0's published
+/// types (a cell's `vAlign: "middle"` or a number as its `padding` fail there).
+#[test]
+fn table_and_card_border_match_the_web_components_types() {
+    let golden: Vec<Value> = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/widgets-chatkit-1.7.jsonl"
+    ))
+    .unwrap()
+    .lines()
+    .map(|line| serde_json::from_str(line).unwrap())
+    .collect();
+    let golden = |name: &str| {
+        golden
+            .iter()
+            .find(|g| g["name"] == name)
+            .unwrap_or_else(|| panic!("no golden {name}"))["json"]
+            .to_string()
+    };
+    let cell = |text: &str| w::TableCell::new().child(w::Text::new(text));
+    let table = w::Table::new()
+        .key("t")
+        .id("prices")
+        .child(
+            w::TableRow::new()
+                .header(true)
+                .key("h")
+                .child(cell("Item").col_size(w::TableColSize::Lg))
+                .child(cell("Price").align(w::TableCellAlign::End)),
+        )
+        .child(
+            w::TableRow::new()
+                .child(
+                    w::TableCell::new()
+                        .width("40%")
+                        .padding(w::Spacing {
+                            x: Some(2.into()),
+                            ..Default::default()
+                        })
+                        .col_span(1)
+                        .row_span(2)
+                        .v_align(w::TableCellAlign::Center)
+                        .child(w::Text::new("Tea")),
+                )
+                .child(
+                    w::TableCell::new()
+                        .align(w::TableCellAlign::End)
+                        .width(120)
+                        .child(w::Text::new("3 EUR")),
+                ),
+        );
+    let card: WidgetRoot = w::Card::new()
+        .border(
+            w::Border::new(1)
+                .color("#e5e5e5")
+                .style(w::BorderStyle::Dashed),
+        )
+        .child(table)
+        .into();
+    assert_eq!(serde_json::to_string(&card).unwrap(), golden("card.table"));
+    let sides: WidgetRoot = w::Card::new()
+        .border(w::Borders {
+            top: Some(w::BorderSide::Width(2)),
+            ..Default::default()
+        })
+        .child(w::Text::new("x"))
+        .into();
+    assert_eq!(
+        serde_json::to_string(&sides).unwrap(),
+        golden("card.border_sides")
+    );
+    let width: WidgetRoot = w::Card::new().border(1u32).child(w::Text::new("x")).into();
+    assert_eq!(
+        serde_json::to_string(&width).unwrap(),
+        golden("card.border_width")
+    );
+    // The tree parses back to itself.
+    let parsed: WidgetRoot = serde_json::from_str(&golden("card.table")).unwrap();
+    assert_eq!(parsed, card);
+}

@@ -160,6 +160,8 @@ component! {
         children: Vec<WidgetComponent>,
         /// Background colour.
         background: Color,
+        /// Border (ChatKit 1.7).
+        border: BorderValue,
         /// Width.
         size: CardSize,
         /// Inner padding.
@@ -775,6 +777,65 @@ component! {
 }
 
 component! {
+    /// A table (ChatKit 1.7): rows of cells.
+    ///
+    /// ```
+    /// use chatkit_agents::widgets::{self as w, WidgetRoot};
+    /// let table = w::Table::new()
+    ///     .child(w::TableRow::new().header(true)
+    ///         .child(w::TableCell::new().child(w::Text::new("Item")))
+    ///         .child(w::TableCell::new().align(w::TableCellAlign::End).child(w::Text::new("Price"))))
+    ///     .child(w::TableRow::new()
+    ///         .child(w::TableCell::new().child(w::Text::new("Tea")))
+    ///         .child(w::TableCell::new().align(w::TableCellAlign::End).child(w::Text::new("€3"))));
+    /// let card: WidgetRoot = w::Card::new().child(table).into();
+    /// assert_eq!(card.to_value()["children"][0]["children"][0]["type"], "Table.Row");
+    /// ```
+    Table = "Table" {
+        new()
+        init(children = Vec::new())
+        /// The rows.
+        children: Vec<TableRow>,
+    }
+}
+
+component! {
+    /// A row of a [`Table`].
+    TableRow = "Table.Row" {
+        new()
+        init(children = Vec::new())
+        /// The cells.
+        children: Vec<TableCell>,
+        /// A header row.
+        header: bool,
+    }
+}
+
+component! {
+    /// A cell of a [`TableRow`].
+    TableCell = "Table.Cell" {
+        new()
+        init(children = Vec::new())
+        /// The content.
+        children: Vec<WidgetComponent>,
+        /// Width.
+        width: Dimension,
+        /// Inner padding, per side (a cell takes no single number).
+        padding: Spacing,
+        /// Columns it spans.
+        col_span: i64,
+        /// Rows it spans.
+        row_span: i64,
+        /// Horizontal alignment.
+        align: TableCellAlign,
+        /// Vertical alignment.
+        v_align: TableCellAlign,
+        /// Width class of its column.
+        col_size: TableColSize,
+    }
+}
+
+component! {
     /// A chart.
     Chart = "Chart" {
         new(
@@ -830,6 +891,9 @@ child_list! {
     Row: WidgetComponent,
     Col: WidgetComponent,
     Form: WidgetComponent,
+    Table: TableRow,
+    TableRow: TableCell,
+    TableCell: WidgetComponent,
 }
 
 root_component!(Card, ListView, Basic);

@@ -32,7 +32,7 @@ pub use crate::types::widget::{WidgetComponent, WidgetError, WidgetRoot, ROOT_TY
 pub use components::{
     Badge, Basic, Box, Button, Caption, Card, Chart, Checkbox, Col, DatePicker, Divider, Form,
     Icon, Image, Input, Label, ListView, ListViewItem, Markdown, RadioGroup, Row, Select, Spacer,
-    Text, Textarea, Title, Transition,
+    Table, TableCell, TableRow, Text, Textarea, Title, Transition,
 };
 pub use diff::{diff_widget, DiffError};
 pub use stream::{

@@ -71,6 +71,14 @@ string_enum! {
     pub enum CardSize { Sm = "sm", Md = "md", Lg = "lg", Full = "full" }
 }
 string_enum! {
+    /// Alignment of a table cell's content.
+    pub enum TableCellAlign { Start = "start", Center = "center", End = "end" }
+}
+string_enum! {
+    /// Width class of a table column.
+    pub enum TableColSize { Xs = "xs", Sm = "sm", Md = "md", Lg = "lg", Xl = "xl" }
+}
+string_enum! {
     /// Colour scheme.
     pub enum Theme { Light = "light", Dark = "dark" }
 }

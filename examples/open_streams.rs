@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::routing::post;
+use chatkit_agents_workspace::example_support::rss_mib;
 use futures::StreamExt;
 use serde_json::json;
 
@@ -206,19 +207,6 @@ fn serve_app(model_url: &str, detach: bool, redis: Option<&str>, db: Option<&str
     });
 }
 
-/// A process's resident memory now and at its peak, in MiB.
-fn rss_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 /// Reads `response` until `marker` has arrived (or to its end): what was read.
 async fn read_until(response: &mut reqwest::Response, marker: &[u8]) -> Vec<u8> {
     let mut seen = Vec::new();
@@ -286,12 +274,12 @@ fn measure(streams: usize, detach: bool) -> serde_json::Value {
     let warm = rt.block_on(open(&url, 20, false));
     drop(warm);
     std::thread::sleep(Duration::from_millis(500));
-    let (before, _) = rss_mib(server.id());
+    let (before, _) = rss_mib(&server.id().to_string());
     let started = Instant::now();
     let kept = rt.block_on(open(&url, streams, detach));
     let opened = started.elapsed();
     std::thread::sleep(Duration::from_secs(1));
-    let (with, peak) = rss_mib(server.id());
+    let (with, peak) = rss_mib(&server.id().to_string());
     let report = json!({
         "streams": streams,
         "policy": policy,

@@ -58,12 +58,19 @@ pub fn thread_id(events: &[Value]) -> String {
 /// The peak resident set size of this process, in MiB (`VmHWM`; 0 where `/proc` has
 /// none), for the benchmark programs.
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    rss_mib("self").1
+}
+
+/// A process's resident memory now and at its peak (`VmRSS`, `VmHWM`), in MiB; `pid`
+/// is a process id or `self` (0 where `/proc` has none).
+pub fn rss_mib(pid: &str) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }

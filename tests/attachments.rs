@@ -400,3 +400,50 @@ async fn attachments_never_sent_are_swept_and_sent_ones_stay() {
     let preview_of_sent = demo.stored_files();
     assert!(preview_of_sent[0].ends_with(sent["id"].as_str().unwrap()));
 }
+
+/// The demo binary with `CHATKIT_UPLOAD_STRATEGY=direct`: its page turns attachments on
+/// with the direct strategy, and a file posted there reaches the offline model.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_binary_takes_files_with_the_strategy_its_environment_names() {
+    use support::demo_process::{Demo as Process, TempDir};
+    let dir = TempDir::new("attachments");
+    let demo = Process::start_with(
+        &dir.file("demo.sqlite"),
+        &[("CHATKIT_UPLOAD_STRATEGY", "direct")],
+    );
+    let page = reqwest::get(format!("{}/", demo.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"uploadStrategy: { type: "direct", uploadUrl: location.origin + "/chatkit/attachments" }"#), "{page}");
+    assert!(
+        page.contains("attachments: {\n            enabled: true"),
+        "{page}"
+    );
+    let (content_type, body) = multipart("hello.md", "text/markdown", b"# Hello\nworld");
+    let client = reqwest::Client::new();
+    let attachment: Value = client
+        .post(format!("{}/chatkit/attachments", demo.url))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = client
+        .post(format!("{}/chatkit", demo.url))
+        .body(Demo::message("what is it?", &[attachment["id"].as_str().unwrap()]).to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let expected = r##"\"hello.md\" (text/markdown, 13 bytes), first line: \"# Hello\""##;
+    assert!(sent.contains(expected), "{sent}");
+}

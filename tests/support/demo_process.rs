@@ -37,6 +37,15 @@ pub struct Demo {
     pub url: String,
 }
 
+/// `<db>.files` for a SQLite file, `off` for a database URL.
+fn attachments_beside(db: &str) -> String {
+    if db.contains("://") {
+        "off".into()
+    } else {
+        format!("{db}.files")
+    }
+}
+
 impl Demo {
     /// The demo on `db` answering with `model`, draining for `drain` seconds on SIGTERM.
     pub fn start(db: &str, model: &SlowModel, drain: &str) -> Demo {
@@ -57,6 +66,8 @@ impl Demo {
             .env("PORT", "0")
             .env("CHATKIT_DB", db)
             .env("RUST_LOG", "info")
+            // Files beside a SQLite database (removed with its folder), none on PostgreSQL.
+            .env("CHATKIT_ATTACHMENTS", attachments_beside(db))
             .env_remove("OPENAI_API_KEY")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
         for (name, value) in env {

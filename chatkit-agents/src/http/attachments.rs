@@ -93,7 +93,7 @@ async fn file_field(
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
         AttachmentError::Invalid("expected a multipart/form-data body with a `file` field".into())
     })?;
-    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    let mut multipart = multer::Multipart::new(paced(body), boundary);
     let broken = |error: multer::Error| {
         AttachmentError::Invalid(format!("the multipart body is malformed: {error}"))
     };
@@ -116,6 +116,32 @@ async fn file_field(
     let name = field.file_name().map(str::to_owned);
     let mime = field.content_type().map(ToString::to_string);
     Ok((name, mime, deadline(field, timeout)))
+}
+
+/// How much of a body [`paced`] passes on per poll.
+const BYTES_PER_POLL: usize = 256 * 1024;
+
+/// The body's chunks, with a pause (`Pending`, woken at once) after every
+/// [`BYTES_PER_POLL`]: the multipart parser reads everything a body has ready before it
+/// hands out a chunk, which on a fast link is the whole socket buffer (several MiB per
+/// upload, measured); paced, it hands out at most this much at a time.
+fn paced(
+    body: Body,
+) -> impl Stream<Item = Result<axum::body::Bytes, axum::Error>> + Send + 'static {
+    let mut inner = body.into_data_stream();
+    let mut budget = BYTES_PER_POLL;
+    futures::stream::poll_fn(move |cx| {
+        if budget == 0 {
+            budget = BYTES_PER_POLL;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        let next = inner.poll_next_unpin(cx);
+        if let std::task::Poll::Ready(Some(Ok(chunk))) = &next {
+            budget = budget.saturating_sub(chunk.len());
+        }
+        next
+    })
 }
 
 fn is_multipart(headers: &HeaderMap) -> bool {

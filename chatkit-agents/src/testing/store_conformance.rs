@@ -94,22 +94,22 @@ async fn unused_attachments<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: 
     // What earlier checks left behind.
     let far = Timestamp::now().plus_seconds(3600);
     store
-        .take_unused_attachments(far.clone(), usize::MAX)
+        .take_unused_attachments(far, usize::MAX)
         .await
         .expect("take_unused_attachments");
     store
         .save_attachment(&file("atc_old", None), ada)
         .await
-        .unwrap();
+        .expect("save_attachment");
     tick().await;
     store
         .save_attachment(&file("atc_bobs", None), bob)
         .await
-        .unwrap();
+        .expect("save_attachment");
     store
         .save_attachment(&file("atc_sent", Some("thr_x")), ada)
         .await
-        .unwrap();
+        .expect("save_attachment");
     tick().await;
     let cutoff = Timestamp::now();
     tick().await;
@@ -117,14 +117,14 @@ async fn unused_attachments<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: 
     store
         .save_attachment(&file("atc_old", None), ada)
         .await
-        .unwrap();
+        .expect("save_attachment");
     store
         .save_attachment(&file("atc_new", None), ada)
         .await
-        .unwrap();
+        .expect("save_attachment");
 
     let first = store
-        .take_unused_attachments(cutoff.clone(), 1)
+        .take_unused_attachments(cutoff, 1)
         .await
         .expect("take_unused_attachments");
     assert_eq!(
@@ -133,14 +133,14 @@ async fn unused_attachments<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: 
         "the oldest first, at most the limit"
     );
     let rest = store
-        .take_unused_attachments(cutoff.clone(), 10)
+        .take_unused_attachments(cutoff, 10)
         .await
-        .unwrap();
+        .expect("save_attachment");
     assert_eq!(rest, [file("atc_bobs", None)], "of every user");
     assert!(store
         .take_unused_attachments(cutoff, 10)
         .await
-        .unwrap()
+        .expect("take_unused_attachments")
         .is_empty());
     for (id, user) in [("atc_old", ada), ("atc_bobs", bob)] {
         assert!(matches!(
@@ -156,9 +156,15 @@ async fn unused_attachments<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: 
         .load_attachment("atc_new", ada)
         .await
         .expect("a new one stays");
-    let later = store.take_unused_attachments(far, 10).await.unwrap();
+    let later = store
+        .take_unused_attachments(far, 10)
+        .await
+        .expect("take_unused_attachments");
     assert_eq!(later, [file("atc_new", None)]);
-    store.delete_attachment("atc_sent", ada).await.unwrap();
+    store
+        .delete_attachment("atc_sent", ada)
+        .await
+        .expect("take_unused_attachments");
 }
 
 async fn active_runs<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {

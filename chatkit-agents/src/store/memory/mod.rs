@@ -151,10 +151,10 @@ impl<C: StoreContext> Store<C> for MemoryStore {
                 scope
                     .attachments
                     .iter()
-                    .filter_map(move |(id, (attachment, saved))| {
-                        (attachment.thread_id().is_none() && saved.to_utc() < cutoff)
-                            .then(|| (saved.clone(), user.clone(), id.clone()))
+                    .filter(move |(_, (attachment, saved))| {
+                        attachment.thread_id().is_none() && saved.to_utc() < cutoff
                     })
+                    .map(move |(id, (_, saved))| (*saved, user.clone(), id.clone()))
             })
             .collect();
         stale.sort_by_key(|(saved, _, _)| saved.to_utc());

@@ -447,3 +447,79 @@ async fn the_demo_binary_takes_files_with_the_strategy_its_environment_names() {
     let expected = r##"\"hello.md\" (text/markdown, 13 bytes), first line: \"# Hello\""##;
     assert!(sent.contains(expected), "{sent}");
 }
+
+/// A file the model cannot take (a type the store accepts but no model reads), and one
+/// deleted after it was sent, reach the model as notes that name them.
+#[tokio::test]
+async fn files_the_model_cannot_take_become_notes() {
+    let demo = start(AttachmentLimits::default().allow("application/zip", 1024)).await;
+    let (_, zip) = demo
+        .direct("ann", "a.zip", "application/zip", b"PK\x03\x04")
+        .await;
+    let (_, gone) = demo.direct("ann", "gone.txt", "text/plain", b"bye").await;
+    let events = demo
+        .events(
+            "ann",
+            Demo::message(
+                "two files",
+                &[zip["id"].as_str().unwrap(), gone["id"].as_str().unwrap()],
+            ),
+        )
+        .await;
+    assert!(!events.iter().any(|e| e["type"] == "error"), "{events:?}");
+    let thread_id = events[0]["thread"]["id"].as_str().unwrap().to_owned();
+    let content = demo.last_user_content();
+    assert_eq!(
+        content[1]["text"],
+        "[The user attached \"a.zip\" (application/zip), but it could not be given to you: the model takes images, PDF and text files, not application/zip.]"
+    );
+    // The sent file is deleted by its owner; the next turn's history says so.
+    let (status, _) = demo
+        .json(
+            "ann",
+            json!({"type": "attachments.delete", "params": {"attachment_id": gone["id"]}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let next = json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": {
+        "content": [{"type": "input_text", "text": "and now?"}], "attachments": [], "inference_options": {}}}});
+    demo.events("ann", next).await;
+    let requests = demo.model.0.lock().unwrap();
+    let history = &requests.last().unwrap().input;
+    let first = history.iter().find(|i| i["role"] == "user").unwrap();
+    let note = first["content"][2]["text"].as_str().unwrap();
+    assert!(note.starts_with("[The user attached \"gone.txt\" (text/plain), but it could not be given to you: attachment"), "{note}");
+}
+
+/// A client that goes away halfway through a direct upload leaves nothing behind.
+#[tokio::test]
+async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let demo = start(AttachmentLimits::default()).await;
+    let (content_type, body) = multipart("big.txt", "text/plain", &vec![b'a'; 3 << 20]);
+    let address = demo.base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /chatkit/attachments HTTP/1.1\r\nhost: {address}\r\nx-user-id: ann\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&body[..body.len() / 2]).await.unwrap();
+    socket.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(socket);
+    // The upload task notices the broken body and aborts its write.
+    let mut left = demo.stored_files();
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        left = demo.stored_files();
+    }
+    assert!(left.is_empty(), "{left:?}");
+    let (_, page) = demo
+        .json("ann", json!({"type": "threads.list", "params": {}}))
+        .await;
+    assert_eq!(page["data"], json!([]));
+}

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 /// The offline model, keeping every request it gets.
 #[derive(Default)]
-pub struct Recording(Mutex<Vec<ModelRequest>>);
+pub struct Recording(pub Mutex<Vec<ModelRequest>>);
 
 impl Model for Recording {
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {

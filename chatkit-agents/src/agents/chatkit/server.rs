@@ -95,7 +95,7 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     }
 
     /// Takes attachments: `attachments.create` and `attachments.delete`, the upload
-    /// routes of [`ChatKitEndpoint`](crate::http) (feature `object-store`), and users'
+    /// routes of `http::ChatKitEndpoint` (feature `object-store`), and users'
     /// files in the model input as [`attachment_input`](Self::attachment_input) says
     /// (unless your converter's `attachment_to_message_content` handles them).
     ///

@@ -273,7 +273,8 @@ impl AttachmentLimits {
         self
     }
 
-    /// Refuses `pattern` (and every rule it covers).
+    /// Removes the rule for `pattern` and the rules it covers (`image/*` removes
+    /// `image/png`); a wider rule (`*/*`) still applies to those types.
     pub fn deny(mut self, pattern: &str) -> Self {
         let pattern = pattern.trim().to_ascii_lowercase();
         self.rules
@@ -437,7 +438,7 @@ pub(crate) fn valid_id(id: &str) -> Result<(), AttachmentError> {
 /// Only [`create_attachment`](Self::create_attachment) and
 /// [`delete_attachment`](Self::delete_attachment) are required (as in the reference);
 /// the rest default to "not supported" (501), which suits a store-only app that keeps
-/// bytes elsewhere. [`ObjectAttachmentStore`] (feature `object-store`) implements all
+/// bytes elsewhere. `ObjectAttachmentStore` (feature `object-store`) implements all
 /// of it.
 #[async_trait]
 pub trait AttachmentStore<C: Send + Sync>: Send + Sync {

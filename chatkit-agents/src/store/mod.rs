@@ -224,7 +224,7 @@ pub trait Store<C: Send + Sync>: Send + Sync {
     ///     {"id": "atc_1", "name": "a.txt", "mime_type": "text/plain", "type": "file"})).unwrap();
     /// store.save_attachment(&file, &()).await?;
     /// let later = Timestamp::now().plus_seconds(1);
-    /// let taken = store.take_unused_attachments(later, 100).await?;
+    /// let taken = Store::<()>::take_unused_attachments(&store, later, 100).await?;
     /// assert_eq!(taken, [file]);
     /// assert!(store.load_attachment("atc_1", &()).await.is_err());
     /// # Ok::<(), chatkit_agents::store::StoreError>(())

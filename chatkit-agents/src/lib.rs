@@ -108,6 +108,7 @@
 //! | `mcp` | no | `agents::McpServer`: tools from MCP servers (stdio, Streamable HTTP) | `rmcp`, `reqwest` |
 //! | `redis` | no | `runs::RedisRunLog`: detached runs' events in Redis Streams, joinable on any replica | `redis` (Tokio) |
 //! | `object-store` | no | `store::ObjectAttachmentStore`: attachment bytes on local disk, S3, GCS or Azure with signed upload and preview URLs; the endpoint's upload and preview routes | `object_store`, `multer`, `hmac`, `sha2` |
+//! | `devtools` | no | `ChatKitEndpoint::devtools`: a ChatKit client and protocol inspector served next to the endpoint, assets embedded | nothing beyond `axum` |
 //! | `otel` | no | `telemetry::otel`: OTLP export of the crate's spans and metrics | `opentelemetry-otlp`, `tracing-opentelemetry` |
 //! | `testing` | no | `testing`: `ScriptedModel` and the store conformance suite | nothing |
 //!

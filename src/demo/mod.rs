@@ -393,23 +393,26 @@ const PAGE: &str = r#"<!doctype html>
   <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async onerror="showOffline('the script could not be fetched')"></script>
   <style>
     html, body { height: 100%; margin: 0; font-family: system-ui, sans-serif; background: #f6f6f7; }
-    main { max-width: 760px; height: 100%; margin: 0 auto; display: flex; flex-direction: column; }
+    main { max-width: 1400px; height: 100%; margin: 0 auto; display: flex; flex-direction: column; }
     header { padding: 12px 4px; color: #555; font-size: 14px; }
-    openai-chatkit { flex: 1; display: block; }
+    openai-chatkit { flex: 1; display: block; width: 100%; max-width: 760px; margin: 0 auto; }
+    #devtools { flex: 1; width: 100%; border: 1px solid #ddd; border-radius: 8px; background: #fff; }
     #offline { margin: 16px 4px; padding: 16px; background: #fff; border: 1px solid #ddd; border-radius: 8px; color: #333; }
     #offline pre { background: #f0f0f2; padding: 10px; overflow-x: auto; white-space: pre-wrap; }
   </style>
 </head>
 <body>
   <main>
-    <header>chatkit-agents demo: a Rust ChatKit server. Try the prompts in the chat below.</header>
+    <header>chatkit-agents demo: a Rust ChatKit server. Try the prompts in the chat below, or
+      open the <a href="/chatkit/devtools">devtools</a> (works offline, shows every frame).</header>
     <section id="offline" hidden>
       <strong>The ChatKit web component did not load</strong> (<span id="offline-why">no answer from OpenAI's CDN</span>).
       It comes from <code>cdn.platform.openai.com</code>, so the browser needs internet; this
-      server does not. The server still works: talk to its endpoint directly, for example
+      server does not. Below is the server's own devtools page instead (no network needed;
+      <a href="/chatkit/devtools">open it alone</a>). With curl:
       <pre id="offline-curl"></pre>
-      and open this page again once the browser can reach the CDN.
     </section>
+    <iframe id="devtools" title="ChatKit devtools" hidden></iframe>
     <openai-chatkit id="chat"></openai-chatkit>
   </main>
   <script>
@@ -422,6 +425,9 @@ const PAGE: &str = r#"<!doctype html>
         "  -d '{\"type\":\"threads.create\",\"params\":{\"input\":{\"content\":[{\"type\":\"input_text\",\"text\":\"What is the weather in Paris?\"}],\"attachments\":[],\"inference_options\":{}}}}'";
       document.getElementById("offline").hidden = false;
       document.getElementById("chat").hidden = true;
+      const devtools = document.getElementById("devtools");
+      devtools.src = "/chatkit/devtools";
+      devtools.hidden = false;
     }
     setTimeout(() => showOffline("it had not loaded after 5 seconds"), 5000);
     customElements.whenDefined("openai-chatkit").then(() => {
@@ -566,6 +572,7 @@ pub fn app_with_policy(
             writer_model: model.clone(),
         })
     })
+    .devtools(true)
     .router();
     let page = page(uploads);
     let page = move || async move {

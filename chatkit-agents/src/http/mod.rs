@@ -62,6 +62,8 @@ use crate::server::{process, ChatKitServer, ProcessResult};
 
 #[cfg(feature = "object-store")]
 mod attachments;
+#[cfg(feature = "devtools")]
+mod devtools;
 mod serve;
 
 #[cfg(feature = "object-store")]
@@ -207,6 +209,8 @@ pub struct ChatKitEndpoint<S: ChatKitServer> {
     body_timeout: Duration,
     #[cfg(feature = "object-store")]
     upload_timeout: Duration,
+    #[cfg(feature = "devtools")]
+    devtools: bool,
 }
 
 impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
@@ -219,6 +223,8 @@ impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
             body_timeout: self.body_timeout,
             #[cfg(feature = "object-store")]
             upload_timeout: self.upload_timeout,
+            #[cfg(feature = "devtools")]
+            devtools: self.devtools,
         }
     }
 }
@@ -237,6 +243,8 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             #[cfg(feature = "object-store")]
             upload_timeout: DEFAULT_UPLOAD_TIMEOUT,
+            #[cfg(feature = "devtools")]
+            devtools: false,
         }
     }
 
@@ -270,6 +278,28 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
         self
     }
 
+    /// Serves the devtools page at `GET <path>/devtools` (feature `devtools`): a ChatKit
+    /// client for developers with an inspector of every request and frame, its assets
+    /// embedded in the crate (it needs no network), behind this endpoint's extractor.
+    /// Off by default: turn it on where developers are the users.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use chatkit_agents::http::ChatKitEndpoint;
+    /// # use chatkit_agents::server::respond_with;
+    /// # use chatkit_agents::store::MemoryStore;
+    /// # let server = Arc::new(respond_with(Arc::new(MemoryStore::new()), |_, _, _: ()| Box::pin(futures::stream::empty())));
+    /// let app: axum::Router = ChatKitEndpoint::new(server, |_| Ok(()))
+    ///     .devtools(true) // http://localhost:8000/chatkit/devtools
+    ///     .router();
+    /// # let _ = app;
+    /// ```
+    #[cfg(feature = "devtools")]
+    pub fn devtools(mut self, on: bool) -> Self {
+        self.devtools = on;
+        self
+    }
+
     /// The router: `POST <path>` (the ChatKit protocol), `GET <path>/runs/events`
     /// (joins a detached run: the `Last-Event-ID` header, or `?after=<event id>`, says
     /// from where; see [`crate::server::resume`]) and `POST <path>/runs/cancel` (stops
@@ -278,7 +308,9 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
     /// feature `object-store`, also the attachment routes: `POST <path>/attachments`
     /// (direct uploads), `POST|PUT <path>/attachments/{id}/upload` (two-phase uploads
     /// through this server) and `GET <path>/attachments/{id}/preview`; they answer 501
-    /// when the server has no attachment store. Merge it into your app's router.
+    /// when the server has no attachment store. With `devtools(true)` on
+    /// (feature `devtools`), `GET <path>/devtools` and its assets and `POST
+    /// <path>/devtools/validate`. Merge it into your app's router.
     pub fn router(self) -> Router {
         let path = self.path.clone();
         let base = path.trim_end_matches('/');
@@ -301,6 +333,25 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
                 &format!("{base}/attachments/{{id}}/preview"),
                 get(attachments::preview::<S>),
             );
+        #[cfg(feature = "devtools")]
+        let router = if self.devtools {
+            router
+                .route(&format!("{base}/devtools"), get(devtools::page::<S>))
+                .route(
+                    &format!("{base}/devtools/app.js"),
+                    get(devtools::script::<S>),
+                )
+                .route(
+                    &format!("{base}/devtools/app.css"),
+                    get(devtools::styles::<S>),
+                )
+                .route(
+                    &format!("{base}/devtools/validate"),
+                    post(devtools::validate::<S>),
+                )
+        } else {
+            router
+        };
         router.with_state(self)
     }
 }

@@ -169,78 +169,61 @@ async fn hostile_uploads_are_refused_and_leave_nothing() {
         )
     };
 
-    // Oversize, declared and actual.
-    assert_eq!(
-        code(demo.create("eve", "big.txt", "text/plain", 2048).await),
-        (413, "too_large".into())
-    );
-    assert_eq!(
-        code(
-            demo.direct("eve", "big.txt", "text/plain", &[b'a'; 2048])
-                .await
+    // Direct uploads: oversize, a type not accepted, bytes that are not their type,
+    // file names with a path or a NUL.
+    let big = [b'a'; 2048];
+    let direct: [(&str, &str, &[u8], u16, &str); 7] = [
+        ("big.txt", "text/plain", &big, 413, "too_large"),
+        (
+            "x.exe",
+            "application/x-msdownload",
+            b"MZ",
+            415,
+            "type_not_allowed",
         ),
-        (413, "too_large".into())
-    );
-    // A type not accepted, and bytes that are not their type.
-    assert_eq!(
-        code(
-            demo.direct("eve", "x.exe", "application/x-msdownload", b"MZ")
-                .await
+        (
+            "cat.png",
+            "image/png",
+            b"<html><script>alert(1)</script>",
+            415,
+            "content_mismatch",
         ),
-        (415, "type_not_allowed".into())
-    );
-    assert_eq!(
-        code(
-            demo.direct(
-                "eve",
-                "cat.png",
-                "image/png",
-                b"<html><script>alert(1)</script>"
-            )
-            .await
+        ("t.txt", "text/plain", b"a\0b", 415, "content_mismatch"),
+        (
+            "../../etc/passwd",
+            "text/plain",
+            b"x",
+            400,
+            "invalid_upload",
         ),
-        (415, "content_mismatch".into())
-    );
-    assert_eq!(
-        code(demo.direct("eve", "t.txt", "text/plain", b"a\0b").await),
-        (415, "content_mismatch".into())
-    );
+        ("a\\b.txt", "text/plain", b"x", 400, "invalid_upload"),
+        ("x\u{0}.txt", "text/plain", b"x", 400, "invalid_upload"),
+    ];
+    for (name, mime, bytes, status, error) in direct {
+        let got = code(demo.direct("eve", name, mime, bytes).await);
+        assert_eq!(got, (status, error.to_owned()), "{name} {mime}");
+    }
+    // attachments.create: oversize, names with a NUL or a path.
+    for (name, size, status, error) in [
+        ("big.txt", 2048, 413, "too_large"),
+        ("a\u{0}b.txt", 1, 400, "invalid_upload"),
+        ("..\\x.txt", 1, 400, "invalid_upload"),
+    ] {
+        let got = code(demo.create("eve", name, "text/plain", size).await);
+        assert_eq!(got, (status, error.to_owned()), "{name}");
+    }
     // A multipart body cut off mid-file, one without a file field, one not multipart.
     let (content_type, body) = multipart("cut.txt", "text/plain", b"some text");
     let cut = body[..body.len() - 12].to_vec();
-    assert_eq!(
-        code(demo.direct_raw("eve", &content_type, cut).await),
-        (400, "invalid_upload".into())
-    );
-    let (content_type, _) = multipart("x", "text/plain", b"");
     let no_file = b"------chatkit-test-boundary--\r\n".to_vec();
-    assert_eq!(
-        code(demo.direct_raw("eve", &content_type, no_file).await).0,
-        400
-    );
-    assert_eq!(
-        code(
-            demo.direct_raw("eve", "application/json", b"{}".to_vec())
-                .await
-        ),
-        (400, "invalid_upload".into())
-    );
-    // File names with a path or a NUL, on both routes.
-    assert_eq!(
-        code(
-            demo.direct("eve", "../../etc/passwd", "text/plain", b"x")
-                .await
-        ),
-        (400, "invalid_upload".into())
-    );
-    assert_eq!(
-        code(demo.create("eve", "a\u{0}b.txt", "text/plain", 1).await),
-        (400, "invalid_upload".into())
-    );
-    assert_eq!(
-        code(demo.create("eve", "..\\x.txt", "text/plain", 1).await),
-        (400, "invalid_upload".into())
-    );
+    for (content_type, body) in [
+        (content_type.as_str(), cut),
+        (content_type.as_str(), no_file),
+        ("application/json", b"{}".to_vec()),
+    ] {
+        let got = code(demo.direct_raw("eve", content_type, body).await);
+        assert_eq!(got, (400, "invalid_upload".to_owned()), "{content_type}");
+    }
     assert!(demo.stored_files().is_empty(), "{:?}", demo.stored_files());
     assert_eq!(demo.threads("eve").await, 0);
 

@@ -17,7 +17,7 @@
 //! synchronous, forms, `handler: "client"` ones logged) and an inspector of every
 //! request and frame with its time since the request and the gap since the last one.
 
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -65,6 +65,7 @@ fn asset<S: ChatKitServer>(
         .into_response()
 }
 
+/// `GET <path>/devtools`: the page.
 pub(super) async fn page<S: ChatKitServer>(
     State(endpoint): State<ChatKitEndpoint<S>>,
     request: Request,
@@ -77,28 +78,18 @@ pub(super) async fn page<S: ChatKitServer>(
     )
 }
 
-pub(super) async fn script<S: ChatKitServer>(
+/// `GET <path>/devtools/{file}`: the script and the styles.
+pub(super) async fn file<S: ChatKitServer>(
     State(endpoint): State<ChatKitEndpoint<S>>,
+    Path(file): Path<String>,
     request: Request,
 ) -> Response {
-    asset(
-        &endpoint,
-        &request.into_parts().0,
-        "text/javascript; charset=utf-8",
-        APP_JS,
-    )
-}
-
-pub(super) async fn styles<S: ChatKitServer>(
-    State(endpoint): State<ChatKitEndpoint<S>>,
-    request: Request,
-) -> Response {
-    asset(
-        &endpoint,
-        &request.into_parts().0,
-        "text/css; charset=utf-8",
-        APP_CSS,
-    )
+    let (content_type, body) = match file.as_str() {
+        "app.js" => ("text/javascript; charset=utf-8", APP_JS),
+        "app.css" => ("text/css; charset=utf-8", APP_CSS),
+        _ => return error_response(StatusCode::NOT_FOUND, "not_found", "no such devtools file"),
+    };
+    asset(&endpoint, &request.into_parts().0, content_type, body)
 }
 
 #[derive(serde::Deserialize)]

@@ -338,12 +338,8 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
             router
                 .route(&format!("{base}/devtools"), get(devtools::page::<S>))
                 .route(
-                    &format!("{base}/devtools/app.js"),
-                    get(devtools::script::<S>),
-                )
-                .route(
-                    &format!("{base}/devtools/app.css"),
-                    get(devtools::styles::<S>),
+                    &format!("{base}/devtools/{{file}}"),
+                    get(devtools::file::<S>),
                 )
                 .route(
                     &format!("{base}/devtools/validate"),

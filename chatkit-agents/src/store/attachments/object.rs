@@ -167,6 +167,14 @@ fn backend(error: object_store::Error) -> AttachmentError {
     AttachmentError::backend(error)
 }
 
+/// A missing object is an attachment not uploaded (yet, or any more).
+fn not_uploaded(id: &str) -> impl FnOnce(object_store::Error) -> AttachmentError + '_ {
+    move |error| match error {
+        object_store::Error::NotFound { .. } => AttachmentError::NotUploaded { id: id.to_owned() },
+        other => backend(other),
+    }
+}
+
 impl ObjectAttachmentStore {
     /// A store on `objects`, making URLs from `public_url` (the ChatKit endpoint's
     /// absolute URL).
@@ -419,13 +427,11 @@ impl ObjectAttachmentStore {
         mime_type: String,
     ) -> Result<AttachmentContent, AttachmentError> {
         let location = self.location(id)?;
-        let object = match self.objects.get(&location).await {
-            Ok(object) => object,
-            Err(object_store::Error::NotFound { .. }) => {
-                return Err(AttachmentError::NotUploaded { id: id.to_owned() })
-            }
-            Err(error) => return Err(backend(error)),
-        };
+        let object = self
+            .objects
+            .get(&location)
+            .await
+            .map_err(not_uploaded(id))?;
         let size = object.meta.size;
         let bytes = object
             .into_stream()
@@ -572,13 +578,11 @@ impl<C: Send + Sync> AttachmentStore<C> for ObjectAttachmentStore {
     ) -> Result<(), AttachmentError> {
         let id = attachment.id();
         let location = self.location(id)?;
-        let meta = match self.objects.head(&location).await {
-            Ok(meta) => meta,
-            Err(object_store::Error::NotFound { .. }) => {
-                return Err(AttachmentError::NotUploaded { id: id.to_owned() })
-            }
-            Err(error) => return Err(backend(error)),
-        };
+        let meta = self
+            .objects
+            .head(&location)
+            .await
+            .map_err(not_uploaded(id))?;
         let mime_type = essence(attachment.mime_type());
         // Presigned uploads bypass the size and content checks of the upload route.
         if let Err(error) = self.limits.check(&mime_type, Some(meta.size)) {

@@ -72,12 +72,7 @@ async fn two_phase_upload_reaches_the_model_previews_and_is_deleted_with_its_thr
     assert_eq!(preview.bytes().await.unwrap(), image);
 
     // Deleting the thread deletes its files.
-    let (status, _) = demo
-        .json(
-            "ann",
-            json!({"type": "threads.delete", "params": {"thread_id": thread_id}}),
-        )
-        .await;
+    let status = demo.delete_thread("ann", &thread_id).await;
     assert_eq!(status, 200);
     assert!(demo.stored_files().is_empty(), "{:?}", demo.stored_files());
     let gone = reqwest::get(created["preview_url"].as_str().unwrap())
@@ -139,11 +134,8 @@ async fn direct_upload_reaches_the_model_and_can_be_deleted() {
     let (status, second) = demo.direct("bob", "b.txt", "text/plain", b"bye").await;
     assert_eq!(status, 200);
     assert_eq!(demo.stored_files().len(), 2);
-    let (status, _) = demo
-        .json(
-            "bob",
-            json!({"type": "attachments.delete", "params": {"attachment_id": second["id"]}}),
-        )
+    let status = demo
+        .delete_attachment("bob", second["id"].as_str().unwrap())
         .await;
     assert_eq!(status, 200);
     assert_eq!(demo.stored_files().len(), 1);
@@ -291,12 +283,7 @@ async fn hostile_uploads_are_refused_and_leave_nothing() {
     let mine = mine["id"].as_str().unwrap();
     let (status, _) = demo.json("eve", Demo::message("steal", &[mine])).await;
     assert_eq!(status, 404);
-    let (status, _) = demo
-        .json(
-            "eve",
-            json!({"type": "attachments.delete", "params": {"attachment_id": mine}}),
-        )
-        .await;
+    let status = demo.delete_attachment("eve", mine).await;
     assert_eq!(status, 404);
     assert_eq!(demo.threads("eve").await, 0);
     assert_eq!(demo.stored_files().len(), 1, "ann's file is still there");
@@ -457,11 +444,8 @@ async fn files_the_model_cannot_take_become_notes() {
         "[The user attached \"a.zip\" (application/zip), but it could not be given to you: the model takes images, PDF and text files, not application/zip.]"
     );
     // The sent file is deleted by its owner; the next turn's history says so.
-    let (status, _) = demo
-        .json(
-            "ann",
-            json!({"type": "attachments.delete", "params": {"attachment_id": gone["id"]}}),
-        )
+    let status = demo
+        .delete_attachment("ann", gone["id"].as_str().unwrap())
         .await;
     assert_eq!(status, 200);
     let next = json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": {

@@ -178,12 +178,7 @@ async fn two_phase_uploads_go_straight_to_the_bucket() {
 
     // Deleting the thread deletes the object in the bucket.
     let thread_id = events[0]["thread"]["id"].as_str().unwrap();
-    let (status, _) = demo
-        .json(
-            "ann",
-            serde_json::json!({"type": "threads.delete", "params": {"thread_id": thread_id}}),
-        )
-        .await;
+    let status = demo.delete_thread("ann", thread_id).await;
     assert_eq!(status, 200);
     let location = format!("attachments/{id}");
     assert!(matches!(
@@ -280,12 +275,7 @@ async fn direct_uploads_are_multipart_uploads_to_the_bucket() {
     assert_eq!(object, text.as_bytes());
     let events = demo.events("bob", Demo::message("read", &[id])).await;
     assert!(assistant_text(&events).contains("first line: \"line one\""));
-    let (status, _) = demo
-        .json(
-            "bob",
-            serde_json::json!({"type": "attachments.delete", "params": {"attachment_id": id}}),
-        )
-        .await;
+    let status = demo.delete_attachment("bob", id).await;
     assert_eq!(status, 200);
     assert!(demo.stored_files().is_empty(), "{:?}", demo.stored_files());
 }

@@ -216,6 +216,19 @@ impl Demo {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `threads.delete`: the status.
+    pub async fn delete_thread(&self, user: &str, thread_id: &str) -> u16 {
+        let body = json!({"type": "threads.delete", "params": {"thread_id": thread_id}});
+        self.json(user, body).await.0
+    }
+
+    /// `attachments.delete`: the status.
+    pub async fn delete_attachment(&self, user: &str, attachment_id: &str) -> u16 {
+        let body =
+            json!({"type": "attachments.delete", "params": {"attachment_id": attachment_id}});
+        self.json(user, body).await.0
+    }
+
     pub fn message(text: &str, attachments: &[&str]) -> Value {
         json!({"type": "threads.create", "params": {"input": {
             "content": [{"type": "input_text", "text": text}],

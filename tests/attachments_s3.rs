@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatkit_agents::runs::DisconnectPolicy;
 use chatkit_agents::store::{AttachmentLimits, ObjectAttachmentStore};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::ObjectStoreExt;
@@ -97,7 +98,7 @@ impl S3 {
     async fn demo(&self, limits: AttachmentLimits) -> Demo {
         let s3 = Arc::new(self.client(SECRET_KEY));
         let files_dir = self.root.join(BUCKET);
-        start_with(move |_, public_url| {
+        start_with(DisconnectPolicy::Cancel, move |_, public_url| {
             let store = ObjectAttachmentStore::builder(s3.clone(), public_url)
                 .signer(s3)
                 .signing_key("test key")

@@ -3,7 +3,8 @@
 //! DevTools protocol from this test, against the demo app on a loopback port. The page
 //! loads with no request leaving the server's origin; a message streams its answer;
 //! a widget's server action replaces the widget; an approval card is approved; a file
-//! is uploaded and described; a stream is stopped. Screenshots of each step go to
+//! is uploaded and described; a stream is stopped; a detached run is rejoined after a
+//! reload of the page. Screenshots of each step go to
 //! `target/devtools-screenshots/`; the browser is stopped by its PID.
 
 #![cfg(unix)]
@@ -23,7 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
 mod support;
-use support::uploads::start;
+use chatkit_agents::runs::DisconnectPolicy;
+use support::uploads::{start, start_local};
 
 /// A headless Chromium, killed when dropped.
 struct Chromium {
@@ -43,7 +45,12 @@ impl Chromium {
     /// Starts the browser: its DevTools WebSocket URL.
     fn start() -> (Chromium, String) {
         let binary = std::env::var("CHATKIT_TEST_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-        let profile = std::env::temp_dir().join(format!("chatkit-chromium-{}", std::process::id()));
+        static STARTED: AtomicU64 = AtomicU64::new(0);
+        let profile = std::env::temp_dir().join(format!(
+            "chatkit-chromium-{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut child = Command::new(&binary)
             .args([
                 "--headless=new",
@@ -387,4 +394,48 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
             "a request left the origin: {url}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_run_is_rejoined_after_a_reload() {
+    let demo = start_local(AttachmentLimits::default(), DisconnectPolicy::detach()).await;
+    let (_browser, url) = Chromium::start();
+    let page = Page::open(
+        Cdp::connect(&url).await,
+        &format!("{}/chatkit/devtools", demo.base),
+    )
+    .await;
+    page.wait_for(
+        "the thread list",
+        "document.querySelectorAll('#log li').length >= 2",
+    )
+    .await;
+    page.type_and_send("Research about Rust").await;
+    page.wait_for(
+        "the research workflow",
+        "document.querySelector('#items .workflow')",
+    )
+    .await;
+    // Reload mid-answer: the run goes on without its client.
+    page.call("Page.reload", json!({"ignoreCache": true})).await;
+    page.wait_for(
+        "the reloaded thread list",
+        "document.querySelector('#thread-list li')",
+    )
+    .await;
+    page.eval("document.querySelector('#thread-list li').click(); true")
+        .await;
+    page.wait_for("the resume", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.startsWith('→ resume from'))").await;
+    page.wait_for(
+        "the answer after the resume",
+        "document.querySelector('#items .item.assistant_message')",
+    )
+    .await;
+    page.idle().await;
+    let tasks = page
+        .eval("document.querySelectorAll('#items .workflow .task-line').length")
+        .await;
+    assert_eq!(tasks, json!(4), "the whole workflow");
+    page.wait_for("the thread unlocked", "document.getElementById('thread-status').innerText === ''").await;
+    page.screenshot("08-resumed").await;
 }

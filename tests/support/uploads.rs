@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chatkit_agents::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
+use chatkit_agents::runs::DisconnectPolicy;
 use chatkit_agents::store::{AttachmentLimits, ObjectAttachmentStore, SqliteStore};
 use chatkit_agents::types::{default_generate_id, StoreItemType};
 use chatkit_agents_workspace::demo::{
@@ -56,7 +57,12 @@ pub fn png() -> Vec<u8> {
 
 /// The demo with attachments on local disk under its temporary folder.
 pub async fn start(limits: AttachmentLimits) -> Demo {
-    start_with(|dir, public_url| {
+    start_local(limits, DisconnectPolicy::Cancel).await
+}
+
+/// [`start`] whose answers run as `policy` says.
+pub async fn start_local(limits: AttachmentLimits, policy: DisconnectPolicy) -> Demo {
+    start_with(policy, |dir, public_url| {
         let files = dir.join("files");
         let store = ObjectAttachmentStore::local(&files, public_url)
             .unwrap()
@@ -70,6 +76,7 @@ pub async fn start(limits: AttachmentLimits) -> Demo {
 /// The demo with the attachment store `files` makes from its temporary folder and
 /// public URL (the store, and the folder its bytes land in).
 pub async fn start_with(
+    policy: DisconnectPolicy,
     files: impl FnOnce(&Path, String) -> (ObjectAttachmentStore, PathBuf),
 ) -> Demo {
     let dir = std::env::temp_dir().join(format!(
@@ -89,6 +96,7 @@ pub async fn start_with(
             store: files.clone(),
             strategy: UploadStrategy::TwoPhase,
         }),
+        policy,
         ..DemoOptions::default()
     };
     let app = app_with_policy(

@@ -27,6 +27,7 @@ const state = {
   thread: null, // the current thread's metadata, or null for a new one
   items: new Map(), // id -> item, in order
   streaming: null, // AbortController of the response in flight
+  detached: false, // whether its frames carry ids (a detached run)
   allowCancel: true,
   lastUserItem: null,
   attachments: [], // attachments uploaded for the next message
@@ -105,17 +106,34 @@ async function call(body) {
 }
 
 /// Sends a streaming request and applies each event as it arrives.
-async function stream(body) {
+function stream(body) {
+  logEntry("request", `→ ${body.type}`, body);
+  return follow((signal) => request(body, signal));
+}
+
+/// Joins the detached run answering in the current thread from `lastEventId` (the last
+/// frame this page saw before a reload): `GET <endpoint>/runs/events`.
+function resume(lastEventId) {
+  logEntry("request", `→ resume from ${lastEventId}`, { "last-event-id": lastEventId });
+  return follow((signal) => fetch(settings.endpoint() + "/runs/events", {
+    headers: { ...settings.headers(), "last-event-id": lastEventId },
+    signal,
+  }));
+}
+
+/// Reads the SSE response `open` starts, applying and logging each frame.
+async function follow(open) {
   const controller = new AbortController();
   state.streaming = controller;
+  state.detached = false;
   state.allowCancel = true;
   updateComposer();
   const start = performance.now();
   let last = start;
-  logEntry("request", `→ ${body.type}`, body);
   const frames = [];
+  let ended = false;
   try {
-    const response = await request(body, controller.signal);
+    const response = await open(controller.signal);
     if (!response.ok || !(response.headers.get("content-type") || "").startsWith("text/event-stream")) {
       const text = await response.text();
       const entry = logEntry("json", `← ${response.status}`, text, performance.now() - start);
@@ -144,12 +162,25 @@ async function stream(body) {
         if (frame.error) { flag(entry, frame.error); continue; }
         frames.push({ entry, event: frame.event });
         try { apply(frame.event); } catch (error) { flag(entry, "could not apply: " + error.message); }
+        // A detached run's frames carry ids: remember the last, to rejoin after a reload.
+        if (frame.id && state.thread) {
+          state.detached = true;
+          localStorage.setItem("chatkit-devtools.last-event." + state.thread.id, frame.id);
+        }
       }
     }
+    ended = true;
   } catch (error) {
     if (error.name === "AbortError") logEntry("frame", "■ stopped by the user", "", performance.now() - start);
     else { logEntry("frame", "✗ " + error.message, String(error.stack || error)); showBanner(error.message); }
   } finally {
+    if (ended && state.thread) {
+      localStorage.removeItem("chatkit-devtools.last-event." + state.thread.id);
+      // A run shown as `locked` while it answered: the thread's status now.
+      if (state.thread.status?.type === "locked") {
+        call({ type: "threads.get_by_id", params: { thread_id: state.thread.id } }).then(setThread, () => {});
+      }
+    }
     state.streaming = null;
     updateComposer();
     $("progress").hidden = true;
@@ -332,6 +363,8 @@ async function openThread(id) {
   setThread(thread);
   for (const item of thread.items?.data || []) upsert(item);
   renderThreads(!!state.threadsAfter);
+  const lastEventId = localStorage.getItem("chatkit-devtools.last-event." + id);
+  if (thread.status?.type === "locked" && lastEventId && !state.streaming) await resume(lastEventId);
 }
 
 function setThread(thread) {
@@ -760,7 +793,21 @@ $("composer").addEventListener("submit", async (event) => {
   else await stream({ type: "threads.create", params: { input } });
 });
 
-$("stop").addEventListener("click", () => state.streaming?.abort());
+$("stop").addEventListener("click", async () => {
+  const detached = state.detached;
+  state.streaming?.abort();
+  // A detached run goes on without its client: stop it on the server too.
+  if (detached && state.thread) {
+    const start = performance.now();
+    logEntry("request", "→ runs/cancel", { thread_id: state.thread.id });
+    const response = await fetch(settings.endpoint() + "/runs/cancel", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...settings.headers() },
+      body: JSON.stringify({ thread_id: state.thread.id }),
+    });
+    logEntry("json", `← ${response.status}`, await response.text(), performance.now() - start);
+  }
+});
 $("retry").addEventListener("click", () => {
   if (!state.thread || !state.lastUserItem) return;
   hideBanner();

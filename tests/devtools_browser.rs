@@ -3,7 +3,8 @@
 //! DevTools protocol from this test, against the demo app on a loopback port. The page
 //! loads with no request leaving the server's origin; a message streams its answer;
 //! a widget's server action replaces the widget; an approval card is approved; a file
-//! is uploaded and described; a stream is stopped; a detached run is rejoined after a
+//! is uploaded and described; a stream is stopped; a form adds a task; a client tool
+//! call is answered by the page; a detached run is rejoined after a
 //! reload of the page. Screenshots of each step go to
 //! `target/devtools-screenshots/`; the browser is stopped by its PID.
 
@@ -380,6 +381,37 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
     page.idle().await;
     page.screenshot("07-stopped").await;
 
+    // A form: its field goes to the server with the action.
+    page.new_thread().await;
+    page.type_and_send("Show my tasks").await;
+    page.wait_for(
+        "the task list",
+        "document.querySelector('#items .w-ListView input[name=title]')",
+    )
+    .await;
+    page.idle().await;
+    page.eval("document.querySelector('#items input[name=title]').value = 'Write the docs'; true")
+        .await;
+    page.click_button("Add").await;
+    page.wait_for("the added task", "[...document.querySelectorAll('#items .w-ListViewItem')].some(e => e.innerText.includes('Write the docs'))").await;
+    page.idle().await;
+    page.screenshot("08-form").await;
+
+    // A client tool call, answered by the page.
+    page.new_thread().await;
+    page.type_and_send("What time is it?").await;
+    page.wait_for(
+        "the client tool call",
+        "document.querySelector('#items .client_tool_call textarea')",
+    )
+    .await;
+    page.idle().await;
+    page.eval("document.querySelector('#items .client_tool_call textarea').value = '{\"time\": \"12:34\"}'; true").await;
+    page.click_button("Send result").await;
+    page.wait_for("the answer using the result", "[...document.querySelectorAll('.item.assistant_message')].some(e => e.innerText.includes('12:34'))").await;
+    page.idle().await;
+    page.screenshot("09-client-tool").await;
+
     // Every frame parsed as the protocol; nothing left the server's origin.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let flagged = page
@@ -436,6 +468,10 @@ async fn a_detached_run_is_rejoined_after_a_reload() {
         .eval("document.querySelectorAll('#items .workflow .task-line').length")
         .await;
     assert_eq!(tasks, json!(4), "the whole workflow");
-    page.wait_for("the thread unlocked", "document.getElementById('thread-status').innerText === ''").await;
-    page.screenshot("08-resumed").await;
+    page.wait_for(
+        "the thread unlocked",
+        "document.getElementById('thread-status').innerText === ''",
+    )
+    .await;
+    page.screenshot("10-resumed").await;
 }

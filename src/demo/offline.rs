@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 /// - "weather" (optionally "in <city>") calls `get_weather`;
 /// - "task" or "todo" calls `show_tasks`;
 /// - "research" (optionally "about <topic>") calls `research`, which takes a while;
+/// - "time" calls `get_local_time`, which the client answers;
 /// - "note", "draft" or "write" calls `draft_note`;
 /// - a message with files gets a description of each (name, type, size; the first
 ///   line of a text file; the dimensions of an image);
@@ -99,6 +100,9 @@ impl OfflineModel {
                 let arguments = serde_json::from_str(arguments).unwrap_or_else(|_| json!({}));
                 return vec![Step::tool_call(name, arguments)];
             }
+        }
+        if lower.contains("time") && offer(request, "get_local_time") {
+            return vec![Step::tool_call("get_local_time", json!({}))];
         }
         if lower.contains("weather") && offer(request, "get_weather") {
             let city = after_word(&text, " in ").unwrap_or("Oslo");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chatkit_agents::agents::{
     chatkit::{is_approval_action, AgentServer},
-    Agent, HostedTool, McpServer,
+    Agent, HostedTool, McpServer, ToolUseBehavior,
 };
 use chatkit_agents::async_trait;
 use chatkit_agents::runs::{DisconnectPolicy, RunLeases, RunLogBackend};
@@ -13,7 +13,7 @@ use chatkit_agents::store::{AttachmentStore, Store};
 use chatkit_agents::types::*;
 
 use super::state::{self, Refused};
-use super::tools::{delete_task, draft_note, get_weather, research, show_tasks};
+use super::tools::{delete_task, draft_note, get_local_time, get_weather, research, show_tasks};
 use super::widgets::{task_list, weather_card};
 use super::RequestContext;
 use super::{DemoAttachments, DemoOptions};
@@ -39,12 +39,16 @@ impl DemoServer {
         options: DemoOptions,
     ) -> Self {
         let agent = Agent::new("Demo", model)
-            .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, to delete a task (the user approves it), to draft notes, or to research a topic (it takes a while). Answer briefly.")
+            .instructions("You are the chatkit-agents demo assistant. Use the tools to show the weather, the task list, to delete a task (the user approves it), to draft notes, to research a topic (it takes a while), or to ask the user's browser for its local time. Answer briefly.")
             .tool(get_weather)
             .tool(show_tasks)
             .tool(delete_task)
             .tool(draft_note)
-            .tool(research);
+            .tool(research)
+            .tool(get_local_time)
+            // The browser answers this one: the run stops there and goes on when the
+            // client sends the tool's output.
+            .tool_use_behavior(ToolUseBehavior::StopAtTools(vec!["get_local_time".into()]));
         let agent = mcp_servers
             .into_iter()
             .fold(agent, |agent, server| agent.mcp_server(server));
@@ -172,6 +176,20 @@ impl ChatKitServer for DemoServer {
                     if done && tasks.iter().all(|t| t.done) {
                         yield ThreadStreamEvent::client_effect("celebrate", serde_json::Map::new());
                     }
+                }
+                "tasks.add" => {
+                    let mut tasks = state::tasks(&thread.snapshot());
+                    let task = state::add_task(&mut tasks, &action).map_err(refused)?;
+                    let mut item = widget_item(sender, "add")?;
+                    state::set_tasks(&thread, &tasks);
+                    item.widget = task_list(&tasks);
+                    yield ThreadStreamEvent::item_replaced(item);
+                    yield ThreadStreamEvent::item_done(AssistantMessageItem {
+                        id: default_generate_id(StoreItemType::Message),
+                        thread_id: thread.id().to_owned(),
+                        created_at: Timestamp::now(),
+                        content: vec![AssistantMessageContent::new(format!("Added \"{}\".", task.title))],
+                    });
                 }
                 other => Err(StreamError::custom(format!("The action \"{other}\" is not handled here."), false))?,
             }

@@ -90,6 +90,31 @@ pub fn change_task(
     Ok(task.clone())
 }
 
+/// The title of a task to add, from a form's `title` field (bounded, trimmed), and the
+/// task: a new id after the list's own.
+pub fn add_task(tasks: &mut Vec<Task>, action: &Action) -> Result<Task, Refused> {
+    #[derive(serde::Deserialize)]
+    struct NewTask {
+        title: String,
+    }
+    let NewTask { title } = parse(action)?;
+    let title = bounded(title.trim().to_owned(), "task")?;
+    let next = tasks
+        .iter()
+        .filter_map(|task| task.id.strip_prefix("task_")?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let task = Task {
+        id: format!("task_{next}"),
+        title,
+        done: false,
+        starred: false,
+    };
+    tasks.push(task.clone());
+    Ok(task)
+}
+
 /// Removes the task whose title (case aside) or id is `name` (bounded: it comes from the
 /// model).
 pub fn remove_task(tasks: &mut Vec<Task>, name: &str) -> Result<Task, Refused> {

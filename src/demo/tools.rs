@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use chatkit_agents::agents::{
-    chatkit::AgentContext, function_tool, model::Model, text_deltas, Agent, Runner, ToolContext,
-    ToolError,
+    chatkit::{AgentContext, ClientToolCall},
+    function_tool,
+    model::Model,
+    text_deltas, Agent, Runner, ToolContext, ToolError,
 };
 use chatkit_agents::types::{
     CustomTask, Task, TaskStatusIndicator, ThreadStreamEvent, Workflow, WorkflowSummary,
@@ -154,4 +156,14 @@ pub async fn research(ctx: &ToolContext<Ctx>, topic: String) -> Result<String, T
         "Research on {topic}: {} sources read, findings written.",
         RESEARCH_STEPS.len()
     ))
+}
+
+/// Ask the user's browser for its local time (a client tool: the page answers it).
+#[function_tool]
+pub async fn get_local_time(ctx: &ToolContext<Ctx>) -> &'static str {
+    ctx.set_client_tool_call(ClientToolCall {
+        name: "get_local_time".into(),
+        arguments: serde_json::Map::new(),
+    });
+    "Asked the browser for its local time."
 }

@@ -78,7 +78,7 @@ pub fn initial_tasks() -> Vec<Task> {
 }
 
 /// The task list: clicking a row toggles it on the server (a streamed action); the star
-/// button answers synchronously (`streaming: false`). Actions carry only the task id:
+/// button answers synchronously (`streaming: false`); a form at the end adds a task. Actions carry only the task id:
 /// the list itself lives on the server ([`super::state`]).
 pub fn task_list(tasks: &[Task]) -> WidgetRoot {
     let rows = tasks.iter().map(|task| {
@@ -114,12 +114,26 @@ pub fn task_list(tasks: &[Task]) -> WidgetRoot {
             )
     });
     let done = tasks.iter().filter(|t| t.done).count();
+    // A form: its fields' values go to the server in the action's payload.
+    let add = w::ListViewItem::new().key("add").child(
+        w::Form::new()
+            .direction(w::Direction::Row)
+            .gap(2)
+            .on_submit_action(ActionConfig::new("tasks.add"))
+            .child(
+                w::Input::new("title")
+                    .placeholder("New task")
+                    .required(true),
+            )
+            .child(w::Button::new().label("Add").submit(true)),
+    );
     w::ListView::new()
         .status(w::WidgetStatus::icon(
             format!("{done} of {} done", tasks.len()),
             BuiltinIcon::Check,
         ))
         .extend(rows)
+        .child(add)
         .into()
 }
 

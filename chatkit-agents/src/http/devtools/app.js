@@ -508,6 +508,10 @@ function renderClientToolCall(item) {
       onclick: async () => {
         let result;
         try { result = JSON.parse(input.value || "{}"); } catch (error) { showBanner("The result must be JSON: " + error.message); return; }
+        // The server saves the completed call without sending it again: show it so.
+        item.status = "completed";
+        item.output = result;
+        render(item);
         await stream({ type: "threads.add_client_tool_output", params: { thread_id: state.thread.id, result } });
       },
     }, "Send result"));

@@ -30,7 +30,7 @@ use chatkit_agents::agents::{
     providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel},
     HostedTool, McpServer,
 };
-use chatkit_agents::http::ChatKitEndpoint;
+use chatkit_agents::http::{ChatKitEndpoint, Cors};
 use chatkit_agents::runs::{DisconnectPolicy, RunLeases, RunLogBackend, DEFAULT_RUN_LEASE_TTL};
 use chatkit_agents::store::{
     AttachmentStore, ObjectAttachmentStore, PostgresStore, SqliteStore, Store, StoreContext,
@@ -191,6 +191,9 @@ pub struct DemoConfig {
     /// Where detached runs' events go so that any replica can serve a resume
     /// (`CHATKIT_RUN_LOG`: a `redis://` URL; none by default).
     pub run_log: Option<String>,
+    /// Origins whose pages may call the endpoint (`CHATKIT_CORS_ORIGINS`, comma
+    /// separated, e.g. `http://localhost:5173`; none by default).
+    pub cors: Option<Cors>,
     /// Where users' files go (`CHATKIT_ATTACHMENTS`: a folder,
     /// `chatkit-demo-attachments` by default, `off` for none).
     pub attachments: AttachmentConfig,
@@ -209,6 +212,8 @@ pub struct DemoOptions {
     pub log: Option<Arc<dyn RunLogBackend>>,
     /// Attachments, if the page offers them.
     pub attachments: Option<DemoAttachments>,
+    /// Pages of other origins allowed to call the endpoint.
+    pub cors: Option<Cors>,
 }
 
 /// The demo's attachments: where the bytes go, and which upload strategy its page
@@ -279,7 +284,8 @@ impl DemoConfig {
     /// `CHATKIT_RUNS` (`cancel` or `detach`), `CHATKIT_RUN_LEASE_TTL` (seconds, 20),
     /// `CHATKIT_REPLICA`, `CHATKIT_RUN_LOG` (a `redis://` URL), `CHATKIT_ATTACHMENTS` (a
     /// folder, or `off`), `CHATKIT_UPLOAD_STRATEGY` (`two_phase` or `direct`),
-    /// `CHATKIT_PUBLIC_URL`, `CHATKIT_ATTACHMENT_SWEEP` (seconds, a day). Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
+    /// `CHATKIT_PUBLIC_URL`, `CHATKIT_ATTACHMENT_SWEEP` (seconds, a day),
+    /// `CHATKIT_CORS_ORIGINS` (origins, comma separated). Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
     /// `CHATKIT_DRAIN_TIMEOUT`, `CHATKIT_RUN_LEASE_TTL` or `CHATKIT_RUNS` that does not
     /// parse, and on hosted tools with `OPENAI_API=chat_completions` (Chat
     /// Completions has none).
@@ -365,7 +371,15 @@ impl DemoConfig {
                 std::time::Duration::from_secs(24 * 3600),
             )?,
         };
+        let cors = match var("CHATKIT_CORS_ORIGINS") {
+            None => None,
+            Some(origins) => Some(
+                Cors::allow_origins(origins.split(',').map(str::trim).filter(|o| !o.is_empty()))
+                    .map_err(|e| format!("CHATKIT_CORS_ORIGINS: {e}"))?,
+            ),
+        };
         Ok(DemoConfig {
+            cors,
             attachments,
             runs,
             leases,
@@ -553,6 +567,7 @@ pub fn app_with_policy(
     runs: DemoOptions,
 ) -> Router {
     let uploads = runs.attachments.as_ref().map(|a| a.strategy);
+    let cors = runs.cors.clone();
     let server = Arc::new(DemoServer::new(
         store,
         model.clone(),
@@ -572,7 +587,11 @@ pub fn app_with_policy(
             writer_model: model.clone(),
         })
     })
-    .devtools(true)
+    .devtools(true);
+    let chatkit = match cors {
+        Some(cors) => chatkit.cors(cors),
+        None => chatkit,
+    }
     .router();
     let page = page(uploads);
     let page = move || async move {
@@ -677,6 +696,7 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
         leases: config.leases.clone(),
         log,
         attachments,
+        cors: config.cors.clone(),
     };
     let app = app_with_policy(
         store,

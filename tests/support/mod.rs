@@ -46,6 +46,7 @@ pub fn round_trip(kind: &str, json: &str) -> Result<String, String> {
         other => panic!("unknown kind {other}"),
     }
 }
+pub mod browser;
 pub mod demo_process;
 pub mod logs;
 pub mod otlp;

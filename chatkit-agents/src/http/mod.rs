@@ -62,9 +62,12 @@ use crate::server::{process, ChatKitServer, ProcessResult};
 
 #[cfg(feature = "object-store")]
 mod attachments;
+mod cors;
 #[cfg(feature = "devtools")]
 mod devtools;
 mod serve;
+
+pub use cors::{Cors, InvalidOrigin, DEFAULT_CORS_MAX_AGE};
 
 #[cfg(feature = "object-store")]
 pub use attachments::DEFAULT_UPLOAD_TIMEOUT;
@@ -211,6 +214,7 @@ pub struct ChatKitEndpoint<S: ChatKitServer> {
     upload_timeout: Duration,
     #[cfg(feature = "devtools")]
     devtools: bool,
+    cors: Option<Cors>,
 }
 
 impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
@@ -225,6 +229,7 @@ impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
             upload_timeout: self.upload_timeout,
             #[cfg(feature = "devtools")]
             devtools: self.devtools,
+            cors: self.cors.clone(),
         }
     }
 }
@@ -245,6 +250,7 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
             upload_timeout: DEFAULT_UPLOAD_TIMEOUT,
             #[cfg(feature = "devtools")]
             devtools: false,
+            cors: None,
         }
     }
 
@@ -300,6 +306,25 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
         self
     }
 
+    /// Lets pages of other origins call the endpoint (CORS): preflights are answered and
+    /// every route's answers marked for the origins `cors` lists; see [`Cors`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use chatkit_agents::http::{ChatKitEndpoint, Cors};
+    /// # use chatkit_agents::server::respond_with;
+    /// # use chatkit_agents::store::MemoryStore;
+    /// # let server = Arc::new(respond_with(Arc::new(MemoryStore::new()), |_, _, _: ()| Box::pin(futures::stream::empty())));
+    /// let app: axum::Router = ChatKitEndpoint::new(server, |_| Ok(()))
+    ///     .cors(Cors::allow_origins(["https://app.example.com"]).expect("an origin"))
+    ///     .router();
+    /// # let _ = app;
+    /// ```
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
     /// The router: `POST <path>` (the ChatKit protocol), `GET <path>/runs/events`
     /// (joins a detached run: the `Last-Event-ID` header, or `?after=<event id>`, says
     /// from where; see [`crate::server::resume`]) and `POST <path>/runs/cancel` (stops
@@ -310,7 +335,8 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
     /// through this server) and `GET <path>/attachments/{id}/preview`; they answer 501
     /// when the server has no attachment store. With `devtools(true)` on
     /// (feature `devtools`), `GET <path>/devtools` and its assets and `POST
-    /// <path>/devtools/validate`. Merge it into your app's router.
+    /// <path>/devtools/validate`. With [`cors`](Self::cors), every route answers CORS
+    /// preflights. Merge it into your app's router.
     pub fn router(self) -> Router {
         let path = self.path.clone();
         let base = path.trim_end_matches('/');
@@ -348,7 +374,12 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
         } else {
             router
         };
-        router.with_state(self)
+        let cors = self.cors.as_ref().map(Cors::layer);
+        let router = router.with_state(self);
+        match cors {
+            Some(cors) => router.layer(cors),
+            None => router,
+        }
     }
 }
 

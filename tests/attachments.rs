@@ -208,9 +208,27 @@ async fn hostile_uploads_are_refused_and_leave_nothing() {
     let (content_type, body) = multipart("cut.txt", "text/plain", b"some text");
     let cut = body[..body.len() - 12].to_vec();
     let no_file = b"------chatkit-test-boundary--\r\n".to_vec();
+    // A field before the file far larger than a form field is (a small one is fine).
+    let padded = |size: usize| {
+        let mut body = format!(
+            "------chatkit-test-boundary\r\nContent-Disposition: form-data; name=\"pad\"\r\n\r\n{}\r\n",
+            "x".repeat(size)
+        )
+        .into_bytes();
+        body.extend_from_slice(&multipart("a.txt", "text/plain", b"hi").1);
+        body
+    };
+    let (status, small) = demo.direct_raw("eve", &content_type, padded(1024)).await;
+    assert_eq!(status, 200, "{small}");
+    let delete = demo
+        .delete_attachment("eve", small["id"].as_str().unwrap())
+        .await;
+    assert_eq!(delete, 200);
+    let padded = padded(100 * 1024);
     for (content_type, body) in [
         (content_type.as_str(), cut),
         (content_type.as_str(), no_file),
+        (content_type.as_str(), padded),
         ("application/json", b"{}".to_vec()),
     ] {
         let got = code(demo.direct_raw("eve", content_type, body).await);

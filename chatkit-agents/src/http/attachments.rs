@@ -93,7 +93,14 @@ async fn file_field(
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
         AttachmentError::Invalid("expected a multipart/form-data body with a `file` field".into())
     })?;
-    let mut multipart = multer::Multipart::new(paced(body), boundary);
+    // Fields besides `file` are skipped, at most 64 KiB each: a body cannot stream
+    // anything but the file for long before the store's checks (and, on the two-phase
+    // route, the token's) run.
+    let limits = multer::SizeLimit::new()
+        .per_field(SKIPPED_FIELD_LIMIT)
+        .for_field("file", u64::MAX);
+    let constraints = multer::Constraints::new().size_limit(limits);
+    let mut multipart = multer::Multipart::with_constraints(paced(body), boundary, constraints);
     let broken = |error: multer::Error| {
         AttachmentError::Invalid(format!("the multipart body is malformed: {error}"))
     };
@@ -117,6 +124,9 @@ async fn file_field(
     let mime = field.content_type().map(ToString::to_string);
     Ok((name, mime, deadline(field, timeout)))
 }
+
+/// The most a multipart field other than `file` may carry.
+const SKIPPED_FIELD_LIMIT: u64 = 64 * 1024;
 
 /// How much of a body [`paced`] passes on per poll.
 const BYTES_PER_POLL: usize = 256 * 1024;

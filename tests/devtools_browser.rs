@@ -134,6 +134,19 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
     page.idle().await;
     page.screenshot("08-form").await;
 
+    // The star answers synchronously (`streaming: false`): the widget comes back in the
+    // JSON answer of threads.sync_custom_action.
+    let icon = "document.querySelector('#items .w-ListViewItem button').dataset.icon";
+    let before = page.eval(icon).await;
+    page.eval("document.querySelector('#items .w-ListViewItem button').click(); true")
+        .await;
+    page.wait_for("the sync action", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText === '→ threads.sync_custom_action')").await;
+    page.wait_for("the starred task", &format!("{icon} !== {before}"))
+        .await;
+    // Feedback on an answer.
+    page.eval("[...document.querySelectorAll('.item.assistant_message button')].find(b => b.innerText === 'Good').click(); true").await;
+    page.wait_for("the feedback", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText === '→ items.feedback')").await;
+
     // A client tool call, answered by the page.
     page.new_thread().await;
     page.type_and_send("What time is it?").await;

@@ -684,6 +684,8 @@ function renderWidget(node, ctx) {
         type: "button",
         class: `w-Button ${node.style === "primary" || node.variant === "solid" ? "solid" : ""} ${node.color || ""} ${node.block ? "block" : ""}`,
         disabled: node.disabled,
+        "data-icon": node.iconStart,
+        title: node.iconStart,
         onclick: () => {
           if (submit && ctx.form) {
             const values = formValues(ctx.form);
@@ -692,7 +694,7 @@ function renderWidget(node, ctx) {
             else ctx.form.requestSubmit();
           } else runAction(node.onClickAction, ctx);
         },
-      }, node.label || "");
+      }, node.label || (node.iconStart ? "◇" : ""));
       break;
     }
     case "Input":

@@ -24,22 +24,13 @@ use futures::{Stream, StreamExt};
 
 use super::{error_response, ChatKitEndpoint};
 use crate::server::ChatKitServer;
-use crate::store::{AttachmentError, ByteStream, FileUpload};
+use crate::store::{AttachmentError, ByteStream, FileUpload, INLINE_IMAGE_TYPES};
 
 /// The default [`ChatKitEndpoint::upload_timeout`]: 10 minutes (1 GB at 1.7 MB/s).
 pub const DEFAULT_UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Image types served inline by the preview route; anything else is a download.
-const INLINE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
-
 fn failure(error: &AttachmentError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
-        tracing::error!(%error, "attachment request failed");
-    } else {
-        tracing::info!(status = status.as_u16(), %error, "attachment request refused");
-    }
-    error_response(status, error.code(), &error.to_string())
+    super::failure(error.status(), error.code(), error)
 }
 
 #[derive(serde::Deserialize)]
@@ -281,7 +272,8 @@ pub(super) async fn preview<S: ChatKitServer>(
         Ok(content) => content,
         Err(error) => return failure(&error),
     };
-    let inline = INLINE_TYPES.contains(&content.mime_type.as_str());
+    // Images a browser shows are served inline; anything else is a download.
+    let inline = INLINE_IMAGE_TYPES.contains(&content.mime_type.as_str());
     let mut response = Response::builder()
         .header(header::CONTENT_LENGTH, content.size)
         // An id's bytes never change: a preview may be cached as long as the browser

@@ -568,19 +568,22 @@ fn respond(result: Result<ProcessResult, crate::server::ProcessError>) -> Respon
                     "could not build the response",
                 )
             }),
-        Err(error) => {
-            let status =
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            // A 501 is a feature this server did not configure (any client can ask
-            // for one): not a server fault, so it must not flood the error log.
-            if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
-                tracing::error!(%error, "ChatKit request failed");
-            } else {
-                tracing::info!(status = status.as_u16(), %error, "ChatKit request refused");
-            }
-            error_response(status, error.code(), &error.to_string())
-        }
+        Err(error) => failure(error.status(), error.code(), &error),
     }
+}
+
+/// The error response for a request refused or failed with `status`, logged: server
+/// faults at `ERROR`, the rest (refusals) at `INFO`.
+fn failure(status: u16, code: &str, error: &dyn std::fmt::Display) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // A 501 is a feature this server did not configure (any client can ask for one):
+    // not a server fault, so it must not flood the error log.
+    if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
+        tracing::error!(%error, "ChatKit request failed");
+    } else {
+        tracing::info!(status = status.as_u16(), %error, "ChatKit request refused");
+    }
+    error_response(status, code, &error.to_string())
 }
 
 #[cfg(test)]

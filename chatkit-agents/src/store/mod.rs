@@ -46,6 +46,8 @@ mod sql;
 mod sqlite;
 
 pub use active_run::ActiveRun;
+#[cfg(all(feature = "object-store", feature = "axum"))]
+pub(crate) use attachments::INLINE_IMAGE_TYPES;
 pub(crate) use attachments::{essence, is_text};
 pub use attachments::{
     AttachmentContent, AttachmentError, AttachmentLimits, AttachmentStore, ByteStream, FileUpload,

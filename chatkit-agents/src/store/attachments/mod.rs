@@ -33,6 +33,12 @@ mod token;
 pub use object::{ObjectAttachmentStore, ObjectAttachmentStoreBuilder};
 pub(crate) use sniff::is_text;
 
+#[cfg(feature = "object-store")]
+/// Image types a browser shows inline: they get an `ImageAttachment` with a preview,
+/// served as images; other types are files, served as downloads.
+pub(crate) const INLINE_IMAGE_TYPES: [&str; 4] =
+    ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
 /// Bytes arriving or leaving, a chunk at a time.
 pub type ByteStream = BoxStream<'static, Result<Bytes, AttachmentError>>;
 

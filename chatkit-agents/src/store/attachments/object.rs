@@ -13,7 +13,7 @@ use super::sniff::{check_content, SNIFF_LEN};
 use super::token::{Claims, Purpose, TokenKey};
 use super::{
     essence, valid_id, valid_mime, valid_name, AttachmentContent, AttachmentError,
-    AttachmentLimits, AttachmentStore, ByteStream, FileUpload,
+    AttachmentLimits, AttachmentStore, ByteStream, FileUpload, INLINE_IMAGE_TYPES,
 };
 use crate::store::{RecordKind, Store, StoreError};
 use crate::types::{
@@ -28,9 +28,6 @@ const CLOUD_PART_SIZE: usize = 5 << 20;
 /// Parts on local disk, which has no minimum: smaller parts, less memory per upload.
 const LOCAL_PART_SIZE: usize = 1 << 20;
 const PARTS_IN_FLIGHT: usize = 2;
-
-/// Image types a browser shows inline: these get an [`ImageAttachment`] with a preview.
-const PREVIEW_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
 /// Attachment bytes in an `object_store` backend: the local filesystem (built in, the
 /// embedded default), or S3 and S3-compatible servers, Google Cloud Storage and Azure
@@ -295,7 +292,7 @@ impl ObjectAttachmentStore {
         mime_type: String,
         upload_descriptor: Option<AttachmentUploadDescriptor>,
     ) -> Attachment {
-        if PREVIEW_TYPES.contains(&mime_type.as_str()) {
+        if INLINE_IMAGE_TYPES.contains(&mime_type.as_str()) {
             Attachment::Image(ImageAttachment {
                 preview_url: self.preview_url(&id, &mime_type),
                 id,
@@ -463,13 +460,13 @@ impl ObjectAttachmentStore {
 /// Reads the hex key in `path`, or makes one there (mode 0600 on Unix).
 fn local_key(path: &std::path::Path) -> Result<Vec<u8>, AttachmentError> {
     use std::io::Write;
+    // By bytes: a hand-edited file with other characters is an error, not a panic.
     let decode = |text: &str| -> Option<Vec<u8>> {
-        let text = text.trim();
+        let text = text.trim().as_bytes();
         (text.len() >= 32 && text.len().is_multiple_of(2))
             .then(|| {
-                (0..text.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+                text.chunks(2)
+                    .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
                     .collect()
             })
             .flatten()

@@ -168,7 +168,8 @@ async fn text_chunks_become_a_streamed_message() {
         Some(Usage {
             input_tokens: 12,
             output_tokens: 3,
-            total_tokens: 15
+            total_tokens: 15,
+            ..Default::default()
         })
     );
     let body = &requests(&server).await[0];

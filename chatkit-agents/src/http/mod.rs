@@ -568,6 +568,19 @@ fn respond(result: Result<ProcessResult, crate::server::ProcessError>) -> Respon
                     "could not build the response",
                 )
             }),
+        Err(crate::server::ProcessError::LimitExceeded(exceeded)) => {
+            let mut response = failure(429, "rate_limited", &exceeded);
+            // Whole seconds, rounded up (RFC 9110 `delay-seconds`).
+            let wait = exceeded
+                .retry_after
+                .map(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+            if let Some(seconds) = wait {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            response
+        }
         Err(error) => failure(error.status(), error.code(), &error),
     }
 }

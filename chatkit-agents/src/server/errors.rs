@@ -212,6 +212,10 @@ pub enum ProcessError {
     /// 501; see [`AttachmentError::status`]).
     #[error(transparent)]
     Attachment(AttachmentError),
+    /// The request is over one of its user's limits (429; see
+    /// [`super::ChatKitServer::limits`]). Streaming requests get an `error` event instead.
+    #[error(transparent)]
+    LimitExceeded(super::LimitExceeded),
     /// Another run answers in the thread ([`super::ChatKitServer::run_leases`]).
     #[error("thread {thread_id} is still answering (run {run_id})")]
     ThreadBusy {
@@ -251,6 +255,7 @@ impl ProcessError {
             ProcessError::Resume(e) => e.status(),
             ProcessError::Attachment(e) => e.status(),
             ProcessError::ThreadBusy { .. } => 409,
+            ProcessError::LimitExceeded(_) => 429,
         }
     }
 
@@ -265,6 +270,7 @@ impl ProcessError {
             ProcessError::Resume(e) => e.code(),
             ProcessError::Attachment(e) => e.code(),
             ProcessError::ThreadBusy { .. } => "thread_busy",
+            ProcessError::LimitExceeded(_) => "rate_limited",
         }
     }
 }

@@ -84,7 +84,11 @@ pub(crate) async fn handle<S: ChatKitServer>(
             let items = store
                 .load_thread_items(&p.thread_id, None, DEFAULT_PAGE_SIZE, SortOrder::Asc, &ctx)
                 .await?;
-            json(&thread_response(&thread, items))
+            json(&thread_response(
+                &thread,
+                items,
+                server.usage_in_thread_metadata(),
+            ))
         }
         RequestOp::ThreadsList(p) => {
             let page = store
@@ -94,7 +98,7 @@ pub(crate) async fn handle<S: ChatKitServer>(
                 data: page
                     .data
                     .iter()
-                    .map(|t| thread_response(t, Page::default()))
+                    .map(|t| thread_response(t, Page::default(), server.usage_in_thread_metadata()))
                     .collect::<Vec<_>>(),
                 has_more: page.has_more,
                 after: page.after,
@@ -135,7 +139,11 @@ pub(crate) async fn handle<S: ChatKitServer>(
             let mut thread = store.load_thread(&p.thread_id, &ctx).await?;
             thread.title = Some(p.title);
             store.update_thread(&thread, &ctx).await?;
-            json(&thread_response(&thread, Page::default()))
+            json(&thread_response(
+                &thread,
+                Page::default(),
+                server.usage_in_thread_metadata(),
+            ))
         }
         RequestOp::ThreadsDelete(p) => {
             attachments::delete_thread(server, &p.thread_id, &ctx).await?;
@@ -243,7 +251,8 @@ async fn create<S: ChatKitServer>(
         if let Err(e) = store.save_thread(&thread, &ctx).await {
             return stream::iter([store_failure(e)]).boxed();
         }
-        let created = ThreadStreamEvent::thread_created(thread_response(&thread, Page::default()));
+        let created =
+            ThreadStreamEvent::thread_created(thread_response(&thread, Page::default(), false));
         let lease = match claim(&server, &thread, &claimed, &ctx).await {
             Ok(lease) => lease,
             Err(refused) => return stream::iter([Box::new(created)]).chain(refused).boxed(),

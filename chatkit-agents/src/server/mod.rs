@@ -51,11 +51,13 @@ mod detached;
 mod errors;
 mod frame;
 mod handlers;
+mod limits;
 mod pending;
 mod pipeline;
 mod respond_with;
 mod result;
 mod thread_handle;
+mod usage;
 
 use std::sync::Arc;
 
@@ -69,11 +71,18 @@ pub use cancellations::cancelled_streams_saved;
 pub use detached::{resume, start_run};
 pub use errors::{ProcessError, StreamError};
 pub use frame::sse_frame;
+#[cfg(feature = "redis")]
+pub use limits::RedisLimitCounters;
+pub use limits::{
+    CounterError, LimitCounters, LimitExceeded, LimitKind, LimitSettings, Limits,
+    MemoryLimitCounters, Rate, UserLimits, DEFAULT_STREAM_SLOT_TTL,
+};
 pub use pending::DEFAULT_CHECKPOINT_INTERVAL;
 pub use pipeline::{default_handle_stream_cancelled, CANCELLED_NOTE};
 pub use respond_with::{respond_with, RespondWith};
 pub use result::{ProcessResult, StreamingResult};
 pub use thread_handle::ThreadHandle;
+pub use usage::{usage, USAGE_METADATA_KEY};
 
 use crate::runs::{DisconnectPolicy, RunLeases};
 use crate::store::{AttachmentStore, Store, StoreError};
@@ -319,6 +328,62 @@ pub trait ChatKitServer: Send + Sync + 'static {
         Some(RunLeases::default())
     }
 
+    /// The limits this request's user is held to, if any: requests per window, streams
+    /// open at once, model tokens per window ([`Limits`]). A request over a limit is
+    /// refused before anything of it is read or written: a streaming request with one
+    /// `error` event that names the limit and when to retry, any other with
+    /// [`ProcessError::LimitExceeded`] (`429` with `Retry-After` over HTTP). Default:
+    /// none.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use chatkit_agents::server::{ChatKitServer, EventStream, ThreadHandle};
+    /// # use chatkit_agents::store::{MemoryStore, Store, StoreContext};
+    /// # use chatkit_agents::types::UserMessageItem;
+    /// use std::time::Duration;
+    /// use chatkit_agents::server::{Limits, UserLimits};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String);
+    /// impl StoreContext for User {
+    ///     fn user_id(&self) -> Option<&str> { Some(&self.0) }
+    /// }
+    ///
+    /// struct Chat {
+    ///     store: Arc<MemoryStore>,
+    ///     limits: Limits,
+    /// }
+    ///
+    /// impl ChatKitServer for Chat {
+    ///     type Context = User;
+    ///     fn store(&self) -> Arc<dyn Store<User>> { self.store.clone() }
+    ///     # fn respond(self: Arc<Self>, _: ThreadHandle, _: Option<UserMessageItem>, _: User) -> EventStream { Box::pin(futures::stream::empty()) }
+    ///     fn limits(&self, user: &User) -> Option<UserLimits> {
+    ///         Some(self.limits.for_user(&user.0))
+    ///     }
+    /// }
+    ///
+    /// let chat = Chat {
+    ///     store: Arc::new(MemoryStore::new()),
+    ///     limits: Limits::in_memory().requests(60, Duration::from_secs(60)).concurrent_streams(2),
+    /// };
+    /// # let _ = chat;
+    /// ```
+    fn limits(&self, _context: &Self::Context) -> Option<UserLimits> {
+        None
+    }
+
+    /// Whether each thread keeps its token totals in its metadata under
+    /// [`USAGE_METADATA_KEY`] (`"usage"`: requests, input, cached input, output,
+    /// reasoning and total tokens of every response so far) and sends that key to its
+    /// owner with the thread (`thread.updated` after each response, `threads.get_by_id`,
+    /// `threads.list`), where a client may show it. The rest of the metadata stays
+    /// server-side as in the reference. Default `false`: the wire output is the
+    /// reference's. Usage is kept in the store either way ([`usage`]).
+    fn usage_in_thread_metadata(&self) -> bool {
+        false
+    }
+
     /// Where detached runs' events go besides this process, so that a client can join
     /// a run ([`resume`], `GET <path>/runs/events`) on any replica: a
     /// [`RunLogBackend`](crate::runs::RunLogBackend) such as `runs::RedisRunLog`
@@ -364,10 +429,25 @@ pub async fn process_request<S: ChatKitServer>(
     }
     tracing::info!(parent: &span, "Received request op: {request_type}");
     let mut meter = RequestMeter::start(request_type);
+    let streaming = request.is_streaming();
+    let admission = match server.limits(&context) {
+        None => None,
+        Some(user) => match user.admit(streaming).instrument(span.clone()).await {
+            Ok(admission) => Some(admission),
+            Err(exceeded) => {
+                tracing::info!(parent: &span, limit = exceeded.kind.as_str(), user = user.user(), "request over a limit: {exceeded}");
+                meter.end(RequestStatus::Error);
+                return match streaming {
+                    true => Ok(ProcessResult::Streaming(limits::refused_stream(&exceeded))),
+                    false => Err(ProcessError::LimitExceeded(exceeded)),
+                };
+            }
+        },
+    };
     let policy = server.disconnect_policy(&context);
     // Only a streaming request starts a run; the others never read its id.
     let run = handlers::Run {
-        id: match request.is_streaming() {
+        id: match streaming {
             true => crate::runs::new_run_id(),
             false => String::new(),
         },
@@ -378,7 +458,8 @@ pub async fn process_request<S: ChatKitServer>(
         .await;
     match result {
         Ok(ProcessResult::Streaming(stream)) => {
-            let stream = stream.in_span(span, meter);
+            // The stream slot is held as long as the response runs, detached or not.
+            let stream = stream.in_span(span, meter).holding(admission);
             Ok(ProcessResult::Streaming(match policy {
                 DisconnectPolicy::Cancel => stream,
                 DisconnectPolicy::Detach(retention) => stream.detach(retention, server.run_log()),

@@ -11,6 +11,7 @@ use futures::stream::{AbortHandle, Abortable};
 use super::active_runs::save_cancelled;
 use super::pending::Pending;
 use super::result::Events;
+use super::usage::{save_usage, USAGE_METADATA_KEY};
 use super::{ChatKitServer, EventStream, ThreadHandle};
 use crate::runs::{Lease, Stop};
 use crate::store::{RecordKind, Store, StoreError};
@@ -23,15 +24,23 @@ use crate::types::{
 pub const CANCELLED_NOTE: &str =
     "The user cancelled the stream. Stop responding to the prior request.";
 
-/// The thread as clients see it: server-side metadata replaced by `{}` and hidden items
-/// removed.
+/// The thread as clients see it: server-side metadata replaced by `{}` (but for the
+/// token totals, with `show_usage`) and hidden items removed.
 pub(crate) fn thread_response(
     thread: &ThreadMetadata,
     mut items: crate::types::Page<ThreadItem>,
+    show_usage: bool,
 ) -> Thread {
     items.data.retain(|item| !item.is_hidden());
     let mut meta = thread.clone();
+    let usage = match show_usage {
+        true => meta.metadata.remove(USAGE_METADATA_KEY),
+        false => None,
+    };
     meta.metadata.clear();
+    if let Some(usage) = usage {
+        meta.metadata.insert(USAGE_METADATA_KEY.into(), usage);
+    }
     Thread { meta, items }
 }
 
@@ -121,7 +130,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
             match thread_changed(&thread, &mut last, &mut last_version) {
                 None => {}
                 Some(changed) => match store.update_thread(&changed, &ctx).await {
-                    Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default()))),
+                    Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default(), server.usage_in_thread_metadata()))),
                     Err(error) if thread_deleted(&error) => {
                         tracing::info!(thread_id = thread.id(), "thread deleted while its answer streamed; stream ended");
                         guard.disarm();
@@ -145,11 +154,15 @@ pub(crate) fn process_events<S: ChatKitServer>(
             Some(Stop::Lost) => {
                 guard.disarm();
                 guard.lease = None;
+                save_usage(&*server, &thread, &ctx).await;
                 return;
             }
             None => {}
         }
         guard.disarm();
+        // Counted in the thread's metadata (when shown) before the last comparison, so
+        // the client gets the totals with the final `thread.updated`.
+        save_usage(&*server, &thread, &ctx).await;
         if let Some(lease) = &guard.lease {
             lease.closing();
         }
@@ -162,7 +175,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
         }
         if let Some(changed) = thread_changed(&thread, &mut last, &mut last_version) {
             match store.update_thread(&changed, &ctx).await {
-                Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default()))),
+                Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default(), server.usage_in_thread_metadata()))),
                 Err(error) if thread_deleted(&error) => {
                     tracing::info!(thread_id = thread.id(), "thread deleted while its answer streamed; its update is dropped");
                 }
@@ -369,10 +382,23 @@ impl<S: ChatKitServer> Drop for CancelGuard<S> {
             lease.closing();
         }
         tracing::info!(thread_id = %thread.id, pending = pending.len(), "stream cancelled (the client went away, the run was stopped, or the server is stopping)");
+        let handle = self.thread.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 super::cancellations::spawn_save(&runtime, async move {
                     let saved = save_cancelled(&server, thread, pending, checkpointed, &ctx).await;
+                    // The tokens of the cancelled answer count too.
+                    if !save_usage(&*server, &handle, &ctx).await.is_empty()
+                        && server.usage_in_thread_metadata()
+                    {
+                        if let Err(error) =
+                            server.store().update_thread(&handle.snapshot(), &ctx).await
+                        {
+                            if !thread_deleted(&error) {
+                                tracing::warn!(thread_id = handle.id(), %error, "saving the cancelled answer's usage in the thread failed");
+                            }
+                        }
+                    }
                     // The thread is free for another run once the cancelled one is saved.
                     if let Some(lease) = lease {
                         lease.release().await;

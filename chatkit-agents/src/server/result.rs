@@ -39,6 +39,8 @@ pub struct StreamingResult {
     /// Frames read ahead while the span was entered (see `poll_next`).
     ready: VecDeque<Bytes>,
     ended: bool,
+    /// Held until the response is dropped (a stream slot of the user's limits).
+    _held: Option<Box<dyn Send>>,
 }
 
 /// The pipeline's event stream. Events travel boxed: a `ThreadStreamEvent` is a few
@@ -78,6 +80,7 @@ impl StreamingResult {
             span: tracing::Span::none(),
             meter: None,
             ready: VecDeque::new(),
+            _held: None,
             ended: false,
         }
     }
@@ -108,6 +111,14 @@ impl StreamingResult {
         };
         let reader = crate::runs::detach(self.boxed(), thread_run, retention, backend);
         StreamingResult::of_run(reader)
+    }
+
+    /// Keeps `value` until the response ends or is dropped.
+    pub(crate) fn holding(mut self, value: Option<impl Send + 'static>) -> Self {
+        if let Some(value) = value {
+            self._held = Some(Box::new(value));
+        }
+        self
     }
 
     /// The stream, read inside `span` and measured by `meter`.

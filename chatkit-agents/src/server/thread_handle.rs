@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
+use crate::store::TokenUsage;
 use crate::types::{ThreadMetadata, ThreadStatus};
 
 /// The thread that `respond` or `action` works on.
@@ -30,6 +31,8 @@ struct Inner {
     thread: Mutex<ThreadMetadata>,
     /// Bumped by every change, so the pipeline compares whole threads only when needed.
     version: AtomicU64,
+    /// Tokens used per model since the pipeline last took them.
+    usage: Mutex<Vec<(String, TokenUsage)>>,
 }
 
 impl std::fmt::Debug for ThreadHandle {
@@ -46,6 +49,7 @@ impl ThreadHandle {
                 id: thread.id.clone(),
                 thread: Mutex::new(thread),
                 version: AtomicU64::new(0),
+                usage: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -103,6 +107,40 @@ impl ThreadHandle {
         }
         self.inner.version.fetch_add(1, Ordering::Release);
         result
+    }
+
+    /// Counts tokens `model` used for this response. When the response ends (or is
+    /// cancelled) the pipeline adds them to the store's usage of this thread and user
+    /// ([`Store::add_usage`](crate::store::Store::add_usage)) and to the user's token
+    /// limit; `stream_agent_response` calls it for every model response, so call it
+    /// yourself only for model calls of your own.
+    ///
+    /// ```
+    /// use chatkit_agents::server::ThreadHandle;
+    /// use chatkit_agents::store::TokenUsage;
+    /// use chatkit_agents::types::{ThreadMetadata, Timestamp};
+    /// let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+    /// thread.add_usage("gpt-5-mini", TokenUsage { requests: 1, input_tokens: 300, output_tokens: 40, ..Default::default() });
+    /// thread.add_usage("gpt-5-mini", TokenUsage { requests: 1, input_tokens: 350, output_tokens: 10, ..Default::default() });
+    /// assert_eq!(thread.usage()[0].1.total_tokens(), 700);
+    /// ```
+    pub fn add_usage(&self, model: &str, usage: TokenUsage) {
+        let mut counted = crate::locks::lock(&self.inner.usage);
+        match counted.iter_mut().find(|(name, _)| name == model) {
+            Some((_, total)) => total.add(&usage),
+            None => counted.push((model.to_owned(), usage)),
+        }
+    }
+
+    /// The tokens counted with [`add_usage`](Self::add_usage) and not yet saved, per
+    /// model.
+    pub fn usage(&self) -> Vec<(String, TokenUsage)> {
+        crate::locks::lock(&self.inner.usage).clone()
+    }
+
+    /// Takes the tokens counted so far (the pipeline saves them).
+    pub(crate) fn take_usage(&self) -> Vec<(String, TokenUsage)> {
+        std::mem::take(&mut *crate::locks::lock(&self.inner.usage))
     }
 
     pub(crate) fn version(&self) -> u64 {

@@ -17,7 +17,8 @@
 //!   a compare-and-swap on its revision, and deleted with the thread;
 //! - a thread has at most one [`ActiveRun`] (the lease of the run answering in it),
 //!   claimed, renewed and released by compare on its run id, and deleted with the
-//!   thread.
+//!   thread;
+//! - token usage is added per thread, UTC day and model, and outlives its thread.
 //!
 #![cfg_attr(feature = "sqlite", doc = "[sqlite]: SqliteStore")]
 #![cfg_attr(not(feature = "sqlite"), doc = "[sqlite]: crate#features")]
@@ -25,6 +26,7 @@
 #![cfg_attr(not(feature = "postgres"), doc = "[postgres]: crate#features")]
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 
 use crate::types::default_generate_id;
 // The wire types in the traits' signatures, reachable from here so that a store can be
@@ -44,6 +46,7 @@ mod postgres;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod usage;
 
 pub use active_run::ActiveRun;
 #[cfg(all(feature = "object-store", feature = "axum"))]
@@ -61,6 +64,8 @@ pub use postgres::{PostgresStore, PostgresStoreOptions};
 pub use sql::{SqlDialect, SqlStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub(crate) use usage::sum_by_day_and_model;
+pub use usage::{total_usage, TokenUsage, UsageQuery, UsageRecord};
 
 /// What a store needs to know about the request context.
 pub trait StoreContext: Send + Sync {
@@ -385,6 +390,56 @@ pub trait Store<C: Send + Sync>: Send + Sync {
     ) -> Result<(), StoreError> {
         Err(active_runs_unsupported(thread_id))
     }
+
+    /// Adds what `model` used in a run of `thread_id` that ended on `day` (UTC) to the
+    /// user's counts for that thread, day and model. The server calls it once per model
+    /// after each run (an answer, an action, a cancelled answer). Counts are kept when
+    /// the thread is deleted later, so a user's totals stay whole for billing. The
+    /// default is [`StoreError::Unsupported`] (the server then keeps no usage and says
+    /// so once in its log); every store of this crate implements it.
+    ///
+    /// ```
+    /// use chatkit_agents::store::{MemoryStore, Store, TokenUsage, UsageQuery};
+    /// # futures::executor::block_on(async {
+    /// let store = MemoryStore::new();
+    /// let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+    /// let run = TokenUsage { requests: 2, input_tokens: 900, output_tokens: 120, ..Default::default() };
+    /// store.add_usage("thr_1", day, "gpt-5-mini", &run, &()).await?;
+    /// store.add_usage("thr_1", day, "gpt-5-mini", &run, &()).await?;
+    /// let rows = store.load_usage(&UsageQuery::thread("thr_1"), &()).await?;
+    /// assert_eq!(rows[0].usage.input_tokens, 1800);
+    /// # Ok::<(), chatkit_agents::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    async fn add_usage(
+        &self,
+        thread_id: &str,
+        _day: NaiveDate,
+        _model: &str,
+        _usage: &TokenUsage,
+        _ctx: &C,
+    ) -> Result<(), StoreError> {
+        let _ = thread_id;
+        Err(usage_unsupported())
+    }
+
+    /// The user's usage that `query` asks for, one [`UsageRecord`] per day and model
+    /// (summed over threads when the query names none), ordered by day then model. A
+    /// thread unknown to this user has no usage (an empty list). The default is
+    /// [`StoreError::Unsupported`].
+    async fn load_usage(
+        &self,
+        _query: &UsageQuery,
+        _ctx: &C,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        Err(usage_unsupported())
+    }
+}
+
+fn usage_unsupported() -> StoreError {
+    StoreError::Unsupported(
+        "this store keeps no token usage: implement Store::add_usage and Store::load_usage".into(),
+    )
 }
 
 /// A thread's run waiting for approvals, as a store keeps it.

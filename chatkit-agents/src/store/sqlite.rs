@@ -54,6 +54,20 @@ const SCHEMA: &[&str] = &[
         data TEXT NOT NULL,
         PRIMARY KEY (user_id, thread_id)
     )",
+    // Token usage per thread, UTC day (`YYYY-MM-DD`) and model; outlives its thread.
+    "CREATE TABLE IF NOT EXISTS chatkit_usage (
+        user_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        model TEXT NOT NULL,
+        requests INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        cached_input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        reasoning_tokens INTEGER NOT NULL,
+        PRIMARY KEY (user_id, thread_id, day, model)
+    )",
+    "CREATE INDEX IF NOT EXISTS chatkit_usage_by_day ON chatkit_usage (user_id, day)",
 ];
 
 /// A database made before attachments had `saved_at` and `used` gets them: used as

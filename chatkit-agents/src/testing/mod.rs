@@ -9,7 +9,7 @@ mod store_conformance;
 
 pub use client::{event_types, requests, resume, send, send_frames, Frame, Reply};
 
-pub use scripted_model::{ScriptedMessage, ScriptedModel, Step};
+pub use scripted_model::{ScriptedMessage, ScriptedModel, Step, SCRIPTED_MODEL_NAME};
 pub use store_conformance::{store_conformance, TestUser};
 
 use crate::agents::RunEvent;

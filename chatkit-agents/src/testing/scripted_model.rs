@@ -189,6 +189,9 @@ impl From<ScriptedMessage> for Step {
     }
 }
 
+/// The model name a [`ScriptedModel`]'s responses report (what usage is kept under).
+pub const SCRIPTED_MODEL_NAME: &str = "scripted";
+
 /// A [`Model`] for tests: each call plays the next scripted turn.
 ///
 /// ```
@@ -554,8 +557,9 @@ impl Model for ScriptedModel {
                     yield Ok(event);
                 }
             }
-            let usage = Usage { input_tokens: 10, output_tokens: synth.words, total_tokens: 10 + synth.words };
-            yield Ok(ModelEvent::Completed { response: ResponseInfo { id: Some(response_id), usage: Some(usage), ..Default::default() } });
+            let usage = Usage { input_tokens: 10, output_tokens: synth.words, total_tokens: 10 + synth.words, ..Default::default() };
+            let model = Some(SCRIPTED_MODEL_NAME.to_owned());
+            yield Ok(ModelEvent::Completed { response: ResponseInfo { id: Some(response_id), model, usage: Some(usage), ..Default::default() } });
         }
         .boxed()
     }

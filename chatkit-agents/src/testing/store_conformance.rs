@@ -57,6 +57,9 @@ fn ids<T>(data: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
 /// - run states: none at first; a compare-and-swap from the right revision writes,
 ///   replaces and removes, one from a stale revision changes nothing; another user's or a
 ///   missing thread is [`StoreError::NotFound`]; deleting the thread deletes it;
+/// - usage: added per thread, day and model (the same one twice adds up), read per
+///   thread or for all of a user's threads between two days, summed per day and model,
+///   another user's apart;
 /// - ids: default prefixes `thr_`, `msg_`, `tc_`, `tsk_`, `wf_`.
 ///
 /// ```
@@ -75,7 +78,77 @@ pub async fn store_conformance<S: Store<TestUser>>(store: &S) {
     run_states(store, &ada, &bob).await;
     active_runs(store, &ada, &bob).await;
     unused_attachments(store, &ada, &bob).await;
+    usage(store, &ada, &bob).await;
     id_prefixes(store, &ada);
+}
+
+async fn usage<S: Store<TestUser>>(store: &S, ada: &TestUser, bob: &TestUser) {
+    use crate::store::{TokenUsage, UsageQuery};
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).expect("a date");
+    let run = |n: u64| TokenUsage {
+        requests: 1,
+        input_tokens: 100 * n,
+        cached_input_tokens: 10 * n,
+        output_tokens: 20 * n,
+        reasoning_tokens: n,
+    };
+    let add = |thread: &'static str, d, model: &'static str, n, user: &TestUser| {
+        let user = user.clone();
+        async move {
+            store
+                .add_usage(thread, day(d), model, &run(n), &user)
+                .await
+                .expect("add_usage")
+        }
+    };
+    add("thr_u1", 5, "gpt-5", 1, ada).await;
+    add("thr_u1", 5, "gpt-5", 2, ada).await; // added to the same row
+    add("thr_u1", 5, "gpt-5-mini", 1, ada).await;
+    add("thr_u2", 6, "gpt-5", 4, ada).await;
+    add("thr_u1", 5, "gpt-5", 8, bob).await; // another user's, same thread id
+
+    let rows = store
+        .load_usage(&UsageQuery::thread("thr_u1"), ada)
+        .await
+        .expect("load_usage");
+    let seen: Vec<_> = rows
+        .iter()
+        .map(|r| (r.day, r.model.as_str(), r.usage))
+        .collect();
+    let mut three = run(3);
+    three.requests = 2;
+    assert_eq!(
+        seen,
+        [(day(5), "gpt-5", three), (day(5), "gpt-5-mini", run(1))],
+        "one thread: summed per day and model, ordered by day then model"
+    );
+    let all = store
+        .load_usage(&UsageQuery::all_threads(), ada)
+        .await
+        .expect("load_usage");
+    assert_eq!(all.len(), 3, "every thread of the user: {all:?}");
+    assert_eq!(crate::store::total_usage(&all).input_tokens, 800);
+    let sixth = UsageQuery::all_threads().from(day(6)).to(day(6));
+    let only = store.load_usage(&sixth, ada).await.expect("load_usage");
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0].usage, run(4), "days bound the query, both included");
+    let before = UsageQuery::all_threads().to(day(4));
+    assert!(store
+        .load_usage(&before, ada)
+        .await
+        .expect("load_usage")
+        .is_empty());
+    let bobs = store
+        .load_usage(&UsageQuery::all_threads(), bob)
+        .await
+        .expect("load_usage");
+    assert_eq!(bobs.len(), 1, "users are apart");
+    assert_eq!(bobs[0].usage.input_tokens, 800);
+    let unknown = store
+        .load_usage(&UsageQuery::thread("thr_nobody"), ada)
+        .await
+        .expect("load_usage");
+    assert!(unknown.is_empty(), "an unknown thread has no usage");
 }
 
 fn file(id: &str, thread_id: Option<&str>) -> Attachment {

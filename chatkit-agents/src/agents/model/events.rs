@@ -272,18 +272,67 @@ pub struct IncompleteDetails {
     pub reason: Option<String>,
 }
 
-/// Token usage of a response.
+/// Token usage of a response, as the Responses API reports it (and the Python Agents
+/// SDK's `Usage`): the details say how many input tokens came from the prompt cache and
+/// how many output tokens were spent reasoning.
+///
+/// ```
+/// use chatkit_agents::agents::model::Usage;
+/// let usage: Usage = serde_json::from_str(r#"{"input_tokens": 120, "input_tokens_details": {"cached_tokens": 100},
+///     "output_tokens": 30, "output_tokens_details": {"reasoning_tokens": 12}, "total_tokens": 150}"#).unwrap();
+/// assert_eq!((usage.input_tokens_details.cached_tokens, usage.output_tokens_details.reasoning_tokens), (100, 12));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Usage {
-    /// Input tokens.
+    /// Input tokens (cached ones included).
     #[serde(default)]
     pub input_tokens: u64,
-    /// Output tokens.
+    /// What the input tokens were.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub input_tokens_details: InputTokensDetails,
+    /// Output tokens (reasoning ones included).
     #[serde(default)]
     pub output_tokens: u64,
+    /// What the output tokens were.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub output_tokens_details: OutputTokensDetails,
     /// All tokens.
     #[serde(default)]
     pub total_tokens: u64,
+}
+
+impl Usage {
+    /// Adds `other` to this usage.
+    pub fn add(&mut self, other: &Usage) {
+        self.input_tokens += other.input_tokens;
+        self.input_tokens_details.cached_tokens += other.input_tokens_details.cached_tokens;
+        self.output_tokens += other.output_tokens;
+        self.output_tokens_details.reasoning_tokens += other.output_tokens_details.reasoning_tokens;
+        self.total_tokens += other.total_tokens;
+    }
+}
+
+/// Of a response's input tokens ([`Usage::input_tokens_details`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct InputTokensDetails {
+    /// Read from the provider's prompt cache.
+    #[serde(default)]
+    pub cached_tokens: u64,
+}
+
+/// Of a response's output tokens ([`Usage::output_tokens_details`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OutputTokensDetails {
+    /// Spent reasoning.
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+}
+
+/// `null` reads as the default (providers send `"input_tokens_details": null`).
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// An error reported by the model service.

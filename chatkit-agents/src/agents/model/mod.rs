@@ -16,7 +16,10 @@ mod request;
 use futures::stream::BoxStream;
 
 pub use error::ModelError;
-pub use events::{IncompleteDetails, ModelEvent, ResponseInfo, StreamErrorInfo, Usage};
+pub use events::{
+    IncompleteDetails, InputTokensDetails, ModelEvent, OutputTokensDetails, ResponseInfo,
+    StreamErrorInfo, Usage,
+};
 pub use items::{
     AssistantRole, FunctionCall, FunctionCallType, ImageGenerationItem, ImageGenerationType,
     MessageItem, MessageType, OutputItem, ReasoningItem, ReasoningType,

@@ -236,9 +236,7 @@ impl ModelCall {
         let mut outcome = lock(&self.outcome);
         outcome.last_response_id = response.id.clone();
         if let Some(usage) = &response.usage {
-            outcome.usage.input_tokens += usage.input_tokens;
-            outcome.usage.output_tokens += usage.output_tokens;
-            outcome.usage.total_tokens += usage.total_tokens;
+            outcome.usage.add(usage);
         }
     }
 

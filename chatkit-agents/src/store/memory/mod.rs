@@ -6,8 +6,12 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 
-use super::{swap_revision, ActiveRun, RecordKind, SavedRunState, Store, StoreContext, StoreError};
+use super::{
+    sum_by_day_and_model, swap_revision, ActiveRun, RecordKind, SavedRunState, Store, StoreContext,
+    StoreError, TokenUsage, UsageQuery, UsageRecord,
+};
 use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata, Timestamp};
 use ordered::Ordered;
 
@@ -21,6 +25,8 @@ struct Scope {
     /// The run waiting for approvals, per thread.
     run_states: HashMap<String, SavedRunState>,
     active_runs: HashMap<String, ActiveRun>,
+    /// Token usage per (thread, day, model); kept when the thread is deleted.
+    usage: HashMap<(String, NaiveDate, String), TokenUsage>,
 }
 
 /// A store that keeps everything in memory, scoped per user. For tests, demos and
@@ -373,5 +379,34 @@ impl<C: StoreContext> Store<C> for MemoryStore {
             Err(StoreError::NotFound { .. }) => Ok(()),
             other => other,
         }
+    }
+
+    async fn add_usage(
+        &self,
+        thread_id: &str,
+        day: NaiveDate,
+        model: &str,
+        usage: &TokenUsage,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        self.write(ctx, |s| {
+            let key = (thread_id.to_owned(), day, model.to_owned());
+            s.usage.entry(key).or_default().add(usage);
+        });
+        Ok(())
+    }
+
+    async fn load_usage(
+        &self,
+        query: &UsageQuery,
+        ctx: &C,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        Ok(self.read(ctx, |s| {
+            let rows = s.into_iter().flat_map(|s| &s.usage);
+            sum_by_day_and_model(
+                rows.filter(|((thread, day, _), _)| query.includes(thread, *day))
+                    .map(|((_, day, model), usage)| (*day, model.clone(), *usage)),
+            )
+        }))
     }
 }

@@ -2,7 +2,7 @@
 //! PostgreSQL, for several server replicas sharing one database.
 //!
 //! The schema is `migrations/` (`0001_init.sql`, `0002_run_states.sql`,
-//! `0003_active_runs.sql`, `0004_unused_attachments.sql`), applied by versioned migrations (sqlx's
+//! `0003_active_runs.sql`, `0004_unused_attachments.sql`, `0005_usage.sql`), applied by versioned migrations (sqlx's
 //! migrator, recorded in `chatkit_schema_migrations`, under an advisory lock so that
 //! replicas starting together apply it once). Records are stored as the JSON the store
 //! writes; every row carries its owner and every query filters by it with bound
@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "unused_attachments",
         include_str!("migrations/0004_unused_attachments.sql"),
     ),
+    (5, "usage", include_str!("migrations/0005_usage.sql")),
 ];
 
 /// Where the applied versions are recorded (not sqlx's default table, which an
@@ -147,7 +148,7 @@ impl PostgresStoreOptions {
 
 /// A store in PostgreSQL, scoped per user, safe to share between server replicas.
 ///
-/// Tables (schema version 4, `migrations/`):
+/// Tables (schema version 5, `migrations/`):
 ///
 /// | table | key | columns | index |
 /// |---|---|---|---|
@@ -156,6 +157,7 @@ impl PostgresStoreOptions {
 /// | `chatkit_attachments` | `(user_id, id)` | `saved_at` (unix µs, first save), `used` (a message uses it), `data` | `(used, saved_at)` for sweeping unused ones |
 /// | `chatkit_run_states` | `(user_id, thread_id)`, references its thread `ON DELETE CASCADE` | `revision` (compare-and-swap), `data` | |
 /// | `chatkit_active_runs` | `(user_id, thread_id)`, references its thread `ON DELETE CASCADE` | `run_id` (claimed by it), `cancel_requested`, `data` (the lease) | |
+/// | `chatkit_usage` | `(user_id, thread_id, day, model)`, no foreign key (usage outlives threads) | token counts | `(user_id, day)` for a user's totals |
 /// | `chatkit_schema_migrations` | `version` | sqlx's migration record | |
 ///
 /// ```no_run

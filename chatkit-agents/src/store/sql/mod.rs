@@ -13,10 +13,14 @@
 #![cfg_attr(not(feature = "postgres"), doc = "[`PostgresStore`]: crate#features")]
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
-use super::{swap_revision, ActiveRun, RecordKind, SavedRunState, Store, StoreContext, StoreError};
+use super::{
+    sum_by_day_and_model, swap_revision, ActiveRun, RecordKind, SavedRunState, Store, StoreContext,
+    StoreError, TokenUsage, UsageQuery, UsageRecord,
+};
 use crate::types::{Attachment, Page, SortOrder, ThreadItem, ThreadMetadata, Timestamp};
 
 mod dialect;
@@ -26,8 +30,8 @@ use dialect::PageQueries;
 pub use dialect::SqlDialect;
 pub(super) use rows::backend;
 use rows::{
-    active_run, decode, encode, limit_param, page_from_rows, pick, revision_param, saved_run_state,
-    scope,
+    active_run, count_param, decode, encode, limit_param, page_from_rows, pick, revision_param,
+    saved_run_state, scope, usage_row,
 };
 
 /// A store in a SQL database, scoped per user: `SqliteStore` (`SqlStore<sqlx::Sqlite>`,
@@ -64,6 +68,24 @@ impl<DB: SqlDialect> std::fmt::Debug for SqlStore<DB> {
 
 // The statements that read the same on both databases. Literal strings, so no SQL is
 // ever built from input.
+
+/// Usage counts only grow; days are `YYYY-MM-DD` text (sorts as dates).
+const ADD_USAGE: &str = "INSERT INTO chatkit_usage (user_id, thread_id, day, model, requests, input_tokens, \
+     cached_input_tokens, output_tokens, reasoning_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (user_id, thread_id, day, model) DO UPDATE SET \
+     requests = chatkit_usage.requests + excluded.requests, \
+     input_tokens = chatkit_usage.input_tokens + excluded.input_tokens, \
+     cached_input_tokens = chatkit_usage.cached_input_tokens + excluded.cached_input_tokens, \
+     output_tokens = chatkit_usage.output_tokens + excluded.output_tokens, \
+     reasoning_tokens = chatkit_usage.reasoning_tokens + excluded.reasoning_tokens";
+/// `$2 = ''`: every thread; the days are bounds, both included.
+const LOAD_USAGE: &str = "SELECT day, model, CAST(SUM(requests) AS BIGINT) AS requests, \
+     CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
+     CAST(SUM(cached_input_tokens) AS BIGINT) AS cached_input_tokens, \
+     CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, \
+     CAST(SUM(reasoning_tokens) AS BIGINT) AS reasoning_tokens \
+     FROM chatkit_usage WHERE user_id = $1 AND ($2 = '' OR thread_id = $2) AND day >= $3 AND day <= $4 \
+     GROUP BY day, model";
 
 const LOAD_THREAD: &str = "SELECT id, data FROM chatkit_threads WHERE user_id = $1 AND id = $2";
 const SAVE_THREAD: &str = "INSERT INTO chatkit_threads (user_id, id, created_at, data) VALUES ($1, $2, $3, $4) \
@@ -605,5 +627,52 @@ where
         self.execute(RELEASE_RUN, &[scope(ctx), thread_id, run_id])
             .await
             .map(drop)
+    }
+
+    async fn add_usage(
+        &self,
+        thread_id: &str,
+        day: NaiveDate,
+        model: &str,
+        usage: &TokenUsage,
+        ctx: &C,
+    ) -> Result<(), StoreError> {
+        sqlx::query(ADD_USAGE)
+            .bind(scope(ctx))
+            .bind(thread_id)
+            .bind(day.format("%Y-%m-%d").to_string())
+            .bind(model)
+            .bind(count_param(usage.requests))
+            .bind(count_param(usage.input_tokens))
+            .bind(count_param(usage.cached_input_tokens))
+            .bind(count_param(usage.output_tokens))
+            .bind(count_param(usage.reasoning_tokens))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load_usage(
+        &self,
+        query: &UsageQuery,
+        ctx: &C,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        let day = |day: Option<NaiveDate>, open: &str| match day {
+            Some(day) => day.format("%Y-%m-%d").to_string(),
+            None => open.to_owned(),
+        };
+        let rows = sqlx::query(LOAD_USAGE)
+            .bind(scope(ctx))
+            .bind(query.thread_id.as_deref().unwrap_or(""))
+            .bind(day(query.from, "0000-01-01"))
+            .bind(day(query.to, "9999-12-31"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        // Ordered here, not by SQL: the databases' collations differ.
+        Ok(sum_by_day_and_model(
+            rows.iter().map(usage_row).collect::<Result<Vec<_>, _>>()?,
+        ))
     }
 }

@@ -1,10 +1,11 @@
 //! Binds and rows of [`SqlStore`](super::SqlStore): records as JSON text, the owner
 //! column's value, pages read as `limit + 1` rows, run states with their revision.
 
+use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::{ActiveRun, RecordKind, SavedRunState, StoreContext, StoreError};
+use super::{ActiveRun, RecordKind, SavedRunState, StoreContext, StoreError, TokenUsage};
 use crate::store::page_of;
 use crate::types::{to_storage_json, Page, SortOrder};
 
@@ -129,4 +130,40 @@ where
     })?;
     run.cancel_requested = cancel_requested != 0;
     Ok(Some(run))
+}
+
+/// A row of `chatkit_usage` sums: `(day, model, usage)`. Counts are stored as `BIGINT`
+/// (never negative: they are only ever added to); a day that does not parse is
+/// [`StoreError::Corrupt`].
+pub(super) fn usage_row<R>(row: &R) -> Result<(NaiveDate, String, TokenUsage), StoreError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let day: String = row.try_get("day").map_err(backend)?;
+    let model: String = row.try_get("model").map_err(backend)?;
+    let count = |column: &'static str| -> Result<u64, StoreError> {
+        let value: i64 = row.try_get(column).map_err(backend)?;
+        Ok(u64::try_from(value).unwrap_or(0))
+    };
+    let usage = TokenUsage {
+        requests: count("requests")?,
+        input_tokens: count("input_tokens")?,
+        cached_input_tokens: count("cached_input_tokens")?,
+        output_tokens: count("output_tokens")?,
+        reasoning_tokens: count("reasoning_tokens")?,
+    };
+    let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| StoreError::Corrupt {
+        kind: RecordKind::Thread,
+        id: format!("usage of {model} on {day:?}"),
+        message: e.to_string(),
+    })?;
+    Ok((day, model, usage))
+}
+
+/// A count as a `BIGINT` (counts beyond `i64::MAX` stop there).
+pub(super) fn count_param(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }

@@ -14,8 +14,11 @@ use indexmap::IndexSet;
 
 use super::to_thread_events::{convert_annotation, convert_part, ResponseStreamConverter};
 use crate::agents::chatkit::context::{end_with_duration, AgentContext};
-use crate::agents::model::{ContentPart, FunctionCall, ModelEvent, OutputItem};
+use crate::agents::model::{
+    ContentPart, FunctionCall, ModelEvent, OutputItem, ResponseInfo, Usage,
+};
 use crate::agents::tool::ToolOrigin;
+use crate::store::TokenUsage;
 use crate::types::{
     AssistantMessageContent, AssistantMessageItem, ClientToolCallItem, ClientToolCallStatus,
     GeneratedImage, GeneratedImageItem, Source, StoreItemType, Task, ThoughtTask, ThreadItem,
@@ -281,9 +284,23 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
                     ThreadItemUpdate::annotation_added(content_index, annotation_index, annotation);
                 (item_id, update)
             }
+            ModelEvent::Completed { response } | ModelEvent::Incomplete { response } => {
+                self.count_usage(&response);
+                return;
+            }
             _ => return,
         };
         out.push(ThreadStreamEvent::item_updated(item_id, update));
+    }
+
+    /// A finished response's tokens, counted on the thread for the pipeline to save (and
+    /// to count against the user's limit). A response without a model name is counted
+    /// under `"unknown"`.
+    fn count_usage(&self, response: &ResponseInfo) {
+        if let Some(usage) = &response.usage {
+            let model = response.model.as_deref().unwrap_or("unknown");
+            self.ctx.thread().add_usage(model, token_usage(usage));
+        }
     }
 
     async fn item_added(&mut self, item: OutputItem, out: &mut Vec<ThreadStreamEvent>) {
@@ -600,4 +617,15 @@ fn thought_task(content: String) -> Task {
         content,
         ..Default::default()
     })
+}
+
+/// A response's usage as stores keep it: one request.
+pub(super) fn token_usage(usage: &Usage) -> TokenUsage {
+    TokenUsage {
+        requests: 1,
+        input_tokens: usage.input_tokens,
+        cached_input_tokens: usage.input_tokens_details.cached_tokens,
+        output_tokens: usage.output_tokens,
+        reasoning_tokens: usage.output_tokens_details.reasoning_tokens,
+    }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::agents::model::{
-    ContentPart, FunctionCall, IncompleteDetails, MessageItem, ModelEvent, OutputItem,
-    ReasoningItem, ResponseInfo, StreamErrorInfo, Usage,
+    ContentPart, FunctionCall, IncompleteDetails, InputTokensDetails, MessageItem, ModelEvent,
+    OutputItem, OutputTokensDetails, ReasoningItem, ResponseInfo, StreamErrorInfo, Usage,
 };
 
 /// What the chunks of one response have said so far.
@@ -74,11 +74,17 @@ impl ChunkState {
             });
         }
         if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
-            let count = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
+            let count = |path: &str| usage.pointer(path).and_then(Value::as_u64).unwrap_or(0);
             self.usage = Some(Usage {
-                input_tokens: count("prompt_tokens"),
-                output_tokens: count("completion_tokens"),
-                total_tokens: count("total_tokens"),
+                input_tokens: count("/prompt_tokens"),
+                input_tokens_details: InputTokensDetails {
+                    cached_tokens: count("/prompt_tokens_details/cached_tokens"),
+                },
+                output_tokens: count("/completion_tokens"),
+                output_tokens_details: OutputTokensDetails {
+                    reasoning_tokens: count("/completion_tokens_details/reasoning_tokens"),
+                },
+                total_tokens: count("/total_tokens"),
             });
         }
         let Some(choice) = chunk

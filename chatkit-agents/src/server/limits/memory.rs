@@ -1,0 +1,267 @@
+//! [`MemoryLimitCounters`]: limit counts in this process.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{
+    millis, window_of, CounterError, LimitCounters, LimitExceeded, LimitKind, LimitSettings, Rate,
+};
+
+/// Limit counts in this process: exact for one replica; with several, each counts
+/// alone (use `RedisLimitCounters`, feature `redis`). A user's counts are forgotten
+/// once their windows have passed and they hold no stream.
+#[derive(Debug, Default)]
+pub struct MemoryLimitCounters {
+    users: Mutex<Users>,
+}
+
+#[derive(Debug, Default)]
+struct Users {
+    counts: HashMap<String, UserCounts>,
+    /// Admissions since idle users were last forgotten.
+    since_sweep: usize,
+}
+
+#[derive(Debug, Default)]
+struct UserCounts {
+    /// `(window index, count)`.
+    requests: (u64, u64),
+    tokens: (u64, u64),
+    /// Stream id → expiry (Unix ms).
+    streams: HashMap<String, u64>,
+    /// The end of the latest window counted (Unix ms): idle after it.
+    busy_until: u64,
+}
+
+/// Idle users are forgotten every this many admissions.
+const SWEEP_EVERY: usize = 4096;
+
+impl MemoryLimitCounters {
+    /// Empty counters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// The count of `slot` in the window `index` (a count of an earlier window is zero).
+fn in_window(slot: &mut (u64, u64), index: u64) -> &mut u64 {
+    if slot.0 != index {
+        *slot = (index, 0);
+    }
+    &mut slot.1
+}
+
+#[async_trait]
+impl LimitCounters for MemoryLimitCounters {
+    async fn admit(
+        &self,
+        user: &str,
+        settings: &LimitSettings,
+        stream: Option<&str>,
+        now_ms: u64,
+    ) -> Result<Result<(), LimitExceeded>, CounterError> {
+        let mut users = crate::locks::lock(&self.users);
+        users.since_sweep += 1;
+        if users.since_sweep >= SWEEP_EVERY {
+            users.since_sweep = 0;
+            users.counts.retain(|_, counts| {
+                counts.streams.retain(|_, expires| *expires > now_ms);
+                counts.busy_until > now_ms || !counts.streams.is_empty()
+            });
+        }
+        let counts = users.counts.entry(user.to_owned()).or_default();
+        if let Some(rate) = settings.requests {
+            let (index, left) = window_of(&rate, now_ms);
+            counts.busy_until = counts.busy_until.max(now_ms.saturating_add(millis(left)));
+            let count = in_window(&mut counts.requests, index);
+            *count += 1;
+            if *count > rate.limit {
+                return Ok(Err(exceeded(LimitKind::Requests, rate, left)));
+            }
+        }
+        if let Some(rate) = settings.tokens {
+            let (index, left) = window_of(&rate, now_ms);
+            if *in_window(&mut counts.tokens, index) >= rate.limit {
+                return Ok(Err(exceeded(LimitKind::Tokens, rate, left)));
+            }
+        }
+        if let (Some(limit), Some(stream)) = (settings.concurrent_streams, stream) {
+            counts.streams.retain(|_, expires| *expires > now_ms);
+            if counts.streams.len() as u64 >= limit {
+                return Ok(Err(LimitExceeded {
+                    kind: LimitKind::ConcurrentStreams,
+                    limit,
+                    window: None,
+                    retry_after: None,
+                }));
+            }
+            let expires = now_ms.saturating_add(millis(settings.stream_slot_ttl));
+            counts.streams.insert(stream.to_owned(), expires);
+        }
+        Ok(Ok(()))
+    }
+
+    async fn renew_stream(
+        &self,
+        user: &str,
+        stream: &str,
+        expires_ms: u64,
+    ) -> Result<(), CounterError> {
+        let mut users = crate::locks::lock(&self.users);
+        if let Some(expires) = users
+            .counts
+            .get_mut(user)
+            .and_then(|counts| counts.streams.get_mut(stream))
+        {
+            *expires = expires_ms;
+        }
+        Ok(())
+    }
+
+    async fn end_stream(&self, user: &str, stream: &str) -> Result<(), CounterError> {
+        let mut users = crate::locks::lock(&self.users);
+        if let Some(counts) = users.counts.get_mut(user) {
+            counts.streams.remove(stream);
+        }
+        Ok(())
+    }
+
+    async fn add_tokens(
+        &self,
+        user: &str,
+        tokens: u64,
+        rate: Rate,
+        now_ms: u64,
+    ) -> Result<(), CounterError> {
+        let mut users = crate::locks::lock(&self.users);
+        let counts = users.counts.entry(user.to_owned()).or_default();
+        let (index, left) = window_of(&rate, now_ms);
+        counts.busy_until = counts.busy_until.max(now_ms.saturating_add(millis(left)));
+        let count = in_window(&mut counts.tokens, index);
+        *count = count.saturating_add(tokens);
+        Ok(())
+    }
+}
+
+pub(super) fn exceeded(kind: LimitKind, rate: Rate, left: std::time::Duration) -> LimitExceeded {
+    LimitExceeded {
+        kind,
+        limit: rate.limit,
+        window: Some(rate.window),
+        retry_after: Some(left),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::server::Limits;
+
+    fn settings(limits: Limits) -> LimitSettings {
+        limits.settings().clone()
+    }
+
+    #[tokio::test]
+    async fn each_limit_refuses_past_its_value_and_frees_in_time() {
+        let counters = MemoryLimitCounters::new();
+        let minute = Duration::from_secs(60);
+        let requests = settings(Limits::in_memory().requests(2, minute));
+        let t = 60_000 * 1000; // the start of a window
+        assert_eq!(
+            counters.admit("ada", &requests, None, t).await.unwrap(),
+            Ok(())
+        );
+        assert_eq!(
+            counters.admit("ada", &requests, None, t + 1).await.unwrap(),
+            Ok(())
+        );
+        let refused = counters
+            .admit("ada", &requests, None, t + 10_000)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            (refused.kind, refused.retry_after),
+            (LimitKind::Requests, Some(Duration::from_secs(50)))
+        );
+        assert_eq!(
+            counters.admit("bob", &requests, None, t).await.unwrap(),
+            Ok(()),
+            "users apart"
+        );
+        assert_eq!(
+            counters
+                .admit("ada", &requests, None, t + 60_000)
+                .await
+                .unwrap(),
+            Ok(()),
+            "next window"
+        );
+
+        let streams = settings(Limits::in_memory().concurrent_streams(1));
+        assert_eq!(
+            counters
+                .admit("ada", &streams, Some("s1"), t)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        let busy = counters
+            .admit("ada", &streams, Some("s2"), t)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(busy.kind, LimitKind::ConcurrentStreams);
+        assert_eq!(
+            counters.admit("ada", &streams, None, t).await.unwrap(),
+            Ok(()),
+            "a request without a stream"
+        );
+        counters.end_stream("ada", "s1").await.unwrap();
+        assert_eq!(
+            counters
+                .admit("ada", &streams, Some("s3"), t)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+        let expired = t + 31_000;
+        assert_eq!(
+            counters
+                .admit("ada", &streams, Some("s4"), expired)
+                .await
+                .unwrap(),
+            Ok(()),
+            "an unrenewed slot expires"
+        );
+
+        let rate = Rate {
+            limit: 100,
+            window: minute,
+        };
+        let tokens = settings(Limits::in_memory().tokens(100, minute));
+        counters.add_tokens("cy", 99, rate, t).await.unwrap();
+        assert_eq!(
+            counters.admit("cy", &tokens, None, t).await.unwrap(),
+            Ok(())
+        );
+        counters.add_tokens("cy", 5, rate, t).await.unwrap();
+        let spent = counters
+            .admit("cy", &tokens, None, t + 1000)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!((spent.kind, spent.limit), (LimitKind::Tokens, 100));
+        assert_eq!(
+            counters
+                .admit("cy", &tokens, None, t + 60_000)
+                .await
+                .unwrap(),
+            Ok(())
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! Run it with `cargo run --example demo`, then open <http://127.0.0.1:8000>.
 
 mod hosted;
+mod limits;
 mod mcp;
 mod offline;
 mod received;
@@ -26,11 +27,13 @@ use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::Router;
 use chatkit_agents::agents::{
+    chatkit::ThreadTitles,
     model::Model,
     providers::openai::{OpenAIChatCompletionsModel, OpenAIResponsesModel},
     HostedTool, McpServer,
 };
 use chatkit_agents::http::{ChatKitEndpoint, Cors};
+use chatkit_agents::server::Limits;
 use chatkit_agents::runs::{DisconnectPolicy, RunLeases, RunLogBackend, DEFAULT_RUN_LEASE_TTL};
 use chatkit_agents::store::{
     AttachmentStore, ObjectAttachmentStore, PostgresStore, SqliteStore, Store, StoreContext,
@@ -39,6 +42,7 @@ use chatkit_agents::store::{
 use chatkit_agents::telemetry::otel::{self, Otel, OtelError};
 
 pub use hosted::parse_hosted_tools;
+pub use limits::DemoLimits;
 pub use mcp::parse_mcp_servers;
 pub use offline::OfflineModel;
 pub use server::DemoServer;
@@ -197,6 +201,12 @@ pub struct DemoConfig {
     /// Where users' files go (`CHATKIT_ATTACHMENTS`: a folder,
     /// `chatkit-demo-attachments` by default, `off` for none).
     pub attachments: AttachmentConfig,
+    /// Per-user limits (`CHATKIT_LIMITS`, see [`DemoLimits::parse`]; none by default),
+    /// counted in Redis with `CHATKIT_LIMITS_REDIS`.
+    pub limits: DemoLimits,
+    /// The model that titles new threads (`OPENAI_TITLE_MODEL`, the answer's model by
+    /// default) when a key is set; without a key, titles are the first words.
+    pub title_model: Option<String>,
 }
 
 /// How the demo's answers run (what a client going away does to them, how they hold
@@ -214,6 +224,10 @@ pub struct DemoOptions {
     pub attachments: Option<DemoAttachments>,
     /// Pages of other origins allowed to call the endpoint.
     pub cors: Option<Cors>,
+    /// Per-user limits, keyed by the `x-user-id` user.
+    pub limits: Option<Limits>,
+    /// A model that titles new threads (else: the first words).
+    pub titles: Option<ThreadTitles>,
 }
 
 /// The demo's attachments: where the bytes go, and which upload strategy its page
@@ -285,7 +299,9 @@ impl DemoConfig {
     /// `CHATKIT_REPLICA`, `CHATKIT_RUN_LOG` (a `redis://` URL), `CHATKIT_ATTACHMENTS` (a
     /// folder, or `off`), `CHATKIT_UPLOAD_STRATEGY` (`two_phase` or `direct`),
     /// `CHATKIT_PUBLIC_URL`, `CHATKIT_ATTACHMENT_SWEEP` (seconds, a day),
-    /// `CHATKIT_CORS_ORIGINS` (origins, comma separated). Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
+    /// `CHATKIT_CORS_ORIGINS` (origins, comma separated), `CHATKIT_LIMITS` (see
+    /// [`DemoLimits::parse`]), `CHATKIT_LIMITS_REDIS` (a `redis://` URL),
+    /// `OPENAI_TITLE_MODEL`. Fails on a `CHATKIT_MCP`, `CHATKIT_HOSTED_TOOLS`,
     /// `CHATKIT_DRAIN_TIMEOUT`, `CHATKIT_RUN_LEASE_TTL` or `CHATKIT_RUNS` that does not
     /// parse, and on hosted tools with `OPENAI_API=chat_completions` (Chat
     /// Completions has none).
@@ -378,7 +394,15 @@ impl DemoConfig {
                     .map_err(|e| format!("CHATKIT_CORS_ORIGINS: {e}"))?,
             ),
         };
+        let mut limits = DemoLimits::parse(&var("CHATKIT_LIMITS").unwrap_or_default())?;
+        limits.redis = var("CHATKIT_LIMITS_REDIS").map(|url| url.trim().to_owned());
+        let title_model = match &model {
+            DemoModel::OpenAI { model, .. } => Some(var("OPENAI_TITLE_MODEL").unwrap_or_else(|| model.clone())),
+            DemoModel::Offline => None,
+        };
         Ok(DemoConfig {
+            limits,
+            title_model,
             cors,
             attachments,
             runs,
@@ -691,12 +715,28 @@ pub async fn run(config: DemoConfig) -> Result<(), Box<dyn std::error::Error>> {
             })
         }
     };
+    let limits = match config.limits.any() {
+        false => None,
+        true => {
+            tracing::info!(limits = ?config.limits, "users are held to limits (by x-user-id)");
+            Some(config.limits.build().await?)
+        }
+    };
+    let titles = config.title_model.as_ref().map(|name| {
+        let mut title_config = config.model.clone();
+        if let DemoModel::OpenAI { model, .. } = &mut title_config {
+            model.clone_from(name);
+        }
+        ThreadTitles::new(self::model(&title_config))
+    });
     let runs = DemoOptions {
         policy: config.runs.clone(),
         leases: config.leases.clone(),
         log,
         attachments,
         cors: config.cors.clone(),
+        limits,
+        titles,
     };
     let app = app_with_policy(
         store,

@@ -8,7 +8,9 @@ use chatkit_agents::agents::{
 };
 use chatkit_agents::async_trait;
 use chatkit_agents::runs::{DisconnectPolicy, RunLeases, RunLogBackend};
-use chatkit_agents::server::{ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle};
+use chatkit_agents::server::{
+    ChatKitServer, EventStream, ProcessError, StreamError, ThreadHandle, UserLimits,
+};
 use chatkit_agents::store::{AttachmentStore, Store};
 use chatkit_agents::types::*;
 
@@ -55,9 +57,16 @@ impl DemoServer {
         let agent = hosted_tools
             .into_iter()
             .fold(agent, |agent, tool| agent.hosted_tool(tool));
-        let mut agent = AgentServer::new(store.clone(), agent);
+        // Threads show their token totals (the devtools page reads them).
+        let mut agent = AgentServer::new(store.clone(), agent).usage_in_thread_metadata(true);
         if let Some(DemoAttachments { store, .. }) = &options.attachments {
             agent = agent.attachments(store.clone());
+        }
+        if let Some(limits) = &options.limits {
+            agent = agent.limits(limits.clone(), |request: &RequestContext| Some(request.user_id.clone()));
+        }
+        if let Some(titles) = &options.titles {
+            agent = agent.titles(titles.clone());
         }
         DemoServer {
             store,
@@ -110,13 +119,22 @@ impl ChatKitServer for DemoServer {
         Some(context.user_id.clone())
     }
 
+    fn limits(&self, context: &RequestContext) -> Option<UserLimits> {
+        ChatKitServer::limits(&*self.agent, context)
+    }
+
+    fn usage_in_thread_metadata(&self) -> bool {
+        ChatKitServer::usage_in_thread_metadata(&*self.agent)
+    }
+
     fn respond(
         self: Arc<Self>,
         thread: ThreadHandle,
         input: Option<UserMessageItem>,
         context: RequestContext,
     ) -> EventStream {
-        if let (None, Some(message)) = (thread.title(), &input) {
+        // With a title model, the agent server titles new threads; else the first words.
+        if let (None, Some(message), None) = (thread.title(), &input, &self.runs.titles) {
             let text: String = message
                 .content
                 .iter()

@@ -66,6 +66,7 @@ mod cors;
 #[cfg(feature = "devtools")]
 mod devtools;
 mod serve;
+mod usage;
 
 pub use cors::{Cors, InvalidOrigin, DEFAULT_CORS_MAX_AGE};
 
@@ -329,7 +330,9 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
     /// (joins a detached run: the `Last-Event-ID` header, or `?after=<event id>`, says
     /// from where; see [`crate::server::resume`]) and `POST <path>/runs/cancel` (stops
     /// the run answering in a thread: body `{"thread_id": "thr_…"}`, answer
-    /// `{"cancelled": true|false}`; see [`crate::server::cancel_run`]). With the
+    /// `{"cancelled": true|false}`; see [`crate::server::cancel_run`]) and `GET
+    /// <path>/usage` (the user's token usage per day and model, `?thread_id=`, `?from=`
+    /// and `?to=` optional; see [`crate::server::usage`]). With the
     /// feature `object-store`, also the attachment routes: `POST <path>/attachments`
     /// (direct uploads), `POST|PUT <path>/attachments/{id}/upload` (two-phase uploads
     /// through this server) and `GET <path>/attachments/{id}/preview`; they answer 501
@@ -344,7 +347,8 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
         let router = Router::new()
             .route(&path, post(handle::<S>))
             .route(&events, get(resume_run::<S>))
-            .route(&cancel, post(cancel_run::<S>));
+            .route(&cancel, post(cancel_run::<S>))
+            .route(&format!("{base}/usage"), get(usage::usage::<S>));
         #[cfg(feature = "object-store")]
         let router = router
             .route(

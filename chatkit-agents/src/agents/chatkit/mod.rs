@@ -3,7 +3,8 @@
 //! - [`AgentContext`]: what tools and hooks use to stream ChatKit events mid-run;
 //! - [`stream_agent_response`]: a run's events as ChatKit thread events;
 //! - [`ThreadItemConverter`]: thread items as model input;
-//! - [`AgentServer`]: a ready-made ChatKit server answering with an agent;
+//! - [`AgentServer`]: a ready-made ChatKit server answering with an agent (titles by a
+//!   small model with [`ThreadTitles`], per-user limits, usage in the thread);
 //! - [`ApprovalHandler`]: tool calls waiting for the user's approval as cards in the
 //!   thread, and the run resumed once they are decided.
 
@@ -14,6 +15,7 @@ mod context;
 mod history;
 mod response_stream;
 mod server;
+mod titles;
 mod to_model_input;
 mod waiting_run;
 
@@ -26,6 +28,7 @@ pub use response_stream::{
     DefaultResponseStreamConverter, ResponseStreamConverter,
 };
 pub use server::{ActionRequest, AgentServer};
+pub use titles::{fallback_title, ThreadTitles, DEFAULT_TITLE_INSTRUCTIONS, DEFAULT_TITLE_TIMEOUT};
 pub use to_model_input::{
     python_json_dumps, simple_to_agent_input, ConversionError, DefaultThreadItemConverter,
     ThreadItemConverter,

@@ -13,10 +13,11 @@ use super::history::convert_history;
 use super::response_stream::{
     stream_agent_response_with, DefaultResponseStreamConverter, ResponseStreamConverter,
 };
+use super::titles::ThreadTitles;
 use super::to_model_input::{DefaultThreadItemConverter, ThreadItemConverter};
 use crate::agents::agent::Agent;
 use crate::agents::runner::{RunError, Runner};
-use crate::server::{ChatKitServer, EventStream, StreamError, ThreadHandle};
+use crate::server::{ChatKitServer, EventStream, Limits, StreamError, ThreadHandle, UserLimits};
 use crate::store::{AttachmentStore, Store};
 use crate::types::{Action, SortOrder, UserMessageItem, WidgetItem};
 
@@ -53,7 +54,13 @@ pub struct AgentServer<C> {
     actions: HashMap<String, Arc<ActionHandler<C>>>,
     attachments: Option<Arc<dyn AttachmentStore<C>>>,
     attachment_input: AttachmentInput,
+    titles: Option<ThreadTitles>,
+    limits: Option<(Limits, Arc<LimitUser<C>>)>,
+    usage_in_metadata: bool,
 }
+
+/// Names the user a request's limits are counted for (see [`AgentServer::limits`]).
+type LimitUser<C> = dyn Fn(&C) -> Option<String> + Send + Sync;
 
 /// Names the user of a request on its span (see [`AgentServer::trace_user`]).
 type TraceUser<C> = dyn Fn(&C) -> Option<String> + Send + Sync;
@@ -91,7 +98,63 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
             actions: HashMap::new(),
             attachments: None,
             attachment_input: AttachmentInput::default(),
+            titles: None,
+            limits: None,
+            usage_in_metadata: false,
         }
+    }
+
+    /// Titles each new thread from its first message with a small model call beside the
+    /// answer (see [`ThreadTitles`]); without it, threads keep no title unless your code
+    /// sets one.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chatkit_agents::agents::{Agent, chatkit::{AgentServer, ThreadTitles}};
+    /// use chatkit_agents::store::MemoryStore;
+    /// use chatkit_agents::testing::{ScriptedModel, Step};
+    /// let agent = Agent::new("Helper", Arc::new(ScriptedModel::new(vec![vec![Step::text("Sure.")]])));
+    /// let small = Arc::new(ScriptedModel::new(vec![vec![Step::text("Packing for Lisbon")]]));
+    /// let server: AgentServer<()> = AgentServer::new(Arc::new(MemoryStore::new()), agent)
+    ///     .titles(ThreadTitles::new(small));
+    /// # let _ = server;
+    /// ```
+    pub fn titles(mut self, titles: ThreadTitles) -> Self {
+        self.titles = Some(titles);
+        self
+    }
+
+    /// Holds users to `limits` (see [`ChatKitServer::limits`]); `user` names the user of
+    /// a request (`None`: that request is not limited).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use chatkit_agents::agents::{Agent, chatkit::AgentServer};
+    /// use chatkit_agents::server::Limits;
+    /// use chatkit_agents::store::{MemoryStore, StoreContext};
+    /// # #[derive(Clone)] struct Request(String);
+    /// # impl StoreContext for Request { fn user_id(&self) -> Option<&str> { Some(&self.0) } }
+    /// # let agent = Agent::new("Helper", Arc::new(chatkit_agents::testing::ScriptedModel::new(vec![])));
+    /// let limits = Limits::in_memory().concurrent_streams(2).tokens(500_000, Duration::from_secs(86_400));
+    /// let server = AgentServer::new(Arc::new(MemoryStore::new()), agent)
+    ///     .limits(limits, |request: &Request| request.user_id().map(str::to_owned));
+    /// # let _ = server;
+    /// ```
+    pub fn limits(
+        mut self,
+        limits: Limits,
+        user: impl Fn(&C) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.limits = Some((limits, Arc::new(user)));
+        self
+    }
+
+    /// Keeps each thread's token totals in its metadata and shows them to its owner
+    /// (see [`ChatKitServer::usage_in_thread_metadata`]).
+    pub fn usage_in_thread_metadata(mut self, show: bool) -> Self {
+        self.usage_in_metadata = show;
+        self
     }
 
     /// Takes attachments: `attachments.create` and `attachments.delete`, the upload
@@ -277,12 +340,29 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
         self.trace_user.as_ref().and_then(|user| user(context))
     }
 
+    fn limits(&self, context: &C) -> Option<UserLimits> {
+        let (limits, user) = self.limits.as_ref()?;
+        user(context).map(|user| limits.for_user(user))
+    }
+
+    fn usage_in_thread_metadata(&self) -> bool {
+        self.usage_in_metadata
+    }
+
     fn respond(
         self: Arc<Self>,
         thread: ThreadHandle,
-        _input: Option<UserMessageItem>,
+        input: Option<UserMessageItem>,
         context: C,
     ) -> EventStream {
+        // A new thread's title is written beside the answer.
+        let title = match (&self.titles, &input) {
+            (Some(titles), Some(message)) if thread.title().is_none() => {
+                let text = message.text();
+                (!text.trim().is_empty()).then(|| titles.start(thread.clone(), text))
+            }
+            _ => None,
+        };
         Box::pin(async_stream::try_stream! {
             let recent = self.store.load_thread_items(thread.id(), None, self.history, SortOrder::Desc, &context).await?;
             let mut items = recent.data;
@@ -307,6 +387,9 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
                         }
                     }
                 }
+            }
+            if let Some(title) = title {
+                title.finish().await;
             }
         })
     }

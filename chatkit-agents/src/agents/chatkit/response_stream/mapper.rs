@@ -620,7 +620,7 @@ fn thought_task(content: String) -> Task {
 }
 
 /// A response's usage as stores keep it: one request.
-pub(super) fn token_usage(usage: &Usage) -> TokenUsage {
+pub(in crate::agents::chatkit) fn token_usage(usage: &Usage) -> TokenUsage {
     TokenUsage {
         requests: 1,
         input_tokens: usage.input_tokens,

@@ -33,8 +33,8 @@ use chatkit_agents::agents::{
     HostedTool, McpServer,
 };
 use chatkit_agents::http::{ChatKitEndpoint, Cors};
-use chatkit_agents::server::Limits;
 use chatkit_agents::runs::{DisconnectPolicy, RunLeases, RunLogBackend, DEFAULT_RUN_LEASE_TTL};
+use chatkit_agents::server::Limits;
 use chatkit_agents::store::{
     AttachmentStore, ObjectAttachmentStore, PostgresStore, SqliteStore, Store, StoreContext,
     StoreError,
@@ -205,7 +205,7 @@ pub struct DemoConfig {
     /// counted in Redis with `CHATKIT_LIMITS_REDIS`.
     pub limits: DemoLimits,
     /// The model that titles new threads (`OPENAI_TITLE_MODEL`, the answer's model by
-    /// default) when a key is set; without a key, titles are the first words.
+    /// default, `off` for none) when a key is set; otherwise titles are the first words.
     pub title_model: Option<String>,
 }
 
@@ -396,9 +396,11 @@ impl DemoConfig {
         };
         let mut limits = DemoLimits::parse(&var("CHATKIT_LIMITS").unwrap_or_default())?;
         limits.redis = var("CHATKIT_LIMITS_REDIS").map(|url| url.trim().to_owned());
-        let title_model = match &model {
-            DemoModel::OpenAI { model, .. } => Some(var("OPENAI_TITLE_MODEL").unwrap_or_else(|| model.clone())),
-            DemoModel::Offline => None,
+        let title_model = match (&model, var("OPENAI_TITLE_MODEL")) {
+            (DemoModel::Offline, _) => None,
+            (_, Some(name)) if name.trim() == "off" => None,
+            (_, Some(name)) => Some(name.trim().to_owned()),
+            (DemoModel::OpenAI { model, .. }, None) => Some(model.clone()),
         };
         Ok(DemoConfig {
             limits,

@@ -63,7 +63,9 @@ impl DemoServer {
             agent = agent.attachments(store.clone());
         }
         if let Some(limits) = &options.limits {
-            agent = agent.limits(limits.clone(), |request: &RequestContext| Some(request.user_id.clone()));
+            agent = agent.limits(limits.clone(), |request: &RequestContext| {
+                Some(request.user_id.clone())
+            });
         }
         if let Some(titles) = &options.titles {
             agent = agent.titles(titles.clone());

@@ -32,7 +32,10 @@ pub(super) async fn usage<S: ChatKitServer>(
     let params = match axum::extract::Query::<UsageParams>::try_from_uri(&parts.uri) {
         Ok(query) => query.0,
         Err(rejection) => {
-            let message = format!("{} (expected ?thread_id=thr_…&from=YYYY-MM-DD&to=YYYY-MM-DD, each optional)", rejection.body_text());
+            let message = format!(
+                "{} (expected ?thread_id=thr_…&from=YYYY-MM-DD&to=YYYY-MM-DD, each optional)",
+                rejection.body_text()
+            );
             return error_response(StatusCode::BAD_REQUEST, "invalid_query", &message);
         }
     };
@@ -52,7 +55,10 @@ pub(super) async fn usage<S: ChatKitServer>(
     }
     let body = serde_json::json!({ "data": records, "total": total_json });
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body.to_string(),
     )
         .into_response()

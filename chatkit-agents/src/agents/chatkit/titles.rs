@@ -147,9 +147,15 @@ impl PendingTitle {
     /// Waits for the title at most the timeout; without one by then, the thread gets the
     /// fallback (and a late model title is not applied).
     pub(crate) async fn finish(mut self) {
-        if tokio::time::timeout(self.timeout, &mut self.task).await.is_err() {
+        if tokio::time::timeout(self.timeout, &mut self.task)
+            .await
+            .is_err()
+        {
             self.task.abort();
-            tracing::warn!(thread_id = self.thread.id(), "the title model took too long; the thread is titled with its first words");
+            tracing::warn!(
+                thread_id = self.thread.id(),
+                "the title model took too long; the thread is titled with its first words"
+            );
             self.thread.set_title(fallback_title(&self.message));
         }
     }
@@ -185,7 +191,10 @@ pub fn fallback_title(message: &str) -> String {
 /// The model's answer as a title: one line, no surrounding quotes or final period, at
 /// most [`MAX_TITLE_CHARS`]; none when nothing is left.
 fn clean_title(answer: &str) -> Option<String> {
-    let line = answer.lines().map(str::trim).find(|line| !line.is_empty())?;
+    let line = answer
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())?;
     let line = line.trim_start_matches(|c: char| "\"'“”‘’*#".contains(c) || c.is_whitespace());
     let line = line.strip_prefix("Title:").unwrap_or(line).trim();
     let line = line.trim_end_matches(|c: char| "\"'“”‘’*.".contains(c) || c.is_whitespace());
@@ -208,9 +217,18 @@ mod tests {
 
     #[test]
     fn model_answers_are_cleaned_into_titles() {
-        assert_eq!(clean_title("\"Trip to Lisbon.\"\n").as_deref(), Some("Trip to Lisbon"));
-        assert_eq!(clean_title("Title: Budget review").as_deref(), Some("Budget review"));
-        assert_eq!(clean_title("\n\n  ** Rust lifetimes **").as_deref(), Some("Rust lifetimes"));
+        assert_eq!(
+            clean_title("\"Trip to Lisbon.\"\n").as_deref(),
+            Some("Trip to Lisbon")
+        );
+        assert_eq!(
+            clean_title("Title: Budget review").as_deref(),
+            Some("Budget review")
+        );
+        assert_eq!(
+            clean_title("\n\n  ** Rust lifetimes **").as_deref(),
+            Some("Rust lifetimes")
+        );
         assert_eq!(clean_title("  \n \"\" "), None);
         let long = "word ".repeat(30);
         let title = clean_title(&long).unwrap();

@@ -81,7 +81,7 @@ impl LimitCounters for MemoryLimitCounters {
                 return Ok(Err(exceeded(LimitKind::Requests, rate, left)));
             }
         }
-        if let Some(rate) = settings.tokens {
+        if let (Some(rate), Some(_)) = (settings.tokens, stream) {
             let (index, left) = window_of(&rate, now_ms);
             if *in_window(&mut counts.tokens, index) >= rate.limit {
                 return Ok(Err(exceeded(LimitKind::Tokens, rate, left)));

@@ -59,7 +59,8 @@ pub struct LimitSettings {
     pub requests: Option<Rate>,
     /// Streaming responses open at once (a detached run counts until it ends).
     pub concurrent_streams: Option<u64>,
-    /// Model tokens (input plus output).
+    /// Model tokens (input plus output), checked when a response starts: reading
+    /// threads stays possible once they are spent.
     pub tokens: Option<Rate>,
     /// How long a stream slot lasts without renewal.
     pub stream_slot_ttl: Duration,
@@ -172,10 +173,11 @@ pub type CounterError = Box<dyn std::error::Error + Send + Sync>;
 #[async_trait]
 pub trait LimitCounters: Send + Sync + 'static {
     /// Admits one request of `user` at `now_ms` (Unix ms) under `settings`, in one
-    /// atomic step: counts it in its requests window, checks the tokens window, and with
-    /// `stream: Some(id)` takes a stream slot under that id that lasts until
-    /// `now_ms + settings.stream_slot_ttl`. `Ok(Err(..))` names the limit exceeded (and
-    /// takes no slot).
+    /// atomic step: counts it in its requests window; and when it opens a stream
+    /// (`stream: Some(id)`: it starts a response), checks the tokens window and takes a
+    /// stream slot under that id that lasts until `now_ms + settings.stream_slot_ttl`
+    /// (when streams are limited). `Ok(Err(..))` names the limit exceeded (and takes no
+    /// slot).
     async fn admit(
         &self,
         user: &str,
@@ -276,7 +278,8 @@ impl Limits {
         self
     }
 
-    /// At most `limit` model tokens (input plus output) per `window`.
+    /// At most `limit` model tokens (input plus output) per `window`: past it, no new
+    /// response starts (threads can still be read) until the window ends.
     pub fn tokens(mut self, limit: u64, window: Duration) -> Self {
         self.settings.tokens = Some(Rate { limit, window });
         self
@@ -327,10 +330,7 @@ impl UserLimits {
     /// exceeds.
     pub(crate) async fn admit(&self, streaming: bool) -> Result<Admission, LimitExceeded> {
         let settings = &self.limits.settings;
-        let stream = match (streaming, settings.concurrent_streams) {
-            (true, Some(_)) => Some(crate::runs::new_run_id()),
-            _ => None,
-        };
+        let stream = streaming.then(crate::runs::new_run_id);
         let now = now_ms();
         match self
             .limits
@@ -339,7 +339,9 @@ impl UserLimits {
             .await
         {
             Ok(Ok(())) => Ok(Admission {
-                _slot: stream.map(|id| StreamSlot::hold(self.clone(), id)),
+                _slot: stream
+                    .filter(|_| settings.concurrent_streams.is_some())
+                    .map(|id| StreamSlot::hold(self.clone(), id)),
             }),
             Ok(Err(exceeded)) => Err(exceeded),
             Err(error) => {

@@ -11,8 +11,9 @@ use super::{
     millis, window_of, CounterError, LimitCounters, LimitExceeded, LimitKind, LimitSettings, Rate,
 };
 
-/// One admission, atomically: count the request in its window, check the tokens window,
-/// take a stream slot (expired slots dropped first). Answers 0 (admitted) or the limit
+/// One admission, atomically: count the request in its window; for a request that opens
+/// a stream (`ARGV[5]`, its id), check the tokens window and take a stream slot (expired
+/// slots dropped first). Answers 0 (admitted) or the limit
 /// exceeded: 1 requests, 2 concurrent streams, 3 tokens.
 const ADMIT: &str = r"
 local req_limit = tonumber(ARGV[1])
@@ -22,7 +23,7 @@ if req_limit >= 0 then
   if n > req_limit then return 1 end
 end
 local tok_limit = tonumber(ARGV[3])
-if tok_limit >= 0 then
+if tok_limit >= 0 and ARGV[5] ~= '' then
   local used = tonumber(redis.call('GET', KEYS[2]) or '0')
   if used >= tok_limit then return 3 end
 end

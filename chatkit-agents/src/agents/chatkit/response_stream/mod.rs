@@ -19,8 +19,8 @@ use super::waiting_run::{abandon_waiting_run, save_interruption};
 use crate::agents::runner::{RunError, RunEvent, RunStream, ToolApproval};
 use crate::server::{EventStream, StreamError};
 use crate::types::{SortOrder, ThreadItem, ThreadStreamEvent};
-use mapper::EventMapper;
 pub(in crate::agents::chatkit) use mapper::token_usage;
+use mapper::EventMapper;
 
 /// Streams a run as ChatKit events with the default conversions (see
 /// [`stream_agent_response_with`] for the mapping). The usual `respond`: make an

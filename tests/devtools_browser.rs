@@ -101,6 +101,12 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
         "document.getElementById('items').innerText.includes('hello from the browser')",
     )
     .await;
+    // The thread's token totals (the demo shares them in the thread's metadata).
+    page.wait_for(
+        "the thread's usage",
+        "/^\\d+ tokens \\(10 in, 0 cached, \\d+ out\\) in 1 model calls$/.test(document.getElementById('thread-usage').innerText)",
+    )
+    .await;
     page.idle().await;
     page.screenshot("06-attachment").await;
 

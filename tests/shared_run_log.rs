@@ -6,7 +6,6 @@
 
 #![cfg(unix)]
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chatkit_agents::runs::LOG_UNAVAILABLE_MESSAGE;
@@ -17,6 +16,7 @@ mod support;
 use support::demo_process::{
     assistant_text, errors, frames_until, load_thread, stored_items, Demo, PgDatabase,
 };
+use support::own_redis::OwnRedis;
 use support::slow_model::SlowModel;
 use support::sse::Frames;
 
@@ -102,51 +102,6 @@ async fn a_run_is_joined_on_another_replica_with_exactly_the_missing_events() {
     assert_eq!(resume(&b.url, USER, "run_nowhere.3").await.status(), 404);
     drop((a, b));
     db.drop_now().await;
-}
-
-/// A Redis server of the test's own on a free port, stopped when dropped.
-struct OwnRedis {
-    child: Child,
-    url: String,
-}
-
-impl OwnRedis {
-    async fn start() -> OwnRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (.ci/run installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        OwnRedis {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-        }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

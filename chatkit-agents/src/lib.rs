@@ -70,7 +70,7 @@
 //!   [`widgets::diff_widget`] and [`widgets::stream_widget`].
 //! - [`server`]: [`server::ChatKitServer`] and [`server::process`], the event pipeline
 //!   (with checkpoints of what is still streaming), [`server::resume`] and
-//!   [`server::start_run`].
+//!   [`server::start_run`], per-user [`server::Limits`] and token [`server::usage`].
 //! - [`runs`]: answers that outlive their request ([`runs::DisconnectPolicy`]): the seam
 //!   between an answer's producer and its delivery, detached runs' logs (in process, or
 //!   shared by replicas through a [`runs::RunLogBackend`] such as `RedisRunLog`), and the
@@ -106,7 +106,7 @@
 //! | `postgres` | no | `store::PostgresStore`: one database for several replicas | `sqlx` (PostgreSQL) |
 //! | `postgres-tls` | no | TLS for `PostgresStore` | `sqlx` with rustls |
 //! | `mcp` | no | `agents::McpServer`: tools from MCP servers (stdio, Streamable HTTP) | `rmcp`, `reqwest` |
-//! | `redis` | no | `runs::RedisRunLog`: detached runs' events in Redis Streams, joinable on any replica | `redis` (Tokio) |
+//! | `redis` | no | `runs::RedisRunLog`: detached runs' events in Redis Streams, joinable on any replica; `server::RedisLimitCounters`: per-user limits shared by replicas | `redis` (Tokio) |
 //! | `object-store` | no | `store::ObjectAttachmentStore`: attachment bytes on local disk, S3, GCS or Azure with signed upload and preview URLs; the endpoint's upload and preview routes | `object_store`, `multer`, `hmac`, `sha2` |
 //! | `devtools` | no | `ChatKitEndpoint::devtools`: a ChatKit client and protocol inspector served next to the endpoint, assets embedded | nothing beyond `axum` |
 //! | `otel` | no | `telemetry::otel`: OTLP export of the crate's spans and metrics | `opentelemetry-otlp`, `tracing-opentelemetry` |

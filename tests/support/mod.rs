@@ -50,6 +50,7 @@ pub mod browser;
 pub mod demo_process;
 pub mod logs;
 pub mod otlp;
+pub mod own_redis;
 pub mod replay;
 pub mod server;
 pub mod slow_model;

@@ -372,6 +372,9 @@ function setThread(thread) {
   $("thread-title").textContent = thread.title || thread.id;
   const status = thread.status || { type: "active" };
   $("thread-status").textContent = status.type === "active" ? "" : status.type + (status.reason ? `: ${status.reason}` : "");
+  // Token totals, when the server shares them (ChatKitServer::usage_in_thread_metadata).
+  const usage = thread.metadata?.usage;
+  $("thread-usage").textContent = usage ? `${usage.total_tokens} tokens (${usage.input_tokens} in, ${usage.cached_input_tokens} cached, ${usage.output_tokens} out) in ${usage.requests} model calls` : "";
   $("rename").hidden = $("delete").hidden = false;
   updateComposer();
 }
@@ -382,6 +385,7 @@ function newThread() {
   $("items").textContent = "";
   $("thread-title").textContent = "New thread";
   $("thread-status").textContent = "";
+  $("thread-usage").textContent = "";
   $("rename").hidden = $("delete").hidden = true;
   hideBanner();
   renderThreads(!!state.threadsAfter);

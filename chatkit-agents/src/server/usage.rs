@@ -62,8 +62,8 @@ pub async fn usage<S: ChatKitServer>(
 /// Saves the usage counted on `thread` since the last save (the pipeline calls it when a
 /// response ends, and when it is cancelled): per day and model in the store, then into
 /// the thread's metadata when the server shows it there (the caller saves the thread).
-/// The tokens count against the user's token limit. Returns them. A store that keeps no usage is
-/// said once in the log; a failing store is logged and loses only this count.
+/// The tokens count against the user's token limit. Returns them. A store that keeps
+/// no usage is said once in the log; a failing store is logged and loses only this count.
 pub(crate) async fn save_usage<S: ChatKitServer>(
     server: &S,
     thread: &ThreadHandle,

@@ -107,8 +107,10 @@ impl ThreadTitles {
 
     /// The model's title, cleaned, or none (logged).
     async fn write(&self, thread: &ThreadHandle, message: &str) -> Option<String> {
-        let mut settings = ModelSettings::default();
-        settings.model = self.model_name.clone();
+        let settings = ModelSettings {
+            model: self.model_name.clone(),
+            ..ModelSettings::default()
+        };
         let agent = Agent::<()>::new("Title writer", self.model.clone())
             .instructions(self.instructions.clone())
             .settings(settings);

@@ -10,8 +10,9 @@ use super::{
 };
 
 /// Limit counts in this process: exact for one replica; with several, each counts
-/// alone (use `RedisLimitCounters`, feature `redis`). A user's counts are forgotten
-/// once their windows have passed and they hold no stream.
+/// alone (use `RedisLimitCounters`, feature `redis`). Stream slots need no renewal (they
+/// die with the process that holds them). A user's counts are forgotten once their
+/// windows have passed and they hold no stream.
 #[derive(Debug, Default)]
 pub struct MemoryLimitCounters {
     users: Mutex<Users>,
@@ -97,10 +98,22 @@ impl LimitCounters for MemoryLimitCounters {
                     retry_after: None,
                 }));
             }
-            let expires = now_ms.saturating_add(millis(settings.stream_slot_ttl));
-            counts.streams.insert(stream.to_owned(), expires);
+            // Held until freed: the slots die with the process that holds them.
+            counts.streams.insert(stream.to_owned(), u64::MAX);
         }
         Ok(Ok(()))
+    }
+
+    fn slots_expire(&self) -> bool {
+        false
+    }
+
+    fn end_stream_now(&self, user: &str, stream: &str) -> bool {
+        let mut users = crate::locks::lock(&self.users);
+        if let Some(counts) = users.counts.get_mut(user) {
+            counts.streams.remove(stream);
+        }
+        true
     }
 
     async fn renew_stream(
@@ -121,10 +134,7 @@ impl LimitCounters for MemoryLimitCounters {
     }
 
     async fn end_stream(&self, user: &str, stream: &str) -> Result<(), CounterError> {
-        let mut users = crate::locks::lock(&self.users);
-        if let Some(counts) = users.counts.get_mut(user) {
-            counts.streams.remove(stream);
-        }
+        self.end_stream_now(user, stream);
         Ok(())
     }
 
@@ -229,14 +239,13 @@ mod tests {
                 .unwrap(),
             Ok(())
         );
-        let expired = t + 31_000;
-        assert_eq!(
-            counters
-                .admit("ada", &streams, Some("s4"), expired)
-                .await
-                .unwrap(),
-            Ok(()),
-            "an unrenewed slot expires"
+        let held = counters
+            .admit("ada", &streams, Some("s4"), t + 3_600_000)
+            .await
+            .unwrap();
+        assert!(
+            held.is_err(),
+            "a slot in memory lasts until freed, however long its stream"
         );
 
         let rate = Rate {
@@ -245,23 +254,19 @@ mod tests {
         };
         let tokens = settings(Limits::in_memory().tokens(100, minute));
         counters.add_tokens("cy", 99, rate, t).await.unwrap();
-        assert_eq!(
-            counters.admit("cy", &tokens, None, t).await.unwrap(),
-            Ok(())
-        );
+        let admit = |stream: Option<&'static str>, at: u64| {
+            let (counters, tokens) = (&counters, &tokens);
+            async move { counters.admit("cy", tokens, stream, at).await.unwrap() }
+        };
+        assert_eq!(admit(Some("a"), t).await, Ok(()));
         counters.add_tokens("cy", 5, rate, t).await.unwrap();
-        let spent = counters
-            .admit("cy", &tokens, None, t + 1000)
-            .await
-            .unwrap()
-            .unwrap_err();
+        let spent = admit(Some("b"), t + 1000).await.unwrap_err();
         assert_eq!((spent.kind, spent.limit), (LimitKind::Tokens, 100));
+        assert_eq!(admit(None, t + 1000).await, Ok(()), "reads go on");
         assert_eq!(
-            counters
-                .admit("cy", &tokens, None, t + 60_000)
-                .await
-                .unwrap(),
-            Ok(())
+            admit(Some("c"), t + 60_000).await,
+            Ok(()),
+            "the next window"
         );
     }
 }

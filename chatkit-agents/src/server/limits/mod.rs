@@ -186,6 +186,14 @@ pub trait LimitCounters: Send + Sync + 'static {
         now_ms: u64,
     ) -> Result<Result<(), LimitExceeded>, CounterError>;
 
+    /// Whether stream slots expire unless renewed (so that a replica that dies frees its
+    /// users' slots): the holder of a slot then renews it every third of
+    /// [`LimitSettings::stream_slot_ttl`]. Default `true`; counters that live and die
+    /// with the process (memory) say `false`, and their slots last until freed.
+    fn slots_expire(&self) -> bool {
+        true
+    }
+
     /// Extends the stream slot `stream` of `user` to `expires_ms`.
     async fn renew_stream(
         &self,
@@ -193,6 +201,13 @@ pub trait LimitCounters: Send + Sync + 'static {
         stream: &str,
         expires_ms: u64,
     ) -> Result<(), CounterError>;
+
+    /// Frees the stream slot `stream` of `user` at once if that needs no waiting (counters
+    /// in memory), and says whether it did; otherwise (the default) a task calls
+    /// [`end_stream`](Self::end_stream).
+    fn end_stream_now(&self, _user: &str, _stream: &str) -> bool {
+        false
+    }
 
     /// Frees the stream slot `stream` of `user`.
     async fn end_stream(&self, user: &str, stream: &str) -> Result<(), CounterError>;
@@ -375,7 +390,7 @@ impl UserLimits {
 struct StreamSlot {
     user: UserLimits,
     id: String,
-    renewal: tokio::task::JoinHandle<()>,
+    renewal: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for StreamSlot {
@@ -388,6 +403,13 @@ impl std::fmt::Debug for StreamSlot {
 
 impl StreamSlot {
     fn hold(user: UserLimits, id: String) -> Self {
+        if !user.limits.counters.slots_expire() {
+            return StreamSlot {
+                user,
+                id,
+                renewal: None,
+            };
+        }
         let ttl = user.limits.settings.stream_slot_ttl;
         let (renewer, slot) = (user.clone(), id.clone());
         let renewal = tokio::spawn(async move {
@@ -404,13 +426,23 @@ impl StreamSlot {
                 }
             }
         });
-        StreamSlot { user, id, renewal }
+        StreamSlot {
+            user,
+            id,
+            renewal: Some(renewal),
+        }
     }
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        self.renewal.abort();
+        if let Some(renewal) = &self.renewal {
+            renewal.abort();
+        }
+        let counters = &self.user.limits.counters;
+        if counters.end_stream_now(&self.user.user, &self.id) {
+            return;
+        }
         let (user, id) = (self.user.clone(), std::mem::take(&mut self.id));
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {

@@ -5,7 +5,8 @@
 //! a widget's server action replaces the widget; an approval card is approved; a file
 //! is uploaded and described; a stream is stopped; a form adds a task; a client tool
 //! call is answered by the page; a detached run is rejoined after a
-//! reload of the page. Screenshots of each step go to
+//! reload of the page; a long thread's items are paged, and a thread renamed and
+//! deleted. Screenshots of each step go to
 //! `target/devtools-screenshots/`; the browser is stopped by its PID.
 
 #![cfg(unix)]
@@ -230,4 +231,92 @@ async fn a_detached_run_is_rejoined_after_a_reload() {
     )
     .await;
     page.screenshot("10-resumed").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threads_are_paged_renamed_and_deleted() {
+    let demo = start(AttachmentLimits::default()).await;
+    // A thread of 24 items (12 exchanges), made over HTTP as the page's user (the
+    // demo's default user: the page sends no user header).
+    let client = reqwest::Client::new();
+    let endpoint = format!("{}/chatkit", demo.base);
+    let input = |text: String| json!({"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}});
+    let created = client
+        .post(&endpoint)
+        .json(&json!({"type": "threads.create", "params": {"input": input("message 1".into())}}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let thread_id = created.split("\"thr_").nth(1).unwrap()[..8].to_owned();
+    let thread_id = format!("thr_{thread_id}");
+    for n in 2..=12 {
+        let body = json!({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": input(format!("message {n}"))}});
+        let answer = client.post(&endpoint).json(&body).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        answer.text().await.unwrap();
+    }
+
+    let (_browser, url) = Chromium::start();
+    let page = Page::open(Cdp::connect(&url).await, &format!("{endpoint}/devtools")).await;
+    page.wait_for(
+        "the thread in the list",
+        "document.querySelector('#thread-list li')",
+    )
+    .await;
+    page.eval("document.querySelector('#thread-list li').click(); true")
+        .await;
+    // The first page (20 items, oldest first), then the rest on request.
+    let count = "document.querySelectorAll('#items .item').length";
+    page.wait_for(
+        "the first page",
+        &format!("{count} === 20 && !document.getElementById('more-items').hidden"),
+    )
+    .await;
+    page.eval("document.getElementById('more-items').click(); true")
+        .await;
+    page.wait_for(
+        "every item",
+        &format!("{count} === 24 && document.getElementById('more-items').hidden"),
+    )
+    .await;
+    let last = page
+        .eval("[...document.querySelectorAll('#items .item.user_message')].pop().innerText")
+        .await;
+    assert!(last.as_str().unwrap().contains("message 12"), "{last}");
+    page.idle().await;
+    page.screenshot("11-paged").await;
+
+    // Rename (the page asks with prompt(), answered here) and delete (confirm()).
+    page.eval("window.prompt = () => 'Renamed by the test'; true")
+        .await;
+    page.eval("document.getElementById('rename').click(); true")
+        .await;
+    page.wait_for(
+        "the new title in the list",
+        "[...document.querySelectorAll('#thread-list li')].some(li => li.innerText === 'Renamed by the test')",
+    )
+    .await;
+    assert_eq!(
+        page.eval("document.getElementById('thread-title').innerText")
+            .await,
+        json!("Renamed by the test")
+    );
+    page.eval("window.confirm = () => true; true").await;
+    page.eval("document.getElementById('delete').click(); true")
+        .await;
+    page.wait_for(
+        "the thread gone",
+        "document.querySelectorAll('#thread-list li').length === 0 && document.querySelectorAll('#items .item').length === 0",
+    )
+    .await;
+    let gone = client
+        .post(&endpoint)
+        .json(&json!({"type": "threads.get_by_id", "params": {"thread_id": thread_id}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404, "deleted on the server");
 }

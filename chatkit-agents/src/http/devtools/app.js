@@ -24,6 +24,7 @@ const el = (tag, attrs = {}, ...children) => {
 const state = {
   threads: [],
   threadsAfter: null,
+  itemsAfter: null,
   thread: null, // the current thread's metadata, or null for a new one
   items: new Map(), // id -> item, in order
   streaming: null, // AbortController of the response in flight
@@ -362,9 +363,26 @@ async function openThread(id) {
   $("items").textContent = "";
   setThread(thread);
   for (const item of thread.items?.data || []) upsert(item);
+  setItemsAfter(thread.items);
   renderThreads(!!state.threadsAfter);
   const lastEventId = localStorage.getItem("chatkit-devtools.last-event." + id);
   if (thread.status?.type === "locked" && lastEventId && !state.streaming) await resume(lastEventId);
+}
+
+// A thread opens on its first page of items (oldest first, as the reference loads
+// it); "More items" reads the next pages with items.list.
+function setItemsAfter(page) {
+  state.itemsAfter = page?.has_more ? page.after : null;
+  $("more-items").hidden = !state.itemsAfter;
+}
+
+async function moreItems() {
+  if (!state.thread || !state.itemsAfter) return;
+  try {
+    const page = await call({ type: "items.list", params: { thread_id: state.thread.id, after: state.itemsAfter, order: "asc", limit: 20 } });
+    for (const item of page.data) upsert(item);
+    setItemsAfter(page);
+  } catch { /* logged */ }
 }
 
 function setThread(thread) {
@@ -386,6 +404,7 @@ function newThread() {
   $("thread-title").textContent = "New thread";
   $("thread-status").textContent = "";
   $("thread-usage").textContent = "";
+  setItemsAfter(null);
   $("rename").hidden = $("delete").hidden = true;
   hideBanner();
   renderThreads(!!state.threadsAfter);
@@ -394,6 +413,7 @@ function newThread() {
 $("new-thread").addEventListener("click", newThread);
 $("refresh").addEventListener("click", () => refreshThreads());
 $("more-threads").addEventListener("click", () => refreshThreads(true));
+$("more-items").addEventListener("click", moreItems);
 $("rename").addEventListener("click", async () => {
   const title = prompt("Title", state.thread?.title || "");
   if (title === null || !state.thread) return;

@@ -7,6 +7,7 @@
 //! ```text
 //! cargo run --release --example open_streams -- --streams 10000            # clients stay
 //! cargo run --release --example open_streams -- --streams 10000 --detach   # clients leave
+//! cargo run --release --example open_streams -- --streams 10000 --h2c      # HTTP/2 to the model
 //! ```
 //!
 //! With `--detach` the server detaches its runs and each client leaves after the first
@@ -43,13 +44,15 @@ fn main() {
             args.get(3)
                 .map(String::as_str)
                 .filter(|url| !url.is_empty()),
-            args.get(4).map(String::as_str),
+            args.get(4).map(String::as_str).filter(|db| !db.is_empty()),
+            args.get(5).map(String::as_str) == Some("h2c"),
         ),
         _ => {
             let mut streams = 1000;
             let mut detach = false;
             let mut resume = None;
             let mut redis = "redis://127.0.0.1:6379".to_owned();
+            let mut h2c = false;
             let mut iter = args.iter();
             while let Some(arg) = iter.next() {
                 match arg.as_str() {
@@ -60,6 +63,7 @@ fn main() {
                             .expect("--streams needs a number")
                     }
                     "--detach" => detach = true,
+                    "--h2c" => h2c = true,
                     "--resume" => {
                         resume = Some(
                             iter.next()
@@ -83,7 +87,7 @@ fn main() {
             }
             let report = match resume {
                 Some(runs) => measure_resume(runs, &redis),
-                None => measure(streams, detach),
+                None => measure(streams, detach, h2c),
             };
             println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
         }
@@ -164,15 +168,26 @@ fn serve_model() {
 /// The server: the demo app on a `MemoryStore` (or the SQLite file `db`, which replicas
 /// share), its model at `model_url`, its detached runs' events in Redis at `redis` if
 /// given.
-fn serve_app(model_url: &str, detach: bool, redis: Option<&str>, db: Option<&str>) {
+fn serve_app(model_url: &str, detach: bool, redis: Option<&str>, db: Option<&str>, h2c: bool) {
+    use chatkit_agents::agents::providers::openai::{
+        ConnectionPool, OpenAIResponsesModel, RetryPolicy,
+    };
     use chatkit_agents::runs::DisconnectPolicy;
     use chatkit_agents_workspace::demo::{app_with_policy, model, DemoModel, DemoOptions};
-    let model = model(&DemoModel::OpenAI {
-        model: "gpt-4.1".into(),
-        base_url: model_url.to_owned(),
-        api_key: "sk-bench".into(),
-        chat_completions: false,
-    });
+    let model: Arc<dyn chatkit_agents::agents::model::Model> = if h2c {
+        // HTTP/2 to the model (it speaks h2c), 100 answers a connection.
+        Arc::new(
+            OpenAIResponsesModel::with_base_url("gpt-4.1", model_url, "sk-bench")
+                .connection_pool(ConnectionPool::h2c(), RetryPolicy::default()),
+        )
+    } else {
+        model(&DemoModel::OpenAI {
+            model: "gpt-4.1".into(),
+            base_url: model_url.to_owned(),
+            api_key: "sk-bench".into(),
+            chat_completions: false,
+        })
+    };
     let runs = DemoOptions {
         policy: if detach {
             DisconnectPolicy::detach()
@@ -263,11 +278,12 @@ async fn open(url: &str, n: usize, leave: bool) -> Vec<reqwest::Response> {
     .await
 }
 
-fn measure(streams: usize, detach: bool) -> serde_json::Value {
+fn measure(streams: usize, detach: bool, h2c: bool) -> serde_json::Value {
     let (mut model, model_port) = spawn(&["--model"]);
     let model_url = format!("http://127.0.0.1:{model_port}");
     let policy = if detach { "detach" } else { "cancel" };
-    let (mut server, port) = spawn(&["--serve", &model_url, policy]);
+    let http = if h2c { "h2c" } else { "http1" };
+    let (mut server, port) = spawn(&["--serve", &model_url, policy, "", "", http]);
     let url = format!("http://127.0.0.1:{port}/chatkit");
     let rt = runtime();
     // Warm up (allocator arenas, the model's connection pool, lazy statics).
@@ -283,6 +299,7 @@ fn measure(streams: usize, detach: bool) -> serde_json::Value {
     let report = json!({
         "streams": streams,
         "policy": policy,
+        "to_the_model": http,
         "clients_connected": kept.len(),
         "open_seconds": opened.as_secs_f64(),
         "server_rss_before_mib": before,

@@ -9,6 +9,7 @@ use async_openai::Client;
 use futures::stream::{Stream, StreamExt};
 use serde_json::Value;
 
+use super::pool::ConnectionPool;
 use super::retry::{RetryPolicy, RetryService};
 use crate::agents::model::ModelError;
 
@@ -71,12 +72,22 @@ pub(crate) fn client_for(
     )
 }
 
-/// `client` sending its requests under `policy` (instead of async-openai's retries).
+/// `client` sending its requests under `policy` (instead of async-openai's retries),
+/// over a [`ConnectionPool`] of its own.
 pub(crate) fn with_retries(
     client: Client<OpenAIConfig>,
     policy: RetryPolicy,
 ) -> Client<OpenAIConfig> {
-    with_transport(client, reqwest::Client::new(), policy)
+    with_pool(client, ConnectionPool::new(), policy)
+}
+
+/// `client` sending its requests through `pool` under `policy`.
+pub(crate) fn with_pool(
+    client: Client<OpenAIConfig>,
+    pool: ConnectionPool,
+    policy: RetryPolicy,
+) -> Client<OpenAIConfig> {
+    client.with_http_service(RetryService::new(pool, policy))
 }
 
 /// `client` sending its requests with `http` under `policy`.
@@ -199,7 +210,9 @@ macro_rules! openai_model_constructors {
         }
 
         /// Sends requests with `http`, your own reqwest client (timeouts, a proxy, a
-        /// local address), under `policy`.
+        /// local address), under `policy`. One client keeps one HTTP/2 connection per
+        /// host, which carries about 100 answers at once: for more, give a
+        #[doc = concat!("[`ConnectionPool::with_clients`]($crate::agents::providers::openai::ConnectionPool::with_clients) to [`connection_pool`](Self::connection_pool) instead.")]
         ///
         /// ```
         #[doc = concat!("use chatkit_agents::agents::providers::openai::{reqwest, ", stringify!($model), ", RetryPolicy};")]
@@ -221,6 +234,27 @@ macro_rules! openai_model_constructors {
                 http,
                 policy,
             );
+            self
+        }
+
+        /// Sends requests through `pool` (its own clients and number of streams a
+        /// connection) under `policy`; the default is a
+        #[doc = concat!("[`ConnectionPool::new`]($crate::agents::providers::openai::ConnectionPool::new).")]
+        ///
+        /// ```
+        #[doc = concat!("use chatkit_agents::agents::providers::openai::{ConnectionPool, ", stringify!($model), ", RetryPolicy};")]
+        /// // A local server that speaks HTTP/2 without TLS.
+        #[doc = concat!("let model = ", stringify!($model), "::with_base_url(\"gpt-4.1\", \"http://127.0.0.1:8080/v1\", \"sk-local\")")]
+        ///     .connection_pool(ConnectionPool::h2c(), RetryPolicy::default());
+        /// assert_eq!(model.model_name(), "gpt-4.1");
+        /// ```
+        pub fn connection_pool(
+            mut self,
+            pool: $crate::agents::providers::openai::ConnectionPool,
+            policy: $crate::agents::providers::openai::RetryPolicy,
+        ) -> Self {
+            self.client =
+                $crate::agents::providers::openai::client::with_pool(self.client, pool, policy);
             self
         }
 

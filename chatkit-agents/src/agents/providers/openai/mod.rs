@@ -4,10 +4,12 @@
 
 mod chat_completions;
 mod client;
+mod pool;
 mod responses;
 mod retry;
 
 pub use chat_completions::OpenAIChatCompletionsModel;
+pub use pool::{ConnectionPool, DEFAULT_STREAMS_PER_CONNECTION};
 /// The HTTP client the models send with, for [`OpenAIResponsesModel::http_client`] (the
 /// same version as this crate's).
 pub use reqwest;

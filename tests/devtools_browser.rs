@@ -6,7 +6,7 @@
 //! is uploaded and described; a stream is stopped; a form adds a task; a client tool
 //! call is answered by the page; a detached run is rejoined after a
 //! reload of the page; a long thread's items are paged, and a thread renamed and
-//! deleted. Screenshots of each step go to
+//! deleted; a failed answer is retried; finishing every task sends a client effect. Screenshots of each step go to
 //! `target/devtools-screenshots/`; the browser is stopped by its PID.
 
 #![cfg(unix)]
@@ -319,4 +319,61 @@ async fn threads_are_paged_renamed_and_deleted() {
         .await
         .unwrap();
     assert_eq!(gone.status(), 404, "deleted on the server");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_answer_is_retried_and_finished_tasks_celebrate() {
+    let demo = start(AttachmentLimits::default()).await;
+    let (_browser, url) = Chromium::start();
+    let page = Page::open(
+        Cdp::connect(&url).await,
+        &format!("{}/chatkit/devtools", demo.base),
+    )
+    .await;
+    page.wait_for(
+        "the thread list",
+        "document.querySelectorAll('#log li').length >= 2",
+    )
+    .await;
+
+    // The offline model fails this once, as a busy model would: the error says to try
+    // again and the retry button sends threads.retry_after_item, which recovers.
+    page.type_and_send("Please simulate an outage").await;
+    page.wait_for(
+        "the error banner",
+        "!document.getElementById('banner').hidden && document.getElementById('banner').innerText.includes('try again')",
+    )
+    .await;
+    page.idle().await;
+    page.screenshot("12-outage").await;
+    page.eval("document.getElementById('retry').click(); true").await;
+    page.wait_for("the retry", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText === '→ threads.retry_after_item')").await;
+    page.wait_for(
+        "the recovered answer",
+        "[...document.querySelectorAll('.item.assistant_message')].some(e => e.innerText.includes('Recovered'))",
+    )
+    .await;
+    page.idle().await;
+    assert_eq!(
+        page.eval("document.getElementById('banner').hidden").await,
+        json!(true),
+        "the banner goes with the retry"
+    );
+
+    // Every task done: the server sends a client effect, which the page logs.
+    page.new_thread().await;
+    page.type_and_send("Show my tasks").await;
+    page.wait_for("the task list", "document.querySelector('#items .w-ListViewItem')")
+        .await;
+    page.idle().await;
+    let open_tasks = "[...document.querySelectorAll('#items .w-ListViewItem')].filter(e => e.querySelector('.w-Icon[title=empty-circle]'))";
+    for left in (0..3).rev() {
+        page.eval(&format!("{open_tasks}[0].click(); true")).await;
+        // One click at a time: the next only once this toggle has come back.
+        page.wait_for("the toggled task", &format!("{open_tasks}.length === {left}"))
+            .await;
+        page.idle().await;
+    }
+    page.wait_for("the client effect", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.includes('client effect celebrate'))").await;
+    page.screenshot("13-celebrate").await;
 }

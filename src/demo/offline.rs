@@ -4,8 +4,13 @@
 
 use chatkit_agents::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
 use chatkit_agents::testing::{ScriptedModel, Step};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use futures::stream::BoxStream;
 use serde_json::{json, Value};
+
+/// Requests that asked for an outage so far (see [`OfflineModel`]).
+static OUTAGES: AtomicUsize = AtomicUsize::new(0);
 
 /// Answers from simple rules on the last user message:
 /// - "weather" (optionally "in <city>") calls `get_weather`;
@@ -17,6 +22,8 @@ use serde_json::{json, Value};
 ///   line of a text file; the dimensions of an image);
 /// - after tool outputs, it sums them up;
 /// - anything else gets a short explanation;
+/// - "simulate an outage" fails every other time as a busy model would (a retryable
+///   error), so that the client's retry recovers;
 /// - as the note writer (instructions starting "You write"), it writes the note.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OfflineModel;
@@ -93,6 +100,17 @@ impl OfflineModel {
             None => user.map(message_text).unwrap_or_default(),
         };
         let lower = text.to_lowercase();
+        if lower.contains("simulate an outage") {
+            // Every other request fails as a busy model would (a retryable error the
+            // client offers to retry), so that retrying recovers.
+            if OUTAGES.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+                return vec![Step::Break(ModelError::Http {
+                    status: 503,
+                    message: "the offline model simulates an outage".into(),
+                })];
+            }
+            return vec![Step::text("Recovered: the model answers again after the outage.")];
+        }
         // "use <tool> {json}": any offered tool by name (MCP servers' tools included).
         if let Some(rest) = text.trim().strip_prefix("use ") {
             let (name, arguments) = rest.split_once(' ').unwrap_or((rest, "{}"));

@@ -556,3 +556,30 @@ async fn a_tool_image_reaches_the_model_as_an_image_input() {
         ])
     );
 }
+
+#[tokio::test]
+async fn a_forced_tool_choice_holds_until_a_tool_is_called_unless_kept() {
+    let forced = chatkit_agents::agents::model::ModelSettings {
+        tool_choice: Some("add".into()),
+        ..Default::default()
+    };
+    for keep in [false, true] {
+        let model = Arc::new(ScriptedModel::new(vec![
+            vec![Step::tool_call("add", json!({"a": 1, "b": 2}))],
+            vec![Step::text("3")],
+        ]));
+        let agent: Agent<()> = Agent::new("Calc", model.clone())
+            .settings(forced.clone())
+            .reset_tool_choice(!keep)
+            .tool(add);
+        let result = Runner::new().run(&agent, "1+2?", ()).await.unwrap();
+        assert_eq!(result.final_output, "3");
+        let choices: Vec<_> = model
+            .requests()
+            .iter()
+            .map(|r| r.settings.tool_choice.clone())
+            .collect();
+        let second = keep.then(|| "add".to_owned());
+        assert_eq!(choices, [Some("add".to_owned()), second], "keep: {keep}");
+    }
+}

@@ -174,3 +174,35 @@ async fn a_tag_never_breaks_the_thread() {
         ["user: ask @Ada", "assistant: Noted.", "user: and now?"]
     );
 }
+
+#[tokio::test]
+async fn composer_tools_and_models_apply_only_when_the_server_offers_them() {
+    let model = Arc::new(ScriptedModel::new(Vec::new()));
+    let agent = Agent::new("Router", model.clone()).instructions("Route.");
+    let server = Arc::new(
+        AgentServer::new(Arc::new(MemoryStore::new()), agent)
+            .composer_tool("research", "deep_research")
+            .composer_models(["gpt-small"]),
+    );
+    let ask = |tool: &str, chosen_model: &str| {
+        let mut body = create("hi");
+        body["params"]["input"]["inference_options"] =
+            serde_json::json!({"tool_choice": {"id": tool}, "model": chosen_model});
+        body
+    };
+    let cases = [
+        (
+            ("research", "gpt-small"),
+            (Some("deep_research"), Some("gpt-small")),
+        ),
+        // Ids and models the server did not offer are untrusted input: ignored.
+        (("rm_rf", "gpt-huge"), (None, None)),
+    ];
+    for ((tool, chosen), (forced, used)) in cases {
+        model.push_turn(vec![Step::text("ok")]);
+        events(&server, ask(tool, chosen)).await;
+        let request = model.requests().pop().unwrap();
+        assert_eq!(request.settings.tool_choice.as_deref(), forced, "{tool}");
+        assert_eq!(request.settings.model.as_deref(), used, "{chosen}");
+    }
+}

@@ -228,6 +228,8 @@ async fn calls_streamed_in_pieces_run_and_their_outputs_go_back() {
         first["tool_choice"],
         json!({"type": "function", "function": {"name": "add"}})
     );
+    // Once the tool has been called, the model chooses freely (reset_tool_choice).
+    assert!(bodies[1].get("tool_choice").is_none(), "{}", bodies[1]);
     assert_eq!(first["tools"][0]["type"], "function");
     assert_eq!(first["tools"][0]["function"]["name"], "add");
     assert_eq!(first["tools"][0]["function"]["strict"], true);

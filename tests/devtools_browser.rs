@@ -6,7 +6,8 @@
 //! is uploaded and described; a stream is stopped; a form adds a task; a client tool
 //! call is answered by the page; a detached run is rejoined after a
 //! reload of the page; a long thread's items are paged, and a thread renamed and
-//! deleted; a failed answer is retried; finishing every task sends a client effect. Screenshots of each step go to
+//! deleted; a failed answer is retried; finishing every task sends a client effect;
+//! the server's composer tools and entities are offered and sent. Screenshots of each step go to
 //! `target/devtools-screenshots/`; the browser is stopped by its PID.
 
 #![cfg(unix)]
@@ -346,7 +347,8 @@ async fn a_failed_answer_is_retried_and_finished_tasks_celebrate() {
     .await;
     page.idle().await;
     page.screenshot("12-outage").await;
-    page.eval("document.getElementById('retry').click(); true").await;
+    page.eval("document.getElementById('retry').click(); true")
+        .await;
     page.wait_for("the retry", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText === '→ threads.retry_after_item')").await;
     page.wait_for(
         "the recovered answer",
@@ -363,17 +365,95 @@ async fn a_failed_answer_is_retried_and_finished_tasks_celebrate() {
     // Every task done: the server sends a client effect, which the page logs.
     page.new_thread().await;
     page.type_and_send("Show my tasks").await;
-    page.wait_for("the task list", "document.querySelector('#items .w-ListViewItem')")
-        .await;
+    page.wait_for(
+        "the task list",
+        "document.querySelector('#items .w-ListViewItem')",
+    )
+    .await;
     page.idle().await;
     let open_tasks = "[...document.querySelectorAll('#items .w-ListViewItem')].filter(e => e.querySelector('.w-Icon[title=empty-circle]'))";
     for left in (0..3).rev() {
         page.eval(&format!("{open_tasks}[0].click(); true")).await;
         // One click at a time: the next only once this toggle has come back.
-        page.wait_for("the toggled task", &format!("{open_tasks}.length === {left}"))
-            .await;
+        page.wait_for(
+            "the toggled task",
+            &format!("{open_tasks}.length === {left}"),
+        )
+        .await;
         page.idle().await;
     }
     page.wait_for("the client effect", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.includes('client effect celebrate'))").await;
     page.screenshot("13-celebrate").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn composer_tools_and_entity_tags_come_from_the_servers_options() {
+    let demo = start(AttachmentLimits::default()).await;
+    let (_browser, url) = Chromium::start();
+    let page = Page::open(
+        Cdp::connect(&url).await,
+        &format!("{}/chatkit/devtools", demo.base),
+    )
+    .await;
+    // The demo's options: its composer tools as suggestions of the tool field.
+    page.wait_for(
+        "the composer tools",
+        "[...document.querySelectorAll('#tool-options option')].map(o => o.value).join() === 'research,note,weather'",
+    )
+    .await;
+
+    // "@pa" suggests the entity Paris; picking it writes its id.
+    page.eval("const m = document.getElementById('message'); m.focus(); m.value = 'weather for @pa'; m.dispatchEvent(new Event('input')); true").await;
+    page.wait_for(
+        "the suggestion",
+        "!document.getElementById('tag-suggestions').hidden && document.getElementById('tag-suggestions').innerText.includes('Cities: Paris')",
+    )
+    .await;
+    page.eval("document.querySelector('#tag-suggestions button').click(); true")
+        .await;
+    assert_eq!(
+        page.eval("document.getElementById('message').value").await,
+        json!("weather for @paris ")
+    );
+    // The composer's Weather tool: the server forces its tool, the offline model calls it.
+    page.eval("document.getElementById('tool').value = 'weather'; document.getElementById('send').click(); true").await;
+    page.wait_for(
+        "the weather card",
+        "document.querySelector('#items .w-Card')",
+    )
+    .await;
+    page.idle().await;
+    let sent = page
+        .eval("[...document.querySelectorAll('#log li')].find(li => li.innerText.includes('→ threads.create')).querySelector('pre').innerText")
+        .await;
+    let sent: serde_json::Value = serde_json::from_str(sent.as_str().unwrap()).unwrap();
+    let input = &sent["params"]["input"];
+    assert_eq!(input["inference_options"]["tool_choice"]["id"], "weather");
+    let tag = input["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|part| part["type"] == "input_tag")
+        .expect("the tag");
+    assert_eq!(
+        (&tag["id"], &tag["text"], &tag["group"]),
+        (&json!("paris"), &json!("Paris"), &json!("Cities"))
+    );
+    let shown = page
+        .eval("document.querySelector('#items .item.user_message .tag').innerText")
+        .await;
+    assert_eq!(shown, json!("@Paris"));
+    let card = page
+        .eval("document.querySelector('#items .w-Card').innerText")
+        .await;
+    assert!(
+        card.as_str().unwrap().contains("Paris\n"),
+        "the tagged city: {card}"
+    );
+    assert_eq!(
+        page.eval("document.getElementById('tag-suggestions').hidden")
+            .await,
+        json!(true)
+    );
+    page.screenshot("14-composer-options").await;
 }

@@ -521,6 +521,28 @@ fn page(uploads: Option<UploadStrategy>) -> String {
     }
 }
 
+/// The composer's tools (routed by `DemoServer`'s agent) and the entities a message may
+/// tag, for the devtools page (the web component's option shapes).
+fn devtools_options() -> serde_json::Value {
+    let tasks = widgets::initial_tasks().into_iter().map(|task| {
+        serde_json::json!({"id": task.id, "title": task.title, "group": "Tasks", "data": {"kind": "task"}})
+    });
+    let cities = ["Paris", "Oslo", "Lisbon"].map(|city| {
+        serde_json::json!({"id": city.to_lowercase(), "title": city, "group": "Cities", "data": {"kind": "city"}})
+    });
+    serde_json::json!({
+        "composer": {"tools": COMPOSER_TOOLS.iter().map(|(id, label)| serde_json::json!({"id": id, "label": label})).collect::<Vec<_>>()},
+        "entities": tasks.chain(cities).collect::<Vec<_>>(),
+    })
+}
+
+/// The composer tools the demo routes: `(id, label)`.
+const COMPOSER_TOOLS: [(&str, &str); 3] = [
+    ("research", "Research"),
+    ("note", "Draft a note"),
+    ("weather", "Weather"),
+];
+
 /// One log line per request: method, path, status, time to the response head.
 async fn log_request(request: Request, next: Next) -> Response {
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
@@ -613,7 +635,8 @@ pub fn app_with_policy(
             writer_model: model.clone(),
         })
     })
-    .devtools(true);
+    .devtools(true)
+    .devtools_options(devtools_options());
     let chatkit = match cors {
         Some(cors) => chatkit.cors(cors),
         None => chatkit,

@@ -22,6 +22,8 @@ static OUTAGES: AtomicUsize = AtomicUsize::new(0);
 ///   line of a text file; the dimensions of an image);
 /// - after tool outputs, it sums them up;
 /// - anything else gets a short explanation;
+/// - a tool picked in the composer (`tool_choice`) is called with the message as its
+///   topic or city;
 /// - "simulate an outage" fails every other time as a busy model would (a retryable
 ///   error), so that the client's retry recovers;
 /// - as the note writer (instructions starting "You write"), it writes the note.
@@ -54,6 +56,28 @@ fn after_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
 
 fn offer(tools: &ModelRequest, name: &str) -> bool {
     tools.tools.iter().any(|t| t.name == name)
+}
+
+/// The call of `tool` the composer forced, with the message as its argument.
+fn forced_call(request: &ModelRequest, tool: &str, text: &str) -> Option<Step> {
+    if !offer(request, tool) {
+        return None;
+    }
+    // A tagged entity is what the tool is about ("weather for @Paris"); else the text
+    // after "about" or "in"; else the whole message.
+    let text = match text.rsplit_once('@') {
+        Some((_, tagged)) if !tagged.trim().is_empty() => tagged.trim(),
+        _ => after_word(text, "about")
+            .or_else(|| after_word(text, " in "))
+            .unwrap_or(text),
+    };
+    let text = if text.is_empty() { "Rust" } else { text };
+    let arguments = match tool {
+        "research" | "draft_note" => json!({"topic": text}),
+        "get_weather" => json!({"city": text}),
+        _ => json!({}),
+    };
+    Some(Step::tool_call(tool, arguments))
 }
 
 impl OfflineModel {
@@ -100,6 +124,15 @@ impl OfflineModel {
             None => user.map(message_text).unwrap_or_default(),
         };
         let lower = text.to_lowercase();
+        // A tool the user picked in the composer (`tool_choice`), before anything else.
+        if let Some(step) = request
+            .settings
+            .tool_choice
+            .as_deref()
+            .and_then(|tool| forced_call(request, tool, text.trim()))
+        {
+            return vec![step];
+        }
         if lower.contains("simulate an outage") {
             // Every other request fails as a busy model would (a retryable error the
             // client offers to retry), so that retrying recovers.
@@ -109,7 +142,9 @@ impl OfflineModel {
                     message: "the offline model simulates an outage".into(),
                 })];
             }
-            return vec![Step::text("Recovered: the model answers again after the outage.")];
+            return vec![Step::text(
+                "Recovered: the model answers again after the outage.",
+            )];
         }
         // "use <tool> {json}": any offered tool by name (MCP servers' tools included).
         if let Some(rest) = text.trim().strip_prefix("use ") {

@@ -58,7 +58,12 @@ impl DemoServer {
             .into_iter()
             .fold(agent, |agent, tool| agent.hosted_tool(tool));
         // Threads show their token totals (the devtools page reads them).
-        let mut agent = AgentServer::new(store.clone(), agent).usage_in_thread_metadata(true);
+        let mut agent = AgentServer::new(store.clone(), agent)
+            .usage_in_thread_metadata(true)
+            // The composer's tools (the page's `composer.tools`, the devtools' options).
+            .composer_tool("research", "research")
+            .composer_tool("note", "draft_note")
+            .composer_tool("weather", "get_weather");
         if let Some(DemoAttachments { store, .. }) = &options.attachments {
             agent = agent.attachments(store.clone());
         }

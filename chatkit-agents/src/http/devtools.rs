@@ -2,7 +2,9 @@
 //! the endpoint itself with every asset embedded (no CDN, no network), behind the
 //! endpoint's own authentication (`ChatKitEndpoint::devtools`).
 //!
-//! - `GET <path>/devtools`: the page, `GET <path>/devtools/app.js` and `app.css`;
+//! - `GET <path>/devtools`: the page, `GET <path>/devtools/app.js` and `app.css`, and
+//!   `options.json` (`ChatKitEndpoint::devtools_options`: composer tools and models,
+//!   entities to tag);
 //! - `POST <path>/devtools/validate`: `{"events": [...]}` → `{"problems": [{"index",
 //!   "error"}]}`, each event parsed as this crate's `ThreadStreamEvent`, so the page
 //!   flags frames that are not the protocol without a copy of its shapes.
@@ -42,7 +44,7 @@ fn asset<S: ChatKitServer>(
     endpoint: &ChatKitEndpoint<S>,
     parts: &Parts,
     content_type: &'static str,
-    body: &'static str,
+    body: impl IntoResponse,
 ) -> Response {
     if let Err(no) = endpoint.context(parts) {
         return error_response(no.status, "rejected", &no.message);
@@ -85,8 +87,9 @@ pub(super) async fn file<S: ChatKitServer>(
     request: Request,
 ) -> Response {
     let (content_type, body) = match file.as_str() {
-        "app.js" => ("text/javascript; charset=utf-8", APP_JS),
-        "app.css" => ("text/css; charset=utf-8", APP_CSS),
+        "app.js" => ("text/javascript; charset=utf-8", APP_JS.into()),
+        "app.css" => ("text/css; charset=utf-8", APP_CSS.into()),
+        "options.json" => ("application/json", endpoint.devtools_options.to_string()),
         _ => return error_response(StatusCode::NOT_FOUND, "not_found", "no such devtools file"),
     };
     asset(&endpoint, &request.into_parts().0, content_type, body)

@@ -215,6 +215,8 @@ pub struct ChatKitEndpoint<S: ChatKitServer> {
     upload_timeout: Duration,
     #[cfg(feature = "devtools")]
     devtools: bool,
+    #[cfg(feature = "devtools")]
+    devtools_options: Arc<str>,
     cors: Option<Cors>,
 }
 
@@ -230,6 +232,8 @@ impl<S: ChatKitServer> Clone for ChatKitEndpoint<S> {
             upload_timeout: self.upload_timeout,
             #[cfg(feature = "devtools")]
             devtools: self.devtools,
+            #[cfg(feature = "devtools")]
+            devtools_options: self.devtools_options.clone(),
             cors: self.cors.clone(),
         }
     }
@@ -251,6 +255,8 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
             upload_timeout: DEFAULT_UPLOAD_TIMEOUT,
             #[cfg(feature = "devtools")]
             devtools: false,
+            #[cfg(feature = "devtools")]
+            devtools_options: Arc::from("{}"),
             cors: None,
         }
     }
@@ -304,6 +310,34 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
     #[cfg(feature = "devtools")]
     pub fn devtools(mut self, on: bool) -> Self {
         self.devtools = on;
+        self
+    }
+
+    /// What the devtools page offers in its composer, in the shapes of the ChatKit web
+    /// component's options (`@openai/chatkit`): `composer.tools` (`[{"id", "label"}]`,
+    /// the ids your server routes by), `composer.models` (`[{"id", "label"}]`), and
+    /// `entities` (`[{"id", "title", "group"?, "data"?}]`, a static list searched as you
+    /// type `@` — the page's stand-in for `entities.onTagSearch`). Served to the page
+    /// as `GET <path>/devtools/options.json`; default `{}`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use chatkit_agents::http::ChatKitEndpoint;
+    /// # use chatkit_agents::server::respond_with;
+    /// # use chatkit_agents::store::MemoryStore;
+    /// # let server = Arc::new(respond_with(Arc::new(MemoryStore::new()), |_, _, _: ()| Box::pin(futures::stream::empty())));
+    /// let app: axum::Router = ChatKitEndpoint::new(server, |_| Ok(()))
+    ///     .devtools(true)
+    ///     .devtools_options(serde_json::json!({
+    ///         "composer": {"tools": [{"id": "research", "label": "Research"}]},
+    ///         "entities": [{"id": "doc_1", "title": "Quarterly report", "group": "Documents"}],
+    ///     }))
+    ///     .router();
+    /// # let _ = app;
+    /// ```
+    #[cfg(feature = "devtools")]
+    pub fn devtools_options(mut self, options: serde_json::Value) -> Self {
+        self.devtools_options = Arc::from(options.to_string());
         self
     }
 

@@ -64,6 +64,7 @@ pub struct Agent<C> {
     tool_input_guardrails: Vec<ToolInputGuardrail<C>>,
     tool_output_guardrails: Vec<ToolOutputGuardrail<C>>,
     output_type: Option<OutputType>,
+    reset_tool_choice: bool,
 }
 
 impl<C> Clone for Agent<C> {
@@ -84,6 +85,7 @@ impl<C> Clone for Agent<C> {
             tool_input_guardrails: self.tool_input_guardrails.clone(),
             tool_output_guardrails: self.tool_output_guardrails.clone(),
             output_type: self.output_type.clone(),
+            reset_tool_choice: self.reset_tool_choice,
         }
     }
 }
@@ -119,6 +121,7 @@ impl<C> Agent<C> {
             tool_input_guardrails: Vec::new(),
             tool_output_guardrails: Vec::new(),
             output_type: None,
+            reset_tool_choice: true,
         }
     }
 
@@ -152,6 +155,29 @@ impl<C> Agent<C> {
     pub fn settings(mut self, settings: ModelSettings) -> Self {
         self.settings = settings;
         self
+    }
+
+    /// Whether a forced [`ModelSettings::tool_choice`] holds only until a tool has been
+    /// called in the run (default `true`, as the Python Agents SDK's
+    /// `reset_tool_choice`): later model calls of the run choose freely, so a forced
+    /// tool cannot call itself until the turn limit. `false` keeps it on every call.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chatkit_agents::agents::{Agent, model::ModelSettings};
+    /// # let model = Arc::new(chatkit_agents::testing::ScriptedModel::new(vec![]));
+    /// let settings = ModelSettings { tool_choice: Some("required".into()), ..Default::default() };
+    /// let agent: Agent<()> = Agent::new("Always a tool", model).settings(settings).reset_tool_choice(false);
+    /// assert!(!agent.resets_tool_choice());
+    /// ```
+    pub fn reset_tool_choice(mut self, reset: bool) -> Self {
+        self.reset_tool_choice = reset;
+        self
+    }
+
+    /// See [`reset_tool_choice`](Self::reset_tool_choice).
+    pub fn resets_tool_choice(&self) -> bool {
+        self.reset_tool_choice
     }
 
     /// Adds a check of the run's input; see [`InputGuardrail`]. Only the agent a run

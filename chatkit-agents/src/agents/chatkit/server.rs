@@ -57,6 +57,10 @@ pub struct AgentServer<C> {
     titles: Option<ThreadTitles>,
     limits: Option<(Limits, Arc<LimitUser<C>>)>,
     usage_in_metadata: bool,
+    /// Composer tool ids → the agent's tool each forces.
+    composer_tools: HashMap<String, String>,
+    /// The models a user may pick in the composer.
+    composer_models: Vec<String>,
 }
 
 /// Names the user a request's limits are counted for (see [`AgentServer::limits`]).
@@ -101,7 +105,65 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
             titles: None,
             limits: None,
             usage_in_metadata: false,
+            composer_tools: HashMap::new(),
+            composer_models: Vec::new(),
         }
+    }
+
+    /// A tool the user can pick in the client's composer (`composer.tools` in the
+    /// ChatKit options, each with an `id`): a message sent with the tool `id` chosen
+    /// makes the model call the agent's tool `tool` first (`tool_choice`; later calls of
+    /// the run choose freely, see [`Agent::reset_tool_choice`]). An id not registered
+    /// here is ignored (the client is not trusted to name tools).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chatkit_agents::agents::{Agent, chatkit::AgentServer};
+    /// use chatkit_agents::store::MemoryStore;
+    /// # let agent = Agent::new("Helper", Arc::new(chatkit_agents::testing::ScriptedModel::new(vec![])));
+    /// // ChatKit options: composer: { tools: [{ id: "research", label: "Research", icon: "search" }] }
+    /// let server: AgentServer<()> = AgentServer::new(Arc::new(MemoryStore::new()), agent)
+    ///     .composer_tool("research", "research");
+    /// # let _ = server;
+    /// ```
+    pub fn composer_tool(mut self, id: impl Into<String>, tool: impl Into<String>) -> Self {
+        self.composer_tools.insert(id.into(), tool.into());
+        self
+    }
+
+    /// The models a user may pick in the client's composer (`composer.models`): a
+    /// message sent with one of them answers with it; any other name is ignored (the
+    /// client is not trusted to choose what a request costs).
+    pub fn composer_models<S: Into<String>>(mut self, models: impl IntoIterator<Item = S>) -> Self {
+        self.composer_models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The agent for a message: with the composer's tool and model applied when this
+    /// server offers them.
+    fn agent_for(&self, input: Option<&UserMessageItem>) -> Agent<AgentContext<C>> {
+        let Some(options) = input.map(|message| &message.inference_options) else {
+            return self.agent.clone();
+        };
+        let tool = options
+            .tool_choice
+            .as_ref()
+            .and_then(|choice| self.composer_tools.get(&choice.id));
+        let model = options
+            .model
+            .as_ref()
+            .filter(|model| self.composer_models.contains(model));
+        if tool.is_none() && model.is_none() {
+            return self.agent.clone();
+        }
+        let mut settings = self.agent.model_settings().clone();
+        if let Some(tool) = tool {
+            settings.tool_choice = Some(tool.clone());
+        }
+        if let Some(model) = model {
+            settings.model = Some(model.clone());
+        }
+        self.agent.clone().settings(settings)
     }
 
     /// Titles each new thread from its first message with a small model call beside the
@@ -355,6 +417,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
         input: Option<UserMessageItem>,
         context: C,
     ) -> EventStream {
+        let agent = self.agent_for(input.as_ref());
         // A new thread's title is written beside the answer.
         let title = match (&self.titles, &input) {
             (Some(titles), Some(message)) if thread.title().is_none() => {
@@ -374,7 +437,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
             });
             let input = convert_history(&*self.converter, &items, thread.id(), attachments.as_ref()).await;
             let agent_context = AgentContext::new(thread, self.store.clone(), context);
-            let run = self.runner.run_streamed(&self.agent, input, agent_context.clone());
+            let run = self.runner.run_streamed(&agent, input, agent_context.clone());
             let mut events = stream_agent_response_with(&agent_context, run, self.response_converter.clone());
             while let Some(event) = events.next().await {
                 match event {

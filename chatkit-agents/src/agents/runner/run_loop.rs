@@ -23,7 +23,7 @@ use super::{Runner, MULTIPLE_HANDOFFS};
 use crate::agents::agent::{Agent, Handoff};
 use crate::agents::guardrail::check_output;
 use crate::agents::hooks::RunHooks;
-use crate::agents::model::{FunctionCall, ModelRequest, OutputItem, Usage};
+use crate::agents::model::{FunctionCall, ModelRequest, ModelSettings, OutputItem, Usage};
 
 /// The conversation a run sends: every item so far, and with a conversation the model's
 /// server keeps, the last response and how many items it has seen.
@@ -85,6 +85,7 @@ fn to_input(item: &OutputItem) -> Value {
 fn request<C>(
     active: &ActiveAgent<C>,
     conversation: &Conversation,
+    tools_used: bool,
 ) -> Result<ModelRequest, RunError> {
     let agent = &active.agent;
     let output_schema = match agent.output_type_info().map(|o| o.schema()) {
@@ -97,10 +98,20 @@ fn request<C>(
         input: conversation.unsent(),
         tools: active.definitions(),
         hosted_tools: agent.hosted_tools().to_vec(),
-        settings: agent.model_settings().clone(),
+        settings: settings(agent, tools_used),
         previous_response_id: conversation.previous_response.clone(),
         output_schema,
     })
+}
+
+/// The agent's settings for the next model call: a forced tool choice is dropped once a
+/// tool has been called in the run ([`Agent::reset_tool_choice`]).
+fn settings<C>(agent: &Agent<C>, tools_used: bool) -> ModelSettings {
+    let mut settings = agent.model_settings().clone();
+    if tools_used && agent.resets_tool_choice() {
+        settings.tool_choice = None;
+    }
+    settings
 }
 
 /// Ends the run with `output`, once the agent's output guardrails let it through.
@@ -160,6 +171,8 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
             Box::pin(begin(agent, start, &context, &outcome)).await?;
         // A resumed run announces its agent again; its hooks saw it start already.
         let mut starting = earlier.is_none();
+        // A resumed run stopped at tool calls: tools have been used.
+        let mut tools_used = earlier.is_some();
         if !starting {
             yield RunEvent::AgentUpdated { name: active.agent.name().to_owned() };
         }
@@ -183,7 +196,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     }
                     let agent = &active.agent;
                     checks.blocking_passed().await?;
-                    let request = request(&active, &conversation)?;
+                    let request = request(&active, &conversation, tools_used)?;
                     hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
                     let mut call = model_turn(&runner, agent, &turn_span, request, &outcome);
                     while let Some(event) = call.next(&mut checks).await? {
@@ -213,6 +226,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
             let agent = &active.agent;
 
             let calls = plan.resolve_tools(agent)?;
+            tools_used |= !calls.is_empty();
             let mut gated = Box::pin(gate(calls, &pass, agent.name(), &context, formatter.as_ref()).instrument(turn_span.clone())).await;
             let hosted = gate_hosted(&turn_output, &pass, agent.name());
             let hosted_answered = !hosted.is_empty();

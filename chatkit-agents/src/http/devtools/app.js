@@ -25,6 +25,7 @@ const state = {
   threads: [],
   threadsAfter: null,
   itemsAfter: null,
+  entities: [],
   thread: null, // the current thread's metadata, or null for a new one
   items: new Map(), // id -> item, in order
   streaming: null, // AbortController of the response in flight
@@ -796,7 +797,12 @@ function content(text) {
     if (/^@\S+$/.test(word)) {
       if (plain) { parts.push({ type: "input_text", text: plain }); plain = ""; }
       const name = word.slice(1);
-      parts.push({ type: "input_tag", id: name, text: name, data: {}, interactive: false });
+      // A tag picked from the server's entities carries the entity; any other @word
+      // is a tag of its own name.
+      const entity = state.entities.find((e) => e.id === name);
+      parts.push(entity
+        ? { type: "input_tag", id: entity.id, text: entity.title, data: entity.data || {}, group: entity.group, interactive: !!entity.interactive }
+        : { type: "input_tag", id: name, text: name, data: {}, interactive: false });
     } else plain += word;
   }
   if (plain || !parts.length) parts.push({ type: "input_text", text: plain });
@@ -870,7 +876,62 @@ function showBanner(text, notice = false, retry = false) {
 
 function hideBanner() { $("banner").hidden = true; }
 
+// ---------------------------------------------------------------- composer options
+
+// What the server offers (ChatKitEndpoint::devtools_options, in the web component's
+// option shapes): composer tools and models as suggestions of the tool and model
+// fields, entities as suggestions after "@".
+async function loadOptions() {
+  try {
+    const response = await fetch(settings.endpoint() + "/devtools/options.json", { headers: settings.headers() });
+    if (!response.ok) return;
+    const options = await response.json();
+    const fill = (list, items) => {
+      $(list).textContent = "";
+      for (const item of items || []) $(list).append(el("option", { value: item.id }, item.label || item.id));
+    };
+    fill("tool-options", options.composer?.tools);
+    fill("model-options", options.composer?.models);
+    const preferred = (options.composer?.models || []).find((m) => m.default);
+    if (preferred && !$("model").value) $("model").value = preferred.id;
+    state.entities = Array.isArray(options.entities) ? options.entities : [];
+  } catch { /* no options: free text */ }
+}
+
+/// The "@word" being typed at the cursor, if any.
+function tagQuery() {
+  const input = $("message");
+  const before = input.value.slice(0, input.selectionStart ?? input.value.length);
+  const match = /(^|\s)@(\S*)$/.exec(before);
+  return match ? { query: match[2], start: before.length - match[2].length - 1 } : null;
+}
+
+function suggestTags() {
+  const box = $("tag-suggestions");
+  box.textContent = "";
+  const typed = tagQuery();
+  const query = typed?.query.toLowerCase();
+  const found = typed ? state.entities.filter((e) => (e.title || "").toLowerCase().includes(query) || e.id.toLowerCase().startsWith(query)).slice(0, 8) : [];
+  box.hidden = !found.length;
+  for (const entity of found) {
+    box.append(el("button", {
+      type: "button",
+      title: entity.id,
+      onclick: () => {
+        const input = $("message");
+        const end = input.selectionStart ?? input.value.length;
+        input.value = input.value.slice(0, typed.start) + "@" + entity.id + " " + input.value.slice(end);
+        box.hidden = true;
+        input.focus();
+      },
+    }, (entity.group ? entity.group + ": " : "") + entity.title));
+  }
+}
+
+$("message").addEventListener("input", suggestTags);
+
 // ---------------------------------------------------------------- start
 
 updateComposer();
+loadOptions();
 refreshThreads();

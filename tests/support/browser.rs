@@ -246,11 +246,12 @@ impl Page {
         .await;
     }
 
-    /// Clicks the button whose text is `label` (the last one, the newest widget's).
+    /// Clicks the button whose label is `label` (the last one, the newest widget's; a
+    /// widget button's label is its `data-label`, beside its icons).
     pub async fn click_button(&self, label: &str) {
         let clicked = self
             .eval(&format!(
-                "(() => {{ const b = [...document.querySelectorAll('#items button')].filter(b => b.innerText.trim() === {}); if (!b.length) return false; b[b.length - 1].click(); return true; }})()",
+                "(() => {{ const b = [...document.querySelectorAll('#items button')].filter(b => (b.dataset.label ?? b.innerText.trim()) === {}); if (!b.length) return false; b[b.length - 1].click(); return true; }})()",
                 json!(label)
             ))
             .await;

@@ -140,6 +140,25 @@ pub(super) async fn validate<S: ChatKitServer>(
 }
 
 #[cfg(test)]
+mod icon_tests {
+    use super::APP_JS;
+    use crate::types::BuiltinIcon;
+
+    #[test]
+    fn every_builtin_icon_has_a_glyph_in_the_page() {
+        let missing: Vec<&str> = BuiltinIcon::NAMES
+            .iter()
+            .copied()
+            .filter(|name| !APP_JS.contains(&format!("\n  \"{name}\": \"")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "icons without a glyph in app.js: {missing:?}"
+        );
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::types::{ThreadItem, ThreadItemUpdate};

@@ -79,6 +79,80 @@ function flag(entry, message) {
 
 $("clear-log").addEventListener("click", () => { $("log").textContent = ""; });
 
+// The built-in icons as glyphs (the web component draws its own; a page with no network
+// has only the system's fonts). Every name of the crate's `BuiltinIcon` is here (a unit
+// test checks); others (`vendor:`, `lucide:` names) show as their first letter.
+const ICONS = {
+  "agent": "🤖",
+  "analytics": "📊",
+  "atom": "⚛",
+  "batch": "▤",
+  "bolt": "⚡",
+  "book-open": "📖",
+  "book-closed": "📕",
+  "book-clock": "📚",
+  "bug": "🐞",
+  "calendar": "📅",
+  "chart": "📈",
+  "check": "✓",
+  "check-circle": "✅",
+  "check-circle-filled": "✔",
+  "chevron-left": "‹",
+  "chevron-right": "›",
+  "circle-question": "❓",
+  "clock": "🕒",
+  "compass": "🧭",
+  "confetti": "🎉",
+  "cube": "🧊",
+  "desktop": "🖥",
+  "document": "📄",
+  "dot": "•",
+  "dots-horizontal": "⋯",
+  "dots-vertical": "⋮",
+  "empty-circle": "○",
+  "external-link": "↗",
+  "globe": "🌐",
+  "keys": "🔑",
+  "lab": "🧪",
+  "images": "🖼",
+  "info": "ℹ",
+  "lifesaver": "🛟",
+  "lightbulb": "💡",
+  "mail": "✉",
+  "map-pin": "📍",
+  "maps": "🗺",
+  "mobile": "📱",
+  "name": "🏷",
+  "notebook": "📓",
+  "notebook-pencil": "📝",
+  "page-blank": "📃",
+  "phone": "📞",
+  "play": "▶",
+  "plus": "+",
+  "profile": "👤",
+  "profile-card": "🪪",
+  "reload": "↻",
+  "star": "☆",
+  "star-filled": "★",
+  "search": "🔍",
+  "sparkle": "✦",
+  "sparkle-double": "✨",
+  "square-code": "⌨",
+  "square-image": "🖼",
+  "square-text": "🗒",
+  "suitcase": "💼",
+  "settings-slider": "🎚",
+  "user": "👤",
+  "wreath": "🏵",
+  "write": "✎",
+  "write-alt": "✏",
+  "write-alt2": "🖊",
+};
+
+function iconGlyph(name) {
+  return ICONS[name] || (name ? String(name).replace(/^[a-z]+:/, "").charAt(0).toUpperCase() : "");
+}
+
 // ---------------------------------------------------------------- protocol
 
 function request(body, signal) {
@@ -701,7 +775,7 @@ function renderWidget(node, ctx) {
     case "Badge": out = el("span", { class: `w-Badge ${node.color || ""}` }, node.label); break;
     case "Divider": out = el("hr", { class: "w-Divider" }); break;
     case "Spacer": out = el("div", { class: "w-Spacer" }); break;
-    case "Icon": out = el("span", { class: "w-Icon", title: node.name }, "◆"); break;
+    case "Icon": out = el("span", { class: "w-Icon", title: node.name }, iconGlyph(node.name)); break;
     case "Image": out = el("img", { class: "w-Image", src: safeUrl(node.src || ""), alt: node.alt || "" }); break;
     case "Button": {
       const submit = !!node.submit;
@@ -710,6 +784,7 @@ function renderWidget(node, ctx) {
         class: `w-Button ${node.style === "primary" || node.variant === "solid" ? "solid" : ""} ${node.color || ""} ${node.block ? "block" : ""}`,
         disabled: node.disabled,
         "data-icon": node.iconStart,
+        "data-label": node.label,
         title: node.iconStart,
         onclick: () => {
           if (submit && ctx.form) {
@@ -719,7 +794,7 @@ function renderWidget(node, ctx) {
             else ctx.form.requestSubmit();
           } else runAction(node.onClickAction, ctx);
         },
-      }, node.label || (node.iconStart ? "◇" : ""));
+      }, ...[node.iconStart ? el("span", { class: "w-icon-start" }, iconGlyph(node.iconStart)) : null, node.label || null, node.iconEnd ? el("span", { class: "w-icon-end" }, iconGlyph(node.iconEnd)) : null].filter(Boolean));
       break;
     }
     case "Input":

@@ -51,6 +51,9 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
     page.wait_for("the answer", "[...document.querySelectorAll('.item.assistant_message')].some(e => e.innerText.includes('Done'))").await;
     page.screenshot("02-weather").await;
 
+    // A client action (`handler: "client"`) stays in the page: logged, not sent.
+    page.click_button("Open map").await;
+    page.wait_for("the client action", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.startsWith('client action weather.open_map'))").await;
     // The card's server action replaces the widget.
     page.click_button("Refresh").await;
     page.wait_for("the replaced widget", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.includes('thread.item.replaced'))").await;

@@ -482,6 +482,14 @@ const PAGE: &str = r#"<!doctype html>
             { label: "Note", prompt: "Draft a note about Rust" },
           ],
         },
+        // Actions with `handler: "client"` run here, in the page (the weather card's map).
+        widgets: {
+          onAction: async (action) => {
+            if (action.type === "weather.open_map" && typeof action.payload?.city === "string") {
+              window.open("https://www.openstreetmap.org/search?query=" + encodeURIComponent(action.payload.city), "_blank", "noopener");
+            }
+          },
+        },
       });
       chat.addEventListener("chatkit.effect", (event) => {
         if (event.detail.name === "celebrate") document.title = "All done!";

@@ -1,6 +1,6 @@
 //! The demo's widgets, built with the typed builders.
 
-use chatkit_agents::types::{ActionConfig, BuiltinIcon, LoadingBehavior};
+use chatkit_agents::types::{ActionConfig, BuiltinIcon, Handler, LoadingBehavior};
 use chatkit_agents::widgets::{self as w, WidgetRoot};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,18 @@ pub fn weather_card(city: &str, refreshes: u32) -> WidgetRoot {
                     ActionConfig::new("weather.refresh")
                         .payload(serde_json::json!({"city": city}))
                         .loading_behavior(LoadingBehavior::SelfOnly),
+                ),
+        )
+        .child(
+            // Handled by the page (`widgets.onAction`), never sent to the server.
+            w::Button::new()
+                .label("Open map")
+                .icon_start(BuiltinIcon::MapPin)
+                .variant(w::ControlVariant::Ghost)
+                .on_click_action(
+                    ActionConfig::new("weather.open_map")
+                        .payload(serde_json::json!({"city": city}))
+                        .handler(Handler::Client),
                 ),
         )
         .into()

@@ -22,6 +22,29 @@ use chatkit_agents::runs::DisconnectPolicy;
 use support::browser::{Cdp, Chromium, Page};
 use support::uploads::{start, start_local};
 
+/// A script that is true once the inspector has an entry whose label passes `test`
+/// (a JavaScript expression over `label`).
+fn logged(test: &str) -> String {
+    format!("[...document.querySelectorAll('#log li .type')].some(e => {{ const label = e.innerText; return {test}; }})")
+}
+
+/// Chromium on the devtools page of the demo at `base`, once the page has loaded its
+/// thread list.
+async fn open_devtools(base: &str) -> (Chromium, Page) {
+    let (browser, url) = Chromium::start();
+    let page = Page::open(
+        Cdp::connect(&url).await,
+        &format!("{base}/chatkit/devtools"),
+    )
+    .await;
+    page.wait_for(
+        "the thread list",
+        "document.querySelectorAll('#log li').length >= 2",
+    )
+    .await;
+    (browser, page)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
     let demo = start(AttachmentLimits::default()).await;
@@ -53,10 +76,18 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
 
     // A client action (`handler: "client"`) stays in the page: logged, not sent.
     page.click_button("Open map").await;
-    page.wait_for("the client action", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.startsWith('client action weather.open_map'))").await;
+    page.wait_for(
+        "the client action",
+        &logged("label.startsWith('client action weather.open_map')"),
+    )
+    .await;
     // The card's server action replaces the widget.
     page.click_button("Refresh").await;
-    page.wait_for("the replaced widget", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.includes('thread.item.replaced'))").await;
+    page.wait_for(
+        "the replaced widget",
+        &logged("label.includes('thread.item.replaced')"),
+    )
+    .await;
     page.idle().await;
     page.screenshot("03-refreshed").await;
 
@@ -125,7 +156,8 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
     .await;
     page.eval("document.getElementById('stop').click(); true")
         .await;
-    page.wait_for("the stop", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.includes('stopped by the user'))").await;
+    page.wait_for("the stop", &logged("label.includes('stopped by the user')"))
+        .await;
     page.idle().await;
     page.screenshot("07-stopped").await;
 
@@ -151,12 +183,17 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
     let before = page.eval(icon).await;
     page.eval("document.querySelector('#items .w-ListViewItem button').click(); true")
         .await;
-    page.wait_for("the sync action", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText === '→ threads.sync_custom_action')").await;
+    page.wait_for(
+        "the sync action",
+        &logged("label === '→ threads.sync_custom_action'"),
+    )
+    .await;
     page.wait_for("the starred task", &format!("{icon} !== {before}"))
         .await;
     // Feedback on an answer.
     page.eval("[...document.querySelectorAll('.item.assistant_message button')].find(b => b.innerText === 'Good').click(); true").await;
-    page.wait_for("the feedback", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText === '→ items.feedback')").await;
+    page.wait_for("the feedback", &logged("label === '→ items.feedback'"))
+        .await;
 
     // A client tool call, answered by the page.
     page.new_thread().await;
@@ -192,17 +229,7 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_detached_run_is_rejoined_after_a_reload() {
     let demo = start_local(AttachmentLimits::default(), DisconnectPolicy::detach()).await;
-    let (_browser, url) = Chromium::start();
-    let page = Page::open(
-        Cdp::connect(&url).await,
-        &format!("{}/chatkit/devtools", demo.base),
-    )
-    .await;
-    page.wait_for(
-        "the thread list",
-        "document.querySelectorAll('#log li').length >= 2",
-    )
-    .await;
+    let (_browser, page) = open_devtools(&demo.base).await;
     page.type_and_send("Research about Rust").await;
     page.wait_for(
         "the research workflow",
@@ -218,7 +245,8 @@ async fn a_detached_run_is_rejoined_after_a_reload() {
     .await;
     page.eval("document.querySelector('#thread-list li').click(); true")
         .await;
-    page.wait_for("the resume", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.startsWith('→ resume from'))").await;
+    page.wait_for("the resume", &logged("label.startsWith('→ resume from')"))
+        .await;
     page.wait_for(
         "the answer after the resume",
         "document.querySelector('#items .item.assistant_message')",
@@ -263,8 +291,7 @@ async fn threads_are_paged_renamed_and_deleted() {
         answer.text().await.unwrap();
     }
 
-    let (_browser, url) = Chromium::start();
-    let page = Page::open(Cdp::connect(&url).await, &format!("{endpoint}/devtools")).await;
+    let (_browser, page) = open_devtools(&demo.base).await;
     page.wait_for(
         "the thread in the list",
         "document.querySelector('#thread-list li')",
@@ -328,17 +355,7 @@ async fn threads_are_paged_renamed_and_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_answer_is_retried_and_finished_tasks_celebrate() {
     let demo = start(AttachmentLimits::default()).await;
-    let (_browser, url) = Chromium::start();
-    let page = Page::open(
-        Cdp::connect(&url).await,
-        &format!("{}/chatkit/devtools", demo.base),
-    )
-    .await;
-    page.wait_for(
-        "the thread list",
-        "document.querySelectorAll('#log li').length >= 2",
-    )
-    .await;
+    let (_browser, page) = open_devtools(&demo.base).await;
 
     // The offline model fails this once, as a busy model would: the error says to try
     // again and the retry button sends threads.retry_after_item, which recovers.
@@ -352,7 +369,11 @@ async fn a_failed_answer_is_retried_and_finished_tasks_celebrate() {
     page.screenshot("12-outage").await;
     page.eval("document.getElementById('retry').click(); true")
         .await;
-    page.wait_for("the retry", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText === '→ threads.retry_after_item')").await;
+    page.wait_for(
+        "the retry",
+        &logged("label === '→ threads.retry_after_item'"),
+    )
+    .await;
     page.wait_for(
         "the recovered answer",
         "[...document.querySelectorAll('.item.assistant_message')].some(e => e.innerText.includes('Recovered'))",
@@ -385,19 +406,18 @@ async fn a_failed_answer_is_retried_and_finished_tasks_celebrate() {
         .await;
         page.idle().await;
     }
-    page.wait_for("the client effect", "[...document.querySelectorAll('#log li .type')].some(e => e.innerText.includes('client effect celebrate'))").await;
+    page.wait_for(
+        "the client effect",
+        &logged("label.includes('client effect celebrate')"),
+    )
+    .await;
     page.screenshot("13-celebrate").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn composer_tools_and_entity_tags_come_from_the_servers_options() {
     let demo = start(AttachmentLimits::default()).await;
-    let (_browser, url) = Chromium::start();
-    let page = Page::open(
-        Cdp::connect(&url).await,
-        &format!("{}/chatkit/devtools", demo.base),
-    )
-    .await;
+    let (_browser, page) = open_devtools(&demo.base).await;
     // The demo's options: its composer tools as suggestions of the tool field.
     page.wait_for(
         "the composer tools",

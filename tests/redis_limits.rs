@@ -12,6 +12,7 @@ use chatkit_agents::server::{
     ProcessResult, RedisLimitCounters, RespondWith, ThreadHandle, UserLimits,
 };
 use chatkit_agents::store::{MemoryStore, Store};
+use chatkit_agents::testing::limit_counters_conformance;
 use chatkit_agents::types::*;
 use futures::StreamExt;
 use support::own_redis::OwnRedis;
@@ -36,120 +37,8 @@ fn settings(limits: &Limits) -> chatkit_agents::server::LimitSettings {
 }
 
 #[tokio::test]
-async fn requests_tokens_and_stream_slots_are_counted_in_redis() {
-    let counters = counters("each").await;
-    let minute = Duration::from_secs(60);
-    let t: u64 = 1_800_000_000_000; // a window's start
-    let requests = settings(&Limits::in_memory().requests(2, minute));
-    assert_eq!(
-        counters.admit("ada", &requests, None, t).await.unwrap(),
-        Ok(())
-    );
-    assert_eq!(
-        counters.admit("ada", &requests, None, t + 5).await.unwrap(),
-        Ok(())
-    );
-    let refused = counters
-        .admit("ada", &requests, None, t + 20_000)
-        .await
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(refused.kind, LimitKind::Requests);
-    assert_eq!(refused.retry_after, Some(Duration::from_secs(40)));
-    assert_eq!(
-        counters.admit("bob", &requests, None, t).await.unwrap(),
-        Ok(()),
-        "users apart"
-    );
-    assert_eq!(
-        counters
-            .admit("ada", &requests, None, t + 60_000)
-            .await
-            .unwrap(),
-        Ok(()),
-        "the next window"
-    );
-
-    let streams = settings(&Limits::in_memory().concurrent_streams(2));
-    for slot in ["s1", "s2"] {
-        assert_eq!(
-            counters
-                .admit("ada", &streams, Some(slot), t)
-                .await
-                .unwrap(),
-            Ok(())
-        );
-    }
-    let full = counters
-        .admit("ada", &streams, Some("s3"), t)
-        .await
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(
-        (full.kind, full.limit, full.retry_after),
-        (LimitKind::ConcurrentStreams, 2, None)
-    );
-    counters.end_stream("ada", "s1").await.unwrap();
-    assert_eq!(
-        counters
-            .admit("ada", &streams, Some("s4"), t)
-            .await
-            .unwrap(),
-        Ok(())
-    );
-    // s2 renewed, s4 not: 31 s later only s4 has expired.
-    counters
-        .renew_stream("ada", "s2", t + 60_000)
-        .await
-        .unwrap();
-    assert_eq!(
-        counters
-            .admit("ada", &streams, Some("s5"), t + 31_000)
-            .await
-            .unwrap(),
-        Ok(())
-    );
-    assert!(counters
-        .admit("ada", &streams, Some("s6"), t + 31_000)
-        .await
-        .unwrap()
-        .is_err());
-
-    let rate = chatkit_agents::server::Rate {
-        limit: 100,
-        window: minute,
-    };
-    let tokens = settings(&Limits::in_memory().tokens(100, minute));
-    counters.add_tokens("cy", 99, rate, t).await.unwrap();
-    assert_eq!(
-        counters.admit("cy", &tokens, Some("a"), t).await.unwrap(),
-        Ok(())
-    );
-    counters.add_tokens("cy", 1, rate, t).await.unwrap();
-    let spent = counters
-        .admit("cy", &tokens, Some("b"), t + 1_000)
-        .await
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(
-        (spent.kind, spent.retry_after),
-        (LimitKind::Tokens, Some(Duration::from_secs(59)))
-    );
-    assert_eq!(
-        counters
-            .admit("cy", &tokens, None, t + 1_000)
-            .await
-            .unwrap(),
-        Ok(()),
-        "reads go on"
-    );
-    assert_eq!(
-        counters
-            .admit("cy", &tokens, Some("c"), t + 60_000)
-            .await
-            .unwrap(),
-        Ok(())
-    );
+async fn the_redis_counters_keep_the_contract() {
+    limit_counters_conformance(&counters("contract").await).await;
 }
 
 #[tokio::test]

@@ -1,13 +1,16 @@
 //! Helpers for testing code built on this crate (feature `testing`): [`ScriptedModel`]
 //! to run agents without a network, [`send`] to drive a whole server in-process and read
-//! its reply as JSON, and a conformance suite for your own
-//! [`Store`](crate::store::Store) implementations.
+//! its reply as JSON, and conformance suites for your own
+//! [`Store`](crate::store::Store) and [`LimitCounters`](crate::server::LimitCounters)
+//! implementations.
 
 mod client;
+mod limit_conformance;
 mod scripted_model;
 mod store_conformance;
 
 pub use client::{event_types, requests, resume, send, send_frames, Frame, Reply};
+pub use limit_conformance::limit_counters_conformance;
 
 pub use scripted_model::{ScriptedMessage, ScriptedModel, Step, SCRIPTED_MODEL_NAME};
 pub use store_conformance::{store_conformance, TestUser};

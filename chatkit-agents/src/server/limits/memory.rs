@@ -79,24 +79,19 @@ impl LimitCounters for MemoryLimitCounters {
             let count = in_window(&mut counts.requests, index);
             *count += 1;
             if *count > rate.limit {
-                return Ok(Err(exceeded(LimitKind::Requests, rate, left)));
+                return Ok(Err(LimitExceeded::window(LimitKind::Requests, rate, left)));
             }
         }
         if let (Some(rate), Some(_)) = (settings.tokens, stream) {
             let (index, left) = window_of(&rate, now_ms);
             if *in_window(&mut counts.tokens, index) >= rate.limit {
-                return Ok(Err(exceeded(LimitKind::Tokens, rate, left)));
+                return Ok(Err(LimitExceeded::window(LimitKind::Tokens, rate, left)));
             }
         }
         if let (Some(limit), Some(stream)) = (settings.concurrent_streams, stream) {
             counts.streams.retain(|_, expires| *expires > now_ms);
             if counts.streams.len() as u64 >= limit {
-                return Ok(Err(LimitExceeded {
-                    kind: LimitKind::ConcurrentStreams,
-                    limit,
-                    window: None,
-                    retry_after: None,
-                }));
+                return Ok(Err(LimitExceeded::streams(limit)));
             }
             // Held until freed: the slots die with the process that holds them.
             counts.streams.insert(stream.to_owned(), u64::MAX);
@@ -155,118 +150,12 @@ impl LimitCounters for MemoryLimitCounters {
     }
 }
 
-pub(super) fn exceeded(kind: LimitKind, rate: Rate, left: std::time::Duration) -> LimitExceeded {
-    LimitExceeded {
-        kind,
-        limit: rate.limit,
-        window: Some(rate.window),
-        retry_after: Some(left),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::server::Limits;
-
-    fn settings(limits: Limits) -> LimitSettings {
-        limits.settings().clone()
-    }
 
     #[tokio::test]
-    async fn each_limit_refuses_past_its_value_and_frees_in_time() {
-        let counters = MemoryLimitCounters::new();
-        let minute = Duration::from_secs(60);
-        let requests = settings(Limits::in_memory().requests(2, minute));
-        let t = 60_000 * 1000; // the start of a window
-        assert_eq!(
-            counters.admit("ada", &requests, None, t).await.unwrap(),
-            Ok(())
-        );
-        assert_eq!(
-            counters.admit("ada", &requests, None, t + 1).await.unwrap(),
-            Ok(())
-        );
-        let refused = counters
-            .admit("ada", &requests, None, t + 10_000)
-            .await
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(
-            (refused.kind, refused.retry_after),
-            (LimitKind::Requests, Some(Duration::from_secs(50)))
-        );
-        assert_eq!(
-            counters.admit("bob", &requests, None, t).await.unwrap(),
-            Ok(()),
-            "users apart"
-        );
-        assert_eq!(
-            counters
-                .admit("ada", &requests, None, t + 60_000)
-                .await
-                .unwrap(),
-            Ok(()),
-            "next window"
-        );
-
-        let streams = settings(Limits::in_memory().concurrent_streams(1));
-        assert_eq!(
-            counters
-                .admit("ada", &streams, Some("s1"), t)
-                .await
-                .unwrap(),
-            Ok(())
-        );
-        let busy = counters
-            .admit("ada", &streams, Some("s2"), t)
-            .await
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(busy.kind, LimitKind::ConcurrentStreams);
-        assert_eq!(
-            counters.admit("ada", &streams, None, t).await.unwrap(),
-            Ok(()),
-            "a request without a stream"
-        );
-        counters.end_stream("ada", "s1").await.unwrap();
-        assert_eq!(
-            counters
-                .admit("ada", &streams, Some("s3"), t)
-                .await
-                .unwrap(),
-            Ok(())
-        );
-        let held = counters
-            .admit("ada", &streams, Some("s4"), t + 3_600_000)
-            .await
-            .unwrap();
-        assert!(
-            held.is_err(),
-            "a slot in memory lasts until freed, however long its stream"
-        );
-
-        let rate = Rate {
-            limit: 100,
-            window: minute,
-        };
-        let tokens = settings(Limits::in_memory().tokens(100, minute));
-        counters.add_tokens("cy", 99, rate, t).await.unwrap();
-        let admit = |stream: Option<&'static str>, at: u64| {
-            let (counters, tokens) = (&counters, &tokens);
-            async move { counters.admit("cy", tokens, stream, at).await.unwrap() }
-        };
-        assert_eq!(admit(Some("a"), t).await, Ok(()));
-        counters.add_tokens("cy", 5, rate, t).await.unwrap();
-        let spent = admit(Some("b"), t + 1000).await.unwrap_err();
-        assert_eq!((spent.kind, spent.limit), (LimitKind::Tokens, 100));
-        assert_eq!(admit(None, t + 1000).await, Ok(()), "reads go on");
-        assert_eq!(
-            admit(Some("c"), t + 60_000).await,
-            Ok(()),
-            "the next window"
-        );
+    async fn the_memory_counters_keep_the_contract() {
+        crate::testing::limit_counters_conformance(&MemoryLimitCounters::new()).await;
     }
 }

@@ -104,6 +104,26 @@ pub struct LimitExceeded {
 }
 
 impl LimitExceeded {
+    /// The window limit `kind` of `rate` reached, with `left` of its window to wait.
+    pub fn window(kind: LimitKind, rate: Rate, left: Duration) -> Self {
+        LimitExceeded {
+            kind,
+            limit: rate.limit,
+            window: Some(rate.window),
+            retry_after: Some(left),
+        }
+    }
+
+    /// `limit` streams open at once already.
+    pub fn streams(limit: u64) -> Self {
+        LimitExceeded {
+            kind: LimitKind::ConcurrentStreams,
+            limit,
+            window: None,
+            retry_after: None,
+        }
+    }
+
     /// Whether the client should offer a retry button: when the wait is a minute at
     /// most (or a stream may end any moment).
     pub fn allow_retry(&self) -> bool {

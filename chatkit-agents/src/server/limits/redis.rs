@@ -6,7 +6,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::MultiplexedConnection;
 
-use super::memory::exceeded;
 use super::{
     millis, window_of, CounterError, LimitCounters, LimitExceeded, LimitKind, LimitSettings, Rate,
 };
@@ -177,18 +176,15 @@ impl LimitCounters for RedisLimitCounters {
             1 => {
                 let (rate, (_, left)) =
                     requests.ok_or("the script refused a request limit that is not set")?;
-                Err(exceeded(LimitKind::Requests, rate, left))
+                Err(LimitExceeded::window(LimitKind::Requests, rate, left))
             }
-            2 => Err(LimitExceeded {
-                kind: LimitKind::ConcurrentStreams,
-                limit: settings.concurrent_streams.unwrap_or_default(),
-                window: None,
-                retry_after: None,
-            }),
+            2 => Err(LimitExceeded::streams(
+                settings.concurrent_streams.unwrap_or_default(),
+            )),
             3 => {
                 let (rate, (_, left)) =
                     tokens.ok_or("the script refused a token limit that is not set")?;
-                Err(exceeded(LimitKind::Tokens, rate, left))
+                Err(LimitExceeded::window(LimitKind::Tokens, rate, left))
             }
             _ => Ok(()),
         })

@@ -149,13 +149,3 @@ impl LimitCounters for MemoryLimitCounters {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_memory_counters_keep_the_contract() {
-        crate::testing::limit_counters_conformance(&MemoryLimitCounters::new()).await;
-    }
-}

@@ -1,5 +1,6 @@
-//! `RedisLimitCounters` on a real Redis: each limit, stream slots freed and expiring,
-//! the script loaded again after Redis forgets it, and requests let through (not
+//! The limit counters' contract (`testing::limit_counters_conformance`) on
+//! `MemoryLimitCounters` and on `RedisLimitCounters` against a real Redis; and, for
+//! Redis, the script loaded again after Redis forgets it, and requests let through (not
 //! refused, not failed) when Redis goes away mid-service.
 
 mod support;
@@ -34,6 +35,11 @@ async fn counters(name: &str) -> RedisLimitCounters {
 
 fn settings(limits: &Limits) -> chatkit_agents::server::LimitSettings {
     limits.settings().clone()
+}
+
+#[tokio::test]
+async fn the_memory_counters_keep_the_contract() {
+    limit_counters_conformance(&chatkit_agents::server::MemoryLimitCounters::new()).await;
 }
 
 #[tokio::test]

@@ -470,10 +470,21 @@ const PAGE: &str = r#"<!doctype html>
       devtools.hidden = false;
     }
     setTimeout(() => showOffline("it had not loaded after 5 seconds"), 5000);
-    customElements.whenDefined("openai-chatkit").then(() => {
+    customElements.whenDefined("openai-chatkit").then(async () => {
       const chat = document.getElementById("chat");
+      // The composer's tools and the entities to tag: the same list the devtools page
+      // gets (ChatKitEndpoint::devtools_options).
+      const offered = await fetch("/chatkit/devtools/options.json").then((r) => r.json()).catch(() => ({}));
+      const entities = Array.isArray(offered.entities) ? offered.entities : [];
       chat.setOptions({
-        api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev"/*UPLOADS*/ },/*COMPOSER*/
+        api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev"/*UPLOADS*/ },
+        composer: {
+          tools: offered.composer?.tools ?? [],/*ATTACHMENTS*/
+        },
+        entities: {
+          onTagSearch: async (query) => entities.filter((e) => e.title.toLowerCase().includes(query.toLowerCase())),
+          showComposerMenu: true,
+        },
         startScreen: {
           greeting: "Hello from Rust!",
           prompts: [
@@ -503,16 +514,17 @@ const PAGE: &str = r#"<!doctype html>
 /// The page, with the composer's attachment options when `uploads` is set.
 fn page(uploads: Option<UploadStrategy>) -> String {
     match uploads {
-        None => PAGE.replace("/*UPLOADS*/", "").replace("/*COMPOSER*/", ""),
+        None => PAGE
+            .replace("/*UPLOADS*/", "")
+            .replace("/*ATTACHMENTS*/", ""),
         Some(strategy) => PAGE
             .replace(
                 "/*UPLOADS*/",
                 &format!(", uploadStrategy: {}", strategy.option()),
             )
             .replace(
-                "/*COMPOSER*/",
+                "/*ATTACHMENTS*/",
                 r#"
-        composer: {
           attachments: {
             enabled: true,
             maxCount: 10,
@@ -523,8 +535,7 @@ fn page(uploads: Option<UploadStrategy>) -> String {
               "text/plain": [".txt"], "text/markdown": [".md"], "text/csv": [".csv"],
               "application/json": [".json"],
             },
-          },
-        },"#,
+          },"#,
             ),
     }
 }
@@ -539,16 +550,16 @@ fn devtools_options() -> serde_json::Value {
         serde_json::json!({"id": city.to_lowercase(), "title": city, "group": "Cities", "data": {"kind": "city"}})
     });
     serde_json::json!({
-        "composer": {"tools": COMPOSER_TOOLS.iter().map(|(id, label)| serde_json::json!({"id": id, "label": label})).collect::<Vec<_>>()},
+        "composer": {"tools": COMPOSER_TOOLS.iter().map(|(id, label, icon)| serde_json::json!({"id": id, "label": label, "icon": icon})).collect::<Vec<_>>()},
         "entities": tasks.chain(cities).collect::<Vec<_>>(),
     })
 }
 
-/// The composer tools the demo routes: `(id, label)`.
-const COMPOSER_TOOLS: [(&str, &str); 3] = [
-    ("research", "Research"),
-    ("note", "Draft a note"),
-    ("weather", "Weather"),
+/// The composer tools the demo routes: `(id, label, icon)` (a `ChatKitIcon`).
+const COMPOSER_TOOLS: [(&str, &str, &str); 3] = [
+    ("research", "Research", "search"),
+    ("note", "Draft a note", "write"),
+    ("weather", "Weather", "globe"),
 ];
 
 /// One log line per request: method, path, status, time to the response head.

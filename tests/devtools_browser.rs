@@ -190,6 +190,15 @@ async fn the_devtools_page_drives_the_demo_in_a_real_browser() {
     .await;
     page.wait_for("the starred task", &format!("{icon} !== {before}"))
         .await;
+    // The star is the button's own: the item around it (which toggles the task) is not
+    // clicked with it.
+    page.idle().await;
+    assert_eq!(
+        page.eval("document.querySelector('#items .w-ListViewItem .w-Icon').title")
+            .await,
+        json!("empty-circle"),
+        "the task was not toggled"
+    );
     // Feedback on an answer.
     page.eval("[...document.querySelectorAll('.item.assistant_message button')].find(b => b.innerText === 'Good').click(); true").await;
     page.wait_for("the feedback", &logged("label === '→ items.feedback'"))

@@ -750,7 +750,16 @@ function renderWidget(node, ctx) {
       out = el("div", { class: "w-ListView" }, (node.limit && node.limit !== "auto" ? children(node).slice(0, node.limit) : children(node)).map((child) => renderWidget(child, ctx)));
       break;
     case "ListViewItem":
-      out = el("div", { class: "w-ListViewItem" + (node.onClickAction ? " clickable" : ""), onclick: node.onClickAction ? () => runAction(node.onClickAction, ctx) : undefined }, kids());
+      // A click on a control inside the item (its star button, a field) is that
+      // control's, not the item's, as in the web component.
+      out = el("div", {
+        class: "w-ListViewItem" + (node.onClickAction ? " clickable" : ""),
+        onclick: node.onClickAction ? (event) => {
+          const control = event.target.closest?.("button, a, input, select, textarea, label, form");
+          if (control && event.currentTarget.contains(control)) return;
+          runAction(node.onClickAction, ctx);
+        } : undefined,
+      }, kids());
       break;
     case "Basic": case "Box": case "Row": case "Col":
       out = el("div", { class: `w-${type}` }, kids());

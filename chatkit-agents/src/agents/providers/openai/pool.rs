@@ -19,9 +19,10 @@ pub const DEFAULT_STREAMS_PER_CONNECTION: usize = 100;
 /// [`streams_per_connection`](Self::streams_per_connection) already.
 ///
 /// Why: over HTTPS the client speaks HTTP/2 when the server offers it (api.openai.com
-/// does), and one HTTP/2 connection multiplexes every answer at a fraction of the memory
-/// of a connection each (measured: 74 KiB an answer in flight over HTTP/1.1 against
-/// 24 over HTTP/2, `BENCHMARKS.md`). But a client keeps one HTTP/2 connection per host
+/// does), and one HTTP/2 connection multiplexes many answers for less memory than a
+/// connection each (measured on the demo: 76 KiB an answer in flight over HTTP/1.1
+/// against 62 over HTTP/2, `BENCHMARKS.md`), and one TLS session instead of hundreds.
+/// But a client keeps one HTTP/2 connection per host
 /// and never opens a second (RFC 9113 §9.1), so past the server's limit of concurrent
 /// streams (about 100) the next answers would wait for minutes; the pool opens the
 /// next connection instead. Over plain `http://` the clients speak HTTP/1.1 (a

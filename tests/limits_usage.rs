@@ -60,7 +60,7 @@ async fn clear_of_window_edge(window: Duration) {
 
 /// An endpoint whose users (the `x-user` header) are held to `limits`.
 async fn serve_limited(limits: Limits) -> Served {
-    serve(|s| s.limits(limits, |u: &TestUser| u.user_id().map(str::to_owned))).await
+    serve(|s| s.user_limits(limits, |u: &TestUser| u.user_id().map(str::to_owned))).await
 }
 
 async fn post(url: &str, user: &str, body: Value) -> reqwest::Response {
@@ -231,7 +231,7 @@ async fn tokens_count_when_an_answer_ends_and_the_next_one_is_refused_past_the_l
 
 #[tokio::test]
 async fn usage_is_kept_per_thread_and_user_and_shown_in_the_thread() {
-    let served = serve(|s| s.usage_in_thread_metadata(true)).await;
+    let served = serve(|s| s.thread_usage(true)).await;
     served.model.push_turn(vec![Step::text("Hello there")]);
     let first = events(post(&served.url, "ada", create("hi")).await).await;
     let thread = thread_id(&first);
@@ -376,7 +376,7 @@ async fn a_title_model_titles_new_threads_and_the_first_words_stand_in_when_it_c
     let small = titles.clone();
     let served = serve(move |s| {
         s.titles(ThreadTitles::new(small).timeout(Duration::from_millis(500)))
-            .usage_in_thread_metadata(true)
+            .thread_usage(true)
     })
     .await;
     served.model.push_turn(vec![Step::text("Take layers.")]);

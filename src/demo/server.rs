@@ -59,7 +59,7 @@ impl DemoServer {
             .fold(agent, |agent, tool| agent.hosted_tool(tool));
         // Threads show their token totals (the devtools page reads them).
         let mut agent = AgentServer::new(store.clone(), agent)
-            .usage_in_thread_metadata(true)
+            .thread_usage(true)
             // The composer's tools (the page's `composer.tools`, the devtools' options).
             .composer_tool("research", "research")
             .composer_tool("note", "draft_note")
@@ -68,7 +68,7 @@ impl DemoServer {
             agent = agent.attachments(store.clone());
         }
         if let Some(limits) = &options.limits {
-            agent = agent.limits(limits.clone(), |request: &RequestContext| {
+            agent = agent.user_limits(limits.clone(), |request: &RequestContext| {
                 Some(request.user_id.clone())
             });
         }
@@ -127,11 +127,11 @@ impl ChatKitServer for DemoServer {
     }
 
     fn limits(&self, context: &RequestContext) -> Option<UserLimits> {
-        ChatKitServer::limits(&*self.agent, context)
+        self.agent.limits(context)
     }
 
     fn usage_in_thread_metadata(&self) -> bool {
-        ChatKitServer::usage_in_thread_metadata(&*self.agent)
+        self.agent.usage_in_thread_metadata()
     }
 
     fn respond(

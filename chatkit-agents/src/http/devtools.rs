@@ -19,6 +19,7 @@
 //! synchronous, forms, `handler: "client"` ones logged) and an inspector of every
 //! request and frame with its time since the request and the gap since the last one.
 
+use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -87,9 +88,15 @@ pub(super) async fn file<S: ChatKitServer>(
     request: Request,
 ) -> Response {
     let (content_type, body) = match file.as_str() {
-        "app.js" => ("text/javascript; charset=utf-8", APP_JS.into()),
-        "app.css" => ("text/css; charset=utf-8", APP_CSS.into()),
-        "options.json" => ("application/json", endpoint.devtools_options.to_string()),
+        "app.js" => (
+            "text/javascript; charset=utf-8",
+            Bytes::from_static(APP_JS.as_bytes()),
+        ),
+        "app.css" => (
+            "text/css; charset=utf-8",
+            Bytes::from_static(APP_CSS.as_bytes()),
+        ),
+        "options.json" => ("application/json", endpoint.devtools_options.clone()),
         _ => return error_response(StatusCode::NOT_FOUND, "not_found", "no such devtools file"),
     };
     asset(&endpoint, &request.into_parts().0, content_type, body)

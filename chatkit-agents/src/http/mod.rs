@@ -216,7 +216,7 @@ pub struct ChatKitEndpoint<S: ChatKitServer> {
     #[cfg(feature = "devtools")]
     devtools: bool,
     #[cfg(feature = "devtools")]
-    devtools_options: Arc<str>,
+    devtools_options: Bytes,
     cors: Option<Cors>,
 }
 
@@ -256,7 +256,7 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
             #[cfg(feature = "devtools")]
             devtools: false,
             #[cfg(feature = "devtools")]
-            devtools_options: Arc::from("{}"),
+            devtools_options: Bytes::from_static(b"{}"),
             cors: None,
         }
     }
@@ -337,7 +337,7 @@ impl<S: ChatKitServer> ChatKitEndpoint<S> {
     /// ```
     #[cfg(feature = "devtools")]
     pub fn devtools_options(mut self, options: serde_json::Value) -> Self {
-        self.devtools_options = Arc::from(options.to_string());
+        self.devtools_options = Bytes::from(options.to_string());
         self
     }
 

@@ -48,6 +48,7 @@ mod sql;
 mod sqlite;
 mod usage;
 
+pub(crate) use active_run::unix_ms;
 pub use active_run::ActiveRun;
 #[cfg(all(feature = "object-store", feature = "axum"))]
 pub(crate) use attachments::INLINE_IMAGE_TYPES;

@@ -63,7 +63,7 @@ pub struct AgentServer<C> {
     composer_models: Vec<String>,
 }
 
-/// Names the user a request's limits are counted for (see [`AgentServer::limits`]).
+/// Names the user a request's limits are counted for (see [`AgentServer::user_limits`]).
 type LimitUser<C> = dyn Fn(&C) -> Option<String> + Send + Sync;
 
 /// Names the user of a request on its span (see [`AgentServer::trace_user`]).
@@ -200,10 +200,10 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     /// # let agent = Agent::new("Helper", Arc::new(chatkit_agents::testing::ScriptedModel::new(vec![])));
     /// let limits = Limits::in_memory().concurrent_streams(2).tokens(500_000, Duration::from_secs(86_400));
     /// let server = AgentServer::new(Arc::new(MemoryStore::new()), agent)
-    ///     .limits(limits, |request: &Request| request.user_id().map(str::to_owned));
+    ///     .user_limits(limits, |request: &Request| request.user_id().map(str::to_owned));
     /// # let _ = server;
     /// ```
-    pub fn limits(
+    pub fn user_limits(
         mut self,
         limits: Limits,
         user: impl Fn(&C) -> Option<String> + Send + Sync + 'static,
@@ -214,7 +214,7 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
 
     /// Keeps each thread's token totals in its metadata and shows them to its owner
     /// (see [`ChatKitServer::usage_in_thread_metadata`]).
-    pub fn usage_in_thread_metadata(mut self, show: bool) -> Self {
+    pub fn thread_usage(mut self, show: bool) -> Self {
         self.usage_in_metadata = show;
         self
     }

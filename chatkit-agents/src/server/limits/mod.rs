@@ -22,7 +22,7 @@ mod memory;
 mod redis;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -481,11 +481,9 @@ pub(crate) fn refused_stream(exceeded: &LimitExceeded) -> super::StreamingResult
     super::StreamingResult::new(futures::StreamExt::boxed(futures::stream::iter([event])))
 }
 
+/// Now, in milliseconds since the unix epoch (the clock leases are written in).
 pub(crate) fn now_ms() -> u64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+    crate::store::unix_ms(SystemTime::now())
 }
 
 pub(crate) fn millis(duration: Duration) -> u64 {

@@ -8,7 +8,11 @@
 //! cargo run --release --example open_streams -- --streams 10000            # clients stay
 //! cargo run --release --example open_streams -- --streams 10000 --detach   # clients leave
 //! cargo run --release --example open_streams -- --streams 10000 --h2c      # HTTP/2 to the model
+//! cargo run --release --example open_streams -- --streams 10000 --h2c --clients-h2c  # and from the clients
 //! ```
+//!
+//! `--clients-h2c` has the clients speak HTTP/2 without TLS to the server, 100 answers a
+//! connection, as a proxy in front of the app would (`http::Server` takes both).
 //!
 //! With `--detach` the server detaches its runs and each client leaves after the first
 //! words: what remains are N detached runs waiting on a slow model. `--resume N` opens
@@ -53,6 +57,7 @@ fn main() {
             let mut resume = None;
             let mut redis = "redis://127.0.0.1:6379".to_owned();
             let mut h2c = false;
+            let mut clients_h2c = false;
             let mut iter = args.iter();
             while let Some(arg) = iter.next() {
                 match arg.as_str() {
@@ -64,6 +69,7 @@ fn main() {
                     }
                     "--detach" => detach = true,
                     "--h2c" => h2c = true,
+                    "--clients-h2c" => clients_h2c = true,
                     "--resume" => {
                         resume = Some(
                             iter.next()
@@ -77,7 +83,7 @@ fn main() {
                     "--against" => {
                         let url = iter.next().expect("--against needs the endpoint's URL");
                         let rt = runtime();
-                        let kept = rt.block_on(open(url, streams, detach));
+                        let kept = rt.block_on(open(url, streams, detach, clients_h2c));
                         eprintln!("{} answers open; Ctrl-C to stop", kept.len());
                         std::thread::sleep(Duration::from_secs(3600));
                         return;
@@ -87,7 +93,7 @@ fn main() {
             }
             let report = match resume {
                 Some(runs) => measure_resume(runs, &redis),
-                None => measure(streams, detach, h2c),
+                None => measure(streams, detach, h2c, clients_h2c),
             };
             println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
         }
@@ -234,24 +240,41 @@ async fn read_until(response: &mut reqwest::Response, marker: &[u8]) -> Vec<u8> 
     seen
 }
 
+/// Answers an HTTP/2 connection carries in the benchmark (the server allows 200).
+const STREAMS_PER_CONNECTION: usize = 100;
+
 /// Starts `n` answers on `url` (`OPENING` at a time), each read until `marker`: what
-/// `keep` makes of each response and what was read of it.
+/// `keep` makes of each response and what was read of it. Over HTTP/1.1 each answer has
+/// a connection of its own; with `h2c`, [`STREAMS_PER_CONNECTION`] answers share one.
 async fn start_answers<T>(
     url: &str,
     n: usize,
     marker: &'static [u8],
+    h2c: bool,
     keep: impl Fn(reqwest::Response, Vec<u8>) -> Option<T> + Copy,
 ) -> Vec<T> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .expect("an HTTP client");
+    // A reqwest client keeps one HTTP/2 connection to a host.
+    let clients: Vec<reqwest::Client> = if h2c {
+        (0..n.div_ceil(STREAMS_PER_CONNECTION))
+            .map(|_| {
+                reqwest::Client::builder()
+                    .http2_prior_knowledge()
+                    .build()
+                    .expect("an HTTP client")
+            })
+            .collect()
+    } else {
+        vec![reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("an HTTP client")]
+    };
     let body = json!({"type": "threads.create", "params": {"input": {
         "content": [{"type": "input_text", "text": "Tell me a long story."}],
         "attachments": [], "inference_options": {}}}});
     futures::stream::iter(0..n)
-        .map(|_| {
-            let (client, body) = (client.clone(), body.clone());
+        .map(|i| {
+            let (client, body) = (clients[i % clients.len()].clone(), body.clone());
             async move {
                 let mut response = client
                     .post(url)
@@ -271,14 +294,14 @@ async fn start_answers<T>(
 
 /// Opens `n` answers (each read to its first text delta); the clients keep them unless
 /// `leave`. Returns the bodies kept open.
-async fn open(url: &str, n: usize, leave: bool) -> Vec<reqwest::Response> {
-    start_answers(url, n, b"text_delta", move |response, _| {
+async fn open(url: &str, n: usize, leave: bool, h2c: bool) -> Vec<reqwest::Response> {
+    start_answers(url, n, b"text_delta", h2c, move |response, _| {
         (!leave).then_some(response)
     })
     .await
 }
 
-fn measure(streams: usize, detach: bool, h2c: bool) -> serde_json::Value {
+fn measure(streams: usize, detach: bool, h2c: bool, clients_h2c: bool) -> serde_json::Value {
     let (mut model, model_port) = spawn(&["--model"]);
     let model_url = format!("http://127.0.0.1:{model_port}");
     let policy = if detach { "detach" } else { "cancel" };
@@ -287,12 +310,12 @@ fn measure(streams: usize, detach: bool, h2c: bool) -> serde_json::Value {
     let url = format!("http://127.0.0.1:{port}/chatkit");
     let rt = runtime();
     // Warm up (allocator arenas, the model's connection pool, lazy statics).
-    let warm = rt.block_on(open(&url, 20, false));
+    let warm = rt.block_on(open(&url, 20, false, clients_h2c));
     drop(warm);
     std::thread::sleep(Duration::from_millis(500));
     let (before, _) = rss_mib(&server.id().to_string());
     let started = Instant::now();
-    let kept = rt.block_on(open(&url, streams, detach));
+    let kept = rt.block_on(open(&url, streams, detach, clients_h2c));
     let opened = started.elapsed();
     std::thread::sleep(Duration::from_secs(1));
     let (with, peak) = rss_mib(&server.id().to_string());
@@ -300,6 +323,7 @@ fn measure(streams: usize, detach: bool, h2c: bool) -> serde_json::Value {
         "streams": streams,
         "policy": policy,
         "to_the_model": http,
+        "from_the_clients": if clients_h2c { "h2c" } else { "http1" },
         "clients_connected": kept.len(),
         "open_seconds": opened.as_secs_f64(),
         "server_rss_before_mib": before,
@@ -318,7 +342,7 @@ fn measure(streams: usize, detach: bool, h2c: bool) -> serde_json::Value {
 /// Opens `n` detached answers on `url` and leaves each after its first frame: the
 /// runs' first event ids (`<run id>.1`).
 async fn open_runs(url: &str, n: usize) -> Vec<String> {
-    start_answers(url, n, b"\n\n", |_, seen| {
+    start_answers(url, n, b"\n\n", false, |_, seen| {
         let text = String::from_utf8_lossy(&seen);
         let id = text.lines().find_map(|line| line.strip_prefix("id: "));
         Some(id.expect("a detached run's frames carry ids").to_owned())

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatkit_agents::agents::{
-    call_tool, chatkit::AgentContext, function_tool, Tool, ToolContext, ToolError,
-    ToolErrorFormatter, ToolFailure, DEFAULT_TOOL_ERROR_MESSAGE,
+    call_tool,
+    chatkit::{AgentContext, QueuedEvents},
+    function_tool, Tool, ToolContext, ToolError, ToolErrorFormatter, ToolFailure,
+    DEFAULT_TOOL_ERROR_MESSAGE,
 };
 use chatkit_agents::server::ThreadHandle;
 use chatkit_agents::store::MemoryStore;
@@ -347,10 +349,7 @@ fn a_map_hidden_in_a_struct_is_an_error_when_the_tool_is_offered() {
 
 // ---- invocation ----------------------------------------------------------------------------
 
-fn agent_context() -> (
-    AgentContext<()>,
-    tokio::sync::mpsc::UnboundedReceiver<ThreadStreamEvent>,
-) {
+fn agent_context() -> (AgentContext<()>, QueuedEvents) {
     let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
     let ctx = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
     let events = ctx.take_events().unwrap();

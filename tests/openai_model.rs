@@ -42,11 +42,16 @@ async fn run(
     server: &MockServer,
     tools: impl FnOnce(Agent<Ctx>) -> Agent<Ctx>,
 ) -> (Vec<Value>, Option<String>) {
-    let model = Arc::new(OpenAIResponsesModel::with_base_url(
-        "gpt-test",
-        server.uri(),
-        "test-key",
-    ));
+    let model = OpenAIResponsesModel::with_base_url("gpt-test", server.uri(), "test-key");
+    run_model(model, tools).await
+}
+
+/// Runs an agent on `model`: the ChatKit events as JSON, and the error.
+async fn run_model(
+    model: OpenAIResponsesModel,
+    tools: impl FnOnce(Agent<Ctx>) -> Agent<Ctx>,
+) -> (Vec<Value>, Option<String>) {
+    let model = Arc::new(model);
     let agent = tools(Agent::new("Assistant", model).instructions("Be brief."));
     let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
     let ctx = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
@@ -163,6 +168,76 @@ async fn a_long_story_streams_every_delta() {
         .count();
     assert_eq!(text_deltas, 399);
     assert_eq!(deltas(&events), final_text(&events));
+}
+
+/// The three ways a model sends: this crate's pool (`with_base_url`), a reqwest client of
+/// your own (`http_client`), and an async-openai client (`from_client`, which reads the
+/// stream in async-openai's own task).
+const TRANSPORTS: [&str; 3] = ["pool", "reqwest", "async-openai"];
+
+fn model_sending_with(transport: &str, server: &MockServer) -> OpenAIResponsesModel {
+    let ours = OpenAIResponsesModel::with_base_url("gpt-test", server.uri(), "test-key");
+    match transport {
+        "pool" => ours,
+        "reqwest" => ours.http_client(reqwest::Client::new(), RetryPolicy::none()),
+        _ => {
+            let config = async_openai::config::OpenAIConfig::new()
+                .with_api_base(server.uri())
+                .with_api_key("test-key");
+            OpenAIResponsesModel::from_client(async_openai::Client::with_config(config), "gpt-test")
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_transport_reads_the_same_stream_and_errors() {
+    let bodies = |status: u16, body: String| vec![(status, body)];
+    let story = recording("02_text_long_story_gpt-4.1.sse");
+    let unauthorized = json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}).to_string();
+    let mut seen = Vec::new();
+    for (status, body) in [
+        (200, story),
+        (401, unauthorized),
+        (400, "not JSON".to_owned()),
+    ] {
+        let mut outcomes = Vec::new();
+        for name in TRANSPORTS {
+            if status == 400 && name == "async-openai" {
+                // async-openai reads a body that is not JSON as a broken response
+                // ("failed to deserialize api response"), without its status.
+                continue;
+            }
+            let server = replay("/responses", bodies(status, body.clone())).await;
+            let (events, error) = run_model(model_sending_with(name, &server), |a| a).await;
+            outcomes.push((name, deltas(&events), error));
+        }
+        let (_, text, error) = &outcomes[0];
+        for (name, other_text, other_error) in &outcomes[1..] {
+            assert_eq!(other_text, text, "{name}, HTTP {status}");
+            if status == 200 {
+                assert_eq!(other_error, error, "{name}, HTTP {status}");
+            } else {
+                let other_error = other_error.as_deref().unwrap_or_default();
+                assert!(
+                    other_error.contains(&status.to_string()),
+                    "{name}: {other_error}"
+                );
+            }
+        }
+        seen.push((status, text.len(), error.clone()));
+    }
+    assert!(seen[0].1 > 1000 && seen[0].2.is_none(), "{:?}", seen[0]);
+    let unauthorized = seen[1].2.as_deref().unwrap_or_default();
+    assert!(
+        unauthorized.contains("invalid_api_key") && unauthorized.contains("401"),
+        "{unauthorized}"
+    );
+    // A 4xx whose body is not JSON: its status and its words.
+    let plain = seen[2].2.as_deref().unwrap_or_default();
+    assert!(
+        plain.contains("400") && plain.contains("not JSON"),
+        "{plain}"
+    );
 }
 
 #[tokio::test]

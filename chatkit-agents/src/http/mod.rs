@@ -75,7 +75,7 @@ pub use attachments::DEFAULT_UPLOAD_TIMEOUT;
 
 pub use serve::{
     shutdown_signal, Server, DEFAULT_DRAIN_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
 };
 
 /// A listener for [`axum::serve()`] whose connections have `TCP_NODELAY` set.

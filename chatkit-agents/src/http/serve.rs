@@ -1,4 +1,5 @@
-//! [`Server`]: serves a router over HTTP/1.1 with the timeouts a public endpoint needs.
+//! [`Server`]: serves a router over HTTP/1.1 (and HTTP/2 without TLS, feature `http2`)
+//! with the timeouts a public endpoint needs.
 //!
 //! `axum::serve` sets no timeout at all: a client that opens a connection and sends
 //! half a request header, or keeps an idle keep-alive connection open, holds a file
@@ -16,6 +17,17 @@
 //! never cut by these timeouts, however long the model takes. The request *body* is
 //! bounded by [`ChatKitEndpoint::body_timeout`](super::ChatKitEndpoint::body_timeout).
 //! Every connection has `TCP_NODELAY` set (see [`listen`](super::listen)).
+//!
+//! With the feature `http2` (on by default) a connection that opens with the HTTP/2
+//! preface is served as HTTP/2 (h2c with prior knowledge, what a proxy or a load
+//! balancer sends when told the app speaks HTTP/2), every other as HTTP/1.1. Many answers
+//! then share one connection: an HTTP/1.1 connection costs the server 16 KiB of buffers
+//! for as long as its answer streams, an HTTP/2 stream well under one (BENCHMARKS.md).
+//! On HTTP/2 the idle timeout counts from the end of the connection's last stream
+//! (frames such as `PING` do not restart it, nor start a header timeout), at most
+//! [`http2_max_concurrent_streams`](Server::http2_max_concurrent_streams) streams are
+//! open at once on a connection, and a stopping server sends `GOAWAY` and lets the open
+//! streams finish.
 
 use std::future::Future;
 use std::io;
@@ -43,11 +55,19 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// The default [`Server::drain_timeout`]: 20 seconds.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// The default [`Server::http2_max_concurrent_streams`]: 200 (hyper's, and about what
+/// proxies expect of a backend).
+pub const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS: u32 = 200;
+/// The HTTP/2 connection preface (RFC 9113 §3.4): the first bytes of a client that
+/// speaks HTTP/2 without TLS.
+#[cfg(feature = "http2")]
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// How long a stopping server waits for the saves of the responses it cancelled.
 const SAVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An HTTP/1.1 server for a ChatKit endpoint (or any axum router), with header-read and
-/// idle timeouts and a connection limit on by default (see the module [`crate::http`]).
+/// An HTTP/1.1 (and, feature `http2`, cleartext HTTP/2) server for a ChatKit endpoint
+/// (or any axum router), with header-read and idle timeouts and a connection limit on by
+/// default (see the module [`crate::http`]).
 ///
 /// # Stopping
 ///
@@ -97,6 +117,7 @@ pub struct Server {
     idle_timeout: Duration,
     max_connections: Option<usize>,
     drain_timeout: Duration,
+    http2_max_concurrent_streams: u32,
 }
 
 impl Server {
@@ -113,6 +134,7 @@ impl Server {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: Some(DEFAULT_MAX_CONNECTIONS),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            http2_max_concurrent_streams: DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
         }
     }
 
@@ -149,6 +171,14 @@ impl Server {
         self
     }
 
+    /// How many requests an HTTP/2 connection may have open at once (default
+    /// [`DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS`]); a client that wants more opens another
+    /// connection. Without the feature `http2` there is no HTTP/2 and this does nothing.
+    pub fn http2_max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.http2_max_concurrent_streams = streams;
+        self
+    }
+
     /// Serves `app` until SIGTERM or Ctrl-C ([`shutdown_signal`]), then drains (see
     /// [Stopping](Server#stopping)).
     pub async fn serve(self, app: Router) -> io::Result<()> {
@@ -174,6 +204,7 @@ impl Server {
         let limits = Limits {
             header_read: self.header_read_timeout,
             idle: self.idle_timeout,
+            http2_streams: self.http2_max_concurrent_streams,
         };
         loop {
             let permit = match &limit {
@@ -310,6 +341,8 @@ struct Stopping {
 struct Limits {
     header_read: Duration,
     idle: Duration,
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    http2_streams: u32,
 }
 
 /// What the timeouts look at, shared by a connection's reader, its service and its
@@ -357,26 +390,98 @@ fn later(start: Instant, timeout: Duration) -> Instant {
         .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
-async fn serve_connection(
-    stream: TcpStream,
-    app: Router,
-    limits: Limits,
-    Stopping {
-        graceful: mut stopped,
-        now: mut forced,
-    }: Stopping,
-) {
+/// The protocol a connection speaks, told by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    #[cfg(feature = "http2")]
+    Http2,
+}
+
+/// What a connection's first read brought: the bytes (handed to hyper before the rest
+/// of the socket), when the first of them arrived, and the protocol they open.
+struct Opening {
+    bytes: Vec<u8>,
+    first_byte: Option<Instant>,
+    protocol: Protocol,
+}
+
+/// Reads enough of a new connection to tell HTTP/2's preface from an HTTP/1.1 request:
+/// the first byte within the idle timeout, the rest within the header timeout. `None`
+/// when the client closed or timed out first.
+#[cfg(feature = "http2")]
+async fn opening(stream: &mut TcpStream, limits: Limits) -> Option<Opening> {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = vec![0u8; HTTP2_PREFACE.len()];
+    let first = tokio::time::timeout(limits.idle, stream.read(&mut bytes)).await;
+    let mut read = match first {
+        Ok(Ok(n)) if n > 0 => n,
+        _ => return None,
+    };
+    let first_byte = Instant::now();
+    // HTTP/1.1 methods differ from "PRI" by their second byte at the latest.
+    while read < bytes.len() && bytes[..read] == HTTP2_PREFACE[..read] {
+        let due = later(first_byte, limits.header_read);
+        match tokio::time::timeout_at(due, stream.read(&mut bytes[read..])).await {
+            Ok(Ok(n)) if n > 0 => read += n,
+            _ => return None,
+        }
+    }
+    let protocol = if bytes[..read] == *HTTP2_PREFACE {
+        Protocol::Http2
+    } else {
+        Protocol::Http1
+    };
+    bytes.truncate(read);
+    Some(Opening {
+        bytes,
+        first_byte: Some(first_byte),
+        protocol,
+    })
+}
+
+/// Without HTTP/2 every connection is HTTP/1.1 and hyper reads it from its first byte.
+#[cfg(not(feature = "http2"))]
+async fn opening(_: &mut TcpStream, _: Limits) -> Option<Opening> {
+    Some(Opening {
+        bytes: Vec::new(),
+        first_byte: None,
+        protocol: Protocol::Http1,
+    })
+}
+
+async fn serve_connection(mut stream: TcpStream, app: Router, limits: Limits, stopping: Stopping) {
+    let mut stopped = stopping.graceful.clone();
+    let mut forced = stopping.now.clone();
+    // A connection that has sent nothing when the server stops is idle: it just closes.
+    let opening = tokio::select! {
+        opening = opening(&mut stream, limits) => opening,
+        _ = stopped.wait_for(|stop| *stop) => None,
+        _ = forced.wait_for(|now| *now) => None,
+    };
+    let Some(Opening {
+        bytes,
+        first_byte,
+        protocol,
+    }) = opening
+    else {
+        return;
+    };
     let activity: SharedActivity = Arc::new(Shared {
         activity: Mutex::new(Activity {
             in_flight: 0,
             idle_since: Instant::now(),
-            header_started: None,
+            header_started: first_byte.filter(|_| protocol == Protocol::Http1),
         }),
         went_idle: Notify::new(),
     });
     let io = TokioIo::new(Tracked {
         stream,
         activity: activity.clone(),
+        opening: bytes,
+        // On HTTP/2, control frames arrive on an idle connection: they are no request
+        // header, and must not start its timeout.
+        headers_when_idle: protocol == Protocol::Http1,
     });
     let service = {
         let activity = activity.clone();
@@ -396,14 +501,71 @@ async fn serve_connection(
             }
         })
     };
-    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
-    let mut connection = std::pin::pin!(connection);
+    match protocol {
+        Protocol::Http1 => {
+            let connection =
+                hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+            let connection = std::pin::pin!(connection);
+            drive(
+                connection,
+                |connection| connection.graceful_shutdown(),
+                false,
+                &activity,
+                limits,
+                stopping,
+            )
+            .await
+        }
+        #[cfg(feature = "http2")]
+        Protocol::Http2 => {
+            let connection =
+                hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .max_concurrent_streams(limits.http2_streams)
+                    .serve_connection(io, service);
+            let connection = std::pin::pin!(connection);
+            drive(
+                connection,
+                |connection| connection.graceful_shutdown(),
+                true,
+                &activity,
+                limits,
+                stopping,
+            )
+            .await
+        }
+    }
+}
+
+/// Runs `connection` to its end under the timeouts and the server's stop signals.
+/// `graceful` asks it to finish its responses and close; with `goaway_when_idle` (HTTP/2)
+/// an idle connection is closed that way too (the client learns not to send more on
+/// it), with a second to do it, instead of being dropped.
+async fn drive<C, E>(
+    mut connection: Pin<&mut C>,
+    graceful: impl Fn(Pin<&mut C>),
+    goaway_when_idle: bool,
+    activity: &SharedActivity,
+    limits: Limits,
+    Stopping {
+        graceful: mut stopped,
+        now: mut forced,
+    }: Stopping,
+) where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
     let mut stopping = *stopped.borrow();
     if stopping {
-        connection.as_mut().graceful_shutdown();
+        graceful(connection.as_mut());
     }
+    // When an idle HTTP/2 connection that was sent GOAWAY must be gone.
+    let mut closing_by: Option<Instant> = None;
     loop {
-        let due = deadline(&lock(&activity), limits);
+        let due = match closing_by {
+            Some(by) => Some(by),
+            None => deadline(&lock(activity), limits),
+        };
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(error) = result {
@@ -412,16 +574,25 @@ async fn serve_connection(
                 return;
             }
             () = sleep_until(due, &activity.went_idle) => {
-                // Re-check: a request may have started since the deadline was read.
-                if deadline(&lock(&activity), limits).is_some_and(|d| d <= Instant::now()) {
-                    tracing::debug!("closing an HTTP connection that was idle or sent its headers too slowly");
+                let now = Instant::now();
+                if closing_by.is_some_and(|by| by <= now) {
                     return;
+                }
+                // Re-check: a request may have started since the deadline was read.
+                if deadline(&lock(activity), limits).is_some_and(|d| d <= now) {
+                    tracing::debug!("closing an HTTP connection that was idle or sent its headers too slowly");
+                    if !goaway_when_idle {
+                        return;
+                    }
+                    graceful(connection.as_mut());
+                    stopping = true;
+                    closing_by = Some(now + Duration::from_secs(1));
                 }
             }
             changed = stopped.changed(), if !stopping => {
                 if changed.is_err() || *stopped.borrow() {
                     stopping = true;
-                    connection.as_mut().graceful_shutdown();
+                    graceful(connection.as_mut());
                 }
             }
             changed = forced.changed() => {
@@ -473,6 +644,10 @@ impl Drop for InFlight {
 struct Tracked {
     stream: TcpStream,
     activity: SharedActivity,
+    /// The bytes read to tell the protocol, given to hyper first.
+    opening: Vec<u8>,
+    /// Whether bytes arriving while no request is in flight start the header timeout.
+    headers_when_idle: bool,
 }
 
 impl AsyncRead for Tracked {
@@ -482,9 +657,18 @@ impl AsyncRead for Tracked {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if !this.opening.is_empty() {
+            let n = this.opening.len().min(buf.remaining());
+            buf.put_slice(&this.opening[..n]);
+            this.opening.drain(..n);
+            if this.opening.is_empty() {
+                this.opening = Vec::new();
+            }
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let result = Pin::new(&mut this.stream).poll_read(cx, buf);
-        if buf.filled().len() > before {
+        if this.headers_when_idle && buf.filled().len() > before {
             let mut state = lock(&this.activity);
             if state.in_flight == 0 && state.header_started.is_none() {
                 state.header_started = Some(Instant::now());

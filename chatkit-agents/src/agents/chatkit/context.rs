@@ -55,8 +55,8 @@ struct Inner<C> {
     thread: ThreadHandle,
     store: Arc<dyn Store<C>>,
     request_context: C,
-    sender: mpsc::UnboundedSender<ThreadStreamEvent>,
-    receiver: Mutex<Option<mpsc::UnboundedReceiver<ThreadStreamEvent>>>,
+    sender: mpsc::UnboundedSender<Box<ThreadStreamEvent>>,
+    receiver: Mutex<Option<QueuedEvents>>,
     state: Mutex<State>,
 }
 
@@ -168,7 +168,7 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
                 store,
                 request_context,
                 sender,
-                receiver: Mutex::new(Some(receiver)),
+                receiver: Mutex::new(Some(QueuedEvents(receiver))),
                 state: Mutex::default(),
             }),
         }
@@ -206,7 +206,7 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
 
     /// Queues any ChatKit event (a progress update, a client effect, an item...).
     pub fn stream(&self, event: impl Into<ThreadStreamEvent>) {
-        if self.inner.sender.send(event.into()).is_err() {
+        if self.inner.sender.send(Box::new(event.into())).is_err() {
             tracing::debug!(
                 thread_id = self.inner.thread.id(),
                 "event queued after the response ended; dropped"
@@ -374,8 +374,53 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
 
     /// Takes the receiving end of the event queue (once): `stream_agent_response` does
     /// this to merge queued events into the ChatKit stream. `None` if already taken.
-    pub fn take_events(&self) -> Option<mpsc::UnboundedReceiver<ThreadStreamEvent>> {
+    pub fn take_events(&self) -> Option<QueuedEvents> {
         lock(&self.inner.receiver).take()
+    }
+}
+
+/// The events queued on an [`AgentContext`], in the order they were queued: what
+/// [`AgentContext::take_events`] hands to the one reader that merges them into the
+/// ChatKit stream.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chatkit_agents::agents::chatkit::AgentContext;
+/// use chatkit_agents::server::ThreadHandle;
+/// use chatkit_agents::store::MemoryStore;
+/// use chatkit_agents::types::{ThreadMetadata, ThreadStreamEvent, Timestamp};
+///
+/// let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
+/// let context = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
+/// let mut events = context.take_events().unwrap();
+/// context.stream(ThreadStreamEvent::progress("Looking it up"));
+/// assert_eq!(events.try_recv().map(|e| e.type_name()), Some("progress_update"));
+/// assert!(events.try_recv().is_none());
+/// ```
+pub struct QueuedEvents(
+    // Boxed: a channel allocates its slots 32 at a time when it is made, and a run
+    // holds its channel as long as it waits on the model, so each slot is a pointer.
+    mpsc::UnboundedReceiver<Box<ThreadStreamEvent>>,
+);
+
+impl QueuedEvents {
+    /// The next queued event, waiting for one; `None` once every clone of the context
+    /// is gone and the queue is empty. Cancel-safe (for `tokio::select!`).
+    pub async fn recv(&mut self) -> Option<ThreadStreamEvent> {
+        self.0.recv().await.map(|event| *event)
+    }
+
+    /// The next event already queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<ThreadStreamEvent> {
+        self.0.try_recv().ok().map(|event| *event)
+    }
+}
+
+impl std::fmt::Debug for QueuedEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedEvents")
+            .field("queued", &self.0.len())
+            .finish()
     }
 }
 
@@ -404,7 +449,7 @@ mod tests {
     use crate::types::{CustomTask, ThoughtTask, ThreadMetadata};
     use crate::widgets::{self as w, WidgetRoot};
 
-    fn context() -> (AgentContext<()>, mpsc::UnboundedReceiver<ThreadStreamEvent>) {
+    fn context() -> (AgentContext<()>, QueuedEvents) {
         let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));
         let ctx = AgentContext::new(thread, Arc::new(MemoryStore::new()), ());
         let events = ctx.take_events().unwrap();
@@ -412,8 +457,8 @@ mod tests {
         (ctx, events)
     }
 
-    fn drain(events: &mut mpsc::UnboundedReceiver<ThreadStreamEvent>) -> Vec<String> {
-        std::iter::from_fn(|| events.try_recv().ok())
+    fn drain(events: &mut QueuedEvents) -> Vec<String> {
+        std::iter::from_fn(|| events.try_recv())
             .map(|e| match &e {
                 ThreadStreamEvent::ThreadItemUpdated { update, .. } => serde_json::to_value(update)
                     .unwrap()["type"]
@@ -460,7 +505,7 @@ mod tests {
         let item = ctx.workflow_item().unwrap();
         assert!(item.id.starts_with("wf_"));
         ctx.end_workflow(None, false);
-        let all: Vec<_> = std::iter::from_fn(|| events.try_recv().ok()).collect();
+        let all: Vec<_> = std::iter::from_fn(|| events.try_recv()).collect();
         let ThreadStreamEvent::ThreadItemDone { item } = &all[1] else {
             panic!("{all:?}")
         };

@@ -22,7 +22,7 @@ mod waiting_run;
 pub use approval_card::{default_approval_card, ApprovalStatus, APPROVE_ACTION, REJECT_ACTION};
 pub use approvals::{is_approval_action, ApprovalHandler};
 pub use attachments::{AttachmentInput, ImageDelivery};
-pub use context::{AgentContext, AgentContextError, ClientToolCall};
+pub use context::{AgentContext, AgentContextError, ClientToolCall, QueuedEvents};
 pub use response_stream::{
     default_hosted_tool_task, stream_agent_response, stream_agent_response_with,
     DefaultResponseStreamConverter, ResponseStreamConverter,

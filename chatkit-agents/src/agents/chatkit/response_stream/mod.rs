@@ -158,11 +158,11 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
                     for id in mapper.produced() {
                         yield ThreadStreamEvent::item_removed(id.clone());
                     }
-                    while queue.try_recv().is_ok() {}
+                    while queue.try_recv().is_some() {}
                     Err(StreamError::from(error))?;
                 }
                 Next::Run(Some(Err(error))) => {
-                    while let Ok(event) = queue.try_recv() {
+                    while let Some(event) = queue.try_recv() {
                         yield event;
                     }
                     Err(run_failed(error))?;
@@ -174,7 +174,7 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
         }
         drop(run);
         // What tools queued after the model's last event, as queued.
-        while let Ok(event) = queue.try_recv() {
+        while let Some(event) = queue.try_recv() {
             yield event;
         }
         if let Some(workflow) = ctx.workflow_item() {

@@ -1,12 +1,15 @@
 //! The async-openai client both OpenAI providers build on: configuration from the
-//! environment or a base URL, this crate's `User-Agent`, the [`RetryPolicy`] transport,
-//! and the reading of streamed frames and errors into the runtime's [`ModelError`].
+//! environment or a base URL, this crate's `User-Agent`, the [`RetryPolicy`] transport
+//! ([`Transport`]), and the reading of streamed frames and errors into the runtime's
+//! [`ModelError`].
 
-use async_openai::config::OpenAIConfig;
-use async_openai::error::OpenAIError;
-use async_openai::middleware::ReqwestService;
+use async_openai::config::{Config, OpenAIConfig};
+use async_openai::error::{ApiError, ApiErrorResponse, OpenAIError, WrappedError};
+use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use async_openai::Client;
-use futures::stream::{Stream, StreamExt};
+use eventsource_stream::Eventsource;
+use futures::stream::{BoxStream, Stream, StreamExt};
+use reqwest::Response;
 use serde_json::Value;
 
 use super::pool::ConnectionPool;
@@ -32,16 +35,13 @@ fn identify(config: OpenAIConfig) -> OpenAIConfig {
 }
 
 /// A client configured from `OPENAI_API_KEY` and `OPENAI_BASE_URL`, with this crate's
-/// `User-Agent` and the default [`RetryPolicy`]. Without a key it warns once per model
-/// built: the operator learns it at start, not from the first user's failed answer.
+/// `User-Agent`. Without a key it warns once per model built: the operator learns it at
+/// start, not from the first user's failed answer.
 pub(crate) fn env_client() -> Client<OpenAIConfig> {
     if let Err(missing) = api_key_from_env() {
         tracing::warn!("{missing}");
     }
-    with_retries(
-        Client::with_config(identify(OpenAIConfig::default())),
-        RetryPolicy::default(),
-    )
+    Client::with_config(identify(OpenAIConfig::default()))
 }
 
 /// The environment's `OPENAI_API_KEY`, or why there is none to use.
@@ -57,8 +57,7 @@ pub(crate) fn api_key_from_env() -> Result<String, ModelError> {
     }
 }
 
-/// A client for the server at `base_url`, with this crate's `User-Agent` and the
-/// default [`RetryPolicy`].
+/// A client for the server at `base_url`, with this crate's `User-Agent`.
 pub(crate) fn client_for(
     base_url: impl Into<String>,
     api_key: impl Into<String>,
@@ -66,47 +65,182 @@ pub(crate) fn client_for(
     let config = OpenAIConfig::new()
         .with_api_base(base_url)
         .with_api_key(api_key);
-    with_retries(
-        Client::with_config(identify(config)),
-        RetryPolicy::default(),
-    )
+    Client::with_config(identify(config))
 }
 
-/// `client` sending its requests under `policy` (instead of async-openai's retries),
-/// over a [`ConnectionPool`] of its own.
-pub(crate) fn with_retries(
-    client: Client<OpenAIConfig>,
-    policy: RetryPolicy,
-) -> Client<OpenAIConfig> {
-    with_pool(client, ConnectionPool::new(), policy)
+/// How a model sends its requests and reads its streamed responses.
+///
+/// With a transport of this crate (every constructor but `from_client`), a model posts
+/// the request itself under its [`RetryPolicy`] and reads the response's events where
+/// the run polls them. async-openai's streams read the body in a task of their own and
+/// hand each event over a channel: a task, a channel and a hop between workers per
+/// event, and 4 KiB an answer while the model thinks.
+#[derive(Clone)]
+pub(crate) enum Transport {
+    /// A client given to `from_client`: async-openai with its own transport.
+    Client,
+    /// This crate's pool of HTTP/2 connections.
+    Pool(RetryService<ConnectionPool>),
+    /// A reqwest client of your own (`http_client`).
+    Reqwest(RetryService<ReqwestService>),
 }
 
-/// `client` sending its requests through `pool` under `policy`.
-pub(crate) fn with_pool(
-    client: Client<OpenAIConfig>,
-    pool: ConnectionPool,
-    policy: RetryPolicy,
-) -> Client<OpenAIConfig> {
-    client.with_http_service(RetryService::new(pool, policy))
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Client => "Transport::Client",
+            Transport::Pool(_) => "Transport::Pool",
+            Transport::Reqwest(_) => "Transport::Reqwest",
+        })
+    }
 }
 
-/// `client` sending its requests with `http` under `policy`.
-pub(crate) fn with_transport(
-    client: Client<OpenAIConfig>,
-    http: reqwest::Client,
-    policy: RetryPolicy,
-) -> Client<OpenAIConfig> {
-    let transport = ReqwestService::new(http);
-    client.with_http_service(RetryService::new(transport, policy))
+impl Transport {
+    /// The default: a [`ConnectionPool`] under the default [`RetryPolicy`].
+    pub(crate) fn default_pool() -> Self {
+        Transport::Pool(RetryService::new(
+            ConnectionPool::new(),
+            RetryPolicy::default(),
+        ))
+    }
+
+    /// Sends `request` (retried under the policy): the response, whatever its status.
+    async fn send(self, request: HttpRequestFactory) -> Result<Response, OpenAIError> {
+        use tower_service::Service;
+        async fn call<S>(
+            mut service: S,
+            request: HttpRequestFactory,
+        ) -> Result<Response, OpenAIError>
+        where
+            S: Service<HttpRequestFactory, Response = Response, Error = OpenAIError>,
+        {
+            futures::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+            service.call(request).await
+        }
+        match self {
+            Transport::Pool(service) => call(service, request).await,
+            Transport::Reqwest(service) => call(service, request).await,
+            Transport::Client => Err(OpenAIError::InvalidArgument(
+                "this model sends through its async-openai client".into(),
+            )),
+        }
+    }
+
+    /// The JSON frames of the streamed response to `body` posted at `path` of the API in
+    /// `config`, read in place (see [`Transport`]); `via_client` gives them for a client
+    /// given to `from_client`. Frames that are not JSON are skipped with a warning; a
+    /// failed request, an error status or a broken stream ends the frames with a
+    /// [`ModelError`].
+    pub(crate) fn stream_json(
+        &self,
+        config: &OpenAIConfig,
+        path: &str,
+        body: &Value,
+        via_client: impl FnOnce(Value) -> BoxStream<'static, Result<Value, ModelError>>,
+    ) -> BoxStream<'static, Result<Value, ModelError>> {
+        if matches!(self, Transport::Client) {
+            return via_client(body.clone());
+        }
+        let request = match json_request(config, path, body) {
+            Ok(request) => request,
+            Err(error) => return futures::stream::once(async { Err(error) }).boxed(),
+        };
+        let transport = self.clone();
+        async_stream::stream! {
+            let response = match transport.send(request).await {
+                Ok(response) => response,
+                Err(error) => {
+                    yield Err(model_error(error));
+                    return;
+                }
+            };
+            if !response.status().is_success() {
+                yield Err(error_response(response).await);
+                return;
+            }
+            let mut events = std::pin::pin!(response.bytes_stream().eventsource());
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(event) if event.data == "[DONE]" => return,
+                    Ok(event) if event.event == "keepalive" => {}
+                    Ok(event) => match serde_json::from_str::<Value>(&event.data) {
+                        Ok(value) => yield Ok(value),
+                        Err(error) => {
+                            let shown: String = event.data.chars().take(200).collect();
+                            tracing::warn!(%error, frame = %shown, "skipping a stream frame that is not JSON");
+                        }
+                    },
+                    Err(error) => {
+                        yield Err(ModelError::Connection(format!("stream failed: {error}")));
+                        return;
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
 }
 
-/// The frames of a streamed response as JSON: a frame that is not JSON is skipped with a
-/// warning (one odd frame never stops a run); any other error becomes a [`ModelError`],
-/// after which the caller stops reading.
+/// A request posting `body` as JSON to `path` of the API in `config`, built again for
+/// each attempt (the body serialised once).
+fn json_request(
+    config: &OpenAIConfig,
+    path: &str,
+    body: &Value,
+) -> Result<HttpRequestFactory, ModelError> {
+    let url = reqwest::Url::parse_with_params(&config.url(path), config.query())
+        .map_err(|error| ModelError::Configuration(format!("the model's URL: {error}")))?;
+    let mut headers = config.headers();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    let body = bytes::Bytes::from(
+        serde_json::to_vec(body).map_err(|error| ModelError::InvalidRequest(error.to_string()))?,
+    );
+    Ok(HttpRequestFactory::new(move || {
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
+        *request.headers_mut() = headers.clone();
+        *request.body_mut() = Some(body.clone().into());
+        std::future::ready(Ok(request))
+    }))
+}
+
+/// The [`ModelError`] of a response with an error status, read as async-openai reads
+/// one: the API's `{"error": {...}}`, or the body as the message (always for a 5xx:
+/// OpenAI does not promise JSON there).
+async fn error_response(response: Response) -> ModelError {
+    let status = response.status();
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(error) => return model_error(OpenAIError::Reqwest(error)),
+    };
+    let parsed = (!status.is_server_error())
+        .then(|| serde_json::from_slice::<WrappedError>(&bytes).ok())
+        .flatten();
+    let api_error = parsed
+        .map(|wrapped| wrapped.error)
+        .unwrap_or_else(|| ApiError {
+            message: String::from_utf8_lossy(&bytes).into_owned(),
+            r#type: None,
+            param: None,
+            code: None,
+            misalignment: None,
+        });
+    model_error(OpenAIError::ApiError(ApiErrorResponse {
+        status_code: status,
+        api_error,
+    }))
+}
+
+/// The frames of a response streamed by async-openai as JSON: a frame that is not JSON
+/// is skipped with a warning (one odd frame never stops a run); any other error becomes
+/// a [`ModelError`], after which the caller stops reading.
 pub(crate) fn lenient_frames(
-    frames: impl Stream<Item = Result<Value, OpenAIError>>,
-) -> impl Stream<Item = Result<Value, ModelError>> {
-    frames.filter_map(|frame| {
+    frames: impl Stream<Item = Result<Value, OpenAIError>> + Send + 'static,
+) -> BoxStream<'static, Result<Value, ModelError>> {
+    frames
+        .filter_map(|frame| {
         futures::future::ready(match frame {
             Ok(value) => Some(Ok(value)),
             Err(OpenAIError::JSONDeserialize(error, content)) => {
@@ -116,7 +250,8 @@ pub(crate) fn lenient_frames(
             }
             Err(error) => Some(Err(model_error(error))),
         })
-    })
+        })
+        .boxed()
 }
 
 pub(crate) fn model_error(error: OpenAIError) -> ModelError {
@@ -158,10 +293,11 @@ macro_rules! openai_model_constructors {
         /// logs a warning (the first request would be refused); use
         /// [`try_new`](Self::try_new) to fail instead.
         pub fn new(model: impl Into<String>) -> Self {
-            Self::from_client(
-                $crate::agents::providers::openai::client::env_client(),
-                model,
-            )
+            Self {
+                client: $crate::agents::providers::openai::client::env_client(),
+                transport: $crate::agents::providers::openai::client::Transport::default_pool(),
+                model: model.into(),
+            }
         }
 
         /// Like [`new`](Self::new), but a missing or empty `OPENAI_API_KEY` is an error
@@ -180,17 +316,22 @@ macro_rules! openai_model_constructors {
             base_url: impl Into<String>,
             api_key: impl Into<String>,
         ) -> Self {
-            let client = $crate::agents::providers::openai::client::client_for(base_url, api_key);
-            Self::from_client(client, model)
+            Self {
+                client: $crate::agents::providers::openai::client::client_for(base_url, api_key),
+                transport: $crate::agents::providers::openai::client::Transport::default_pool(),
+                model: model.into(),
+            }
         }
 
-        /// The model `model` on a configured async-openai client.
+        /// The model `model` on a configured async-openai client, which sends the
+        /// requests and reads the streamed responses with its own transport.
         pub fn from_client(
             client: async_openai::Client<async_openai::config::OpenAIConfig>,
             model: impl Into<String>,
         ) -> Self {
             Self {
                 client,
+                transport: $crate::agents::providers::openai::client::Transport::Client,
                 model: model.into(),
             }
         }
@@ -200,13 +341,11 @@ macro_rules! openai_model_constructors {
         /// replaces the client's transport, so call it on models made by
         /// [`new`](Self::new) or [`with_base_url`](Self::with_base_url); a client passed
         /// to [`from_client`](Self::from_client) keeps its own until you call this.
-        pub fn retry_policy(
-            mut self,
-            policy: $crate::agents::providers::openai::RetryPolicy,
-        ) -> Self {
-            self.client =
-                $crate::agents::providers::openai::client::with_retries(self.client, policy);
-            self
+        pub fn retry_policy(self, policy: $crate::agents::providers::openai::RetryPolicy) -> Self {
+            self.connection_pool(
+                $crate::agents::providers::openai::ConnectionPool::new(),
+                policy,
+            )
         }
 
         /// Sends requests with `http`, your own reqwest client (timeouts, a proxy, a
@@ -229,10 +368,11 @@ macro_rules! openai_model_constructors {
             http: reqwest::Client,
             policy: $crate::agents::providers::openai::RetryPolicy,
         ) -> Self {
-            self.client = $crate::agents::providers::openai::client::with_transport(
-                self.client,
-                http,
-                policy,
+            self.transport = $crate::agents::providers::openai::client::Transport::Reqwest(
+                $crate::agents::providers::openai::retry::RetryService::new(
+                    async_openai::middleware::ReqwestService::new(http),
+                    policy,
+                ),
             );
             self
         }
@@ -253,8 +393,9 @@ macro_rules! openai_model_constructors {
             pool: $crate::agents::providers::openai::ConnectionPool,
             policy: $crate::agents::providers::openai::RetryPolicy,
         ) -> Self {
-            self.client =
-                $crate::agents::providers::openai::client::with_pool(self.client, pool, policy);
+            self.transport = $crate::agents::providers::openai::client::Transport::Pool(
+                $crate::agents::providers::openai::retry::RetryService::new(pool, policy),
+            );
             self
         }
 

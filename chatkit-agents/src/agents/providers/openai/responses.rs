@@ -6,7 +6,9 @@ use async_openai::Client;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
-use super::client::{lenient_frames, model_error, openai_model_constructors, USER_AGENT};
+use super::client::{
+    lenient_frames, model_error, openai_model_constructors, Transport, USER_AGENT,
+};
 use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
 
 /// A model on the Responses API, streamed.
@@ -26,6 +28,7 @@ use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
 #[derive(Debug, Clone)]
 pub struct OpenAIResponsesModel {
     client: Client<OpenAIConfig>,
+    transport: Transport,
     model: String,
 }
 
@@ -135,17 +138,23 @@ impl Model for OpenAIResponsesModel {
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
         let client = self.client.clone();
         let body = self.request_body(&request);
+        let mut frames =
+            self.transport
+                .stream_json(self.client.config(), "/responses", &body, |body| {
+                    async_stream::stream! {
+                        match client.responses().create_stream_byot::<Value, Value>(body).await {
+                            Ok(frames) => {
+                                let mut frames = lenient_frames(frames);
+                                while let Some(frame) = frames.next().await {
+                                    yield frame;
+                                }
+                            }
+                            Err(error) => yield Err(model_error(error)),
+                        }
+                    }
+                    .boxed()
+                });
         async_stream::stream! {
-            let responses = client.responses();
-            let frames = responses.create_stream_byot::<Value, Value>(body).await;
-            let frames = match frames {
-                Ok(frames) => frames,
-                Err(error) => {
-                    yield Err(model_error(error));
-                    return;
-                }
-            };
-            let mut frames = std::pin::pin!(lenient_frames(frames));
             let mut finished = false;
             while let Some(frame) = frames.next().await {
                 let value = match frame {

@@ -16,7 +16,7 @@ use async_openai::Client;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
-use super::client::{lenient_frames, model_error, openai_model_constructors};
+use super::client::{lenient_frames, model_error, openai_model_constructors, Transport};
 use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest, StreamErrorInfo};
 
 mod chunks;
@@ -41,6 +41,7 @@ use messages::items_to_messages;
 #[derive(Debug, Clone)]
 pub struct OpenAIChatCompletionsModel {
     client: Client<OpenAIConfig>,
+    transport: Transport,
     model: String,
 }
 
@@ -147,25 +148,28 @@ impl Model for OpenAIChatCompletionsModel {
     }
 
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
+        let body = match self.request_body(&request) {
+            Ok(body) => body,
+            Err(error) => return futures::stream::once(async { Err(error) }).boxed(),
+        };
         let client = self.client.clone();
-        let body = self.request_body(&request);
+        let mut chunks =
+            self.transport
+                .stream_json(self.client.config(), "/chat/completions", &body, |body| {
+                    async_stream::stream! {
+                        match client.chat().create_stream_byot::<Value, Value>(body).await {
+                            Ok(chunks) => {
+                                let mut chunks = lenient_frames(chunks);
+                                while let Some(chunk) = chunks.next().await {
+                                    yield chunk;
+                                }
+                            }
+                            Err(error) => yield Err(model_error(error)),
+                        }
+                    }
+                    .boxed()
+                });
         async_stream::stream! {
-            let body = match body {
-                Ok(body) => body,
-                Err(error) => {
-                    yield Err(error);
-                    return;
-                }
-            };
-            let chat = client.chat();
-            let chunks = match chat.create_stream_byot::<Value, Value>(body).await {
-                Ok(chunks) => chunks,
-                Err(error) => {
-                    yield Err(model_error(error));
-                    return;
-                }
-            };
-            let mut chunks = std::pin::pin!(lenient_frames(chunks));
             let mut state = ChunkState::default();
             while let Some(chunk) = chunks.next().await {
                 let chunk = match chunk {

@@ -246,8 +246,9 @@ async fn create<S: ChatKitServer>(
     let thread_id = thread.id.clone();
     let claimed = run.clone();
     // `once(..).flatten()` rather than a generator that re-yields: every event of the
-    // response then passes through one less layer.
-    let events = stream::once(async move {
+    // response then passes through one less layer. The future is boxed so that its
+    // memory goes once it is done, not at the end of the answer.
+    let events = stream::once(Box::pin(async move {
         if let Err(e) = store.save_thread(&thread, &ctx).await {
             return stream::iter([store_failure(e)]).boxed();
         }
@@ -266,7 +267,7 @@ async fn create<S: ChatKitServer>(
                 ctx,
             ))
             .boxed()
-    })
+    }))
     .flatten();
     streaming(&thread_id, run, events.boxed())
 }
@@ -308,7 +309,8 @@ fn new_user_message<S: ChatKitServer>(
     message: UserMessageItem,
     ctx: S::Context,
 ) -> Events {
-    stream::once(async move {
+    // Boxed: its memory goes once the message is saved (see `create`).
+    stream::once(Box::pin(async move {
         for attachment in &message.attachments {
             if let Err(e) = store.save_attachment(attachment, &ctx).await {
                 return stream::iter([store_failure(e)]).boxed();
@@ -322,7 +324,7 @@ fn new_user_message<S: ChatKitServer>(
         stream::iter([Box::new(ThreadStreamEvent::item_done(item))])
             .chain(process_events(server, thread, ctx, lease, respond))
             .boxed()
-    })
+    }))
     .flatten()
     .boxed()
 }

@@ -106,10 +106,12 @@ pub(crate) fn process_events<S: ChatKitServer>(
                     }
                     Ok(())
                 }
-                _ => persist(&*store, &thread, &ctx, &event, &mut guard.pending, guard.lease.as_ref()).await,
+                // The store steps are boxed here and below: inline, each would keep its
+                // room in this stream's state for the whole answer.
+                _ => Box::pin(persist(&*store, &thread, &ctx, &event, &mut guard.pending, guard.lease.as_ref())).await,
             };
             if persisted.is_ok() && guard.pending.checkpoint_due() {
-                persisted = guard.pending.checkpoint(&*store, thread.id(), &ctx).await;
+                persisted = Box::pin(guard.pending.checkpoint(&*store, thread.id(), &ctx)).await;
             }
             if let Err(error) = persisted {
                 if thread_deleted(&error) {
@@ -154,7 +156,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
             Some(Stop::Lost) => {
                 guard.disarm();
                 guard.lease = None;
-                save_usage(&*server, &thread, &ctx).await;
+                Box::pin(save_usage(&*server, &thread, &ctx)).await;
                 return;
             }
             None => {}
@@ -162,13 +164,13 @@ pub(crate) fn process_events<S: ChatKitServer>(
         guard.disarm();
         // Counted in the thread's metadata (when shown) before the last comparison, so
         // the client gets the totals with the final `thread.updated`.
-        save_usage(&*server, &thread, &ctx).await;
+        Box::pin(save_usage(&*server, &thread, &ctx)).await;
         if let Some(lease) = &guard.lease {
             lease.closing();
         }
         // Items still pending when the answer ends (after an error, or never finished)
         // are not kept, as in the reference: remove what checkpoints saved of them.
-        if let Err(error) = guard.pending.discard(&*store, thread.id(), &ctx).await {
+        if let Err(error) = Box::pin(guard.pending.discard(&*store, thread.id(), &ctx)).await {
             if !thread_deleted(&error) {
                 tracing::error!(thread_id = thread.id(), %error, "removing unfinished items failed");
             }
@@ -183,7 +185,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
             }
         }
         if let Some(lease) = guard.lease.take() {
-            lease.release().await;
+            Box::pin(lease.release()).await;
         }
     }
     .boxed()

@@ -417,7 +417,8 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
         input: Option<UserMessageItem>,
         context: C,
     ) -> EventStream {
-        let agent = self.agent_for(input.as_ref());
+        // Boxed, and handed to the run: nothing of it stays in this stream's state.
+        let agent = Box::new(self.agent_for(input.as_ref()));
         // A new thread's title is written beside the answer.
         let title = match (&self.titles, &input) {
             (Some(titles), Some(message)) if thread.title().is_none() => {
@@ -427,17 +428,21 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
             _ => None,
         };
         Box::pin(async_stream::try_stream! {
-            let recent = self.store.load_thread_items(thread.id(), None, self.history, SortOrder::Desc, &context).await?;
-            let mut items = recent.data;
-            items.reverse();
-            let attachments = self.attachments.clone().map(|store| AttachmentParts {
-                store,
-                context: context.clone(),
-                input: self.attachment_input.clone(),
-            });
-            let input = convert_history(&*self.converter, &items, thread.id(), attachments.as_ref()).await;
+            // The history is read, converted and let go before the answer starts.
+            let input = Box::pin(async {
+                let recent = self.store.load_thread_items(thread.id(), None, self.history, SortOrder::Desc, &context).await?;
+                let mut items = recent.data;
+                items.reverse();
+                let attachments = self.attachments.clone().map(|store| AttachmentParts {
+                    store,
+                    context: context.clone(),
+                    input: self.attachment_input.clone(),
+                });
+                Ok::<_, StreamError>(convert_history(&*self.converter, &items, thread.id(), attachments.as_ref()).await)
+            })
+            .await?;
             let agent_context = AgentContext::new(thread, self.store.clone(), context);
-            let run = self.runner.run_streamed(&agent, input, agent_context.clone());
+            let run = self.runner.run_streamed_owned(*agent, input, agent_context.clone());
             let mut events = stream_agent_response_with(&agent_context, run, self.response_converter.clone());
             while let Some(event) = events.next().await {
                 match event {
@@ -452,7 +457,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
                 }
             }
             if let Some(title) = title {
-                title.finish().await;
+                Box::pin(title.finish()).await;
             }
         })
     }

@@ -188,13 +188,13 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
 
     /// [`resume`](Self::resume) as a stream of events, as [`run_streamed`](Self::run_streamed).
     pub fn resume_streamed(&self, agent: &Agent<C>, state: RunState, context: C) -> RunStream {
-        self.start(agent, Start::Resume(state), context)
+        self.start(agent.clone(), Start::Resume(state), context)
     }
 
-    fn start(&self, agent: &Agent<C>, start: Start, context: C) -> RunStream {
+    fn start(&self, agent: Agent<C>, start: Start, context: C) -> RunStream {
         let outcome = Arc::new(Mutex::new(Outcome::default()));
-        let events = run_loop::run(self.clone(), agent.clone(), start, context, outcome.clone());
         let span = telemetry::run_span(agent.name());
+        let events = run_loop::run(self.clone(), agent, start, context, outcome.clone());
         let events = if span.is_disabled() {
             events
         } else {
@@ -221,7 +221,26 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         context: C,
         options: RunOptions,
     ) -> RunStream {
-        self.start(agent, Start::Input(input.into().0, options), context)
+        self.start(
+            agent.clone(),
+            Start::Input(input.into().0, options),
+            context,
+        )
+    }
+
+    /// [`run_streamed`](Self::run_streamed) of an agent the run may keep (one copy
+    /// fewer).
+    pub(crate) fn run_streamed_owned(
+        &self,
+        agent: Agent<C>,
+        input: impl Into<RunInput>,
+        context: C,
+    ) -> RunStream {
+        self.start(
+            agent,
+            Start::Input(input.into().0, RunOptions::default()),
+            context,
+        )
     }
 }
 

@@ -13,11 +13,11 @@ use crate::agents::tool::{Tool, ToolDefinition};
 use crate::agents::tool_source::ToolSource;
 
 /// What a tool name the model calls stands for.
-enum Target<C> {
+enum Target<'a, C> {
     /// The agent's tool (or a source's).
-    Tool(Arc<dyn Tool<C>>),
+    Tool(&'a Arc<dyn Tool<C>>),
     /// A handoff to another agent.
-    Handoff(Handoff<C>),
+    Handoff(&'a Handoff<C>),
 }
 
 /// A tool source's name and the tools it gave.
@@ -30,9 +30,10 @@ pub(super) struct ActiveAgent<C> {
     /// definitions are copied into each model request, not kept here: a run waiting on
     /// its model holds no copy of them.
     offered: Vec<Arc<dyn Tool<C>>>,
-    /// A tool per handoff, offered after the tools.
+    /// A tool per handoff, offered after the tools (in the order of the agent's
+    /// handoffs). Names are looked up in these lists, with no map of their own: an agent
+    /// has a few tools, and a run holds its `ActiveAgent` while it waits on the model.
     handoff_definitions: Vec<ToolDefinition>,
-    targets: HashMap<String, Target<C>>,
     /// The sources that could not give their tools (name, why), left out of this run.
     pub(super) unavailable: Vec<(String, String)>,
 }
@@ -67,7 +68,6 @@ impl<C> ActiveAgent<C> {
     fn with_sourced(agent: Agent<C>, sourced: Vec<SourcedTools<C>>) -> Result<Self, RunError> {
         let mut offered = Vec::with_capacity(agent.tools().len());
         let mut handoff_definitions = Vec::with_capacity(agent.handoffs().len());
-        let mut targets = HashMap::with_capacity(agent.tools().len() + agent.handoffs().len());
         // A source's tool may not take a name the agent's own tools, its handoffs or
         // another source's tools have: the model could not tell them apart.
         let mut taken: HashMap<String, String> = agent
@@ -98,31 +98,31 @@ impl<C> ActiveAgent<C> {
             }
         }
         for tool in agent.tools().iter().chain(&from_sources) {
-            let name = &tool.definition()?.name;
-            // The first tool of a name answers to it.
-            targets
-                .entry(name.clone())
-                .or_insert_with(|| Target::Tool(tool.clone()));
+            // Checked here, so that `target` may skip a tool without a definition.
+            tool.definition()?;
             offered.push(tool.clone());
         }
         for handoff in agent.handoffs() {
-            let definition = handoff.definition()?;
-            // A handoff wins over a tool of the same name; the first handoff over later ones.
-            match targets.get(&definition.name) {
-                Some(Target::Handoff(_)) => {}
-                _ => {
-                    targets.insert(definition.name.clone(), Target::Handoff(handoff.clone()));
-                }
-            }
-            handoff_definitions.push(definition);
+            handoff_definitions.push(handoff.definition()?);
         }
         Ok(ActiveAgent {
             agent,
             offered,
             handoff_definitions,
-            targets,
             unavailable: Vec::new(),
         })
+    }
+
+    /// What `name` stands for: a handoff wins over a tool of the same name, the first
+    /// handoff over later ones, the first tool over later ones.
+    fn target(&self, name: &str) -> Option<Target<'_, C>> {
+        if let Some(index) = self.handoff_definitions.iter().position(|d| d.name == name) {
+            return self.agent.handoffs().get(index).map(Target::Handoff);
+        }
+        self.offered
+            .iter()
+            .find(|tool| tool.definition().is_ok_and(|d| d.name == name))
+            .map(Target::Tool)
     }
 
     /// The tools offered to the model, for one request: the agent's tools, then a tool
@@ -139,7 +139,7 @@ impl<C> ActiveAgent<C> {
 
     /// Whether the model can call a tool (not a handoff) of this name.
     pub(super) fn has_tool(&self, name: &str) -> bool {
-        matches!(self.targets.get(name), Some(Target::Tool(..)))
+        matches!(self.target(name), Some(Target::Tool(..)))
     }
 
     /// Sorts the turn's output items.
@@ -157,7 +157,7 @@ impl<C> ActiveAgent<C> {
                     plan.last_message = Some(message_text(message));
                     plan.messages.push(message.clone());
                 }
-                OutputItem::FunctionCall(call) => match self.targets.get(&call.name) {
+                OutputItem::FunctionCall(call) => match self.target(&call.name) {
                     Some(Target::Handoff(handoff)) => {
                         plan.order.push(RunEvent::HandoffCalled(call.clone()));
                         plan.handoffs.push((call.clone(), handoff.clone()));

@@ -161,14 +161,20 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
     context: C,
     outcome: Arc<Mutex<Outcome>>,
 ) -> BoxStream<'static, Result<RunEvent, RunError>> {
-    // The awaits of a run's rarer steps are boxed: inline, the biggest of them sized the
-    // run's whole state machine (10.9 KiB), held for as long as the run waits on its
-    // model; boxed, it is 7.7 KiB and they take memory only while they run.
+    // The run's state machine is held for as long as the run waits on its model, and
+    // every local it keeps across an await has a place of its own in it, which the
+    // compiler overlaps poorly (with some forty awaits): so the awaits of a run's rarer
+    // steps are boxed (they take memory only while they run), and so are its big
+    // values (the agent, where it starts, the active agent, the model request). Inline,
+    // the state machine took 10.9 KiB; with the awaits boxed 7.7 KiB; with the values
+    // too, see BENCHMARKS.md.
+    let begin_with = Box::new((agent, start));
     async_stream::try_stream! {
         let hooks = runner.hooks.clone();
         let formatter = runner.error_formatter.clone();
-        let Begun { mut checks, mut conversation, mut active, mut turn, mut earlier } =
-            Box::pin(begin(agent, start, &context, &outcome)).await?;
+        let (agent, start) = *begin_with;
+        let begun = Box::pin(begin(agent, start, &context, &outcome)).await?;
+        let Begun { mut checks, mut conversation, mut active, mut turn, mut earlier } = *begun;
         // A resumed run announces its agent again; its hooks saw it start already.
         let mut starting = earlier.is_none();
         // A resumed run stopped at tool calls: tools have been used.
@@ -196,9 +202,9 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     }
                     let agent = &active.agent;
                     checks.blocking_passed().await?;
-                    let request = request(&active, &conversation, tools_used)?;
+                    let request = Box::new(request(&active, &conversation, tools_used)?);
                     hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
-                    let mut call = model_turn(&runner, agent, &turn_span, request, &outcome);
+                    let mut call = model_turn(&runner, agent, &turn_span, *request, &outcome);
                     while let Some(event) = call.next(&mut checks).await? {
                         yield RunEvent::Model(event);
                     }
@@ -270,7 +276,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     }
                     let handed = Box::pin(hand_over(agent, &handoff, call, &context, &hooks, &mut conversation, &turn_span)).await?;
                     yield handed;
-                    active = Box::pin(ActiveAgent::start(Agent::clone(handoff.agent()))).await?;
+                    active = Box::new(Box::pin(ActiveAgent::start(Agent::clone(handoff.agent()))).await?);
                     starting = true;
                 }
                 NextStep::RunAgain => {}
@@ -284,7 +290,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
 struct Begun<C> {
     checks: InputChecks,
     conversation: Conversation,
-    active: ActiveAgent<C>,
+    active: Box<ActiveAgent<C>>,
     turn: usize,
     /// A resumed run's interrupted turn: its output and what it did before.
     earlier: Option<(Vec<OutputItem>, EarlierPass)>,
@@ -297,8 +303,8 @@ async fn begin<C: Clone + Send + Sync + 'static>(
     start: Start,
     context: &C,
     outcome: &Mutex<Outcome>,
-) -> Result<Begun<C>, RunError> {
-    Ok(match start {
+) -> Result<Box<Begun<C>>, RunError> {
+    Ok(Box::new(match start {
         Start::Input(input, options) => Begun {
             checks: InputChecks::start(&agent, context, &input),
             conversation: Conversation {
@@ -306,7 +312,7 @@ async fn begin<C: Clone + Send + Sync + 'static>(
                 previous_response: options.previous_response_id,
                 sent: 0,
             },
-            active: ActiveAgent::start(agent).await?,
+            active: Box::new(ActiveAgent::start(agent).await?),
             turn: 0,
             earlier: None,
         },
@@ -316,12 +322,12 @@ async fn begin<C: Clone + Send + Sync + 'static>(
             Begun {
                 checks: InputChecks::none(),
                 conversation: resumed.conversation,
-                active: resumed.active,
+                active: Box::new(resumed.active),
                 turn: resumed.turn,
                 earlier: Some(resumed.pass),
             }
         }
-    })
+    }))
 }
 
 /// The events of an agent starting: which agent, and the sources of its tools left out

@@ -128,10 +128,12 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
         };
         // A new run supersedes one still waiting for approvals in this thread.
         let draw = |approval: &ToolApproval, status| converter.approval_card(approval, status);
-        for event in abandon_waiting_run(&ctx, &draw).await? {
+        // The rare steps are boxed: inline, each would keep its room in this stream's
+        // state for as long as the run waits on its model.
+        for event in Box::pin(abandon_waiting_run(&ctx, &draw)).await? {
             yield event;
         }
-        resume_workflow(&ctx).await?;
+        Box::pin(resume_workflow(&ctx)).await?;
         let outcome = run.outcome();
         let mut mapper = EventMapper::new(ctx.clone(), converter.clone());
         let mut run = run;
@@ -185,7 +187,7 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
             yield event;
         }
         if let Some(state) = outcome.interruption() {
-            for event in save_interruption(&ctx, state, &draw).await? {
+            for event in Box::pin(save_interruption(&ctx, state, &draw)).await? {
                 yield event;
             }
         }

@@ -145,7 +145,10 @@ fn serve_model() {
     runtime().block_on(async move {
         let app = axum::Router::new().route(
             "/responses",
-            post(move || {
+            // The request body is read, as a model service does: unread, it would hold
+            // the connection's flow-control window and leave later requests' bodies
+            // waiting in the server's memory.
+            post(move |_body: axum::body::Bytes| {
                 let frames = frames.clone();
                 async move {
                     let body = futures::stream::iter(

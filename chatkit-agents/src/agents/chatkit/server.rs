@@ -442,7 +442,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
             })
             .await?;
             let agent_context = AgentContext::new(thread, self.store.clone(), context);
-            let run = self.runner.run_streamed_owned(*agent, input, agent_context.clone());
+            let run = self.runner.run_streamed_owned(agent, input, agent_context.clone());
             let mut events = stream_agent_response_with(&agent_context, run, self.response_converter.clone());
             while let Some(event) = events.next().await {
                 match event {

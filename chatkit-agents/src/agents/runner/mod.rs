@@ -188,13 +188,19 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
 
     /// [`resume`](Self::resume) as a stream of events, as [`run_streamed`](Self::run_streamed).
     pub fn resume_streamed(&self, agent: &Agent<C>, state: RunState, context: C) -> RunStream {
-        self.start(agent.clone(), Start::Resume(state), context)
+        self.start(Box::new(agent.clone()), Start::Resume(state), context)
     }
 
-    fn start(&self, agent: Agent<C>, start: Start, context: C) -> RunStream {
+    fn start(&self, agent: Box<Agent<C>>, start: Start, context: C) -> RunStream {
         let outcome = Arc::new(Mutex::new(Outcome::default()));
         let span = telemetry::run_span(agent.name());
-        let events = run_loop::run(self.clone(), agent, start, context, outcome.clone());
+        let events = run_loop::run(
+            self.clone(),
+            agent,
+            Box::new(start),
+            context,
+            outcome.clone(),
+        );
         let events = if span.is_disabled() {
             events
         } else {
@@ -222,17 +228,17 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         options: RunOptions,
     ) -> RunStream {
         self.start(
-            agent.clone(),
+            Box::new(agent.clone()),
             Start::Input(input.into().0, options),
             context,
         )
     }
 
     /// [`run_streamed`](Self::run_streamed) of an agent the run may keep (one copy
-    /// fewer).
+    /// fewer; boxed, so that the caller keeps no room for it).
     pub(crate) fn run_streamed_owned(
         &self,
-        agent: Agent<C>,
+        agent: Box<Agent<C>>,
         input: impl Into<RunInput>,
         context: C,
     ) -> RunStream {

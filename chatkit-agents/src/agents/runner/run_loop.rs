@@ -156,8 +156,8 @@ pub(super) enum Start {
 /// functions returning the events they produce; the loop yields them in order.
 pub(super) fn run<C: Clone + Send + Sync + 'static>(
     runner: Runner<C>,
-    agent: Agent<C>,
-    start: Start,
+    agent: Box<Agent<C>>,
+    start: Box<Start>,
     context: C,
     outcome: Arc<Mutex<Outcome>>,
 ) -> BoxStream<'static, Result<RunEvent, RunError>> {
@@ -168,11 +168,11 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
     // values (the agent, where it starts, the active agent, the model request). Inline,
     // the state machine took 10.9 KiB; with the awaits boxed 7.7 KiB; with the values
     // too, see BENCHMARKS.md.
-    let begin_with = Box::new((agent, start));
     async_stream::try_stream! {
         let hooks = runner.hooks.clone();
         let formatter = runner.error_formatter.clone();
-        let (agent, start) = *begin_with;
+        // The boxes are handed on (and freed in `begin`): a box moved out of here would
+        // keep its memory until the run ends.
         let begun = Box::pin(begin(agent, start, &context, &outcome)).await?;
         let Begun { mut checks, mut conversation, mut active, mut turn, mut earlier } = *begun;
         // A resumed run announces its agent again; its hooks saw it start already.
@@ -204,7 +204,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     checks.blocking_passed().await?;
                     let request = Box::new(request(&active, &conversation, tools_used)?);
                     hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
-                    let mut call = model_turn(&runner, agent, &turn_span, *request, &outcome);
+                    let mut call = model_turn(&runner, agent, &turn_span, request, &outcome);
                     while let Some(event) = call.next(&mut checks).await? {
                         yield RunEvent::Model(event);
                     }
@@ -299,12 +299,13 @@ struct Begun<C> {
 /// The run's first state: new input and its input checks started, or an interrupted
 /// run checked against the agents it continues with.
 async fn begin<C: Clone + Send + Sync + 'static>(
-    agent: Agent<C>,
-    start: Start,
+    agent: Box<Agent<C>>,
+    start: Box<Start>,
     context: &C,
     outcome: &Mutex<Outcome>,
 ) -> Result<Box<Begun<C>>, RunError> {
-    Ok(Box::new(match start {
+    let agent = *agent;
+    Ok(Box::new(match *start {
         Start::Input(input, options) => Begun {
             checks: InputChecks::start(&agent, context, &input),
             conversation: Conversation {
@@ -350,9 +351,11 @@ fn model_turn<C>(
     runner: &Runner<C>,
     agent: &Agent<C>,
     turn_span: &tracing::Span,
-    request: ModelRequest,
+    request: Box<ModelRequest>,
     outcome: &Arc<Mutex<Outcome>>,
 ) -> ModelCall {
+    // Unboxed here, so that the box is freed before the model is waited on.
+    let request = *request;
     let traced = model_call(turn_span, agent.name(), agent.model().as_ref(), &request);
     if runner.capture_content {
         record_request(&traced.0, &request);

@@ -55,6 +55,8 @@ pub(crate) fn process_events<S: ChatKitServer>(
     mut lease: Option<Lease<S::Context>>,
     start: impl FnOnce() -> EventStream + Send + 'static,
 ) -> Events {
+    // Boxed, so that it leaves no room in this stream's state once called.
+    let start = Box::new(start);
     async_stream::stream! {
         let store = server.store();
         let mut last = thread.snapshot();
@@ -131,8 +133,8 @@ pub(crate) fn process_events<S: ChatKitServer>(
             }
             match thread_changed(&thread, &mut last, &mut last_version) {
                 None => {}
-                Some(changed) => match store.update_thread(&changed, &ctx).await {
-                    Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default(), server.usage_in_thread_metadata()))),
+                Some(changed) => match Box::pin(save_thread_change(&*server, &*store, changed, &ctx)).await {
+                    Ok(updated) => yield updated,
                     Err(error) if thread_deleted(&error) => {
                         tracing::info!(thread_id = thread.id(), "thread deleted while its answer streamed; stream ended");
                         guard.disarm();
@@ -176,8 +178,8 @@ pub(crate) fn process_events<S: ChatKitServer>(
             }
         }
         if let Some(changed) = thread_changed(&thread, &mut last, &mut last_version) {
-            match store.update_thread(&changed, &ctx).await {
-                Ok(()) => yield Box::new(ThreadStreamEvent::thread_updated(thread_response(&changed, Default::default(), server.usage_in_thread_metadata()))),
+            match Box::pin(save_thread_change(&*server, &*store, changed, &ctx)).await {
+                Ok(updated) => yield updated,
                 Err(error) if thread_deleted(&error) => {
                     tracing::info!(thread_id = thread.id(), "thread deleted while its answer streamed; its update is dropped");
                 }
@@ -189,6 +191,23 @@ pub(crate) fn process_events<S: ChatKitServer>(
         }
     }
     .boxed()
+}
+
+/// Saves a change of the thread's metadata: the `thread.updated` to send.
+async fn save_thread_change<S: ChatKitServer>(
+    server: &S,
+    store: &dyn Store<S::Context>,
+    changed: ThreadMetadata,
+    ctx: &S::Context,
+) -> Result<Box<ThreadStreamEvent>, StoreError> {
+    store.update_thread(&changed, ctx).await?;
+    Ok(Box::new(ThreadStreamEvent::thread_updated(
+        thread_response(
+            &changed,
+            Default::default(),
+            server.usage_in_thread_metadata(),
+        ),
+    )))
 }
 
 /// Whether a store error says the thread itself is gone.

@@ -86,14 +86,14 @@ fn request<C>(
     active: &ActiveAgent<C>,
     conversation: &Conversation,
     tools_used: bool,
-) -> Result<ModelRequest, RunError> {
+) -> Result<Box<ModelRequest>, RunError> {
     let agent = &active.agent;
     let output_schema = match agent.output_type_info().map(|o| o.schema()) {
         None => None,
         Some(Ok(schema)) => Some(schema.clone()),
         Some(Err(error)) => return Err(error.clone().into()),
     };
-    Ok(ModelRequest {
+    Ok(Box::new(ModelRequest {
         instructions: agent.instructions_text().map(str::to_owned),
         input: conversation.unsent(),
         tools: active.definitions(),
@@ -101,7 +101,7 @@ fn request<C>(
         settings: settings(agent, tools_used),
         previous_response_id: conversation.previous_response.clone(),
         output_schema,
-    })
+    }))
 }
 
 /// The agent's settings for the next model call: a forced tool choice is dropped once a
@@ -202,7 +202,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     }
                     let agent = &active.agent;
                     checks.blocking_passed().await?;
-                    let request = Box::new(request(&active, &conversation, tools_used)?);
+                    let request = request(&active, &conversation, tools_used)?;
                     hooks.on_llm_start(&context, agent, agent.instructions_text(), &conversation.items).await?;
                     let mut call = model_turn(&runner, agent, &turn_span, request, &outcome);
                     while let Some(event) = call.next(&mut checks).await? {
@@ -276,7 +276,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     }
                     let handed = Box::pin(hand_over(agent, &handoff, call, &context, &hooks, &mut conversation, &turn_span)).await?;
                     yield handed;
-                    active = Box::new(Box::pin(ActiveAgent::start(Agent::clone(handoff.agent()))).await?);
+                    active = Box::pin(start_boxed(Agent::clone(handoff.agent()))).await?;
                     starting = true;
                 }
                 NextStep::RunAgain => {}
@@ -329,6 +329,11 @@ async fn begin<C: Clone + Send + Sync + 'static>(
             }
         }
     }))
+}
+
+/// [`ActiveAgent::start`], boxed: what a run awaits is kept in its state (see `run`).
+async fn start_boxed<C>(agent: Agent<C>) -> Result<Box<ActiveAgent<C>>, RunError> {
+    ActiveAgent::start(agent).await.map(Box::new)
 }
 
 /// The events of an agent starting: which agent, and the sources of its tools left out

@@ -188,6 +188,38 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
         }
     }
 
+    /// A model event that needs no waiting (text and reasoning deltas, most of a
+    /// response's events), handled at once; any other is given back for
+    /// [`model_event`](Self::model_event).
+    pub(super) fn model_event_now(
+        &mut self,
+        event: ModelEvent,
+        out: &mut Vec<ThreadStreamEvent>,
+    ) -> Option<ModelEvent> {
+        match event {
+            ModelEvent::OutputTextDelta {
+                item_id,
+                content_index,
+                delta,
+                ..
+            } => {
+                let update = ThreadItemUpdate::AssistantMessageContentPartTextDelta {
+                    content_index,
+                    delta,
+                };
+                out.push(ThreadStreamEvent::item_updated(item_id, update));
+            }
+            ModelEvent::ReasoningSummaryTextDelta {
+                item_id,
+                summary_index,
+                delta,
+                ..
+            } => self.reasoning_delta(&item_id, summary_index, delta, out),
+            event => return Some(event),
+        }
+        None
+    }
+
     /// A model event.
     pub(super) async fn model_event(
         &mut self,
@@ -240,17 +272,9 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
                 };
                 (item_id, update)
             }
-            ModelEvent::OutputTextDelta {
-                item_id,
-                content_index,
-                delta,
-                ..
-            } => {
-                let update = ThreadItemUpdate::AssistantMessageContentPartTextDelta {
-                    content_index,
-                    delta,
-                };
-                (item_id, update)
+            delta @ ModelEvent::OutputTextDelta { .. } => {
+                self.model_event_now(delta, out);
+                return;
             }
             ModelEvent::OutputTextDone {
                 item_id,

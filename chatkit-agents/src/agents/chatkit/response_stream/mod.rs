@@ -154,7 +154,13 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
                     out.extend(converter.tool_source_notice(&source).map(ThreadStreamEvent::Notice));
                 }
                 Next::Run(Some(Ok(RunEvent::ToolOutput { call, output }))) => mapper.tool_output(&call, &output, &mut out),
-                Next::Run(Some(Ok(RunEvent::Model(event)))) => mapper.model_event(event, &mut out).await,
+                // Deltas at once; the rest boxed, so that their room is not kept in
+                // this stream's state while the model thinks.
+                Next::Run(Some(Ok(RunEvent::Model(event)))) => {
+                    if let Some(event) = mapper.model_event_now(event, &mut out) {
+                        Box::pin(mapper.model_event(event, &mut out)).await;
+                    }
+                }
                 Next::Run(Some(Ok(_))) => {}
                 Next::Run(Some(Err(error))) if error.is_tripwire() => {
                     for id in mapper.produced() {

@@ -147,7 +147,9 @@ impl Transport {
         };
         let transport = self.clone();
         async_stream::stream! {
-            let response = match transport.send(request).await {
+            // The request and the error steps are boxed: inline, their room would stay in
+            // this stream's state for as long as the model streams.
+            let response = match Box::pin(transport.send(request)).await {
                 Ok(response) => response,
                 Err(error) => {
                     yield Err(model_error(error));
@@ -155,7 +157,7 @@ impl Transport {
                 }
             };
             if !response.status().is_success() {
-                yield Err(error_response(response).await);
+                yield Err(Box::pin(error_response(response)).await);
                 return;
             }
             let mut events = std::pin::pin!(response.bytes_stream().eventsource());

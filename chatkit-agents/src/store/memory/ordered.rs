@@ -37,7 +37,9 @@ type Key = (Timestamp, u64);
 
 /// Records by id, listed by `(created_at, insertion)`.
 pub(super) struct Ordered<T> {
-    by_key: BTreeMap<Key, T>,
+    /// Boxed: a B-tree node holds eleven entries, so a thread of two items would take
+    /// room for eleven (2.6 KiB for items) where boxes take 0.4 KiB and the two items.
+    by_key: BTreeMap<Key, Box<T>>,
     keys: HashMap<String, Key>,
     inserted: u64,
 }
@@ -67,11 +69,14 @@ impl<T: Listed> Ordered<T> {
         };
         let key = (record.created_at(), inserted);
         self.keys.insert(record.id().to_owned(), key);
-        self.by_key.insert(key, record);
+        self.by_key.insert(key, Box::new(record));
     }
 
     pub(super) fn get(&self, id: &str) -> Option<&T> {
-        self.keys.get(id).and_then(|key| self.by_key.get(key))
+        self.keys
+            .get(id)
+            .and_then(|key| self.by_key.get(key))
+            .map(|record| &**record)
     }
 
     pub(super) fn contains(&self, id: &str) -> bool {
@@ -115,7 +120,7 @@ impl<T: Listed> Ordered<T> {
             (Some(key), SortOrder::Asc) => (Bound::Excluded(key), Bound::Unbounded),
             (Some(key), SortOrder::Desc) => (Bound::Unbounded, Bound::Excluded(key)),
         };
-        let range = self.by_key.range((low, high)).map(|(_, record)| record);
+        let range = self.by_key.range((low, high)).map(|(_, record)| &**record);
         // One more than asked tells whether more follow.
         let data: Vec<T> = match order {
             SortOrder::Asc => range.take(limit.saturating_add(1)).cloned().collect(),

@@ -138,7 +138,7 @@ impl Model for OpenAIResponsesModel {
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
         let client = self.client.clone();
         let body = self.request_body(&request);
-        let mut frames =
+        let frames =
             self.transport
                 .stream_json(self.client.config(), "/responses", &body, |body| {
                     async_stream::stream! {
@@ -154,29 +154,67 @@ impl Model for OpenAIResponsesModel {
                     }
                     .boxed()
                 });
-        async_stream::stream! {
-            let mut finished = false;
-            while let Some(frame) = frames.next().await {
-                let value = match frame {
-                    Ok(value) => value,
-                    Err(error) => {
-                        yield Err(error);
-                        return;
-                    }
-                };
-                match serde_json::from_value::<ModelEvent>(value) {
-                    Ok(ModelEvent::Unknown) => tracing::debug!("skipping an event type this crate does not use"),
-                    Ok(event) => {
-                        finished |= terminal(&event);
-                        yield Ok(event);
-                    }
-                    Err(error) => tracing::warn!(%error, "skipping a stream event that does not have the expected shape"),
-                }
-            }
-            if !finished {
-                yield Err(ModelError::Connection("the stream ended before the response completed".into()));
-            }
+        ResponseEvents {
+            frames,
+            finished: false,
+            ended: false,
         }
         .boxed()
+    }
+}
+
+/// The model events of a response's JSON frames, read leniently: an event type this
+/// crate does not use is skipped (debug log), a frame of an unexpected shape too
+/// (warning); a stream that ends before the response completed ends with a
+/// [`ModelError::Connection`]. A small state of its own rather than a generator: a run
+/// holds it for as long as the model streams.
+struct ResponseEvents {
+    frames: BoxStream<'static, Result<Value, ModelError>>,
+    /// A terminal event came.
+    finished: bool,
+    /// Nothing more is given.
+    ended: bool,
+}
+
+impl futures::Stream for ResponseEvents {
+    type Item = Result<ModelEvent, ModelError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        while !self.ended {
+            let value = match std::task::ready!(self.frames.poll_next_unpin(cx)) {
+                Some(Ok(value)) => value,
+                Some(Err(error)) => {
+                    self.ended = true;
+                    return Poll::Ready(Some(Err(error)));
+                }
+                None => {
+                    self.ended = true;
+                    if self.finished {
+                        break;
+                    }
+                    return Poll::Ready(Some(Err(ModelError::Connection(
+                        "the stream ended before the response completed".into(),
+                    ))));
+                }
+            };
+            match serde_json::from_value::<ModelEvent>(value) {
+                Ok(ModelEvent::Unknown) => {
+                    tracing::debug!("skipping an event type this crate does not use")
+                }
+                Ok(event) => {
+                    self.finished |= terminal(&event);
+                    return Poll::Ready(Some(Ok(event)));
+                }
+                Err(error) => tracing::warn!(
+                    %error,
+                    "skipping a stream event that does not have the expected shape"
+                ),
+            }
+        }
+        Poll::Ready(None)
     }
 }

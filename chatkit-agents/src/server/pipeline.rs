@@ -59,7 +59,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
     let start = Box::new(start);
     async_stream::stream! {
         let store = server.store();
-        let mut last = thread.snapshot();
+        let mut last = Box::new(thread.snapshot());
         let mut last_version = thread.version();
         yield Box::new(ThreadStreamEvent::StreamOptions { stream_options: server.get_stream_options(&last, &ctx) });
 
@@ -197,7 +197,7 @@ pub(crate) fn process_events<S: ChatKitServer>(
 async fn save_thread_change<S: ChatKitServer>(
     server: &S,
     store: &dyn Store<S::Context>,
-    changed: ThreadMetadata,
+    changed: Box<ThreadMetadata>,
     ctx: &S::Context,
 ) -> Result<Box<ThreadStreamEvent>, StoreError> {
     store.update_thread(&changed, ctx).await?;
@@ -226,7 +226,7 @@ fn thread_changed(
     thread: &ThreadHandle,
     last: &mut ThreadMetadata,
     last_version: &mut u64,
-) -> Option<ThreadMetadata> {
+) -> Option<Box<ThreadMetadata>> {
     let version = thread.version();
     if version == *last_version {
         return None;
@@ -237,7 +237,7 @@ fn thread_changed(
         return None;
     }
     *last = now.clone();
-    Some(now)
+    Some(Box::new(now))
 }
 
 /// Persists what `event` means for the store and tracks pending items.

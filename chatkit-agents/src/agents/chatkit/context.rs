@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Notify;
 
 use crate::server::ThreadHandle;
 use crate::store::Store;
@@ -55,7 +57,7 @@ struct Inner<C> {
     thread: ThreadHandle,
     store: Arc<dyn Store<C>>,
     request_context: C,
-    sender: mpsc::UnboundedSender<Box<ThreadStreamEvent>>,
+    queue: Arc<Queue>,
     receiver: Mutex<Option<QueuedEvents>>,
     state: Mutex<State>,
 }
@@ -161,14 +163,14 @@ impl<C> std::fmt::Debug for AgentContext<C> {
 impl<C: Send + Sync + 'static> AgentContext<C> {
     /// A context for a run answering in `thread`.
     pub fn new(thread: ThreadHandle, store: Arc<dyn Store<C>>, request_context: C) -> Self {
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let queue = Arc::new(Queue::default());
         AgentContext {
             inner: Arc::new(Inner {
                 thread,
                 store,
                 request_context,
-                sender,
-                receiver: Mutex::new(Some(QueuedEvents(receiver))),
+                receiver: Mutex::new(Some(QueuedEvents(queue.clone()))),
+                queue,
                 state: Mutex::default(),
             }),
         }
@@ -206,7 +208,7 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
 
     /// Queues any ChatKit event (a progress update, a client effect, an item...).
     pub fn stream(&self, event: impl Into<ThreadStreamEvent>) {
-        if self.inner.sender.send(Box::new(event.into())).is_err() {
+        if !self.inner.queue.push(event.into()) {
             tracing::debug!(
                 thread_id = self.inner.thread.id(),
                 "event queued after the response ended; dropped"
@@ -397,29 +399,81 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
 /// assert_eq!(events.try_recv().map(|e| e.type_name()), Some("progress_update"));
 /// assert!(events.try_recv().is_none());
 /// ```
-pub struct QueuedEvents(
-    // Boxed: a channel allocates its slots 32 at a time when it is made, and a run
-    // holds its channel as long as it waits on the model, so each slot is a pointer.
-    mpsc::UnboundedReceiver<Box<ThreadStreamEvent>>,
-);
+pub struct QueuedEvents(Arc<Queue>);
+
+/// The queue of a context's events: a deque and a wake-up, which take memory only for
+/// what is queued. (A Tokio channel allocates 32 slots when it is made, and a run holds
+/// its queue for as long as it waits on the model: 0.8 KiB an answer.)
+#[derive(Default)]
+struct Queue {
+    events: Mutex<VecDeque<ThreadStreamEvent>>,
+    ready: Notify,
+    /// Every clone of the context is gone: nothing more will be queued.
+    closed: AtomicBool,
+    /// The reader is gone: what is queued now is dropped.
+    unread: AtomicBool,
+}
+
+impl Queue {
+    /// Queues `event`; `false` when nobody will read it.
+    fn push(&self, event: ThreadStreamEvent) -> bool {
+        if self.unread.load(Ordering::Acquire) {
+            return false;
+        }
+        lock(&self.events).push_back(event);
+        self.ready.notify_one();
+        true
+    }
+
+    fn pop(&self) -> Option<ThreadStreamEvent> {
+        lock(&self.events).pop_front()
+    }
+}
+
+impl<C> Drop for Inner<C> {
+    fn drop(&mut self) {
+        self.queue.closed.store(true, Ordering::Release);
+        self.queue.ready.notify_one();
+    }
+}
 
 impl QueuedEvents {
     /// The next queued event, waiting for one; `None` once every clone of the context
     /// is gone and the queue is empty. Cancel-safe (for `tokio::select!`).
     pub async fn recv(&mut self) -> Option<ThreadStreamEvent> {
-        self.0.recv().await.map(|event| *event)
+        loop {
+            // Registered before the queue is looked at, so that an event queued in
+            // between wakes this wait.
+            let ready = self.0.ready.notified();
+            let mut ready = std::pin::pin!(ready);
+            ready.as_mut().enable();
+            if let Some(event) = self.0.pop() {
+                return Some(event);
+            }
+            if self.0.closed.load(Ordering::Acquire) {
+                return self.0.pop();
+            }
+            ready.await;
+        }
     }
 
     /// The next event already queued, without waiting.
     pub fn try_recv(&mut self) -> Option<ThreadStreamEvent> {
-        self.0.try_recv().ok().map(|event| *event)
+        self.0.pop()
+    }
+}
+
+impl Drop for QueuedEvents {
+    fn drop(&mut self) {
+        self.0.unread.store(true, Ordering::Release);
+        lock(&self.0.events).clear();
     }
 }
 
 impl std::fmt::Debug for QueuedEvents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QueuedEvents")
-            .field("queued", &self.0.len())
+            .field("queued", &lock(&self.0.events).len())
             .finish()
     }
 }
@@ -448,6 +502,37 @@ mod tests {
     use crate::store::MemoryStore;
     use crate::types::{CustomTask, ThoughtTask, ThreadMetadata};
     use crate::widgets::{self as w, WidgetRoot};
+
+    #[tokio::test]
+    async fn the_queue_wakes_its_reader_and_ends_with_the_last_context() {
+        let (ctx, mut events) = context();
+        let writer = ctx.clone();
+        let waiting = tokio::spawn(async move {
+            let first = events.recv().await.map(|e| e.type_name());
+            (first, events)
+        });
+        tokio::task::yield_now().await;
+        writer.stream(ThreadStreamEvent::progress("one"));
+        let (first, mut events) = waiting.await.unwrap();
+        assert_eq!(first, Some("progress_update"));
+        writer.stream(ThreadStreamEvent::progress("two"));
+        drop((ctx, writer));
+        // What was queued is still read, then the queue ends.
+        assert_eq!(
+            events.recv().await.map(|e| e.type_name()),
+            Some("progress_update")
+        );
+        assert!(events.recv().await.is_none());
+    }
+
+    #[test]
+    fn events_queued_after_the_reader_left_are_dropped() {
+        let (ctx, events) = context();
+        ctx.stream(ThreadStreamEvent::progress("read by nobody"));
+        drop(events);
+        ctx.stream(ThreadStreamEvent::progress("dropped"));
+        assert!(lock(&ctx.inner.queue.events).is_empty());
+    }
 
     fn context() -> (AgentContext<()>, QueuedEvents) {
         let thread = ThreadHandle::new(ThreadMetadata::new("thr_1", Timestamp::now()));

@@ -185,17 +185,19 @@ pub fn stream_agent_response_with<C: Send + Sync + 'static>(
         while let Some(event) = queue.try_recv() {
             yield event;
         }
-        if let Some(workflow) = ctx.workflow_item() {
-            // Saved without an event, so the next turn can resume it.
-            ctx.store().add_thread_item(ctx.thread().id(), &workflow.into(), ctx.request_context()).await?;
-        }
+        // Saved without an event, so the next turn can resume it.
+        Box::pin(save_active_workflow(&ctx)).await?;
         if let Some(event) = mapper.client_tool_call() {
             yield event;
         }
-        if let Some(state) = outcome.interruption() {
-            for event in Box::pin(save_interruption(&ctx, state, &draw)).await? {
-                yield event;
+        let interrupted = Box::pin(async {
+            match outcome.interruption() {
+                Some(state) => save_interruption(&ctx, state, &draw).await,
+                None => Ok(Vec::new()),
             }
+        });
+        for event in interrupted.await? {
+            yield event;
         }
     }
     .boxed()
@@ -219,6 +221,19 @@ enum Next {
 
 /// Resumes the thread's open workflow: the newest item, or the one before a pending
 /// client tool call.
+/// Saves the workflow still active when the run ends (without an event), so that the
+/// next turn can resume it.
+async fn save_active_workflow<C: Send + Sync + 'static>(
+    ctx: &AgentContext<C>,
+) -> Result<(), crate::store::StoreError> {
+    if let Some(workflow) = ctx.workflow_item() {
+        ctx.store()
+            .add_thread_item(ctx.thread().id(), &workflow.into(), ctx.request_context())
+            .await?;
+    }
+    Ok(())
+}
+
 async fn resume_workflow<C: Send + Sync + 'static>(
     ctx: &AgentContext<C>,
 ) -> Result<(), crate::store::StoreError> {

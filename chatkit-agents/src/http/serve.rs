@@ -489,7 +489,10 @@ async fn serve_connection(mut stream: TcpStream, app: Router, limits: Limits, st
             let guard = InFlight::begin(&activity);
             let mut app = app.clone();
             async move {
-                let response = tower_service::Service::call(&mut app, request).await?;
+                // Boxed: the task that serves a request keeps the room of its largest
+                // state for as long as the response streams, and the router's future
+                // is done once the response starts.
+                let response = Box::pin(tower_service::Service::call(&mut app, request)).await?;
                 // The request counts as in flight until hyper drops its body: sent, or
                 // the connection gone.
                 Ok::<_, std::convert::Infallible>(response.map(move |body| {

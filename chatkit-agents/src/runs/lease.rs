@@ -361,7 +361,8 @@ async fn renew<C: Send + Sync + 'static>(
     let every = ttl / 4;
     loop {
         tokio::time::sleep(every).await;
-        match renew_once(&*store, &thread_id, &shared, ttl, None, &ctx).await {
+        // Boxed: this task lives as long as the run, the renewal only for a moment.
+        match Box::pin(renew_once(&*store, &thread_id, &shared, ttl, None, &ctx)).await {
             Ok(true) => {}
             Ok(false) => return,
             Err(error) => {

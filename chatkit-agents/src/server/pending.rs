@@ -47,7 +47,8 @@ fn ticks_in(interval: Duration) -> u64 {
 /// A response's pending items.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    items: IndexMap<String, ThreadItem>,
+    /// Boxed: the map keeps room for four entries from its first, and an item is big.
+    items: IndexMap<String, Box<ThreadItem>>,
     /// How often streaming items are saved, in clock ticks (`None`: only when done, as
     /// the reference).
     interval: Option<u64>,
@@ -77,7 +78,8 @@ impl Pending {
         item: &ThreadItem,
         ctx: &C,
     ) -> Result<(), StoreError> {
-        self.items.insert(item.id().to_owned(), item.clone());
+        self.items
+            .insert(item.id().to_owned(), Box::new(item.clone()));
         if self.interval.is_some() {
             store.add_thread_item(thread_id, item, ctx).await?;
         }
@@ -89,7 +91,7 @@ impl Pending {
     pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut ThreadItem> {
         let item = self.items.get_mut(id)?;
         self.dirty = true;
-        Some(item)
+        Some(&mut **item)
     }
 
     /// An item no longer pending (done, replaced or removed); whether it was.
@@ -166,6 +168,9 @@ impl Pending {
 
     /// The pending items, for the cancel path.
     pub(crate) fn take(&mut self) -> Vec<ThreadItem> {
-        std::mem::take(&mut self.items).into_values().collect()
+        std::mem::take(&mut self.items)
+            .into_values()
+            .map(|item| *item)
+            .collect()
     }
 }

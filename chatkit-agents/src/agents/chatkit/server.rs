@@ -44,7 +44,8 @@ use crate::types::{Action, SortOrder, UserMessageItem, WidgetItem};
 /// ```
 pub struct AgentServer<C> {
     store: Arc<dyn Store<C>>,
-    agent: Agent<AgentContext<C>>,
+    /// Shared by the runs that answer with it (none keeps a copy).
+    agent: Arc<Agent<AgentContext<C>>>,
     runner: Runner<AgentContext<C>>,
     converter: Arc<dyn ThreadItemConverter>,
     history: usize,
@@ -92,7 +93,7 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
     pub fn new(store: Arc<dyn Store<C>>, agent: Agent<AgentContext<C>>) -> Self {
         AgentServer {
             store,
-            agent,
+            agent: Arc::new(agent),
             runner: Runner::new(),
             converter: Arc::new(DefaultThreadItemConverter),
             history: 20,
@@ -141,7 +142,7 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
 
     /// The agent for a message: with the composer's tool and model applied when this
     /// server offers them.
-    fn agent_for(&self, input: Option<&UserMessageItem>) -> Agent<AgentContext<C>> {
+    fn agent_for(&self, input: Option<&UserMessageItem>) -> Arc<Agent<AgentContext<C>>> {
         let Some(options) = input.map(|message| &message.inference_options) else {
             return self.agent.clone();
         };
@@ -163,7 +164,7 @@ impl<C: Clone + Send + Sync + 'static> AgentServer<C> {
         if let Some(model) = model {
             settings.model = Some(model.clone());
         }
-        self.agent.clone().settings(settings)
+        Arc::new(Agent::clone(&self.agent).settings(settings))
     }
 
     /// Titles each new thread from its first message with a small model call beside the
@@ -384,7 +385,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
                 ))
             }));
         }
-        ApprovalHandler::new(self.store.clone(), self.agent.clone())
+        ApprovalHandler::new(self.store.clone(), Agent::clone(&self.agent))
             .runner(self.runner.clone())
             .response_converter(self.response_converter.clone())
             .handle(thread, action, context)
@@ -417,8 +418,8 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
         input: Option<UserMessageItem>,
         context: C,
     ) -> EventStream {
-        // Boxed, and handed to the run: nothing of it stays in this stream's state.
-        let agent = Box::new(self.agent_for(input.as_ref()));
+        // Shared with the run: nothing of it stays in this stream's state.
+        let agent = self.agent_for(input.as_ref());
         // A new thread's title is written beside the answer.
         let title = match (&self.titles, &input) {
             (Some(titles), Some(message)) if thread.title().is_none() => {
@@ -442,7 +443,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer for AgentServer<C> {
             })
             .await?;
             let agent_context = AgentContext::new(thread, self.store.clone(), context);
-            let run = self.runner.run_streamed_owned(agent, input, agent_context.clone());
+            let run = self.runner.run_streamed_shared(agent, input, agent_context.clone());
             let mut events = stream_agent_response_with(&agent_context, run, self.response_converter.clone());
             while let Some(event) = events.next().await {
                 match event {

@@ -188,10 +188,10 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
 
     /// [`resume`](Self::resume) as a stream of events, as [`run_streamed`](Self::run_streamed).
     pub fn resume_streamed(&self, agent: &Agent<C>, state: RunState, context: C) -> RunStream {
-        self.start(Box::new(agent.clone()), Start::Resume(state), context)
+        self.start(Arc::new(agent.clone()), Start::Resume(state), context)
     }
 
-    fn start(&self, agent: Box<Agent<C>>, start: Start, context: C) -> RunStream {
+    fn start(&self, agent: Arc<Agent<C>>, start: Start, context: C) -> RunStream {
         let outcome = Arc::new(Mutex::new(Outcome::default()));
         let span = telemetry::run_span(agent.name());
         let events = run_loop::run(
@@ -228,17 +228,16 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         options: RunOptions,
     ) -> RunStream {
         self.start(
-            Box::new(agent.clone()),
+            Arc::new(agent.clone()),
             Start::Input(input.into().0, options),
             context,
         )
     }
 
-    /// [`run_streamed`](Self::run_streamed) of an agent the run may keep (one copy
-    /// fewer; boxed, so that the caller keeps no room for it).
-    pub(crate) fn run_streamed_owned(
+    /// [`run_streamed`](Self::run_streamed) of a shared agent (no copy of it).
+    pub(crate) fn run_streamed_shared(
         &self,
-        agent: Box<Agent<C>>,
+        agent: Arc<Agent<C>>,
         input: impl Into<RunInput>,
         context: C,
     ) -> RunStream {

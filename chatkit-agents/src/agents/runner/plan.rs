@@ -25,7 +25,9 @@ type SourcedTools<C> = (String, Vec<Arc<dyn Tool<C>>>);
 
 /// The agent that runs, with what it offers the model.
 pub(super) struct ActiveAgent<C> {
-    pub(super) agent: Agent<C>,
+    /// Shared with whoever started the run (an `AgentServer` answers every message
+    /// with one agent): a run holds no copy of it while it waits on the model.
+    pub(super) agent: Arc<Agent<C>>,
     /// The tools offered to the model, in order (the agent's, then its sources'). Their
     /// definitions are copied into each model request, not kept here: a run waiting on
     /// its model holds no copy of them.
@@ -42,7 +44,7 @@ impl<C> ActiveAgent<C> {
     /// `agent` ready to run, with the tools its sources give now, or why one of its
     /// tools cannot be offered to the model.
     /// A source that is not required and fails is left out (see [`ToolSource`]).
-    pub(super) async fn start(agent: Agent<C>) -> Result<Self, RunError> {
+    pub(super) async fn start(agent: Arc<Agent<C>>) -> Result<Self, RunError> {
         let mut sourced = Vec::new();
         let mut unavailable = Vec::new();
         for source in agent.tool_sources() {
@@ -65,7 +67,7 @@ impl<C> ActiveAgent<C> {
         Ok(active)
     }
 
-    fn with_sourced(agent: Agent<C>, sourced: Vec<SourcedTools<C>>) -> Result<Self, RunError> {
+    fn with_sourced(agent: Arc<Agent<C>>, sourced: Vec<SourcedTools<C>>) -> Result<Self, RunError> {
         let mut offered = Vec::with_capacity(agent.tools().len());
         let mut handoff_definitions = Vec::with_capacity(agent.handoffs().len());
         // A source's tool may not take a name the agent's own tools, its handoffs or

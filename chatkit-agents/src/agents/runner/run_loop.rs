@@ -156,7 +156,7 @@ pub(super) enum Start {
 /// functions returning the events they produce; the loop yields them in order.
 pub(super) fn run<C: Clone + Send + Sync + 'static>(
     runner: Runner<C>,
-    agent: Box<Agent<C>>,
+    agent: Arc<Agent<C>>,
     start: Box<Start>,
     context: C,
     outcome: Arc<Mutex<Outcome>>,
@@ -276,7 +276,7 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
                     }
                     let handed = Box::pin(hand_over(agent, &handoff, call, &context, &hooks, &mut conversation, &turn_span)).await?;
                     yield handed;
-                    active = Box::pin(start_boxed(Agent::clone(handoff.agent()))).await?;
+                    active = Box::pin(start_boxed(Arc::new(Agent::clone(handoff.agent())))).await?;
                     starting = true;
                 }
                 NextStep::RunAgain => {}
@@ -299,12 +299,11 @@ struct Begun<C> {
 /// The run's first state: new input and its input checks started, or an interrupted
 /// run checked against the agents it continues with.
 async fn begin<C: Clone + Send + Sync + 'static>(
-    agent: Box<Agent<C>>,
+    agent: Arc<Agent<C>>,
     start: Box<Start>,
     context: &C,
     outcome: &Mutex<Outcome>,
 ) -> Result<Box<Begun<C>>, RunError> {
-    let agent = *agent;
     Ok(Box::new(match *start {
         Start::Input(input, options) => Begun {
             checks: InputChecks::start(&agent, context, &input),
@@ -332,7 +331,7 @@ async fn begin<C: Clone + Send + Sync + 'static>(
 }
 
 /// [`ActiveAgent::start`], boxed: what a run awaits is kept in its state (see `run`).
-async fn start_boxed<C>(agent: Agent<C>) -> Result<Box<ActiveAgent<C>>, RunError> {
+async fn start_boxed<C>(agent: Arc<Agent<C>>) -> Result<Box<ActiveAgent<C>>, RunError> {
     ActiveAgent::start(agent).await.map(Box::new)
 }
 
@@ -588,7 +587,7 @@ impl<C> Resumed<C> {
                 start.name()
             ))
         })?;
-        let active = ActiveAgent::start(agent).await?;
+        let active = ActiveAgent::start(Arc::new(agent)).await?;
         for approval in &state.approvals {
             let has_it = match &approval.server {
                 // A hosted MCP server's tool: the agent must still offer that server.

@@ -29,7 +29,10 @@
 //! client that sends half a header, or leaves a keep-alive connection idle, would hold
 //! its connection forever. [`Server`] closes those (header read timeout 10 s, idle
 //! timeout 60 s), limits open connections (10,000), and sets `TCP_NODELAY`. If you
-//! use `axum::serve` anyway, bind with [`listen`] for the latter.
+//! use `axum::serve` anyway, bind with [`listen`] for the latter. It also speaks HTTP/2
+//! without TLS (feature `http2`, on by default) to a proxy that is told the app does:
+//! many answers then share a connection, at a fraction of the memory of an HTTP/1.1
+//! connection each (see [`Server`]).
 //!
 //! What the endpoint does for you:
 //! - builds the request context from the request's headers, URI and extensions with

@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::sync::Notify;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::Poll;
+
+use futures::task::AtomicWaker;
 
 use crate::server::ThreadHandle;
 use crate::store::Store;
@@ -401,13 +403,17 @@ impl<C: Send + Sync + 'static> AgentContext<C> {
 /// ```
 pub struct QueuedEvents(Arc<Queue>);
 
-/// The queue of a context's events: a deque and a wake-up, which take memory only for
-/// what is queued. (A Tokio channel allocates 32 slots when it is made, and a run holds
-/// its queue for as long as it waits on the model: 0.8 KiB an answer.)
+/// The queue of a context's events: a deque and the reader's waker, which take memory
+/// only for what is queued. (A Tokio channel allocates 32 slots when it is made, and a
+/// run holds its queue for as long as it waits on the model: 0.8 KiB an answer.) The
+/// reader is polled once per event of the run, mostly to find the queue empty: that
+/// is one atomic load.
 #[derive(Default)]
 struct Queue {
     events: Mutex<VecDeque<ThreadStreamEvent>>,
-    ready: Notify,
+    /// How many events are queued, read without the lock.
+    len: AtomicUsize,
+    reader: AtomicWaker,
     /// Every clone of the context is gone: nothing more will be queued.
     closed: AtomicBool,
     /// The reader is gone: what is queued now is dropped.
@@ -420,20 +426,29 @@ impl Queue {
         if self.unread.load(Ordering::Acquire) {
             return false;
         }
-        lock(&self.events).push_back(event);
-        self.ready.notify_one();
+        let mut events = lock(&self.events);
+        events.push_back(event);
+        self.len.store(events.len(), Ordering::Release);
+        drop(events);
+        self.reader.wake();
         true
     }
 
     fn pop(&self) -> Option<ThreadStreamEvent> {
-        lock(&self.events).pop_front()
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut events = lock(&self.events);
+        let event = events.pop_front();
+        self.len.store(events.len(), Ordering::Release);
+        event
     }
 }
 
 impl<C> Drop for Inner<C> {
     fn drop(&mut self) {
         self.queue.closed.store(true, Ordering::Release);
-        self.queue.ready.notify_one();
+        self.queue.reader.wake();
     }
 }
 
@@ -441,20 +456,22 @@ impl QueuedEvents {
     /// The next queued event, waiting for one; `None` once every clone of the context
     /// is gone and the queue is empty. Cancel-safe (for `tokio::select!`).
     pub async fn recv(&mut self) -> Option<ThreadStreamEvent> {
-        loop {
-            // Registered before the queue is looked at, so that an event queued in
-            // between wakes this wait.
-            let ready = self.0.ready.notified();
-            let mut ready = std::pin::pin!(ready);
-            ready.as_mut().enable();
+        std::future::poll_fn(|cx| {
             if let Some(event) = self.0.pop() {
-                return Some(event);
+                return Poll::Ready(Some(event));
+            }
+            // Registered before the queue is looked at again, so that an event queued
+            // in between wakes this reader.
+            self.0.reader.register(cx.waker());
+            if let Some(event) = self.0.pop() {
+                return Poll::Ready(Some(event));
             }
             if self.0.closed.load(Ordering::Acquire) {
-                return self.0.pop();
+                return Poll::Ready(self.0.pop());
             }
-            ready.await;
-        }
+            Poll::Pending
+        })
+        .await
     }
 
     /// The next event already queued, without waiting.
@@ -467,6 +484,7 @@ impl Drop for QueuedEvents {
     fn drop(&mut self) {
         self.0.unread.store(true, Ordering::Release);
         lock(&self.0.events).clear();
+        self.0.len.store(0, Ordering::Release);
     }
 }
 

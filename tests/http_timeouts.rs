@@ -7,8 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use chatkit_agents::http::{ChatKitEndpoint, Server};
-use chatkit_agents::types::ThreadStreamEvent;
-use support::server::{assistant, TestServer};
+use support::server::pausing;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -17,14 +16,7 @@ const SHORT: Duration = Duration::from_millis(300);
 
 /// A server whose answers take `pause` between their two events.
 fn app(pause: Duration) -> axum::Router {
-    let server = TestServer::new(move |thread, _| {
-        Box::pin(async_stream::stream! {
-            yield Ok(ThreadStreamEvent::progress("thinking"));
-            tokio::time::sleep(pause).await;
-            yield Ok(ThreadStreamEvent::item_done(assistant(&thread, "msg", "slow answer")));
-        })
-    });
-    ChatKitEndpoint::new(server, |_| Ok(()))
+    ChatKitEndpoint::new(pausing(pause), |_| Ok(()))
         .body_timeout(SHORT)
         .router()
 }

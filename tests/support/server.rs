@@ -44,6 +44,18 @@ impl TestServer {
     }
 }
 
+/// A server whose answers take `pause` between their two events (a progress update,
+/// then the assistant's "slow answer").
+pub fn pausing(pause: std::time::Duration) -> Arc<TestServer> {
+    TestServer::new(move |thread, _| {
+        Box::pin(async_stream::stream! {
+            yield Ok(ThreadStreamEvent::progress("thinking"));
+            tokio::time::sleep(pause).await;
+            yield Ok(ThreadStreamEvent::item_done(assistant(&thread, "msg", "slow answer")));
+        })
+    })
+}
+
 pub fn assistant(thread: &ThreadHandle, id: &str, text: &str) -> AssistantMessageItem {
     AssistantMessageItem {
         id: format!("{id}_{}", uuid_like()),

@@ -235,6 +235,24 @@ async fn error_response(response: Response) -> ModelError {
     }))
 }
 
+/// The frames of the response `started` streams through async-openai (a model on a
+/// client given to `from_client`), read as [`lenient_frames`].
+pub(crate) fn async_openai_frames<F>(started: F) -> BoxStream<'static, Result<Value, ModelError>>
+where
+    F: std::future::Future<
+            Output = Result<async_openai::types::stream::StreamResponse<Value>, OpenAIError>,
+        > + Send
+        + 'static,
+{
+    futures::stream::once(started)
+        .map(|started| match started {
+            Ok(frames) => lenient_frames(frames),
+            Err(error) => futures::stream::once(async { Err(model_error(error)) }).boxed(),
+        })
+        .flatten()
+        .boxed()
+}
+
 /// The frames of a response streamed by async-openai as JSON: a frame that is not JSON
 /// is skipped with a warning (one odd frame never stops a run); any other error becomes
 /// a [`ModelError`], after which the caller stops reading.

@@ -6,9 +6,7 @@ use async_openai::Client;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
-use super::client::{
-    lenient_frames, model_error, openai_model_constructors, Transport, USER_AGENT,
-};
+use super::client::{async_openai_frames, openai_model_constructors, Transport, USER_AGENT};
 use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
 
 /// A model on the Responses API, streamed.
@@ -141,18 +139,12 @@ impl Model for OpenAIResponsesModel {
         let frames =
             self.transport
                 .stream_json(self.client.config(), "/responses", &body, |body| {
-                    async_stream::stream! {
-                        match client.responses().create_stream_byot::<Value, Value>(body).await {
-                            Ok(frames) => {
-                                let mut frames = lenient_frames(frames);
-                                while let Some(frame) = frames.next().await {
-                                    yield frame;
-                                }
-                            }
-                            Err(error) => yield Err(model_error(error)),
-                        }
-                    }
-                    .boxed()
+                    async_openai_frames(async move {
+                        client
+                            .responses()
+                            .create_stream_byot::<Value, Value>(body)
+                            .await
+                    })
                 });
         ResponseEvents {
             frames,

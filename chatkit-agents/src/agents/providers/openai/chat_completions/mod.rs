@@ -16,7 +16,7 @@ use async_openai::Client;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
-use super::client::{lenient_frames, model_error, openai_model_constructors, Transport};
+use super::client::{async_openai_frames, openai_model_constructors, Transport};
 use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest, StreamErrorInfo};
 
 mod chunks;
@@ -156,18 +156,9 @@ impl Model for OpenAIChatCompletionsModel {
         let mut chunks =
             self.transport
                 .stream_json(self.client.config(), "/chat/completions", &body, |body| {
-                    async_stream::stream! {
-                        match client.chat().create_stream_byot::<Value, Value>(body).await {
-                            Ok(chunks) => {
-                                let mut chunks = lenient_frames(chunks);
-                                while let Some(chunk) = chunks.next().await {
-                                    yield chunk;
-                                }
-                            }
-                            Err(error) => yield Err(model_error(error)),
-                        }
-                    }
-                    .boxed()
+                    async_openai_frames(async move {
+                        client.chat().create_stream_byot::<Value, Value>(body).await
+                    })
                 });
         async_stream::stream! {
             let mut state = ChunkState::default();

@@ -578,11 +578,19 @@ async fn drive<C, E>(
             }
             () = sleep_until(due, &activity.went_idle) => {
                 let now = Instant::now();
-                if closing_by.is_some_and(|by| by <= now) {
-                    return;
+                let idle_until = deadline(&lock(activity), limits);
+                if let Some(by) = closing_by {
+                    match idle_until {
+                        // Still idle a second after GOAWAY.
+                        Some(_) if by <= now => return,
+                        Some(_) => {}
+                        // A request came in meanwhile: the connection ends after it.
+                        None => closing_by = None,
+                    }
+                    continue;
                 }
                 // Re-check: a request may have started since the deadline was read.
-                if deadline(&lock(activity), limits).is_some_and(|d| d <= now) {
+                if idle_until.is_some_and(|d| d <= now) {
                     tracing::debug!("closing an HTTP connection that was idle or sent its headers too slowly");
                     if !goaway_when_idle {
                         return;

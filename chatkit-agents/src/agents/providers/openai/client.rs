@@ -190,8 +190,13 @@ fn json_request(
     path: &str,
     body: &Value,
 ) -> Result<HttpRequestFactory, ModelError> {
-    let url = reqwest::Url::parse_with_params(&config.url(path), config.query())
+    let mut url = reqwest::Url::parse(&config.url(path))
         .map_err(|error| ModelError::Configuration(format!("the model's URL: {error}")))?;
+    let query = config.query();
+    // Only when there is one: an empty query would still add a `?` to the URL.
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
     let mut headers = config.headers();
     headers.insert(
         reqwest::header::CONTENT_TYPE,
@@ -426,3 +431,27 @@ macro_rules! openai_model_constructors {
     };
 }
 pub(crate) use openai_model_constructors;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_json_request_is_built_the_same_for_every_attempt() {
+        let config = OpenAIConfig::new()
+            .with_api_base("http://127.0.0.1:9/v1")
+            .with_api_key("sk-test");
+        let body = serde_json::json!({"model": "m", "stream": true});
+        let factory = json_request(&config, "/responses", &body).unwrap();
+        for _ in 0..2 {
+            let request = factory.build().await.unwrap();
+            assert_eq!(request.method(), reqwest::Method::POST);
+            // No stray `?` from an empty query.
+            assert_eq!(request.url().as_str(), "http://127.0.0.1:9/v1/responses");
+            assert_eq!(request.headers()["content-type"], "application/json");
+            assert_eq!(request.headers()["authorization"], "Bearer sk-test");
+            let sent = request.body().and_then(|b| b.as_bytes()).unwrap();
+            assert_eq!(serde_json::from_slice::<Value>(sent).unwrap(), body);
+        }
+    }
+}

@@ -165,13 +165,14 @@ pub(super) fn run<C: Clone + Send + Sync + 'static>(
     // every local it keeps across an await has a place of its own in it, which the
     // compiler overlaps poorly (with some forty awaits): so the awaits of a run's rarer
     // steps are boxed (they take memory only while they run), and so are its big
-    // values (the agent, where it starts, the active agent, the model request). Inline,
+    // values (where it starts, the active agent, the model request; the agent is
+    // shared). Inline,
     // the state machine took 10.9 KiB; with the awaits boxed 7.7 KiB; with the values
     // too, see BENCHMARKS.md.
     async_stream::try_stream! {
         let hooks = runner.hooks.clone();
         let formatter = runner.error_formatter.clone();
-        // The boxes are handed on (and freed in `begin`): a box moved out of here would
+        // `start` is handed on (and freed in `begin`): a box moved out of here would
         // keep its memory until the run ends.
         let begun = Box::pin(begin(agent, start, &context, &outcome)).await?;
         let Begun { mut checks, mut conversation, mut active, mut turn, mut earlier } = *begun;
@@ -312,7 +313,7 @@ async fn begin<C: Clone + Send + Sync + 'static>(
                 previous_response: options.previous_response_id,
                 sent: 0,
             },
-            active: Box::new(ActiveAgent::start(agent).await?),
+            active: start_boxed(agent).await?,
             turn: 0,
             earlier: None,
         },

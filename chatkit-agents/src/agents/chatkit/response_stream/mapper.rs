@@ -226,15 +226,12 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
         event: ModelEvent,
         out: &mut Vec<ThreadStreamEvent>,
     ) {
+        let Some(event) = self.model_event_now(event, out) else {
+            return;
+        };
         match event {
             ModelEvent::OutputItemAdded { item, .. } => self.item_added(item, out).await,
             ModelEvent::OutputItemDone { item, .. } => self.item_done(item, out).await,
-            ModelEvent::ReasoningSummaryTextDelta {
-                item_id,
-                summary_index,
-                delta,
-                ..
-            } => self.reasoning_delta(&item_id, summary_index, delta, out),
             ModelEvent::ReasoningSummaryTextDone {
                 item_id,
                 summary_index,
@@ -271,10 +268,6 @@ impl<C: Send + Sync + 'static> EventMapper<C> {
                     content,
                 };
                 (item_id, update)
-            }
-            delta @ ModelEvent::OutputTextDelta { .. } => {
-                self.model_event_now(delta, out);
-                return;
             }
             ModelEvent::OutputTextDone {
                 item_id,

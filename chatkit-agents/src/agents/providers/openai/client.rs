@@ -68,17 +68,15 @@ pub(crate) fn client_for(
     Client::with_config(identify(config))
 }
 
-/// How a model sends its requests and reads its streamed responses.
+/// How a model built by this crate (every constructor but `from_client`, whose model
+/// has none and streams through its async-openai client) sends its requests.
 ///
-/// With a transport of this crate (every constructor but `from_client`), a model posts
-/// the request itself under its [`RetryPolicy`] and reads the response's events where
-/// the run polls them. async-openai's streams read the body in a task of their own and
-/// hand each event over a channel: a task, a channel and a hop between workers per
-/// event, and 4 KiB an answer while the model thinks.
+/// With one, a model posts the request itself under its [`RetryPolicy`] and reads the
+/// response's events where the run polls them. async-openai's streams read the body in
+/// a task of their own and hand each event over a channel: a task, a channel and a hop
+/// between workers per event, and 4 KiB an answer while the model thinks.
 #[derive(Clone)]
 pub(crate) enum Transport {
-    /// A client given to `from_client`: async-openai with its own transport.
-    Client,
     /// This crate's pool of HTTP/2 connections.
     Pool(RetryService<ConnectionPool>),
     /// A reqwest client of your own (`http_client`).
@@ -88,7 +86,6 @@ pub(crate) enum Transport {
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Transport::Client => "Transport::Client",
             Transport::Pool(_) => "Transport::Pool",
             Transport::Reqwest(_) => "Transport::Reqwest",
         })
@@ -120,27 +117,19 @@ impl Transport {
         match self {
             Transport::Pool(service) => call(service, request).await,
             Transport::Reqwest(service) => call(service, request).await,
-            Transport::Client => Err(OpenAIError::InvalidArgument(
-                "this model sends through its async-openai client".into(),
-            )),
         }
     }
 
     /// The JSON frames of the streamed response to `body` posted at `path` of the API in
-    /// `config`, read in place (see [`Transport`]); `via_client` gives them for a client
-    /// given to `from_client`. Frames that are not JSON are skipped with a warning; a
-    /// failed request, an error status or a broken stream ends the frames with a
-    /// [`ModelError`].
+    /// `config`, read in place (see [`Transport`]). Frames that are not JSON are skipped
+    /// with a warning; a failed request, an error status or a broken stream ends the
+    /// frames with a [`ModelError`].
     pub(crate) fn stream_json(
         &self,
         config: &OpenAIConfig,
         path: &str,
         body: &Value,
-        via_client: impl FnOnce(Value) -> BoxStream<'static, Result<Value, ModelError>>,
     ) -> BoxStream<'static, Result<Value, ModelError>> {
-        if matches!(self, Transport::Client) {
-            return via_client(body.clone());
-        }
         let request = match json_request(config, path, body) {
             Ok(request) => request,
             Err(error) => return futures::stream::once(async { Err(error) }).boxed(),
@@ -167,10 +156,7 @@ impl Transport {
                     Ok(event) if event.event == "keepalive" => {}
                     Ok(event) => match serde_json::from_str::<Value>(&event.data) {
                         Ok(value) => yield Ok(value),
-                        Err(error) => {
-                            let shown: String = event.data.chars().take(200).collect();
-                            tracing::warn!(%error, frame = %shown, "skipping a stream frame that is not JSON");
-                        }
+                        Err(error) => warn_not_json(&error, &event.data),
                     },
                     Err(error) => {
                         yield Err(ModelError::Connection(format!("stream failed: {error}")));
@@ -222,9 +208,11 @@ async fn error_response(response: Response) -> ModelError {
         Ok(bytes) => bytes,
         Err(error) => return model_error(OpenAIError::Reqwest(error)),
     };
-    let parsed = (!status.is_server_error())
-        .then(|| serde_json::from_slice::<WrappedError>(&bytes).ok())
-        .flatten();
+    let parsed = if status.is_server_error() {
+        None
+    } else {
+        serde_json::from_slice::<WrappedError>(&bytes).ok()
+    };
     let api_error = parsed
         .map(|wrapped| wrapped.error)
         .unwrap_or_else(|| ApiError {
@@ -266,17 +254,22 @@ pub(crate) fn lenient_frames(
 ) -> BoxStream<'static, Result<Value, ModelError>> {
     frames
         .filter_map(|frame| {
-        futures::future::ready(match frame {
-            Ok(value) => Some(Ok(value)),
-            Err(OpenAIError::JSONDeserialize(error, content)) => {
-                let shown: String = content.chars().take(200).collect();
-                tracing::warn!(%error, frame = %shown, "skipping a stream frame that is not JSON");
-                None
-            }
-            Err(error) => Some(Err(model_error(error))),
-        })
+            futures::future::ready(match frame {
+                Ok(value) => Some(Ok(value)),
+                Err(OpenAIError::JSONDeserialize(error, content)) => {
+                    warn_not_json(&error, &content);
+                    None
+                }
+                Err(error) => Some(Err(model_error(error))),
+            })
         })
         .boxed()
+}
+
+/// One odd frame never stops a run: it is logged (its start) and skipped.
+fn warn_not_json(error: &serde_json::Error, frame: &str) {
+    let shown: String = frame.chars().take(200).collect();
+    tracing::warn!(%error, frame = %shown, "skipping a stream frame that is not JSON");
 }
 
 pub(crate) fn model_error(error: OpenAIError) -> ModelError {
@@ -320,7 +313,7 @@ macro_rules! openai_model_constructors {
         pub fn new(model: impl Into<String>) -> Self {
             Self {
                 client: $crate::agents::providers::openai::client::env_client(),
-                transport: $crate::agents::providers::openai::client::Transport::default_pool(),
+                transport: Some($crate::agents::providers::openai::client::Transport::default_pool()),
                 model: model.into(),
             }
         }
@@ -343,7 +336,7 @@ macro_rules! openai_model_constructors {
         ) -> Self {
             Self {
                 client: $crate::agents::providers::openai::client::client_for(base_url, api_key),
-                transport: $crate::agents::providers::openai::client::Transport::default_pool(),
+                transport: Some($crate::agents::providers::openai::client::Transport::default_pool()),
                 model: model.into(),
             }
         }
@@ -356,7 +349,7 @@ macro_rules! openai_model_constructors {
         ) -> Self {
             Self {
                 client,
-                transport: $crate::agents::providers::openai::client::Transport::Client,
+                transport: None,
                 model: model.into(),
             }
         }
@@ -393,12 +386,12 @@ macro_rules! openai_model_constructors {
             http: reqwest::Client,
             policy: $crate::agents::providers::openai::RetryPolicy,
         ) -> Self {
-            self.transport = $crate::agents::providers::openai::client::Transport::Reqwest(
+            self.transport = Some($crate::agents::providers::openai::client::Transport::Reqwest(
                 $crate::agents::providers::openai::retry::RetryService::new(
                     async_openai::middleware::ReqwestService::new(http),
                     policy,
                 ),
-            );
+            ));
             self
         }
 
@@ -418,9 +411,9 @@ macro_rules! openai_model_constructors {
             pool: $crate::agents::providers::openai::ConnectionPool,
             policy: $crate::agents::providers::openai::RetryPolicy,
         ) -> Self {
-            self.transport = $crate::agents::providers::openai::client::Transport::Pool(
+            self.transport = Some($crate::agents::providers::openai::client::Transport::Pool(
                 $crate::agents::providers::openai::retry::RetryService::new(pool, policy),
-            );
+            ));
             self
         }
 

@@ -26,7 +26,8 @@ use crate::agents::model::{Model, ModelError, ModelEvent, ModelRequest};
 #[derive(Debug, Clone)]
 pub struct OpenAIResponsesModel {
     client: Client<OpenAIConfig>,
-    transport: Transport,
+    /// `None` for a client given to `from_client`: it streams through async-openai.
+    transport: Option<Transport>,
     model: String,
 }
 
@@ -134,18 +135,19 @@ impl Model for OpenAIResponsesModel {
     }
 
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>> {
-        let client = self.client.clone();
         let body = self.request_body(&request);
-        let frames =
-            self.transport
-                .stream_json(self.client.config(), "/responses", &body, |body| {
-                    async_openai_frames(async move {
-                        client
-                            .responses()
-                            .create_stream_byot::<Value, Value>(body)
-                            .await
-                    })
-                });
+        let frames = match &self.transport {
+            Some(transport) => transport.stream_json(self.client.config(), "/responses", &body),
+            None => {
+                let client = self.client.clone();
+                async_openai_frames(async move {
+                    client
+                        .responses()
+                        .create_stream_byot::<Value, Value>(body)
+                        .await
+                })
+            }
+        };
         ResponseEvents {
             frames,
             finished: false,

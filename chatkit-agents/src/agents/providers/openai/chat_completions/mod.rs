@@ -41,7 +41,8 @@ use messages::items_to_messages;
 #[derive(Debug, Clone)]
 pub struct OpenAIChatCompletionsModel {
     client: Client<OpenAIConfig>,
-    transport: Transport,
+    /// `None` for a client given to `from_client`: it streams through async-openai.
+    transport: Option<Transport>,
     model: String,
 }
 
@@ -152,14 +153,17 @@ impl Model for OpenAIChatCompletionsModel {
             Ok(body) => body,
             Err(error) => return futures::stream::once(async { Err(error) }).boxed(),
         };
-        let client = self.client.clone();
-        let mut chunks =
-            self.transport
-                .stream_json(self.client.config(), "/chat/completions", &body, |body| {
-                    async_openai_frames(async move {
-                        client.chat().create_stream_byot::<Value, Value>(body).await
-                    })
-                });
+        let mut chunks = match &self.transport {
+            Some(transport) => {
+                transport.stream_json(self.client.config(), "/chat/completions", &body)
+            }
+            None => {
+                let client = self.client.clone();
+                async_openai_frames(async move {
+                    client.chat().create_stream_byot::<Value, Value>(body).await
+                })
+            }
+        };
         async_stream::stream! {
             let mut state = ChunkState::default();
             while let Some(chunk) = chunks.next().await {
